@@ -1,0 +1,113 @@
+"""Plain data that flows through the pipeline; no behaviour beyond small helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One entry as a feed gives it, before cleaning."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    html: str  # the richest body the feed gives: content:encoded before description
+    published: datetime | None = None  # timezone-aware UTC when the feed gives a date
+    shortlink: str | None = None  # publisher's short link candidate (WordPress ?p=ID)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed body; `error` is set when the body is not a usable feed."""
+
+    title: str = ""
+    link: str | None = None
+    items: list[FeedItem] = field(default_factory=list)
+    error: str | None = None
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A chat the bot talks to: a private chat, a group or a channel."""
+
+    id: int
+    type: str = "private"
+    title: str = ""
+    language: str = "ar"
+    article_languages: str = "ar"  # comma-separated ISO codes, or "*" for all
+    active: bool = True
+    paused: bool = False
+    banned: bool = False
+
+    @property
+    def is_group(self) -> bool:
+        """Groups, supergroups and channels share Telegram's per-minute limit."""
+        return self.type != "private"
+
+    def wants_language(self, language: str) -> bool:
+        """Whether alerts for an article in `language` go to this chat."""
+        wanted = self.article_languages.split(",")
+        return "*" in wanted or language in wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One keyword query a chat follows."""
+
+    id: int
+    chat_id: int
+    keyword: str
+    key: str
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed as stored, with its schedule and health."""
+
+    id: int
+    url: str
+    title: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    charset: str | None = None
+    interval_seconds: float = 300.0
+    next_check_at: float = 0.0
+    last_checked_at: float | None = None
+    last_success_at: float | None = None
+    last_error: str | None = None
+    error_count: int = 0
+    disabled: bool = False
+    primed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A cleaned article ready to store and match."""
+
+    item_key: str
+    url: str
+    title: str
+    text: str
+    language: str
+    content_hash: str
+    fingerprint: int | None = None
+    published_at: float | None = None
+    shortlink: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A message owed to a chat."""
+
+    id: int
+    chat_id: int
+    kind: str
+    article_id: int | None
+    broadcast_id: int | None
+    keywords: tuple[str, ...]
+    attempts: int
