@@ -1,0 +1,128 @@
+"""detect_language on real feed items (whose <language> tags lie) and on short or odd input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from core.language import detect_language
+from core.text import clean_article
+
+FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
+ARABIC_FEEDS = sorted(FEEDS.glob("*-via-prospect-scraper/*.xml"))
+
+
+def parsed(relative: str | Path) -> feedparser.FeedParserDict:
+    return feedparser.parse(str(FEEDS / relative))
+
+
+def languages(feed: feedparser.FeedParserDict) -> list[str]:
+    """The detected language of every item, from its title and clean text."""
+    detected = []
+    for item in feed.entries:
+        content = item.get("content")
+        html = content[0].value if content else item.get("summary", "")
+        detected.append(detect_language(item.title, clean_article(item.title, html)))
+    return detected
+
+
+@pytest.mark.parametrize("path", ARABIC_FEEDS, ids=lambda path: path.parent.name)
+def test_arabic_feeds_that_claim_english(path):
+    feed = parsed(path)
+    assert feed.feed.language == "en"  # the lie
+    assert languages(feed) == ["ar"] * len(feed.entries)
+
+
+def test_persian_blog_that_claims_en_us():
+    feed = parsed("hoder-persian-blog/hoder.xml")
+    assert feed.feed.language == "en-us"
+    assert languages(feed) == ["fa"] * len(feed.entries)
+
+
+def test_bbc_urdu_rss():
+    feed = parsed("bbc-urdu/bbc_urdu_rss_2018.xml")
+    assert languages(feed) == ["ur"] * len(feed.entries)
+
+
+def test_bbc_urdu_atom_items_with_text():
+    feed = parsed("bbc-urdu/bbc_urdu_atom_2014.xml")
+    with_text = [
+        detect_language(item.title, text)
+        for item in feed.entries
+        if (text := clean_article(item.title, item.summary))
+    ]
+    assert len(with_text) > 40
+    assert with_text == ["ur"] * len(with_text)
+
+
+def test_urdu_titles_alone():
+    titles = [item.title for item in parsed("bbc-urdu/bbc_urdu_rss_2018.xml").entries]
+    assert [detect_language(title, "") for title in titles] == ["ur"] * len(titles)
+
+
+def test_french_latin1_feed():
+    feed = parsed("cercle-psy/cercle_psy_no_decl_iso-8859-1.xml")
+    detected = languages(feed)
+    titles = [item.title for item in feed.entries]
+    assert detected == ["und" if not title else "fr" for title in titles]  # one item is empty
+    assert "und" in detected
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "aljazeera-english/aljazeera_com_all_2026-08-13.xml",
+        "aljazeera-english/aljazeera_com_all_2026-08-13_earlier.xml",
+    ],
+)
+def test_english_feed(relative):
+    feed = parsed(relative)
+    assert languages(feed) == ["en"] * len(feed.entries)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("وزير", "ar"),  # langdetect alone says fa
+        ("عاجل", "ar"),
+        ("ﺍﻟﻤﻐﺮﺏ", "ar"),  # presentation forms: NFKC first, or langdetect raises
+        ("جہاں نما", "ur"),
+        ("ایف ایم بلیٹن", "ur"),
+        ("پروژه\u200cی هاروارد، قدم دوم", "fa"),
+        ("Oil prices rise", "en"),  # langdetect alone says fr
+        ("Trump", "en"),  # langdetect alone says vi
+        ("Migrants : l'urgence thérapeutique", "fr"),
+        ("Grève à la SNCF", "fr"),  # short, but the accents say enough
+        ("Über uns", "de"),
+        ("Москва сегодня", "ru"),
+        ("שלום עולם", "he"),
+        ("Psy en prison, une mission impossible ?", "fr"),
+        ("Leavitt to leave as White House press secretary", "en"),
+        ("", "und"),
+        ("2024", "und"),
+        ("!!! ... ؟", "und"),
+    ],
+)
+def test_short_titles(title, expected):
+    assert detect_language(title, "") == expected
+
+
+def test_only_the_start_of_the_text_counts():
+    arabic = "أعلنت وزارة الصحة اليوم عن حملة وطنية جديدة للتلقيح ضد الأنفلونزا الموسمية. " * 10
+    english = "The ministry of health announced a new national vaccination campaign today. " * 40
+    assert len(arabic) > 600
+    assert detect_language("حملة تلقيح", arabic + english) == "ar"
+    assert detect_language("", english + arabic) == "en"
+
+
+def test_same_answer_every_time():
+    text = "Perturbateurs endocriniens : quels effets sur le cerveau ?"
+    assert {detect_language(text, "") for _ in range(20)} == {"fr"}
+
+
+def test_arabic_text_with_english_names():
+    title = "ترامب: سننسحب من إيران سريعا"
+    text = "قال الرئيس الأميركي Donald Trump إن الولايات المتحدة ستنسحب من إيران، حسب CNN."
+    assert detect_language(title, text) == "ar"
