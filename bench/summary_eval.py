@@ -163,14 +163,14 @@ def rasd(article: Article, budget: int) -> str:
     return " ".join(summarize(article.text, max_words=budget))
 
 
-def rasd_whole_sentences(article: Article, budget: int) -> str:
-    """The same, but never cutting a sentence to fill the budget (only an over-long first one)."""
-    saved = core.summary.MIN_CUT_WORDS
-    core.summary.MIN_CUT_WORDS = budget + 1
+def rasd_strict_budget(article: Article, budget: int) -> str:
+    """The same, but no sentence may run past the budget (OVERSHOOT = 0)."""
+    saved = core.summary.OVERSHOOT
+    core.summary.OVERSHOOT = 0.0
     try:
         return rasd(article, budget)
     finally:
-        core.summary.MIN_CUT_WORDS = saved
+        core.summary.OVERSHOOT = saved
 
 
 def oracle_whole_sentences(article: Article, budget: int) -> str:
@@ -241,7 +241,7 @@ def main() -> None:
         "Lead": lead,
         "LexRank (sumy)": make_lexrank(),
         "Rasd summarize": rasd,
-        "Rasd, no cut": rasd_whole_sentences,
+        "Rasd, strict budget": rasd_strict_budget,
     }
     if args.oracle:
         systems["Oracle, whole sent."] = oracle_whole_sentences

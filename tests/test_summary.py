@@ -8,7 +8,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from core.summary import ELLIPSIS, MIN_CUT_WORDS, is_placeholder, summarize
+from core.summary import ELLIPSIS, OVERSHOOT, is_placeholder, summarize
 from core.text import clean_article, split_sentences
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -37,27 +37,19 @@ def word_count(parts: list[str]) -> int:
     return sum(len(part.split()) for part in parts)
 
 
-def is_cut_of(stem: list[str], words: list[str]) -> bool:
-    """True when stem is the start of words, the last word perhaps without its punctuation."""
-    head = words[: len(stem)]
-    return len(stem) < len(words) and head[:-1] == stem[:-1] and head[-1].startswith(stem[-1])
-
-
 def assert_well_formed(text: str, summary: list[str], max_words: int) -> None:
-    """Within budget, article order, no repeats; at most one part cut (a sentence prefix + …)."""
+    """Whole sentences in article order, no repeats, about the budget (the last may run past it
+    by OVERSHOOT); only a best sentence that alone is far too long comes back cut, with …."""
     sentences = split_sentences(text)
-    assert word_count(summary) <= max_words
-    positions, cuts = [], 0
-    for part in summary:
-        if part in sentences:
-            positions.append(sentences.index(part))
-            continue
-        cuts += 1
-        assert part.endswith(ELLIPSIS)
-        stem = part.removesuffix(ELLIPSIS).split()
-        positions.append(next(i for i, s in enumerate(sentences) if is_cut_of(stem, s.split())))
-        assert len(stem) >= min(MIN_CUT_WORDS, max_words)
-    assert cuts <= 1
+    assert word_count(summary) <= max_words * (1 + OVERSHOOT)
+    if len(summary) == 1 and summary[0] not in sentences:
+        (only,) = summary
+        assert ELLIPSIS in only
+        assert len(only.replace(ELLIPSIS, " ").split()) <= max_words
+        longest = max(len(s.split()) for s in sentences)
+        assert longest > max_words * (1 + OVERSHOOT)
+        return
+    positions = [sentences.index(part) for part in summary]  # every part is a whole sentence
     assert positions == sorted(set(positions))
 
 
@@ -69,7 +61,7 @@ def test_invariants_on_every_easc_article(max_words):
         summary = summarize(text, max_words=max_words)
         assert summary, path
         assert_well_formed(text, summary, max_words)
-        assert max_words - word_count(summary) < MIN_CUT_WORDS, path  # the budget is used
+        assert word_count(summary) >= max_words * 0.6, path  # the budget is used
 
 
 def test_whole_sentences_when_they_fill_the_budget():
@@ -80,7 +72,7 @@ def test_whole_sentences_when_they_fill_the_budget():
         "يعتبر من أبرز عباقرة الموسيقى في جميع العصور، وأبدع أعمالاً موسيقية خالدة.",
         "له الفضل الأعظم في تطوير الموسيقى الكلاسيكية.",
     ]
-    assert word_count(summary) == 50
+    assert 50 <= word_count(summary) <= 50 * (1 + OVERSHOOT)  # the last whole sentence runs past
 
 
 def test_first_sentence_over_budget_is_cut_at_a_word_boundary():
