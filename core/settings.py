@@ -1,0 +1,148 @@
+"""Settings read from an environment mapping, validated once at start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it (never its secret value)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob the bot has; see README "Settings" and .env.example."""
+
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    admin_ids: frozenset[int] = frozenset()
+    database_path: Path = Path("data/rasd.db")
+    poll_interval_seconds: float = 300.0
+    allow_private_feed_urls: bool = False
+    summary_words: int = 50
+    keyword_min_letters: int = 2
+    keyword_max_length: int = 100
+    max_keywords_per_chat: int = 50
+    test_days: int = 7
+    fetch_timeout_seconds: float = 20.0
+    fetch_max_bytes: int = 10_000_000
+    send_rate_per_second: float = 30.0
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["telegram_bot_token"] = "***" if self.telegram_bot_token else ""
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    @property
+    def has_token(self) -> bool:
+        """True when a bot token is configured."""
+        return bool(self.telegram_bot_token)
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(name: str, raw: str, kind: type, minimum: float) -> float | int:
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _admin_ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.lstrip("-").isdigit():
+            raise SettingsError(
+                f"ADMIN_IDS must be comma-separated numeric Telegram user ids, got {part!r}"
+            )
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _token(raw: str) -> str:
+    token = raw.strip()
+    bot_id, sep, secret = token.partition(":")
+    if token and (not sep or not bot_id.isdigit() or len(secret) < 20):
+        # The value itself is never echoed: it is a secret even when malformed.
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '<digits>:<secret>' "
+            "as given by @BotFather)"
+        )
+    return token
+
+
+_NUMBERS: dict[str, tuple[str, type, float]] = {
+    "POLL_INTERVAL_SECONDS": ("poll_interval_seconds", float, 1),
+    "SUMMARY_WORDS": ("summary_words", int, 10),
+    "KEYWORD_MIN_LETTERS": ("keyword_min_letters", int, 1),
+    "KEYWORD_MAX_LENGTH": ("keyword_max_length", int, 5),
+    "MAX_KEYWORDS_PER_CHAT": ("max_keywords_per_chat", int, 1),
+    "TEST_DAYS": ("test_days", int, 1),
+    "FETCH_TIMEOUT_SECONDS": ("fetch_timeout_seconds", float, 1),
+    "FETCH_MAX_BYTES": ("fetch_max_bytes", int, 10_000),
+    "SEND_RATE_PER_SECOND": ("send_rate_per_second", float, 0.1),
+}
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from an environment mapping; raise SettingsError naming the bad setting."""
+    values: dict[str, object] = {}
+    if "TELEGRAM_BOT_TOKEN" in env:
+        values["telegram_bot_token"] = _token(env["TELEGRAM_BOT_TOKEN"])
+    base_url = env.get("TELEGRAM_API_BASE_URL", "").strip()
+    if base_url:
+        if not base_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"TELEGRAM_API_BASE_URL must start with http:// or https://, got {base_url!r}"
+            )
+        values["telegram_api_base_url"] = base_url
+    if "ADMIN_IDS" in env:
+        values["admin_ids"] = _admin_ids(env["ADMIN_IDS"])
+    if env.get("DATABASE_PATH", "").strip():
+        values["database_path"] = Path(env["DATABASE_PATH"].strip())
+    if "ALLOW_PRIVATE_FEED_URLS" in env:
+        values["allow_private_feed_urls"] = _bool(
+            "ALLOW_PRIVATE_FEED_URLS", env["ALLOW_PRIVATE_FEED_URLS"]
+        )
+    for name, (attr, kind, minimum) in _NUMBERS.items():
+        if env.get(name, "").strip():
+            values[attr] = _number(name, env[name], kind, minimum)
+    level = env.get("LOG_LEVEL", "").strip().upper()
+    if level:
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        values["log_level"] = level
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def read_dotenv(text: str) -> dict[str, str]:
+    """Parse a .env file: KEY=VALUE lines, # comments, optional quotes."""
+    result = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        result[key] = value
+    return result

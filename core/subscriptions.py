@@ -1,0 +1,73 @@
+"""The in-memory book of active subscriptions: one match index for all chats."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from core.matcher import MatchIndex
+from core.models import Subscription
+from core.query import Query, QueryError, parse_query
+
+
+class SubscriptionBook:
+    """All active (not paused) subscriptions, matched against an article in one pass."""
+
+    def __init__(self) -> None:
+        self._index = MatchIndex()
+        self._owner: dict[int, int] = {}  # subscription id -> chat id
+        self._queries: dict[int, Query] = {}
+        self._by_chat: dict[int, set[int]] = defaultdict(set)
+
+    def __len__(self) -> int:
+        return len(self._owner)
+
+    def add(self, subscription: Subscription, query: Query) -> None:
+        """Index a subscription (replacing it if present)."""
+        self.remove(subscription.id)
+        self._index.add(subscription.id, query)
+        self._owner[subscription.id] = subscription.chat_id
+        self._queries[subscription.id] = query
+        self._by_chat[subscription.chat_id].add(subscription.id)
+
+    def remove(self, subscription_id: int) -> None:
+        """Drop a subscription from the index; unknown ids are ignored."""
+        chat_id = self._owner.pop(subscription_id, None)
+        if chat_id is None:
+            return
+        self._index.remove(subscription_id)
+        del self._queries[subscription_id]
+        self._by_chat[chat_id].discard(subscription_id)
+        if not self._by_chat[chat_id]:
+            del self._by_chat[chat_id]
+
+    def remove_chat(self, chat_id: int) -> None:
+        """Drop every subscription of a chat."""
+        for subscription_id in list(self._by_chat.get(chat_id, ())):
+            self.remove(subscription_id)
+
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its subscriptions now belong to the new id."""
+        for subscription_id in self._by_chat.pop(old_id, set()):
+            self._owner[subscription_id] = new_id
+            self._by_chat[new_id].add(subscription_id)
+
+    def match(self, text: str) -> dict[int, list[str]]:
+        """Chats whose keywords match `text`, each with its matched keywords as typed."""
+        hits: dict[int, list[str]] = defaultdict(list)
+        for subscription_id in sorted(self._index.match(text)):
+            hits[self._owner[subscription_id]].append(self._queries[subscription_id].raw)
+        return dict(hits)
+
+    @classmethod
+    def build(cls, subscriptions: list[Subscription]) -> SubscriptionBook:
+        """A book from stored subscriptions; paused ones and unparsable ones are left out."""
+        book = cls()
+        for subscription in subscriptions:
+            if subscription.paused:
+                continue
+            try:
+                query = parse_query(subscription.keyword, min_letters=1, max_length=10_000)
+            except QueryError:
+                continue  # stored under older rules; it stays visible in /list
+            book.add(subscription, query)
+        return book

@@ -1,0 +1,174 @@
+"""`bot.py --demo`: the whole pipeline offline, bundled sample feeds served on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from core.i18n import load_catalog
+from core.query import parse_query
+from core.render import plain_text
+from core.subscriptions import SubscriptionBook
+from delivery.poll import Poller
+from delivery.sender import Sender, SendPolicy
+from feeds.fetch import Fetcher
+from storage import chats as chat_store
+from storage import outbox
+from storage.db import open_database
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "feeds"
+DEMO_KEYWORDS = ["لبنان", "إيران", "المغرب", "رمضان", "ترامب"]
+DEMO_CHAT_ID = 1
+HELD_BACK = 3  # the newest items of each feed "appear" after the feed is added
+_ITEM = re.compile(r"<item>.*?</item>", re.DOTALL)
+_DATE = re.compile(r"<pubDate>(.*?)</pubDate>", re.DOTALL)
+
+
+@dataclass
+class SampleFeed:
+    """A bundled feed file split into what is published now and what comes later."""
+
+    head: str
+    items: list[str]
+    tail: str
+    shown: int = 0
+    released: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> SampleFeed:
+        text = path.read_text(encoding="utf-8")
+        items = _ITEM.findall(text)
+        first, last = text.index(items[0]), text.rindex(items[-1]) + len(items[-1])
+        items.sort(key=_item_time)
+        return cls(text[:first], items, text[last:], shown=max(len(items) - HELD_BACK, 0))
+
+    def body(self) -> str:
+        return self.head + "\n".join(self.items[: self.shown]) + self.tail
+
+    def publish_next(self) -> bool:
+        if self.shown >= len(self.items):
+            return False
+        self.shown += 1
+        return True
+
+
+def _item_time(item: str) -> float:
+    match = _DATE.search(item)
+    try:
+        return parsedate_to_datetime(match.group(1).strip()).timestamp() if match else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+class ConsoleBot:
+    """Stands in for Telegram: prints each message the sender would send."""
+
+    def __init__(self, out=sys.stdout) -> None:
+        self.out = out
+        self.sent = 0
+
+    async def send_message(self, chat_id: int, text: str, **_: object):
+        self.sent += 1
+        bold = self.out.isatty()
+        shown = (
+            re.sub(r"</?b>", lambda m: "\033[0m" if m.group(0) == "</b>" else "\033[1m", text)
+            if bold
+            else text
+        )
+        print(f"─── alert #{self.sent} to chat {chat_id} " + "─" * 30, file=self.out)
+        print(plain_text(shown), file=self.out, flush=True)
+        print(file=self.out)
+        return _Sent(self.sent)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    message_id: int
+
+
+async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) -> int:
+    """Add the sample feeds (their current items are not alerts), then publish and alert."""
+    feeds = {path.stem: SampleFeed.load(path) for path in sorted(SAMPLES.glob("*.xml"))}
+
+    async def serve(request: web.Request) -> web.Response:
+        feed = feeds.get(request.match_info["name"])
+        if feed is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=feed.body().encode(), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/{name}.xml", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    with tempfile.TemporaryDirectory(prefix="rasd-demo-") as tmp:
+        db = open_database(Path(tmp) / "demo.db")
+        catalog = load_catalog()
+        book = SubscriptionBook()
+        chat_store.touch_chat(
+            db, DEMO_CHAT_ID, type="private", title="demo", language="ar", now=time.time()
+        )
+        for keyword in DEMO_KEYWORDS:
+            query = parse_query(keyword)
+            sub_id = chat_store.add_subscription(
+                db, DEMO_CHAT_ID, query.raw, query.key, time.time()
+            )
+            book.add(chat_store.Subscription(sub_id, DEMO_CHAT_ID, query.raw, query.key), query)
+        bot = ConsoleBot(out)
+        sender = Sender(
+            db,
+            bot,
+            catalog,
+            clock=time.time,  # type: ignore[arg-type]
+            policy=SendPolicy(private_gap=0.0, overall_per_second=1000),
+        )
+        async with Fetcher(allow_private=True) as fetcher:
+            poller = Poller(db, fetcher, book, clock=time.time, interval_seconds=0)
+            print(f"Rasd demo: keywords {'، '.join(DEMO_KEYWORDS)}", file=out)
+            for name in feeds:
+                result = await poller.add_feed(f"http://127.0.0.1:{port}/{name}.xml", added_by=None)
+                print(
+                    f"  feed added: {result.title} ({result.item_count} items already "
+                    f"published, not alerted)"
+                    if not result.error
+                    else f"  feed refused: {result.error}",
+                    file=out,
+                )
+            print(file=out)
+            try:
+                while True:
+                    published = sum(feed.publish_next() for feed in feeds.values())
+                    if once:
+                        while any(feed.publish_next() for feed in feeds.values()):
+                            published += 1
+                    report = await poller.run_once()
+                    while await sender.send_due():
+                        pass
+                    print(
+                        f"[poll] {report.feeds_checked} feeds, {published} new items "
+                        f"published, {report.articles_new} stored, "
+                        f"{report.alerts_queued} alerts",
+                        file=out,
+                        flush=True,
+                    )
+                    if once:
+                        break
+                    await asyncio.sleep(cycle_seconds)
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                pass
+        counts = outbox.status_counts(db)
+        print(f"Done: {counts.get('sent', 0)} alerts sent to the console.", file=out)
+        db.conn.close()
+    await runner.cleanup()
+    return 0

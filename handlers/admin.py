@@ -1,0 +1,99 @@
+"""Commands for the bot's admins (ADMIN_IDS): feeds and broadcasts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from core.i18n import Raw
+from handlers.common import Turn, admin_only, command_argument, reply, turn
+from storage import chats as chat_store
+from storage import feeds as feed_store
+from storage import outbox
+
+
+@admin_only
+async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/addfeed <url>: fetch once, then store the feed with its current items as seen."""
+    t = turn(update, context)
+    url = command_argument(update).split()[0] if command_argument(update) else ""
+    if not url:
+        await reply(update, t.text("addfeed_usage"))
+        return
+    await reply(update, t.text("addfeed_checking"))
+    result = await t.svc.add_feed(url, added_by=update.effective_user.id)
+    if result.error:
+        await reply(update, t.text("addfeed_failed", reason=result.error))
+    elif result.already:
+        await reply(update, t.text("addfeed_exists", title=result.title))
+    else:
+        await reply(update, t.text("addfeed_ok", title=result.title, count=result.item_count))
+
+
+def _when(timestamp: float | None, t: Turn) -> str:
+    if timestamp is None:
+        return t.text("never")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def feed_lines(t: Turn) -> str:
+    """Each feed with its health."""
+    feeds = feed_store.all_feeds(t.svc.db)
+    if not feeds:
+        return t.text("feeds_empty")
+    lines = [t.text("feeds_header", count=len(feeds))]
+    for feed in feeds:
+        state = (
+            "feed_state_disabled"
+            if feed.disabled
+            else "feed_state_failing"
+            if feed.error_count
+            else "feed_state_ok"
+        )
+        last_error = t.text("feed_last_error", error=feed.last_error) if feed.last_error else ""
+        lines.append(
+            t.text(
+                "feed_line",
+                state=t.text(state),
+                title=feed.title or feed.url,
+                url=feed.url,
+                last_ok=_when(feed.last_success_at, t),
+                errors=feed.error_count,
+                last_error=Raw(last_error),
+            )
+        )
+    return "\n\n".join(lines)
+
+
+@admin_only
+async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/feeds: every feed and its health."""
+    t = turn(update, context)
+    await reply(update, feed_lines(t))
+
+
+@admin_only
+async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/broadcast <text>: owe the notice to every active chat, once."""
+    t = turn(update, context)
+    text = command_argument(update)
+    if not text:
+        await reply(update, t.text("broadcast_usage"))
+        return
+    message = update.effective_message
+    created = outbox.create_broadcast(
+        t.svc.db,
+        text,
+        created_by=update.effective_user.id,
+        source_chat_id=message.chat_id,
+        source_message_id=message.message_id,
+        chat_ids=chat_store.active_chat_ids(t.svc.db),
+        now=t.svc.clock(),
+    )
+    if created is None:  # the same update delivered again after a restart
+        await reply(update, t.text("broadcast_done_note"))
+        return
+    t.svc.wake_sender()
+    await reply(update, t.text("broadcast_queued", count=created[1]))

@@ -1,0 +1,157 @@
+"""Articles: storing what feeds gave, once, and finding stories told twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlite_utils import Database
+
+from core.models import Article
+from storage.chats import _rows
+
+_SIGN_BIT = 1 << 63
+
+
+def to_signed64(value: int) -> int:
+    """SQLite integers are signed: store a 64-bit fingerprint in that range."""
+    return value - (1 << 64) if value & _SIGN_BIT else value
+
+
+def from_signed64(value: int) -> int:
+    """The inverse of to_signed64."""
+    return value + (1 << 64) if value < 0 else value
+
+
+class Stored(Enum):
+    """What storing an item did."""
+
+    NEW = "new"
+    UPDATED = "updated"  # same identity, changed content: never a second alert
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article row as alerts and /test need it."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    url: str
+    shortlink: str | None
+    title: str
+    text: str
+    language: str
+    story_id: int
+    published_at: float | None
+    fetched_at: float
+
+
+def store_article(db: Database, feed_id: int, article: Article, now: float) -> tuple[Stored, int]:
+    """Insert an item once per feed; a changed item under the same key is updated in place."""
+    rows = _rows(
+        db,
+        "SELECT id, content_hash FROM articles WHERE feed_id = ? AND item_key = ?",
+        (feed_id, article.item_key),
+    )
+    fingerprint = None if article.fingerprint is None else to_signed64(article.fingerprint)
+    if rows:
+        article_id = rows[0]["id"]
+        if rows[0]["content_hash"] == article.content_hash:
+            return Stored.UNCHANGED, article_id
+        db.execute(
+            """UPDATE articles SET title = ?, text = ?, url = ?, language = ?,
+                   content_hash = ?, fingerprint = ? WHERE id = ?""",
+            (
+                article.title,
+                article.text,
+                article.url,
+                article.language,
+                article.content_hash,
+                fingerprint,
+                article_id,
+            ),
+        )
+        return Stored.UPDATED, article_id
+    cursor = db.execute(
+        """INSERT INTO articles (feed_id, item_key, url, shortlink, title, text, language,
+                                 content_hash, fingerprint, published_at, fetched_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            feed_id,
+            article.item_key,
+            article.url,
+            article.shortlink,
+            article.title,
+            article.text,
+            article.language,
+            article.content_hash,
+            fingerprint,
+            article.published_at,
+            now,
+        ),
+    )
+    return Stored.NEW, int(cursor.lastrowid)  # type: ignore[arg-type]
+
+
+def set_story(db: Database, article_id: int, story_id: int) -> None:
+    """Attach an article to a story (its own id when it is the first telling)."""
+    db.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
+
+
+def story_candidates(
+    db: Database, *, url: str, since: float, exclude_id: int
+) -> tuple[int | None, list[tuple[int, int]]]:
+    """The story of an earlier article with the same URL, and recent (story, fingerprint) pairs."""
+    same_url = None
+    if url:
+        row = db.execute(
+            """SELECT story_id FROM articles WHERE url = ? AND id != ? AND story_id IS NOT NULL
+               ORDER BY id LIMIT 1""",
+            (url, exclude_id),
+        ).fetchone()
+        same_url = row[0] if row else None
+    recent = [
+        (story_id, from_signed64(fingerprint))
+        for story_id, fingerprint in db.execute(
+            """SELECT story_id, fingerprint FROM articles
+               WHERE fetched_at >= ? AND id != ? AND fingerprint IS NOT NULL
+                 AND story_id IS NOT NULL""",
+            (since, exclude_id),
+        ).fetchall()
+    ]
+    return same_url, recent
+
+
+_ARTICLE_SELECT = """
+    SELECT a.id, a.feed_id, f.title AS feed_title, a.url, a.shortlink, a.title, a.text,
+           a.language, COALESCE(a.story_id, a.id) AS story_id, a.published_at, a.fetched_at
+    FROM articles a JOIN feeds f ON f.id = a.feed_id
+"""
+
+
+def get_article(db: Database, article_id: int) -> StoredArticle | None:
+    """One article with its feed's title."""
+    rows = _rows(db, _ARTICLE_SELECT + " WHERE a.id = ?", (article_id,))
+    return StoredArticle(**rows[0]) if rows else None
+
+
+def recent_articles(db: Database, since: float, limit: int = 5000) -> list[StoredArticle]:
+    """Articles fetched since a time, newest first (for /test)."""
+    rows = _rows(
+        db,
+        _ARTICLE_SELECT + " WHERE a.fetched_at >= ? ORDER BY a.id DESC LIMIT ?",
+        (since, limit),
+    )
+    return [StoredArticle(**row) for row in rows]
+
+
+def story_sources(db: Database, story_id: int) -> list[str]:
+    """Names of the feeds that published a story, first teller first."""
+    rows = db.execute(
+        """SELECT f.title FROM articles a JOIN feeds f ON f.id = a.feed_id
+           WHERE COALESCE(a.story_id, a.id) = ? GROUP BY f.id ORDER BY min(a.id)""",
+        (story_id,),
+    ).fetchall()
+    return [row[0] for row in rows]

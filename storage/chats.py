@@ -1,0 +1,181 @@
+"""Chats and their subscriptions."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from core.models import Chat, Subscription
+
+
+class KeywordExists(Exception):
+    """The chat already follows a keyword with the same normalized key."""
+
+
+def _chat(row: dict) -> Chat:
+    return Chat(
+        id=row["id"],
+        type=row["type"],
+        title=row["title"],
+        language=row["language"],
+        article_languages=row["article_languages"],
+        active=bool(row["active"]),
+        paused=bool(row["paused"]),
+        banned=bool(row["banned"]),
+    )
+
+
+def _rows(db: Database, sql: str, params: tuple | list = ()) -> list[dict]:
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def touch_chat(
+    db: Database, chat_id: int, *, type: str, title: str, language: str, now: float
+) -> Chat:
+    """Create the chat or refresh it; a chat that writes to us is active again."""
+    db.execute(
+        """
+        INSERT INTO chats (id, type, title, language, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET type = excluded.type, title = excluded.title,
+            language = excluded.language, active = 1, inactive_reason = NULL,
+            updated_at = excluded.updated_at
+        """,
+        (chat_id, type, title, language, now, now),
+    )
+    chat = get_chat(db, chat_id)
+    assert chat is not None
+    return chat
+
+
+def get_chat(db: Database, chat_id: int) -> Chat | None:
+    """The chat, or None when the bot keeps nothing about it."""
+    rows = _rows(db, "SELECT * FROM chats WHERE id = ?", (chat_id,))
+    return _chat(rows[0]) if rows else None
+
+
+def delete_chat(db: Database, chat_id: int) -> None:
+    """Forget everything about a chat (its keywords and pending messages too)."""
+    with db.atomic():
+        db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
+        db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+
+
+def deactivate_chat(db: Database, chat_id: int, reason: str, now: float) -> None:
+    """Stop sending to a chat that blocked or removed the bot; keep its keywords."""
+    with db.atomic():
+        db.execute(
+            "UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ? WHERE id = ?",
+            (reason, now, chat_id),
+        )
+        db.execute(
+            """UPDATE outbox SET status = 'undeliverable', last_error = ?
+               WHERE chat_id = ? AND status IN ('pending', 'sending')""",
+            (reason, chat_id),
+        )
+
+
+def migrate_chat(db: Database, old_id: int, new_id: int, now: float) -> None:
+    """Move a group that became a supergroup to its new id, keywords and pending rows too."""
+    with db.atomic():
+        if get_chat(db, new_id) is not None:
+            # The new id already wrote to us: merge the old chat's data into it.
+            db.execute(
+                """UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?""",
+                (new_id, old_id),
+            )
+            db.execute(
+                "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
+            db.execute("DELETE FROM outbox WHERE chat_id = ?", (old_id,))
+            db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old_id,))
+            db.execute("DELETE FROM chats WHERE id = ?", (old_id,))
+        else:
+            # ON UPDATE CASCADE carries subscriptions and outbox rows along.
+            db.execute(
+                "UPDATE chats SET id = ?, type = 'supergroup', updated_at = ? WHERE id = ?",
+                (new_id, now, old_id),
+            )
+
+
+def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:
+    """Update some of paused, banned, article_languages, language."""
+    allowed = {"paused", "banned", "article_languages", "language"}
+    unknown = set(flags) - allowed
+    if unknown:
+        raise ValueError(f"unknown chat flags: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ?" for name in flags)
+    db.execute(
+        f"UPDATE chats SET {assignments} WHERE id = ?",  # noqa: S608 (names are whitelisted)
+        (*flags.values(), chat_id),
+    )
+
+
+def active_chat_ids(db: Database) -> list[int]:
+    """Chats that receive messages: active and not banned."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM chats WHERE active = 1 AND banned = 0 ORDER BY id"
+        ).fetchall()
+    ]
+
+
+def chats_by_id(db: Database, chat_ids: list[int]) -> dict[int, Chat]:
+    """Load several chats at once."""
+    if not chat_ids:
+        return {}
+    marks = ",".join("?" * len(chat_ids))
+    rows = _rows(db, f"SELECT * FROM chats WHERE id IN ({marks})", chat_ids)  # noqa: S608
+    return {row["id"]: _chat(row) for row in rows}
+
+
+def _subscription(row: dict) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        keyword=row["keyword"],
+        key=row["key"],
+        paused=bool(row["paused"]),
+    )
+
+
+def add_subscription(db: Database, chat_id: int, keyword: str, key: str, now: float) -> int:
+    """Store a keyword for a chat and return its id; KeywordExists if already followed."""
+    cursor = db.execute(
+        """INSERT INTO subscriptions (chat_id, keyword, key, created_at)
+           VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, key) DO NOTHING""",
+        (chat_id, keyword, key, now),
+    )
+    if cursor.rowcount == 0:
+        raise KeywordExists(keyword)
+    return int(cursor.lastrowid)  # type: ignore[arg-type]
+
+
+def remove_subscription(db: Database, chat_id: int, key: str) -> Subscription | None:
+    """Delete a chat's keyword by its normalized key; the removed one, or None."""
+    rows = _rows(db, "SELECT * FROM subscriptions WHERE chat_id = ? AND key = ?", (chat_id, key))
+    if not rows:
+        return None
+    db.execute("DELETE FROM subscriptions WHERE id = ?", (rows[0]["id"],))
+    return _subscription(rows[0])
+
+
+def chat_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
+    """A chat's keywords, oldest first."""
+    rows = _rows(db, "SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,))
+    return [_subscription(row) for row in rows]
+
+
+def count_subscriptions(db: Database, chat_id: int) -> int:
+    """How many keywords a chat follows."""
+    return db.execute(
+        "SELECT count(*) FROM subscriptions WHERE chat_id = ?", (chat_id,)
+    ).fetchone()[0]
+
+
+def all_subscriptions(db: Database) -> list[Subscription]:
+    """Every subscription, for building the match index at start."""
+    return [_subscription(row) for row in _rows(db, "SELECT * FROM subscriptions ORDER BY id")]

@@ -1,0 +1,69 @@
+"""Shared fixtures: a test Bot API server, a loopback feed server, and a running Rasd bot."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from telegram.ext import Application
+
+# PTB 22 warns when it builds RetryAfter unless it may use timedelta; warnings are errors here.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+import bot  # noqa: E402
+from core.settings import Settings, load_settings  # noqa: E402
+from tests.botapi import BotApiServer  # noqa: E402
+from tests.feedserver import FeedServer  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ADMIN = 900
+USER = 111
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiServer]:
+    async with BotApiServer() as server:
+        server.private_chat(ADMIN, "Admin", language_code="ar")
+        server.private_chat(USER, "سارة", language_code="ar")
+        yield server
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as server:
+        yield server
+
+
+def bot_settings(api: BotApiServer, tmp_path: Path, **extra: str) -> Settings:
+    """Settings that point the bot at the test server, a temporary database and fast polling."""
+    env = {
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "ADMIN_IDS": str(ADMIN),
+        "DATABASE_PATH": str(tmp_path / "rasd.db"),
+        "POLL_INTERVAL_SECONDS": "1",
+        "ALLOW_PRIVATE_FEED_URLS": "true",
+        **extra,
+    }
+    return load_settings(env)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[Application]:
+    """The real Application, started the way run_polling starts it, stopped the same way."""
+    application = bot.build_application(settings)
+    await application.initialize()
+    await application.post_init(application)
+    await application.updater.start_polling(poll_interval=0, timeout=1)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.post_stop(application)
+        await application.shutdown()
+        await application.post_shutdown(application)

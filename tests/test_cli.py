@@ -1,0 +1,114 @@
+"""The command line: help, a missing token explained, settings errors named, match."""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import bot
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_EASC = ROOT.parent / "shared" / "data" / "easc" / "Articles"
+
+
+def run(*args, env=None, stdin=""):
+    return subprocess.run(
+        [sys.executable, "bot.py", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_help_lists_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for word in ("--demo", "--once", "match", "run"):
+        assert word in result.stdout
+
+
+def test_no_token_explains_and_points_to_demo(tmp_path, monkeypatch):
+    code = bot.main([], env={"DATABASE_PATH": str(tmp_path / "x.db")})
+    assert code == 2
+
+
+def test_no_token_message(capsys):
+    assert bot.run_bot(bot.load_settings({})) == 2
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in err
+    assert "python bot.py --demo" in err
+
+
+def test_bad_setting_is_reported_by_name(capsys):
+    assert bot.main([], env={"POLL_INTERVAL_SECONDS": "often"}) == 2
+    assert "POLL_INTERVAL_SECONDS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("base", "files"),
+    [
+        ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot"),
+        ("http://127.0.0.1:9000/bot/", "http://127.0.0.1:9000/file/bot"),
+    ],
+)
+def test_file_base_url(base, files):
+    assert bot.file_base_url(base) == files
+
+
+def test_match_reads_lines_and_prints_matched_words():
+    out = io.StringIO()
+    lines = [
+        "زار الوزير وبالمغرب التقى نظيره\n",
+        "مقال عن التغريب الثقافي\n",
+        "وصل الوفد للرباط أمس\n",
+    ]
+    assert bot.run_match("المغرب", lines, out) == 0
+    assert out.getvalue().splitlines() == ["1\tوبالمغرب", "0", "0"]
+
+
+def test_match_cli_end_to_end():
+    result = run("match", "الرباط", stdin="وصل الوفد للرباط أمس\nلا شيء هنا\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1\tللرباط", "0"]
+
+
+def test_match_refuses_a_stop_word():
+    result = run("match", "في", stdin="في البيت\n")
+    assert result.returncode == 2
+    assert "stop_word" in result.stderr
+
+
+def test_demo_once_prints_alerts_and_exits():
+    result = run("--demo", "--once")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "items already published, not alerted" in out
+    assert out.count("🔔 ") >= 3
+    assert "🔑 " in out
+    assert "🔗 http" in out
+    assert "Done:" in out
+
+
+def test_summarize_a_file_with_a_budget():
+    article = SHARED_EASC / "Topic1" / "Art and Music (1).txt"
+    result = run("summarize", str(article), "--words", "20")
+    assert result.returncode == 0, result.stderr
+    sentences = result.stdout.splitlines()
+    assert sentences[0].startswith("لودفيج فان بيتهوفن")
+    assert 20 <= sum(len(s.split()) for s in sentences) <= 30
+    assert all(
+        s in article.read_text(encoding="utf-8-sig").replace("\n", " ") or s.endswith("…")
+        for s in sentences
+    )
+
+
+def test_summarize_stdin_placeholder_has_no_summary():
+    result = run("summarize", stdin="التفاصيل بعد قليل..\n")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "no summary" in result.stderr

@@ -1,0 +1,91 @@
+"""Dependencies point inward: each package imports only what architecture.md allows."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {
+    "core": {
+        "telegram",
+        "sqlite_utils",
+        "sqlite3",
+        "httpx",
+        "feedparser",
+        "aiohttp",
+        "storage",
+        "feeds",
+        "delivery",
+        "handlers",
+        "bot",
+        "time",
+    },
+    "feeds": {"telegram", "sqlite_utils", "sqlite3", "storage", "delivery", "handlers", "bot"},
+    "storage": {
+        "telegram",
+        "httpx",
+        "feedparser",
+        "aiohttp",
+        "feeds",
+        "delivery",
+        "handlers",
+        "bot",
+    },
+    "delivery": {"handlers", "bot", "sqlite_utils", "sqlite3"},
+    "handlers": {"feeds", "delivery", "bot", "sqlite_utils", "sqlite3", "httpx", "feedparser"},
+}
+CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level names of every module a file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def package_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_inward(package):
+    files = package_files(package)
+    assert files, f"{package}/ has no Python files"
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(imported_modules(path) & FORBIDDEN[package])
+        for path in files
+        if imported_modules(path) & FORBIDDEN[package]
+    }
+    assert wrong == {}
+
+
+def test_only_storage_imports_sqlite_utils():
+    importers = {
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*.py")
+        if ".venv" not in path.parts and "sqlite_utils" in imported_modules(path)
+    }
+    assert importers
+    assert all(name.startswith("storage/") for name in importers), importers
+
+
+def test_core_never_reads_the_clock():
+    offenders = []
+    for path in package_files("core"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in CLOCK_CALLS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in {"datetime", "date", "time"}
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

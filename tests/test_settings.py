@@ -1,0 +1,75 @@
+"""Settings: defaults, validation messages that name the setting, and the token kept secret."""
+
+from pathlib import Path
+
+import pytest
+
+from core.settings import DEFAULT_API_BASE_URL, SettingsError, load_settings, read_dotenv
+
+TOKEN = "123456:ABCdefGhIJKlmnoPQRstuVWxyz0123456789"
+
+
+def test_defaults():
+    settings = load_settings({})
+    assert settings.telegram_bot_token == ""
+    assert not settings.has_token
+    assert settings.telegram_api_base_url == DEFAULT_API_BASE_URL
+    assert settings.admin_ids == frozenset()
+    assert settings.database_path == Path("data/rasd.db")
+    assert settings.poll_interval_seconds == 300
+    assert settings.allow_private_feed_urls is False
+
+
+def test_full_environment():
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot",
+            "ADMIN_IDS": "12, 34,,56",
+            "DATABASE_PATH": "/tmp/x.db",
+            "POLL_INTERVAL_SECONDS": "1",
+            "ALLOW_PRIVATE_FEED_URLS": "true",
+            "MAX_KEYWORDS_PER_CHAT": "3",
+        }
+    )
+    assert settings.has_token
+    assert settings.admin_ids == {12, 34, 56}
+    assert settings.database_path == Path("/tmp/x.db")
+    assert settings.poll_interval_seconds == 1.0
+    assert settings.allow_private_feed_urls is True
+    assert settings.max_keywords_per_chat == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ADMIN_IDS": "12,abc"}, "ADMIN_IDS"),
+        ({"POLL_INTERVAL_SECONDS": "soon"}, "POLL_INTERVAL_SECONDS"),
+        ({"POLL_INTERVAL_SECONDS": "0"}, "POLL_INTERVAL_SECONDS"),
+        ({"ALLOW_PRIVATE_FEED_URLS": "maybe"}, "ALLOW_PRIVATE_FEED_URLS"),
+        ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL"),
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_setting_is_named(env, named):
+    with pytest.raises(SettingsError, match=named):
+        load_settings(env)
+
+
+def test_malformed_token_is_not_echoed():
+    secret = "123456:short-secret"
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"TELEGRAM_BOT_TOKEN": secret})
+    assert "short-secret" not in str(raised.value)
+
+
+def test_repr_hides_token():
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert TOKEN not in repr(settings)
+    assert "***" in repr(settings)
+
+
+def test_dotenv_parsing():
+    values = read_dotenv("# comment\nexport A=1\nB=\"two words\"\nC='x'\n\nbroken line\n")
+    assert values == {"A": "1", "B": "two words", "C": "x"}

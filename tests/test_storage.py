@@ -1,0 +1,190 @@
+"""Storage on a real SQLite file: schema, chats, keywords, feeds, articles, outbox."""
+
+import sqlite3
+
+import pytest
+
+from core.models import Article
+from storage import articles, chats, feeds, outbox
+from storage.db import migrations, open_database
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(tmp_path / "rasd.db")
+    yield database
+    database.conn.close()
+
+
+def article(key="k1", content="h1", fingerprint=None, url="https://site/a"):
+    return Article(
+        item_key=key,
+        url=url,
+        title="عنوان",
+        text="نص الخبر",
+        language="ar",
+        content_hash=content,
+        fingerprint=fingerprint,
+        published_at=100.0,
+    )
+
+
+def test_open_is_idempotent_and_uses_wal(tmp_path):
+    path = tmp_path / "sub" / "rasd.db"
+    open_database(path).conn.close()
+    db = open_database(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert [m.name for m in migrations.applied(db)] == ["m001_initial"]
+    assert {"chats", "subscriptions", "feeds", "articles", "outbox", "broadcasts"} <= set(
+        db.table_names()
+    )
+
+
+def test_chat_touch_and_reactivate(db):
+    chat = chats.touch_chat(db, 42, type="private", title="Ali", language="ar", now=1)
+    assert chat.active
+    assert chat.language == "ar"
+    chats.deactivate_chat(db, 42, "Forbidden: bot was blocked by the user", now=2)
+    assert chats.get_chat(db, 42).active is False
+    assert chats.active_chat_ids(db) == []
+    chats.touch_chat(db, 42, type="private", title="Ali", language="en", now=3)
+    assert chats.get_chat(db, 42).active is True
+    assert chats.active_chat_ids(db) == [42]
+
+
+def test_subscriptions_refuse_duplicates_by_key(db):
+    chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
+    first = chats.add_subscription(db, 1, "المغرب", "مغرب", now=1)
+    with pytest.raises(chats.KeywordExists):
+        chats.add_subscription(db, 1, "المَغرب", "مغرب", now=2)
+    assert [s.keyword for s in chats.chat_subscriptions(db, 1)] == ["المغرب"]
+    assert chats.remove_subscription(db, 1, "مغرب").id == first
+    assert chats.remove_subscription(db, 1, "مغرب") is None
+    assert chats.count_subscriptions(db, 1) == 0
+
+
+def test_delete_chat_removes_everything(db, tmp_path):
+    chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
+    chats.add_subscription(db, 1, "غزة", "غزه", now=1)
+    outbox.create_broadcast(
+        db, "hello", created_by=9, source_chat_id=9, source_message_id=1, chat_ids=[1], now=1
+    )
+    chats.delete_chat(db, 1)
+    assert chats.get_chat(db, 1) is None
+    for table in ("subscriptions", "outbox"):
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_migrate_group_moves_keywords_and_pending_rows(db):
+    chats.touch_chat(db, -100, type="group", title="g", language="ar", now=1)
+    chats.add_subscription(db, -100, "لبنان", "لبنان", now=1)
+    outbox.create_broadcast(
+        db, "x", created_by=9, source_chat_id=9, source_message_id=1, chat_ids=[-100], now=1
+    )
+    chats.migrate_chat(db, -100, -1001234567890, now=2)
+    assert chats.get_chat(db, -100) is None
+    moved = chats.get_chat(db, -1001234567890)
+    assert moved.type == "supergroup"
+    assert [s.keyword for s in chats.chat_subscriptions(db, -1001234567890)] == ["لبنان"]
+    assert db.execute("SELECT chat_id FROM outbox").fetchall() == [(-1001234567890,)]
+
+
+def test_feed_lifecycle(db):
+    feed_id = feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=10)
+    with pytest.raises(feeds.FeedExists):
+        feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=10)
+    assert [f.id for f in feeds.due_feeds(db, now=10)] == [feed_id]
+    feeds.record_failure(db, feed_id, now=10, next_check_at=700, error="HTTP 500")
+    feed = feeds.get_feed(db, feed_id)
+    assert (feed.error_count, feed.last_error, feed.primed) == (1, "HTTP 500", False)
+    assert feeds.due_feeds(db, now=699) == []
+    feeds.record_success(
+        db,
+        feed_id,
+        now=700,
+        next_check_at=1000,
+        etag='"e1"',
+        last_modified=None,
+        body_hash="b",
+        title="New title",
+    )
+    feed = feeds.get_feed(db, feed_id)
+    assert (feed.error_count, feed.last_error, feed.etag, feed.primed, feed.title) == (
+        0,
+        None,
+        '"e1"',
+        True,
+        "New title",
+    )
+
+
+def test_store_article_new_updated_unchanged(db):
+    feed_id = feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=1)
+    assert articles.store_article(db, feed_id, article(), now=2)[0] is articles.Stored.NEW
+    assert articles.store_article(db, feed_id, article(), now=3)[0] is articles.Stored.UNCHANGED
+    status, article_id = articles.store_article(db, feed_id, article(content="h2"), now=4)
+    assert status is articles.Stored.UPDATED
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+    stored = articles.get_article(db, article_id)
+    assert (stored.feed_title, stored.story_id, stored.title) == ("Site", article_id, "عنوان")
+
+
+def test_fingerprints_round_trip_through_signed_storage(db):
+    feed_id = feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=1)
+    big = (1 << 64) - 3
+    _, article_id = articles.store_article(db, feed_id, article(fingerprint=big), now=2)
+    articles.set_story(db, article_id, article_id)
+    _, recent = articles.story_candidates(db, url="", since=0, exclude_id=-1)
+    assert recent == [(article_id, big)]
+
+
+def test_one_alert_per_chat_per_story(db):
+    chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
+    feed_id = feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=1)
+    _, article_id = articles.store_article(db, feed_id, article(), now=2)
+    assert outbox.queue_alert(db, 1, story_id=7, article_id=article_id, keywords=["a"], now=2)
+    assert not outbox.queue_alert(db, 1, story_id=7, article_id=article_id, keywords=["b"], now=3)
+
+
+def test_claim_is_fair_and_crash_safe(tmp_path):
+    path = tmp_path / "rasd.db"
+    db = open_database(path)
+    for chat_id in (1, 2):
+        chats.touch_chat(db, chat_id, type="private", title="", language="ar", now=1)
+    for message_id in range(3):  # chat 1 owes three notices, chat 2 three too
+        outbox.create_broadcast(
+            db,
+            f"n{message_id}",
+            created_by=9,
+            source_chat_id=9,
+            source_message_id=message_id,
+            chat_ids=[1, 2],
+            now=1,
+        )
+    claimed = outbox.claim_due(db, now=5, limit=10)
+    assert sorted(row.chat_id for row in claimed) == [1, 2]  # one per chat
+    outbox.mark_sent(db, claimed[0].id, message_id=11, now=6)
+    db.conn.close()  # the process dies with claimed[1] in flight
+
+    db = open_database(path)
+    assert outbox.reset_in_flight(db) == 1
+    assert outbox.status_counts(db) == {"pending": 5, "sent": 1}
+    assert outbox.claim_due(db, now=7, limit=10, skip_chats=[1])[0].chat_id == 2
+
+
+def test_broadcast_is_idempotent_per_source_message(db):
+    chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
+    first = outbox.create_broadcast(
+        db, "x", created_by=9, source_chat_id=9, source_message_id=5, chat_ids=[1], now=1
+    )
+    again = outbox.create_broadcast(
+        db, "x", created_by=9, source_chat_id=9, source_message_id=5, chat_ids=[1], now=2
+    )
+    assert first == (first[0], 1)
+    assert again is None
+    assert outbox.status_counts(db) == {"pending": 1}
+
+
+def test_foreign_keys_are_enforced(db):
+    with pytest.raises(sqlite3.IntegrityError):
+        chats.add_subscription(db, 999, "x", "x", now=1)
