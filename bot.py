@@ -18,6 +18,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from core.i18n import LANGUAGES, Catalog, load_catalog
 from core.settings import Settings, SettingsError, load_settings, read_dotenv
 from core.subscriptions import SubscriptionBook
+from delivery.broadcasts import report_broadcasts
 from delivery.logs import setup_logging
 from delivery.poll import Poller
 from delivery.sender import Sender, SendPolicy
@@ -74,6 +75,15 @@ async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
                 "alerts_queued": report.alerts_queued,
             },
         )
+
+
+async def broadcast_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Edit the progress message of running broadcasts; summarize finished ones."""
+    data = context.application.bot_data
+    svc: Services = data["services"]
+    await report_broadcasts(
+        svc.db, context.bot, svc.catalog, clock=svc.clock, rate=svc.settings.send_rate_per_second
+    )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -155,6 +165,13 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             interval=min(settings.poll_interval_seconds, 10.0),
             first=0.1,
             name="poll",
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+        application.job_queue.run_repeating(
+            broadcast_tick,
+            interval=3.0,
+            first=1.0,
+            name="broadcast-progress",
             job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
         application.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="sender")

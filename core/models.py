@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.delivery_time import DeliveryPrefs
+
 
 @dataclass(frozen=True, slots=True)
 class FeedItem:
@@ -41,6 +43,25 @@ class Chat:
     active: bool = True
     paused: bool = False
     banned: bool = False
+    delivery_mode: str = "instant"  # instant | hourly | daily
+    digest_hour: int = 8
+    timezone: str | None = None  # None: the DEFAULT_TIMEZONE setting
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+    quiet_mode: str = "silent"  # silent | hold
+    link_previews: bool = False
+    silent: bool = False
+
+    def delivery(self, default_timezone: str) -> DeliveryPrefs:
+        """The chat's delivery choices, its time zone resolved."""
+        return DeliveryPrefs(
+            mode=self.delivery_mode,
+            digest_hour=self.digest_hour,
+            timezone=self.timezone or default_timezone,
+            quiet_start=self.quiet_start,
+            quiet_end=self.quiet_end,
+            quiet_mode=self.quiet_mode,
+        )
 
     @property
     def is_group(self) -> bool:

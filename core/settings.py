@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from core.delivery_time import is_valid_timezone
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
 
@@ -31,6 +33,9 @@ class Settings:
     fetch_timeout_seconds: float = 20.0
     fetch_max_bytes: int = 10_000_000
     send_rate_per_second: float = 30.0
+    alerts_per_hour: int = 20
+    default_timezone: str = "UTC"
+    inactive_retention_days: int = 180
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -98,6 +103,8 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "FETCH_TIMEOUT_SECONDS": ("fetch_timeout_seconds", float, 1),
     "FETCH_MAX_BYTES": ("fetch_max_bytes", int, 10_000),
     "SEND_RATE_PER_SECOND": ("send_rate_per_second", float, 0.1),
+    "ALERTS_PER_HOUR": ("alerts_per_hour", int, 1),
+    "INACTIVE_RETENTION_DAYS": ("inactive_retention_days", int, 1),
 }
 
 
@@ -124,6 +131,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     for name, (attr, kind, minimum) in _NUMBERS.items():
         if env.get(name, "").strip():
             values[attr] = _number(name, env[name], kind, minimum)
+    timezone = env.get("DEFAULT_TIMEZONE", "").strip()
+    if timezone:
+        if not is_valid_timezone(timezone):
+            raise SettingsError(
+                f"DEFAULT_TIMEZONE must be an IANA time zone such as Africa/Cairo, got {timezone!r}"
+            )
+        values["default_timezone"] = timezone
     level = env.get("LOG_LEVEL", "").strip().upper()
     if level:
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from core.i18n import load_catalog
+from core.models import Subscription
 from core.query import parse_query
 from core.render import plain_text
 from core.subscriptions import SubscriptionBook
@@ -124,7 +125,7 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
             sub_id = chat_store.add_subscription(
                 db, DEMO_CHAT_ID, query.raw, query.key, time.time()
             )
-            book.add(chat_store.Subscription(sub_id, DEMO_CHAT_ID, query.raw, query.key), query)
+            book.add(Subscription(sub_id, DEMO_CHAT_ID, query.raw, query.key), query)
         bot = ConsoleBot(out)
         sender = Sender(
             db,
@@ -153,8 +154,7 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
                         while any(feed.publish_next() for feed in feeds.values()):
                             published += 1
                     report = await poller.run_once()
-                    while await sender.send_due():
-                        pass
+                    await sender.drain()
                     print(
                         f"[poll] {report.feeds_checked} feeds, {published} new items "
                         f"published, {report.articles_new} stored, "

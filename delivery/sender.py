@@ -1,10 +1,19 @@
-"""The outbox sender: claims owed rows, renders them, sends within Telegram's limits."""
+"""The outbox sender: claims owed rows, renders them, sends within Telegram's limits.
+
+Limits (see ../shared/design/telegram.md): at most `overall_per_second` messages in any one-second
+window, one message per `private_gap` seconds to a private chat and per `group_gap` seconds to a
+group or channel (20 a minute). Fairness: each round takes at most one row per chat, and the chats
+served least recently go first, so a chat with 500 alerts waiting never delays another chat's
+first alert. A 429 pauses that chat (and, when several chats get one at once, everyone) for
+`retry_after`, and the row is retried, never dropped.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,11 +22,12 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from core.delivery_time import INSTANT, hold_until, send_silently
 from core.i18n import Catalog
 from core.matcher import find_matches
-from core.models import OutboxRow
+from core.models import Chat, OutboxRow
 from core.query import QueryError, parse_query
-from core.render import AlertContent, plain_text, render_alert, render_notice
+from core.render import AlertContent, fit_message, plain_text, render_alert, render_notice
 from core.summary import summarize
 from storage import articles as article_store
 from storage import chats as chat_store
@@ -26,20 +36,20 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-PRIVATE_CHAT_GAP = 1.0  # seconds between two messages to one private chat
-GROUP_CHAT_GAP = 3.0  # 20 per minute in a group or channel
-MAX_ATTEMPTS = 5
-
 
 @dataclass(frozen=True)
 class SendPolicy:
-    """Telegram's limits as the sender applies them."""
+    """Telegram's limits and our volume rules, as the sender applies them."""
 
     overall_per_second: float = 30.0
-    private_gap: float = PRIVATE_CHAT_GAP
-    group_gap: float = GROUP_CHAT_GAP
-    max_attempts: int = MAX_ATTEMPTS
+    private_gap: float = 1.0
+    group_gap: float = 3.0
+    max_attempts: int = 5
     summary_words: int = 50
+    alerts_per_hour: int = 20  # beyond it, waiting alerts fold into one message
+    digest_max_items: int = 20
+    default_timezone: str = "UTC"
+    batch: int = 30  # rows claimed per round
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -47,33 +57,31 @@ def _retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class TokenBucket:
-    """At most `rate` sends per second overall, with a burst of one second's worth."""
+class SlidingWindow:
+    """At most `limit` events in any `period` seconds, and an optional pause for everyone."""
 
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
-        self.rate = rate
+    def __init__(self, limit: float, clock: Callable[[], float], period: float = 1.0) -> None:
+        self.limit = max(1, int(limit))
+        self.period = period
         self.clock = clock
-        self.tokens = rate
-        self.updated = clock()
+        self.times: deque[float] = deque()
         self.paused_until = 0.0
 
-    def _refill(self) -> None:
+    def wait_time(self) -> float:
+        """Seconds until one more event is allowed."""
         now = self.clock()
-        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+        while self.times and self.times[0] <= now - self.period:
+            self.times.popleft()
+        wait = self.paused_until - now
+        if len(self.times) >= self.limit:
+            wait = max(wait, self.times[0] + self.period - now)
+        return max(wait, 0.0)
 
-    async def take(self) -> None:
-        """Wait for one token (and for any global pause to end)."""
-        while True:
-            now = self.clock()
-            if now < self.paused_until:
-                await asyncio.sleep(self.paused_until - now)
-                continue
-            self._refill()
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
+    async def acquire(self) -> None:
+        """Wait for a slot and take it."""
+        while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 (time-based, nothing to signal)
+            await asyncio.sleep(wait)
+        self.times.append(self.clock())
 
 
 class Sender:
@@ -88,6 +96,8 @@ class Sender:
         clock: Callable[[], float],
         policy: SendPolicy = SendPolicy(),
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
+        on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
+        on_failed: Callable[[str, str], None] = lambda kind, reason: None,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -95,139 +105,240 @@ class Sender:
         self.clock = clock
         self.policy = policy
         self.on_chat_moved = on_chat_moved
-        self.bucket = TokenBucket(policy.overall_per_second, clock)
+        self.on_sent = on_sent
+        self.on_failed = on_failed
+        # A little slack over one second absorbs the jitter between our clock and Telegram's.
+        self.window = SlidingWindow(policy.overall_per_second, clock, period=1.03)
         self.next_allowed: dict[int, float] = {}
+        self.last_served: dict[int, float] = {}
+        self.recent_429: deque[tuple[float, int]] = deque()
         self.last_error: str | None = None
         self.sent_count = 0
+        self.too_many_requests = 0
         self._wake = asyncio.Event()
         self._stopping = False
+        self._in_flight: set[asyncio.Task] = set()
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
         self._wake.set()
 
     def stop(self) -> None:
-        """Finish the current batch and return from run()."""
+        """Finish the messages in flight and return from run()."""
         self._stopping = True
         self._wake.set()
 
     async def run(self) -> None:
-        """Send until stopped; rows claimed by a dead process are owed again first."""
+        """Send until stopped; rows claimed by a process that died are owed again first."""
         outbox.reset_in_flight(self.db)
-        while not self._stopping:
-            sent_any = await self.send_due()
-            if not sent_any:
-                await self._idle()
+        try:
+            while not self._stopping:
+                if not await self.send_due():
+                    await self._idle()
+        finally:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _idle(self) -> None:
         now = self.clock()
         waits = [1.0]
         due = outbox.next_due_at(self.db)
         if due is not None:
-            waits.append(max(due - now, 0.01))
-        pending_chats = [t - now for t in self.next_allowed.values() if t > now]
-        if pending_chats:
-            waits.append(min(pending_chats))
+            waits.append(due - now)
+        waits += [t - now for t in self.next_allowed.values() if t > now]
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(min(waits), 0.01))
+            await asyncio.wait_for(self._wake.wait(), timeout=max(min(waits), 0.005))
 
     async def send_due(self) -> bool:
-        """Claim and send one batch; True if anything was claimed."""
+        """Claim one round of rows and start sending them; True if anything was claimed."""
         now = self.clock()
-        busy = [chat for chat, t in self.next_allowed.items() if t > now]
-        self.next_allowed = {chat: t for chat, t in self.next_allowed.items() if t > now}
-        limit = max(1, int(self.policy.overall_per_second))
-        rows = outbox.claim_due(self.db, now, limit=limit, skip_chats=busy)
-        if not rows:
+        self.next_allowed = {c: t for c, t in self.next_allowed.items() if t > now}
+        heads = outbox.due_heads(self.db, now, skip_chats=self.next_allowed)
+        if not heads:
             return False
-        await asyncio.gather(*(self._send_row(row) for row in rows))
-        return True
+        heads.sort(key=lambda head: (self.last_served.get(head[0], 0.0), head[1]))
+        rows = outbox.claim(self.db, [row_id for _, row_id in heads[: self.policy.batch]], now)
+        for row in rows:
+            gap = self.policy.group_gap if row.chat_id < 0 else self.policy.private_gap
+            self.next_allowed[row.chat_id] = now + gap
+            self.last_served[row.chat_id] = now
+        for row in rows:
+            task = asyncio.create_task(self._send_row(row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        # Backpressure: claim no further than about two rounds ahead of what is sent.
+        while len(self._in_flight) > 2 * self.policy.batch:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+        return bool(rows)
+
+    async def drain(self) -> None:
+        """Send until nothing is due now (used by the demo and tests)."""
+        while await self.send_due() or self._in_flight:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _send_row(self, row: OutboxRow) -> None:
+        try:
+            await self._process(row)
+        except Exception:  # a bug must not kill the sender; the row is kept for a retry
+            log.exception("sending failed unexpectedly", extra={"chat_id": row.chat_id})
+            outbox.mark_retry(self.db, row.id, not_before=self.clock() + 60, error="internal error")
+
+    async def _process(self, row: OutboxRow) -> None:
+        now = self.clock()
         chat = chat_store.get_chat(self.db, row.chat_id)
-        if chat is None or not chat.active or chat.banned:
-            outbox.mark_failed(self.db, row.id, "chat inactive")
+        if chat is None or not chat.active:
+            outbox.mark_failed(self.db, row.id, "chat inactive", status="undeliverable")
             return
-        text = self.render(row, chat.language)
+        if chat.banned or (row.kind == "alert" and chat.paused):
+            outbox.mark_failed(self.db, row.id, "chat banned or paused", status="cancelled")
+            return
+        prefs = chat.delivery(self.policy.default_timezone)
+        held = hold_until(prefs, now)
+        if held is not None:
+            outbox.mark_retry(self.db, row.id, not_before=held, error=None, count_attempt=False)
+            return
+        silent = chat.silent or send_silently(prefs, now)
+        if row.kind == "broadcast":
+            broadcast = outbox.get_broadcast(self.db, row.broadcast_id)
+            if broadcast is None or broadcast.status == "cancelled":
+                outbox.mark_failed(self.db, row.id, "broadcast cancelled", status="cancelled")
+                return
+            text = render_notice(self.catalog, chat.language, broadcast.text)
+            await self._deliver(row, [], text, chat, silent=silent or broadcast.silent)
+            return
+        await self._send_alert(row, chat, now, silent)
+
+    async def _send_alert(self, row: OutboxRow, chat: Chat, now: float, silent: bool) -> None:
+        digest = chat.delivery_mode != INSTANT
+        sent, oldest = outbox.alert_messages_since(self.db, chat.id, now - 3600)
+        cap = self.policy.alerts_per_hour
+        if not digest and sent >= cap:
+            outbox.mark_retry(
+                self.db, row.id, not_before=(oldest or now) + 3600, error=None, count_attempt=False
+            )
+            return
+        folding = digest or (
+            sent >= cap - 1 and outbox.pending_alert_count(self.db, chat.id, now) > 1
+        )
+        extra = (
+            outbox.claim_more_alerts(
+                self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
+            )
+            if folding
+            else []
+        )
+        if folding and (extra or digest):
+            text = self.render_digest([row, *extra], chat.language, digest=digest)
+        else:
+            text = self.render(row, chat.language)
         if text is None:
             outbox.mark_failed(self.db, row.id, "article no longer stored")
+            outbox.release(self.db, [r.id for r in extra])
             return
-        gap = self.policy.group_gap if row.chat_id < 0 else self.policy.private_gap
-        self.next_allowed[row.chat_id] = self.clock() + gap
-        await self.bucket.take()
-        await self._deliver(row, text)
+        await self._deliver(row, extra, text, chat, silent=silent)
 
-    async def _deliver(self, row: OutboxRow, text: str, *, html: bool = True) -> None:
+    async def _deliver(
+        self,
+        row: OutboxRow,
+        folded: list[OutboxRow],
+        text: str,
+        chat: Chat,
+        *,
+        silent: bool,
+        html: bool = True,
+    ) -> None:
+        await self.window.acquire()  # right before the request, so Telegram sees the same pace
+        started = self.clock()
+        gap = self.policy.group_gap if row.chat_id < 0 else self.policy.private_gap
+        self.next_allowed[row.chat_id] = max(self.next_allowed.get(row.chat_id, 0), started + gap)
         try:
             message = await self.bot.send_message(
                 row.chat_id,
                 text if html else plain_text(text),
                 parse_mode=ParseMode.HTML if html else None,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=LinkPreviewOptions(is_disabled=not chat.link_previews),
+                disable_notification=silent,
             )
         except RetryAfter as error:
-            wait = _retry_seconds(error)
-            self.last_error = f"429 retry after {wait:g}s"
-            # Telegram does not say whether a 429 is per chat or global: pause that chat, and
-            # everyone briefly, and never count it as a failed attempt.
-            self.next_allowed[row.chat_id] = self.clock() + wait
-            self.bucket.paused_until = max(self.bucket.paused_until, self.clock() + min(wait, 1))
-            outbox.mark_retry(
-                self.db,
-                row.id,
-                not_before=self.clock() + wait,
-                error=self.last_error,
-                count_attempt=False,
-            )
+            self._too_many_requests(row, folded, _retry_seconds(error))
         except ChatMigrated as error:
             new_id = int(error.new_chat_id)
             log.info("chat migrated", extra={"chat_id": row.chat_id, "new_chat_id": new_id})
             chat_store.migrate_chat(self.db, row.chat_id, new_id, self.clock())
             self.on_chat_moved(row.chat_id, new_id)
-            outbox.mark_retry(
-                self.db, row.id, not_before=0, error="chat migrated", count_attempt=False
-            )
+            outbox.release(self.db, [r.id for r in (row, *folded)])
         except Forbidden as error:
             self._undeliverable(row, str(error))
         except BadRequest as error:
-            message = str(error).lower()
-            if "chat not found" in message:
-                self._undeliverable(row, str(error))
-            elif html and "parse entities" in message:
+            reason = str(error)
+            if "chat not found" in reason.lower():
+                self._undeliverable(row, reason)
+            elif html and "parse entities" in reason.lower():
                 log.warning(
                     "Telegram refused our HTML; sending as plain text",
-                    extra={"chat_id": row.chat_id, "error": str(error)},
+                    extra={"chat_id": row.chat_id, "error": reason},
                 )
-                await self._deliver(row, text, html=False)
+                await self._deliver(row, folded, text, chat, silent=silent, html=False)
             else:
-                self.last_error = str(error)
-                outbox.mark_failed(self.db, row.id, str(error))
+                self._failed(row, folded, reason)
         except TelegramError as error:  # network errors, timeouts, 5xx
             self.last_error = str(error)
             if row.attempts + 1 >= self.policy.max_attempts:
-                outbox.mark_failed(self.db, row.id, str(error))
+                self._failed(row, folded, str(error))
             else:
-                backoff = min(2**row.attempts * 2.0, 300.0)
+                backoff = min(2.0 * 2**row.attempts, 300.0)
                 outbox.mark_retry(
                     self.db, row.id, not_before=self.clock() + backoff, error=str(error)
                 )
+                outbox.release(self.db, [r.id for r in folded])
         else:
-            outbox.mark_sent(self.db, row.id, message_id=message.message_id, now=self.clock())
+            now = self.clock()
+            outbox.mark_sent(self.db, row.id, message_id=message.message_id, now=now)
+            outbox.mark_folded(
+                self.db,
+                [r.id for r in folded],
+                carrier_id=row.id,
+                message_id=message.message_id,
+                now=now,
+            )
             self.sent_count += 1
+            self.on_sent(row.kind, now - started)
+
+    def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
+        now = self.clock()
+        self.too_many_requests += 1
+        self.last_error = f"429 retry after {wait:g}s"
+        self.next_allowed[row.chat_id] = now + wait
+        # Telegram does not say whether a 429 is about one chat or the bot as a whole; when
+        # several chats hit one within a second, treat it as global and pause everyone.
+        self.recent_429.append((now, row.chat_id))
+        while self.recent_429 and self.recent_429[0][0] < now - 1.0:
+            self.recent_429.popleft()
+        if len({chat for _, chat in self.recent_429}) >= 3:
+            self.window.paused_until = max(self.window.paused_until, now + wait)
+        outbox.mark_retry(
+            self.db, row.id, not_before=now + wait, error=self.last_error, count_attempt=False
+        )
+        outbox.release(self.db, [r.id for r in folded])
+
+    def _failed(self, row: OutboxRow, folded: list[OutboxRow], reason: str) -> None:
+        self.last_error = reason
+        outbox.mark_failed(self.db, row.id, reason)
+        outbox.release(self.db, [r.id for r in folded])
+        self.on_failed(row.kind, reason)
+        log.warning("message failed", extra={"chat_id": row.chat_id, "reason": reason})
 
     def _undeliverable(self, row: OutboxRow, reason: str) -> None:
         log.info(
             "chat unreachable, marked inactive", extra={"chat_id": row.chat_id, "reason": reason}
         )
         chat_store.deactivate_chat(self.db, row.chat_id, reason, self.clock())
+        self.on_failed(row.kind, "undeliverable")
 
     def render(self, row: OutboxRow, language: str) -> str | None:
-        """The message for a row in the chat's language, or None if its article is gone."""
-        if row.kind == "broadcast":
-            return render_notice(
-                self.catalog, language, outbox.broadcast_text(self.db, row.broadcast_id)
-            )
+        """One alert in the chat's language, or None if its article is gone."""
         article = article_store.get_article(self.db, row.article_id)
         if article is None:
             return None
@@ -241,6 +352,29 @@ class Sender:
                 self.policy.summary_words,
             ),
         )
+
+    def render_digest(self, rows: list[OutboxRow], language: str, *, digest: bool) -> str | None:
+        """Several alerts as one message: a digest, or the "more alerts" fold past the cap."""
+        lines = []
+        for row in rows:
+            article = article_store.get_article(self.db, row.article_id)
+            if article is None:
+                continue
+            lines.append(
+                self.catalog.text(
+                    language,
+                    "digest_line",
+                    title=article.title,
+                    source=article.feed_title,
+                    link=article.url,
+                )
+            )
+        if not lines:
+            return None
+        header = self.catalog.text(
+            language, "digest_header" if digest else "fold_header", count=len(lines)
+        )
+        return fit_message(header + "\n\n" + "\n\n".join(lines))
 
 
 def alert_content(

@@ -20,6 +20,7 @@ ADMIN_COMMANDS = {
     "addfeed": admin.addfeed,
     "feeds": admin.feeds,
     "broadcast": admin.broadcast,
+    "broadcast_cancel": admin.broadcast_cancel,
 }
 
 
@@ -28,8 +29,10 @@ def register(application: Application) -> None:
     for name, callback in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
+    application.add_handler(CallbackQueryHandler(admin.broadcast_button, pattern=r"^bc:"))
     application.add_handler(CallbackQueryHandler(user.button))
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, user.plain_text)
     )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, user.chat_migrated))
     application.add_handler(MessageHandler(filters.COMMAND, user.unknown_command))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from core.i18n import Raw
@@ -76,7 +76,7 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @admin_only
 async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/broadcast <text>: owe the notice to every active chat, once."""
+    """/broadcast <text>: show a preview with Send / Send silently / Cancel buttons."""
     t = turn(update, context)
     text = command_argument(update)
     if not text:
@@ -89,11 +89,66 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         created_by=update.effective_user.id,
         source_chat_id=message.chat_id,
         source_message_id=message.message_id,
-        chat_ids=chat_store.active_chat_ids(t.svc.db),
         now=t.svc.clock(),
+        draft=True,
     )
     if created is None:  # the same update delivered again after a restart
-        await reply(update, t.text("broadcast_done_note"))
+        return
+    broadcast_id = created[0]
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.text("button_send"), callback_data=f"bc:send:{broadcast_id}"
+                ),
+                InlineKeyboardButton(
+                    t.text("button_send_silent"), callback_data=f"bc:silent:{broadcast_id}"
+                ),
+            ],
+            [
+                InlineKeyboardButton(
+                    t.text("button_cancel"), callback_data=f"bc:cancel:{broadcast_id}"
+                )
+            ],
+        ]
+    )
+    count = len(chat_store.active_chat_ids(t.svc.db))
+    await reply(update, t.text("broadcast_preview", count=count, text=text), reply_markup=buttons)
+
+
+@admin_only
+async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send, send silently or cancel a previewed broadcast (a second press does nothing)."""
+    query = update.callback_query
+    t = turn(update, context)
+    _, action, raw_id = (query.data or "").split(":", 2)
+    broadcast_id = int(raw_id)
+    await query.answer()
+    now = t.svc.clock()
+    if action == "cancel":
+        if outbox.discard_draft(t.svc.db, broadcast_id, now):
+            await query.edit_message_text(t.text("broadcast_cancelled_draft"))
+        return
+    owed = outbox.start_broadcast(
+        t.svc.db,
+        broadcast_id,
+        chat_ids=chat_store.active_chat_ids(t.svc.db),
+        silent=action == "silent",
+        progress_chat_id=query.message.chat_id,
+        progress_message_id=query.message.message_id,
+        now=now,
+    )
+    if owed is None:
         return
     t.svc.wake_sender()
-    await reply(update, t.text("broadcast_queued", count=created[1]))
+    await query.edit_message_text(
+        t.text("broadcast_progress", sent=0, failed=0, remaining=owed, eta="…")
+    )
+
+
+@admin_only
+async def broadcast_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/broadcast_cancel: stop every notice being sent; the rest is never sent."""
+    t = turn(update, context)
+    cancelled = outbox.cancel_broadcasts(t.svc.db, t.svc.clock())
+    await reply(update, t.text("broadcast_cancel_done" if cancelled else "broadcast_cancel_none"))

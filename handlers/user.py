@@ -10,8 +10,10 @@ from telegram.ext import ContextTypes
 
 from core.articles import match_text
 from core.matcher import find_matches
+from core.models import Subscription
 from core.query import QueryError, parse_query
 from handlers.common import Turn, command_argument, is_admin, reply, turn
+from handlers.services import services
 from storage import articles as article_store
 from storage import chats as chat_store
 
@@ -78,7 +80,7 @@ def add_keywords(t: Turn, raws: list[str]) -> str:
         except chat_store.KeywordExists:
             answers.append(t.text("already", keyword=query.raw))
             continue
-        svc.book.add(chat_store.Subscription(sub_id, t.chat.id, query.raw, query.key), query)
+        svc.book.add(Subscription(sub_id, t.chat.id, query.raw, query.key), query)
         added.append(query.raw)
     if added:
         answers.insert(0, t.text("added", keywords="، ".join(added)))
@@ -222,3 +224,17 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """A command the bot does not have."""
     t = turn(update, context)
     await reply(update, t.text("unknown_command"))
+
+
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: its keywords and pending messages move to the new id."""
+    message = update.effective_message
+    svc = services(context)
+    if message.migrate_to_chat_id:
+        old_id, new_id = message.chat_id, message.migrate_to_chat_id
+    else:
+        old_id, new_id = message.migrate_from_chat_id, message.chat_id
+    if chat_store.get_chat(svc.db, old_id) is None:
+        return
+    chat_store.migrate_chat(svc.db, old_id, new_id, svc.clock())
+    svc.book.move_chat(old_id, new_id)

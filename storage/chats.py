@@ -21,6 +21,14 @@ def _chat(row: dict) -> Chat:
         active=bool(row["active"]),
         paused=bool(row["paused"]),
         banned=bool(row["banned"]),
+        delivery_mode=row["delivery_mode"],
+        digest_hour=row["digest_hour"],
+        timezone=row["timezone"],
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        quiet_mode=row["quiet_mode"],
+        link_previews=bool(row["link_previews"]),
+        silent=bool(row["silent"]),
     )
 
 
@@ -40,6 +48,7 @@ def touch_chat(
         VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET type = excluded.type, title = excluded.title,
             language = excluded.language, active = 1, inactive_reason = NULL,
+            inactive_since = NULL,
             updated_at = excluded.updated_at
         """,
         (chat_id, type, title, language, now, now),
@@ -67,8 +76,9 @@ def deactivate_chat(db: Database, chat_id: int, reason: str, now: float) -> None
     """Stop sending to a chat that blocked or removed the bot; keep its keywords."""
     with db.atomic():
         db.execute(
-            "UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ? WHERE id = ?",
-            (reason, now, chat_id),
+            """UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ?,
+                   inactive_since = COALESCE(inactive_since, ?) WHERE id = ?""",
+            (reason, now, now, chat_id),
         )
         db.execute(
             """UPDATE outbox SET status = 'undeliverable', last_error = ?
@@ -101,8 +111,21 @@ def migrate_chat(db: Database, old_id: int, new_id: int, now: float) -> None:
 
 
 def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:
-    """Update some of paused, banned, article_languages, language."""
-    allowed = {"paused", "banned", "article_languages", "language"}
+    """Update some of the chat's flags and delivery choices."""
+    allowed = {
+        "paused",
+        "banned",
+        "article_languages",
+        "language",
+        "delivery_mode",
+        "digest_hour",
+        "timezone",
+        "quiet_start",
+        "quiet_end",
+        "quiet_mode",
+        "link_previews",
+        "silent",
+    }
     unknown = set(flags) - allowed
     if unknown:
         raise ValueError(f"unknown chat flags: {sorted(unknown)}")

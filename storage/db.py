@@ -112,6 +112,39 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_links_and_clicks(db: Database) -> None:
+    """Short-link codes, click counts per article and day, daily totals, and maintenance runs."""
+    db.executescript(
+        """
+        CREATE TABLE shortlinks (
+            code TEXT PRIMARY KEY,               -- 7 characters of base62, case-sensitive
+            article_id INTEGER NOT NULL UNIQUE REFERENCES articles(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE clicks (                    -- no user, no IP: a count per article and day
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            day TEXT NOT NULL,                   -- UTC, YYYY-MM-DD
+            clicks INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (article_id, day)
+        );
+        CREATE INDEX clicks_day ON clicks(day);
+        CREATE TABLE click_days (                -- daily totals; outlive pruned articles
+            day TEXT PRIMARY KEY,
+            clicks INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE maintenance (
+            task TEXT PRIMARY KEY,
+            last_run_at REAL NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX articles_feed_shortlink ON articles(feed_id, shortlink)
+            WHERE shortlink IS NOT NULL;
+        CREATE INDEX outbox_article ON outbox(article_id);  -- deleting an article finds its rows
+        """
+    )
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) the database file, turn WAL on and apply migrations."""
     if str(path) != ":memory:":
@@ -129,3 +162,46 @@ def open_database(path: Path | str) -> Database:
 def transaction(db: Database):
     """One atomic unit of work (nested calls become savepoints)."""
     return db.atomic()
+
+
+@migrations()
+def m004_delivery(db: Database) -> None:
+    """Per-chat delivery choices, broadcast progress, and folded/cancelled outbox rows."""
+    db.executescript(
+        """
+        ALTER TABLE chats ADD COLUMN delivery_mode TEXT NOT NULL DEFAULT 'instant';
+        ALTER TABLE chats ADD COLUMN digest_hour INTEGER NOT NULL DEFAULT 8;
+        ALTER TABLE chats ADD COLUMN timezone TEXT;                -- NULL: the DEFAULT_TIMEZONE setting
+        ALTER TABLE chats ADD COLUMN quiet_start INTEGER;
+        ALTER TABLE chats ADD COLUMN quiet_end INTEGER;
+        ALTER TABLE chats ADD COLUMN quiet_mode TEXT NOT NULL DEFAULT 'silent';
+        ALTER TABLE chats ADD COLUMN link_previews INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE chats ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE chats ADD COLUMN inactive_since REAL;
+        ALTER TABLE broadcasts ADD COLUMN status TEXT NOT NULL DEFAULT 'sending';
+        ALTER TABLE broadcasts ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE broadcasts ADD COLUMN progress_chat_id INTEGER;
+        ALTER TABLE broadcasts ADD COLUMN progress_message_id INTEGER;
+        ALTER TABLE broadcasts ADD COLUMN started_at REAL;
+        ALTER TABLE broadcasts ADD COLUMN finished_at REAL;
+        ALTER TABLE broadcasts ADD COLUMN reported INTEGER NOT NULL DEFAULT 0; -- final summary shown
+        ALTER TABLE outbox ADD COLUMN folded_into INTEGER;         -- the row whose message carried it
+        CREATE INDEX outbox_chat_status ON outbox(chat_id, status);
+        CREATE INDEX outbox_broadcast ON outbox(broadcast_id, status);
+        """
+    )
+
+
+@migrations()
+def m003_feed_health(db: Database) -> None:
+    """Feed health for /feeds and the scheduler: notes, when a feed was disabled, and indexes."""
+    db.executescript(
+        """
+        ALTER TABLE feeds ADD COLUMN note TEXT;            -- e.g. a redirect we could not follow
+        ALTER TABLE feeds ADD COLUMN disabled_at REAL;
+        ALTER TABLE feeds ADD COLUMN ttl_minutes INTEGER;  -- the feed's own <ttl>, honoured
+        CREATE INDEX feeds_due ON feeds(disabled, next_check_at);
+        -- items per day of one feed: a range scan instead of every article it ever had
+        CREATE INDEX articles_feed_time ON articles(feed_id, COALESCE(published_at, fetched_at));
+        """
+    )

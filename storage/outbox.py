@@ -1,14 +1,25 @@
-"""The outbox: every message owed to a chat is a row before anything is sent."""
+"""The outbox: every message owed to a chat is a row before anything is sent.
+
+Row states: pending → sending → sent; or failed (after bounded retries, reason kept),
+undeliverable (the chat blocked or removed the bot), cancelled (a broadcast stopped, a chat
+paused). A row folded into a digest or "N more alerts" message is sent with folded_into set to
+the row whose message carried it.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from core.models import OutboxRow
 from storage.chats import _rows
+
+
+def _marks(values: list) -> str:
+    return ",".join("?" * len(values))
 
 
 def queue_alert(
@@ -19,15 +30,32 @@ def queue_alert(
     article_id: int,
     keywords: list[str],
     now: float,
+    not_before: float = 0.0,
 ) -> bool:
-    """Owe a chat one alert for a story; False if that chat already has one for it."""
+    """Owe a chat one alert for a story; a second match of a pending alert adds its keywords."""
     cursor = db.execute(
-        """INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at)
-           VALUES (?, 'alert', ?, ?, ?, ?)
+        """INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
+                               not_before)
+           VALUES (?, 'alert', ?, ?, ?, ?, ?)
            ON CONFLICT DO NOTHING""",
-        (chat_id, story_id, article_id, json.dumps(keywords, ensure_ascii=False), now),
+        (chat_id, story_id, article_id, json.dumps(keywords, ensure_ascii=False), now, not_before),
     )
-    return cursor.rowcount > 0
+    if cursor.rowcount > 0:
+        return True
+    row = db.execute(
+        """SELECT id, keywords FROM outbox
+           WHERE chat_id = ? AND story_id = ? AND kind = 'alert' AND status = 'pending'""",
+        (chat_id, story_id),
+    ).fetchone()
+    if row is not None:
+        known = json.loads(row[1])
+        merged = known + [k for k in keywords if k not in known]
+        if merged != known:
+            db.execute(
+                "UPDATE outbox SET keywords = ? WHERE id = ?",
+                (json.dumps(merged, ensure_ascii=False), row[0]),
+            )
+    return False
 
 
 def create_broadcast(
@@ -37,27 +65,157 @@ def create_broadcast(
     created_by: int,
     source_chat_id: int,
     source_message_id: int,
-    chat_ids: Iterable[int],
+    chat_ids: Iterable[int] = (),
     now: float,
+    draft: bool = False,
 ) -> tuple[int, int] | None:
-    """Store a broadcast and owe it to every chat, once; None if this message was handled."""
+    """Store a broadcast (a draft, or owed at once to `chat_ids`); None if this message was seen."""
     with db.atomic():
         cursor = db.execute(
             """INSERT INTO broadcasts (text, created_by, source_chat_id, source_message_id,
-                                       created_at)
-               VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
-            (text, created_by, source_chat_id, source_message_id, now),
+                                       created_at, status)
+               VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+            (
+                text,
+                created_by,
+                source_chat_id,
+                source_message_id,
+                now,
+                "draft" if draft else "sending",
+            ),
         )
         if cursor.rowcount == 0:
             return None
         broadcast_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-        ids = list(chat_ids)
-        db.conn.executemany(
-            """INSERT INTO outbox (chat_id, kind, broadcast_id, created_at)
-               VALUES (?, 'broadcast', ?, ?) ON CONFLICT DO NOTHING""",
-            [(chat_id, broadcast_id, now) for chat_id in ids],
+        if draft:
+            return broadcast_id, 0
+        return broadcast_id, _owe_broadcast(db, broadcast_id, chat_ids, now)
+
+
+def _owe_broadcast(db: Database, broadcast_id: int, chat_ids: Iterable[int], now: float) -> int:
+    ids = list(chat_ids)
+    db.conn.executemany(
+        """INSERT INTO outbox (chat_id, kind, broadcast_id, created_at)
+           VALUES (?, 'broadcast', ?, ?) ON CONFLICT DO NOTHING""",
+        [(chat_id, broadcast_id, now) for chat_id in ids],
+    )
+    return len(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """An admin notice and where its progress is shown."""
+
+    id: int
+    text: str
+    status: str  # draft | sending | done | cancelled
+    silent: bool
+    created_by: int
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    started_at: float | None
+
+
+def get_broadcast(db: Database, broadcast_id: int) -> Broadcast | None:
+    """One broadcast."""
+    rows = _rows(db, "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+    if not rows:
+        return None
+    row = rows[0]
+    return Broadcast(
+        row["id"],
+        row["text"],
+        row["status"],
+        bool(row["silent"]),
+        row["created_by"],
+        row["progress_chat_id"],
+        row["progress_message_id"],
+        row["started_at"],
+    )
+
+
+def start_broadcast(
+    db: Database,
+    broadcast_id: int,
+    *,
+    chat_ids: Iterable[int],
+    silent: bool,
+    progress_chat_id: int,
+    progress_message_id: int,
+    now: float,
+) -> int | None:
+    """Confirm a draft: owe it to every chat; None if it was not a draft (a repeated press)."""
+    with db.atomic():
+        cursor = db.execute(
+            """UPDATE broadcasts SET status = 'sending', silent = ?, progress_chat_id = ?,
+                   progress_message_id = ?, started_at = ?
+               WHERE id = ? AND status = 'draft'""",
+            (int(silent), progress_chat_id, progress_message_id, now, broadcast_id),
         )
-        return broadcast_id, len(ids)
+        if cursor.rowcount == 0:
+            return None
+        return _owe_broadcast(db, broadcast_id, chat_ids, now)
+
+
+def discard_draft(db: Database, broadcast_id: int, now: float) -> bool:
+    """Cancel a draft before it is sent."""
+    return (
+        db.execute(
+            "UPDATE broadcasts SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'draft'",
+            (now, broadcast_id),
+        ).rowcount
+        > 0
+    )
+
+
+def cancel_broadcasts(db: Database, now: float) -> list[int]:
+    """Stop every broadcast being sent: rows not yet sent are cancelled."""
+    with db.atomic():
+        ids = [
+            row[0]
+            for row in db.execute("SELECT id FROM broadcasts WHERE status = 'sending'").fetchall()
+        ]
+        if ids:
+            db.execute(
+                f"""UPDATE outbox SET status = 'cancelled', last_error = 'broadcast cancelled'
+                    WHERE broadcast_id IN ({_marks(ids)}) AND status = 'pending'""",  # noqa: S608
+                ids,
+            )
+            db.execute(
+                f"UPDATE broadcasts SET status = 'cancelled', finished_at = ? "  # noqa: S608
+                f"WHERE id IN ({_marks(ids)})",
+                (now, *ids),
+            )
+    return ids
+
+
+def active_broadcasts(db: Database) -> list[Broadcast]:
+    """Broadcasts being sent, and cancelled ones whose last report is still owed."""
+    rows = _rows(
+        db,
+        "SELECT id FROM broadcasts WHERE status IN ('sending', 'cancelled') "
+        "AND started_at IS NOT NULL AND reported = 0 ORDER BY id",
+    )
+    return [b for b in (get_broadcast(db, row["id"]) for row in rows) if b is not None]
+
+
+def broadcast_counts(db: Database, broadcast_id: int) -> dict[str, int]:
+    """Rows of one broadcast by status."""
+    return dict(
+        db.execute(
+            "SELECT status, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+            (broadcast_id,),
+        ).fetchall()
+    )
+
+
+def finish_broadcast(db: Database, broadcast_id: int, now: float) -> None:
+    """Every row of a broadcast is settled: it is done (a cancelled one stays cancelled)."""
+    db.execute(
+        """UPDATE broadcasts SET status = CASE status WHEN 'sending' THEN 'done' ELSE status END,
+               finished_at = COALESCE(finished_at, ?), reported = 1 WHERE id = ?""",
+        (now, broadcast_id),
+    )
 
 
 def broadcast_text(db: Database, broadcast_id: int) -> str:
@@ -72,42 +230,97 @@ def reset_in_flight(db: Database) -> int:
     ).rowcount
 
 
+def due_heads(
+    db: Database, now: float, *, skip_chats: Iterable[int] = (), limit: int = 5000
+) -> list[tuple[int, int]]:
+    """(chat, oldest due row) for each chat that is owed something now."""
+    skip = list(skip_chats)
+    skip_sql = f"AND chat_id NOT IN ({_marks(skip)})" if skip else ""
+    return [
+        (row[0], row[1])
+        for row in db.execute(
+            f"""SELECT chat_id, min(id) FROM outbox
+                WHERE status = 'pending' AND not_before <= ? {skip_sql}
+                GROUP BY chat_id ORDER BY min(id) LIMIT ?""",  # noqa: S608
+            (now, *skip, limit),
+        ).fetchall()
+    ]
+
+
+def _outbox_row(row: dict) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        article_id=row["article_id"],
+        broadcast_id=row["broadcast_id"],
+        keywords=tuple(json.loads(row["keywords"])),
+        attempts=row["attempts"],
+    )
+
+
+def claim(db: Database, row_ids: list[int], now: float) -> list[OutboxRow]:
+    """Mark rows as being sent (only those still pending) and return them."""
+    if not row_ids:
+        return []
+    with db.atomic():
+        rows = _rows(
+            db,
+            f"SELECT * FROM outbox WHERE id IN ({_marks(row_ids)}) AND status = 'pending' "  # noqa: S608
+            "ORDER BY id",
+            row_ids,
+        )
+        ids = [row["id"] for row in rows]
+        if ids:
+            db.execute(
+                f"UPDATE outbox SET status = 'sending', claimed_at = ? WHERE id IN ({_marks(ids)})",  # noqa: S608
+                (now, *ids),
+            )
+    return [_outbox_row(row) for row in rows]
+
+
 def claim_due(
     db: Database, now: float, *, limit: int, skip_chats: Iterable[int] = ()
 ) -> list[OutboxRow]:
     """Claim the oldest due row of up to `limit` chats (one per chat, so no chat starves)."""
-    skip = list(skip_chats)
-    skip_sql = f"AND chat_id NOT IN ({','.join('?' * len(skip))})" if skip else ""
-    with db.atomic():
-        ids = [
-            row[0]
-            for row in db.execute(
-                f"""SELECT min(id) FROM outbox
-                    WHERE status = 'pending' AND not_before <= ? {skip_sql}
-                    GROUP BY chat_id ORDER BY min(id) LIMIT ?""",  # noqa: S608
-                (now, *skip, limit),
-            ).fetchall()
-        ]
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        db.execute(
-            f"UPDATE outbox SET status = 'sending', claimed_at = ? WHERE id IN ({marks})",  # noqa: S608
-            (now, *ids),
-        )
-        rows = _rows(db, f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids)  # noqa: S608
-    return [
-        OutboxRow(
-            id=row["id"],
-            chat_id=row["chat_id"],
-            kind=row["kind"],
-            article_id=row["article_id"],
-            broadcast_id=row["broadcast_id"],
-            keywords=tuple(json.loads(row["keywords"])),
-            attempts=row["attempts"],
-        )
-        for row in rows
+    heads = due_heads(db, now, skip_chats=skip_chats, limit=limit)
+    return claim(db, [row_id for _, row_id in heads], now)
+
+
+def claim_more_alerts(
+    db: Database, chat_id: int, now: float, *, exclude: int, limit: int
+) -> list[OutboxRow]:
+    """Claim a chat's other due alerts, oldest first, to fold them into one message."""
+    ids = [
+        row[0]
+        for row in db.execute(
+            """SELECT id FROM outbox WHERE chat_id = ? AND kind = 'alert' AND status = 'pending'
+               AND not_before <= ? AND id != ? ORDER BY id LIMIT ?""",
+            (chat_id, now, exclude, limit),
+        ).fetchall()
     ]
+    return claim(db, ids, now)
+
+
+def pending_alert_count(db: Database, chat_id: int, now: float) -> int:
+    """How many alerts a chat is owed now (not counting held ones)."""
+    return db.execute(
+        """SELECT count(*) FROM outbox WHERE chat_id = ? AND kind = 'alert'
+               AND status IN ('pending', 'sending') AND not_before <= ?""",
+        (chat_id, now),
+    ).fetchone()[0]
+
+
+def alert_messages_since(db: Database, chat_id: int, since: float) -> tuple[int, float | None]:
+    """Alert messages a chat received since a time (a folded message counts once), and the
+    oldest of them."""
+    row = db.execute(
+        """SELECT count(*), min(sent_at) FROM outbox
+           WHERE chat_id = ? AND kind = 'alert' AND status = 'sent' AND folded_into IS NULL
+             AND sent_at >= ?""",
+        (chat_id, since),
+    ).fetchone()
+    return row[0], row[1]
 
 
 def mark_sent(db: Database, row_id: int, *, message_id: int, now: float) -> None:
@@ -119,23 +332,49 @@ def mark_sent(db: Database, row_id: int, *, message_id: int, now: float) -> None
     )
 
 
-def mark_retry(
-    db: Database, row_id: int, *, not_before: float, error: str, count_attempt: bool = True
+def mark_folded(
+    db: Database, row_ids: list[int], *, carrier_id: int, message_id: int, now: float
 ) -> None:
-    """Send again later (a 429 does not count as an attempt)."""
+    """Rows delivered inside the message of another row."""
+    if row_ids:
+        db.execute(
+            f"""UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, folded_into = ?
+                WHERE id IN ({_marks(row_ids)})""",  # noqa: S608
+            (now, message_id, carrier_id, *row_ids),
+        )
+
+
+def release(db: Database, row_ids: list[int]) -> None:
+    """Put claimed rows back, unchanged (they were not sent)."""
+    if row_ids:
+        db.execute(
+            f"UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE id IN ({_marks(row_ids)})",  # noqa: S608
+            row_ids,
+        )
+
+
+def mark_retry(
+    db: Database,
+    row_id: int,
+    *,
+    not_before: float,
+    error: str | None,
+    count_attempt: bool = True,
+) -> None:
+    """Send again later (a 429 or a hold does not count as an attempt)."""
     db.execute(
-        """UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?,
-               attempts = attempts + ? WHERE id = ?""",
+        """UPDATE outbox SET status = 'pending', not_before = ?, last_error = COALESCE(?, last_error),
+               attempts = attempts + ?, claimed_at = NULL WHERE id = ?""",
         (not_before, error, int(count_attempt), row_id),
     )
 
 
-def mark_failed(db: Database, row_id: int, error: str) -> None:
-    """Give up on a row after bounded retries; it stays, with the reason, for admins."""
+def mark_failed(db: Database, row_id: int, error: str, *, status: str = "failed") -> None:
+    """Give up on a row; it stays, with the reason, for admins."""
     db.execute(
-        """UPDATE outbox SET status = 'failed', last_error = ?, attempts = attempts + 1
+        """UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1
            WHERE id = ?""",
-        (error, row_id),
+        (status, error, row_id),
     )
 
 
@@ -148,3 +387,14 @@ def next_due_at(db: Database) -> float | None:
 def status_counts(db: Database) -> dict[str, int]:
     """Rows by status."""
     return dict(db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+
+
+def recent_failures(db: Database, limit: int = 5) -> list[tuple[int, str]]:
+    """The latest failed rows (chat, reason), for admins."""
+    return [
+        (row[0], row[1])
+        for row in db.execute(
+            "SELECT chat_id, last_error FROM outbox WHERE status = 'failed' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+    ]

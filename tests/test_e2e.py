@@ -100,11 +100,18 @@ async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):
         assert html.escape(TRICKY_TITLE, quote=False) in alert.current.source
 
         notice_text = "صيانة قصيرة الليلة"
-        queued = await say(api, ADMIN, f"/broadcast {notice_text}", expect="📣 سيُرسل")
-        assert "2" in queued.text
+        preview = await say(api, ADMIN, f"/broadcast {notice_text}", expect="معاينة")
+        assert "سيصل إلى 2 محادثة" in preview.text
+        await api.press_button(ADMIN, preview, preview.callback_data[0])  # 📣 Send
         for chat in (USER, ADMIN):
-            await api.wait_for_message(chat, lambda m: notice_text in m.text, timeout=15)
-        await api.wait_until(lambda: True, timeout=0.1)
+            await api.wait_for_message(
+                chat, lambda m: notice_text in m.text and m is not preview, timeout=15
+            )
+        summary = await api.wait_for_edit(
+            ADMIN, preview.message_id, lambda m: "انتهى إرسال الإعلان" in m.text, timeout=15
+        )
+        assert "أُرسل: 2" in summary.text
+        assert summary.buttons == []  # no second Send
 
     alerts = [m for m in api.sent_messages(USER) if m.text.startswith("🔔")]
     assert len(alerts) == 1

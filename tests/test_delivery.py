@@ -1,0 +1,367 @@
+"""The outbox sender against the test Bot API server: limits, errors, folding, digests, quiet hours."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from core.i18n import load_catalog
+from core.models import Article
+from delivery.sender import Sender, SendPolicy, SlidingWindow
+from storage import articles, chats, feeds, outbox
+from storage.db import open_database
+from tests.botapi import BotApiServer, RateLimits
+
+CATALOG = load_catalog()
+
+
+class Clock:
+    """Wall time plus an offset a test can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(tmp_path / "rasd.db")
+    yield database
+    database.conn.close()
+
+
+async def make_bot(api: BotApiServer) -> Bot:
+    bot = Bot(api.token, base_url=api.base_url, request=HTTPXRequest(connection_pool_size=64))
+    await bot.initialize()
+    return bot
+
+
+def add_private_chats(api, db, ids, language="ar"):
+    for chat_id in ids:
+        api.private_chat(chat_id, f"u{chat_id}", language_code=language)
+        chats.touch_chat(db, chat_id, type="private", title="", language=language, now=1)
+
+
+def add_article(db, number: int, title: str | None = None) -> tuple[int, int]:
+    feed = feeds.feed_by_url(db, "https://site/feed")
+    feed_id = (
+        feed.id
+        if feed
+        else feeds.add_feed(db, "https://site/feed", title="المصدر", interval_seconds=300, now=1)
+    )
+    text = (
+        f"هذا نص الخبر رقم {number} عن المغرب وتفاصيله الكاملة. "
+        "وقال مسؤولون إن التطورات ستتواصل خلال الأيام المقبلة في عدة مدن."
+    )
+    _, article_id = articles.store_article(
+        db,
+        feed_id,
+        Article(
+            item_key=f"k{number}",
+            url=f"https://site/{number}",
+            title=title or f"خبر رقم {number}",
+            text=text,
+            language="ar",
+            content_hash=f"h{number}",
+            published_at=time.time(),
+        ),
+        now=1,
+    )
+    articles.set_story(db, article_id, article_id)
+    return article_id, article_id
+
+
+def queue(db, chat_id, number, **kwargs):
+    article_id, story_id = add_article(db, number)
+    return outbox.queue_alert(
+        db, chat_id, story_id=story_id, article_id=article_id, keywords=["المغرب"], now=1, **kwargs
+    )
+
+
+async def drain_until(sender: Sender, done, timeout=20.0):  # noqa: ASYNC109
+    """Run the sender until done() is true."""
+    task = asyncio.create_task(sender.run())
+    try:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "timed out waiting for the sender"
+            await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await task
+
+
+async def test_sliding_window_never_exceeds_its_limit():
+    clock = Clock()
+    window = SlidingWindow(10, clock)
+    stamps = []
+    for _ in range(25):
+        await window.acquire()
+        stamps.append(clock())
+    for i in range(len(stamps) - 10):
+        assert stamps[i + 10] - stamps[i] >= 1.0 - 1e-6
+
+
+async def test_broadcast_reaches_every_chat_once_within_limits(db):
+    async with BotApiServer(
+        rate_limits=RateLimits(overall_per_second=30, private_chat_per_second=1)
+    ) as api:
+        ids = list(range(1000, 1060))
+        add_private_chats(api, db, ids)
+        outbox.create_broadcast(
+            db, "إعلان", created_by=1, source_chat_id=1, source_message_id=1, chat_ids=ids, now=1
+        )
+        outbox.create_broadcast(
+            db,
+            "إعلان ثان",
+            created_by=1,
+            source_chat_id=1,
+            source_message_id=2,
+            chat_ids=ids,
+            now=1,
+        )
+        bot = await make_bot(api)
+        sender = Sender(
+            db,
+            bot,
+            CATALOG,
+            clock=time.time,
+            policy=SendPolicy(overall_per_second=30, private_gap=1.05),
+        )
+        started = time.monotonic()
+        await drain_until(sender, lambda: len(api.send_log) >= 120)
+        elapsed = time.monotonic() - started
+        await bot.shutdown()
+    received = Counter((r.chat_id, r.text.split("\n")[-1]) for r in api.send_log)
+    assert set(received.values()) == {1}
+    assert len(received) == 120
+    # Pacing keeps 429s rare (loop jitter can still bunch two requests); none loses a message.
+    assert api.too_many_requests <= 3
+    assert elapsed >= 3.0  # 120 messages at 30 per second
+    assert outbox.status_counts(db) == {"sent": 120}
+
+
+async def test_one_busy_chat_does_not_delay_the_others_first_alert(db):
+    async with BotApiServer(rate_limits=RateLimits(private_chat_per_second=1)) as api:
+        busy, others = 5000, list(range(5001, 5011))
+        add_private_chats(api, db, [busy, *others])
+        for number in range(40):
+            queue(db, busy, number)
+        for offset, chat_id in enumerate(others):
+            queue(db, chat_id, 100 + offset)
+        bot = await make_bot(api)
+        sender = Sender(
+            db,
+            bot,
+            CATALOG,
+            clock=time.time,
+            policy=SendPolicy(private_gap=1.05, alerts_per_hour=1000),
+        )
+        await drain_until(sender, lambda: {r.chat_id for r in api.send_log} >= set(others))
+        await bot.shutdown()
+    busy_before_others = [r for r in api.send_log if r.chat_id == busy]
+    assert len(busy_before_others) <= 3  # the others all got theirs within the first second
+
+
+async def test_blocked_user_is_marked_inactive_and_keeps_keywords(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [7, 8])
+        chats.add_subscription(db, 7, "المغرب", "مغرب", now=1)
+        api.block(7)
+        queue(db, 7, 1)
+        queue(db, 8, 2)
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=time.time)
+        await drain_until(sender, lambda: not chats.get_chat(db, 7).active and api.send_log)
+        await bot.shutdown()
+    assert [r.chat_id for r in api.send_log] == [8]
+    assert chats.active_chat_ids(db) == [8]
+    assert [s.keyword for s in chats.chat_subscriptions(db, 7)] == ["المغرب"]
+    assert outbox.status_counts(db) == {"sent": 1, "undeliverable": 1}
+    # The user unblocks and writes again: active once more.
+    chats.touch_chat(db, 7, type="private", title="", language="ar", now=2)
+    assert chats.active_chat_ids(db) == [7, 8]
+
+
+async def test_group_upgraded_to_supergroup_gets_its_alerts_at_the_new_id(db):
+    old, new = -4001, -1001234567890
+    async with BotApiServer() as api:
+        api.group(old, "مجموعة", admins=[1], members=[1])
+        chats.touch_chat(db, old, type="group", title="مجموعة", language="ar", now=1)
+        chats.add_subscription(db, old, "المغرب", "مغرب", now=1)
+        api.migrate_group(old, new, by_user_id=1)
+        queue(db, old, 1)
+        moved = []
+        bot = await make_bot(api)
+        sender = Sender(
+            db, bot, CATALOG, clock=time.time, on_chat_moved=lambda a, b: moved.append((a, b))
+        )
+        await drain_until(sender, lambda: any(r.chat_id == new for r in api.send_log))
+        await bot.shutdown()
+    assert moved == [(old, new)]
+    assert chats.get_chat(db, old) is None
+    assert [s.keyword for s in chats.chat_subscriptions(db, new)] == ["المغرب"]
+
+
+async def test_refused_html_is_resent_as_plain_text(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [9])
+        queue(db, 9, 1)
+        api.fail_next(
+            "sendMessage",
+            status=400,
+            description="Bad Request: can't parse "
+            'entities: unsupported start tag "x" at byte offset 3',
+        )
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=time.time)
+        await drain_until(sender, lambda: api.send_log)
+        await bot.shutdown()
+    (record,) = api.send_log
+    assert record.text.startswith("🔔 خبر رقم 1")
+    plain_call = [c for c in api.calls_to("sendMessage") if c.status == 200][0]
+    assert "parse_mode" not in plain_call.params
+
+
+async def test_429_waits_retry_after_and_never_drops(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [10])
+        queue(db, 10, 1)
+        api.fail_next("sendMessage", status=429, retry_after=1)
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=time.time)
+        started = time.monotonic()
+        await drain_until(sender, lambda: api.send_log)
+        await bot.shutdown()
+    assert time.monotonic() - started >= 1.0
+    assert sender.too_many_requests == 1
+    assert len(api.send_log) == 1
+    assert outbox.status_counts(db) == {"sent": 1}
+
+
+async def test_server_errors_are_retried_then_kept_as_failed(db):
+    clock = Clock()
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [11])
+        queue(db, 11, 1)
+        api.fail_next("sendMessage", status=502, count=10, description="Bad Gateway")
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=clock, policy=SendPolicy(max_attempts=3))
+
+        def settled():
+            clock.offset += 5  # let backoff pass without waiting for it
+            return outbox.status_counts(db).get("failed")
+
+        await drain_until(sender, settled)
+        await bot.shutdown()
+    assert len(api.calls_to("sendMessage")) == 3
+    assert outbox.recent_failures(db) == [(11, "Bad Gateway")]
+
+
+async def test_alerts_past_the_hourly_cap_fold_into_one_message(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [12])
+        for number in range(6):
+            queue(db, 12, number)
+        bot = await make_bot(api)
+        sender = Sender(
+            db,
+            bot,
+            CATALOG,
+            clock=time.time,
+            policy=SendPolicy(alerts_per_hour=3, private_gap=0.05),
+        )
+        await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 6})
+        await bot.shutdown()
+    texts = [r.text for r in api.send_log]
+    assert len(texts) == 3
+    assert texts[0].startswith("🔔 خبر رقم 0")
+    assert texts[1].startswith("🔔 خبر رقم 1")
+    assert texts[2].startswith("📬 تنبيهات أخرى خلال الساعة الماضية (4):")
+    for number in range(2, 6):
+        assert f"خبر رقم {number}" in texts[2]
+        assert f"https://site/{number}" in texts[2]
+
+
+async def test_hourly_digest_sends_one_message_with_every_alert(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [13])
+        chats.set_chat_flags(db, 13, delivery_mode="hourly")
+        for number in range(3):
+            queue(db, 13, number)
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=time.time)
+        await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 3})
+        await bot.shutdown()
+    (record,) = api.send_log
+    assert record.text.startswith("📬 ملخص الأخبار (3):")
+    assert all(f"خبر رقم {n}" in record.text for n in range(3))
+
+
+def quiet_now(mode):
+    hour = datetime.now(UTC).hour
+    return {
+        "quiet_start": hour,
+        "quiet_end": (hour + 2) % 24,
+        "quiet_mode": mode,
+        "timezone": "UTC",
+    }
+
+
+async def test_quiet_hours_hold_until_they_end(db):
+    clock = Clock()
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [14])
+        chats.set_chat_flags(db, 14, **quiet_now("hold"))
+        queue(db, 14, 1)
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=clock)
+        task = asyncio.create_task(sender.run())
+        await asyncio.sleep(0.5)
+        assert api.send_log == []
+        held_until = db.execute("SELECT not_before FROM outbox").fetchone()[0]
+        assert held_until > clock() + 3600  # the end of quiet hours, over an hour away
+        clock.offset = held_until - time.time() + 1
+        sender.wake()
+        for _ in range(100):
+            if api.send_log:
+                break
+            await asyncio.sleep(0.05)
+        sender.stop()
+        await task
+        await bot.shutdown()
+    assert len(api.send_log) == 1
+
+
+async def test_quiet_hours_silent_sends_without_sound(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [15])
+        chats.set_chat_flags(db, 15, **quiet_now("silent"))
+        queue(db, 15, 1)
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=time.time)
+        await drain_until(sender, lambda: api.send_log)
+        await bot.shutdown()
+    (call,) = [c for c in api.calls_to("sendMessage") if c.status == 200]
+    assert str(call.params.get("disable_notification")).lower() == "true"
+
+
+async def test_same_story_from_two_feeds_is_one_alert_listing_both_keywords(db):
+    chats.touch_chat(db, 16, type="private", title="", language="ar", now=1)
+    article_id, story_id = add_article(db, 1)
+    assert outbox.queue_alert(
+        db, 16, story_id=story_id, article_id=article_id, keywords=["المغرب"], now=1
+    )
+    assert not outbox.queue_alert(
+        db, 16, story_id=story_id, article_id=article_id + 99, keywords=["الرباط", "المغرب"], now=2
+    )
+    (row,) = outbox.claim_due(db, now=3, limit=10)
+    assert row.keywords == ("المغرب", "الرباط")
