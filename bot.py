@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +27,10 @@ from feeds.fetch import Fetcher
 from handlers import USER_COMMANDS, register
 from handlers.services import Services
 from storage import chats as chat_store
+from storage import maintenance
 from storage.db import open_database
+from web.metrics import Metrics
+from web.server import HealthSource, Webhook, make_web_app, start_web, webhook_name
 
 log = logging.getLogger("rasd")
 
@@ -86,6 +90,27 @@ async def broadcast_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
+async def maintenance_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once a day: prune old articles and chats that have been unreachable for too long."""
+    svc: Services = context.application.bot_data["services"]
+    now = svc.clock()
+    report = maintenance.prune_if_due(svc.db, now=now, retention_days=svc.settings.retention_days)
+    if report is not None:
+        gone = chat_store.purge_inactive(
+            svc.db, before=now - svc.settings.inactive_retention_days * 86400
+        )
+        for chat_id in gone:
+            svc.book.remove_chat(chat_id)
+        log.info(
+            "maintenance",
+            extra={
+                "articles_pruned": report.articles,
+                "outbox_pruned": report.outbox_rows,
+                "inactive_chats_removed": len(gone),
+            },
+        )
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log a handler's failure and tell the user kindly that nothing was lost."""
     log.error("handler failed", exc_info=context.error)
@@ -126,6 +151,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             timeout=settings.fetch_timeout_seconds,
             max_bytes=settings.fetch_max_bytes,
         )
+        metrics = Metrics(db)
         sender = Sender(
             db,
             application.bot,
@@ -134,8 +160,13 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             policy=SendPolicy(
                 overall_per_second=settings.send_rate_per_second,
                 summary_words=settings.summary_words,
+                alerts_per_hour=settings.alerts_per_hour,
+                default_timezone=settings.default_timezone,
+                shortlink_base_url=settings.shortlink_base_url,
             ),
             on_chat_moved=book.move_chat,
+            on_sent=metrics.message_sent,
+            on_failed=metrics.message_failed,
         )
         poller = Poller(
             db,
@@ -159,7 +190,25 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             sender=sender,
             fetcher=fetcher,
             db=db,
+            metrics=metrics,
         )
+        webhook = None
+        if settings.webhook_url:
+
+            async def on_update(data: dict) -> None:
+                await application.update_queue.put(Update.de_json(data, application.bot))
+
+            webhook = Webhook(
+                webhook_name(settings.webhook_url), settings.webhook_secret, on_update
+            )
+        health = HealthSource(
+            settings.poll_interval_seconds,
+            clock(),
+            last_poll_success=lambda: poller.last_success_at,
+            last_telegram_error=lambda: sender.last_error,
+        )
+        web_app = make_web_app(db=db, metrics=metrics, health=health, clock=clock, webhook=webhook)
+        application.bot_data["web"] = await start_web(web_app, settings.web_host, settings.web_port)
         application.job_queue.run_repeating(
             poll_tick,
             interval=min(settings.poll_interval_seconds, 10.0),
@@ -174,6 +223,13 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             name="broadcast-progress",
             job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
+        application.job_queue.run_repeating(
+            maintenance_tick,
+            interval=3600,
+            first=60,
+            name="maintenance",
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
         application.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="sender")
         await set_commands(application, catalog)
         log.info(
@@ -185,12 +241,13 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
         sender: Sender = application.bot_data["sender"]
         sender.stop()
         await application.bot_data["sender_task"]
+        await application.bot_data["web"].stop()
 
     async def post_shutdown(application: Application) -> None:
         await application.bot_data["fetcher"].aclose()
         application.bot_data["db"].conn.close()
 
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
@@ -204,20 +261,76 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
-        .build()
     )
+    if settings.webhook_url:
+        builder = builder.updater(None)  # updates arrive on our web server's webhook route
+    application = builder.build()
     register(application)
     application.add_error_handler(on_error)
     return application
 
 
+async def start_application(
+    application: Application, settings: Settings, *, poll_timeout: float = 10.0
+) -> None:
+    """Start the way run_polling does; with WEBHOOK_URL, register the webhook instead."""
+    await application.initialize()
+    await application.post_init(application)
+    if settings.webhook_url:
+        await application.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        await application.updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+        )
+    await application.start()
+
+
+async def stop_application(application: Application) -> None:
+    """Stop in the order run_polling uses, so the sender finishes what is in flight."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    await application.stop()
+    await application.post_stop(application)
+    await application.shutdown()
+    await application.post_shutdown(application)
+
+
+async def serve(application: Application, settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await start_application(application, settings)
+    mode = "webhook" if settings.webhook_url else "polling"
+    log.info("Rasd running", extra={"mode": mode, "web": application.bot_data["web"].url})
+    try:
+        await stopping.wait()
+    finally:
+        await stop_application(application)
+
+
 def run_bot(settings: Settings) -> int:
-    """Run with long polling until interrupted."""
+    """Run with long polling (or a webhook when WEBHOOK_URL is set) until interrupted."""
     if not settings.has_token:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return 2
-    application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    asyncio.run(serve(build_application(settings), settings))
+    return 0
+
+
+def run_backup(settings: Settings, destination: str) -> int:
+    """`backup`: a consistent copy of the database, even while the bot writes to it."""
+    try:
+        maintenance.backup(settings.database_path, Path(destination))
+    except FileNotFoundError:
+        print(f"no database at {settings.database_path}", file=sys.stderr)
+        return 2
+    print(f"backed up {settings.database_path} to {destination}")
     return 0
 
 
@@ -285,6 +398,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     summary.add_argument("file", nargs="?", help="a UTF-8 file; standard input when omitted")
     summary.add_argument("--words", type=int, default=50, help="word budget (default 50)")
     summary.add_argument("--title", default="", help="the article's title, never repeated")
+    backup = sub.add_parser("backup", help="copy the database consistently, even while running")
+    backup.add_argument("path", help="where to write the copy")
     return parser.parse_args(argv)
 
 
@@ -303,6 +418,8 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.telegram_bot_token)
+    if args.command == "backup":
+        return run_backup(settings, args.path)
     if args.demo:
         from delivery.demo import run_demo
 

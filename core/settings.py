@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.delivery_time import is_valid_timezone
 
@@ -36,11 +38,18 @@ class Settings:
     alerts_per_hour: int = 20
     default_timezone: str = "UTC"
     inactive_retention_days: int = 180
+    retention_days: int = 30
+    shortlink_base_url: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    webhook_url: str | None = None
+    webhook_secret: str = ""
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["telegram_bot_token"] = "***" if self.telegram_bot_token else ""
+        shown["webhook_secret"] = "***" if self.webhook_secret else ""
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
@@ -105,7 +114,48 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "SEND_RATE_PER_SECOND": ("send_rate_per_second", float, 0.1),
     "ALERTS_PER_HOUR": ("alerts_per_hour", int, 1),
     "INACTIVE_RETENTION_DAYS": ("inactive_retention_days", int, 1),
+    "RETENTION_DAYS": ("retention_days", int, 1),
+    "WEB_PORT": ("web_port", int, 0),
 }
+_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+_WEBHOOK_PATH_END = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _public_url(name: str, raw: str, *, https_only: bool) -> str:
+    url = raw.strip()
+    parts = urlsplit(url)
+    schemes = ("https",) if https_only else ("http", "https")
+    if parts.scheme not in schemes or not parts.hostname:
+        raise SettingsError(
+            f"{name} must be an {' or '.join(schemes)} URL with a host, got {url!r}"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingsError(f"{name} must not have a query, fragment or user name, got {url!r}")
+    return url
+
+
+def _web_settings(env: Mapping[str, str], values: dict[str, object], base_url: str) -> None:
+    if env.get("WEB_HOST", "").strip():
+        values["web_host"] = env["WEB_HOST"].strip()
+    if values.get("web_port", 8080) > 65535:  # type: ignore[operator]
+        raise SettingsError(f"WEB_PORT must be a port number (0-65535), got {values['web_port']}")
+    if env.get("SHORTLINK_BASE_URL", "").strip():
+        url = _public_url("SHORTLINK_BASE_URL", env["SHORTLINK_BASE_URL"], https_only=False)
+        values["shortlink_base_url"] = url if url.endswith("/") else url + "/"
+    if env.get("WEBHOOK_URL", "").strip():
+        # Telegram only calls https webhooks; a self-hosted or test Bot API server may use http.
+        official = base_url in ("", DEFAULT_API_BASE_URL)
+        url = _public_url("WEBHOOK_URL", env["WEBHOOK_URL"], https_only=official)
+        if not _WEBHOOK_PATH_END.fullmatch(url.rstrip("/").rsplit("/", 1)[-1]):
+            raise SettingsError("WEBHOOK_URL must end in a path segment of letters, digits, _ or -")
+        secret = env.get("WEBHOOK_SECRET", "").strip()
+        if not _SECRET.fullmatch(secret):
+            raise SettingsError(
+                "WEBHOOK_SECRET is required with WEBHOOK_URL: 16-256 characters "
+                "of A-Z, a-z, 0-9, _ and -"
+            )
+        values["webhook_url"] = url
+        values["webhook_secret"] = secret
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -138,6 +188,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                 f"DEFAULT_TIMEZONE must be an IANA time zone such as Africa/Cairo, got {timezone!r}"
             )
         values["default_timezone"] = timezone
+    _web_settings(env, values, base_url)
     level = env.get("LOG_LEVEL", "").strip().upper()
     if level:
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

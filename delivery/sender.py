@@ -31,7 +31,7 @@ from core.render import AlertContent, fit_message, plain_text, render_alert, ren
 from core.summary import summarize
 from storage import articles as article_store
 from storage import chats as chat_store
-from storage import outbox
+from storage import outbox, shortlinks
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class SendPolicy:
     """Telegram's limits and our volume rules, as the sender applies them."""
 
     overall_per_second: float = 30.0
-    private_gap: float = 1.0
+    private_gap: float = 1.05  # a little over Telegram's one per second, for clock jitter
     group_gap: float = 3.0
     max_attempts: int = 5
     summary_words: int = 50
@@ -50,6 +50,7 @@ class SendPolicy:
     digest_max_items: int = 20
     default_timezone: str = "UTC"
     batch: int = 30  # rows claimed per round
+    shortlink_base_url: str | None = None  # our redirector; None: the publisher's shortest link
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -58,17 +59,21 @@ def _retry_seconds(error: RetryAfter) -> float:
 
 
 class SlidingWindow:
-    """At most `limit` events in any `period` seconds, and an optional pause for everyone."""
+    """At most `limit` events in any `period` seconds, spaced evenly (period / limit apart),
+    and an optional pause for everyone. Even spacing matters: a burst of `limit` requests at the
+    edge of a window is one network hiccup away from a 429."""
 
     def __init__(self, limit: float, clock: Callable[[], float], period: float = 1.0) -> None:
         self.limit = max(1, int(limit))
         self.period = period
+        self.spacing = period / max(limit, 1e-9)
         self.clock = clock
         self.times: deque[float] = deque()
         self.paused_until = 0.0
+        self.next_slot = 0.0
 
     def wait_time(self) -> float:
-        """Seconds until one more event is allowed."""
+        """Seconds until one more event is allowed by the window and the pause."""
         now = self.clock()
         while self.times and self.times[0] <= now - self.period:
             self.times.popleft()
@@ -78,9 +83,16 @@ class SlidingWindow:
         return max(wait, 0.0)
 
     async def acquire(self) -> None:
-        """Wait for a slot and take it."""
+        """Wait for the next evenly spaced slot that the window allows, and take it."""
+        now = self.clock()
+        # Slots are booked on a schedule, so a late wake-up does not push every later slot back.
+        slot = max(self.next_slot, now)
+        self.next_slot = slot + self.spacing
+        if slot > now:
+            await asyncio.sleep(slot - now)
         while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 (time-based, nothing to signal)
             await asyncio.sleep(wait)
+            self.next_slot = max(self.next_slot, self.clock() + self.spacing)
         self.times.append(self.clock())
 
 
@@ -108,7 +120,7 @@ class Sender:
         self.on_sent = on_sent
         self.on_failed = on_failed
         # A little slack over one second absorbs the jitter between our clock and Telegram's.
-        self.window = SlidingWindow(policy.overall_per_second, clock, period=1.03)
+        self.window = SlidingWindow(policy.overall_per_second, clock, period=1.02)
         self.next_allowed: dict[int, float] = {}
         self.last_served: dict[int, float] = {}
         self.recent_429: deque[tuple[float, int]] = deque()
@@ -118,6 +130,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
+        self._busy: set[int] = set()  # chats with a claimed row not yet settled
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
@@ -154,14 +167,13 @@ class Sender:
         """Claim one round of rows and start sending them; True if anything was claimed."""
         now = self.clock()
         self.next_allowed = {c: t for c, t in self.next_allowed.items() if t > now}
-        heads = outbox.due_heads(self.db, now, skip_chats=self.next_allowed)
+        heads = outbox.due_heads(self.db, now, skip_chats=self.next_allowed.keys() | self._busy)
         if not heads:
             return False
         heads.sort(key=lambda head: (self.last_served.get(head[0], 0.0), head[1]))
         rows = outbox.claim(self.db, [row_id for _, row_id in heads[: self.policy.batch]], now)
         for row in rows:
-            gap = self.policy.group_gap if row.chat_id < 0 else self.policy.private_gap
-            self.next_allowed[row.chat_id] = now + gap
+            self._busy.add(row.chat_id)  # one message in flight per chat, at most
             self.last_served[row.chat_id] = now
         for row in rows:
             task = asyncio.create_task(self._send_row(row))
@@ -184,6 +196,9 @@ class Sender:
         except Exception:  # a bug must not kill the sender; the row is kept for a retry
             log.exception("sending failed unexpectedly", extra={"chat_id": row.chat_id})
             outbox.mark_retry(self.db, row.id, not_before=self.clock() + 60, error="internal error")
+        finally:
+            self._busy.discard(row.chat_id)
+            self._wake.set()
 
     async def _process(self, row: OutboxRow) -> None:
         now = self.clock()
@@ -263,30 +278,34 @@ class Sender:
             )
         except RetryAfter as error:
             self._too_many_requests(row, folded, _retry_seconds(error))
+            self.on_failed(row.kind, "rate_limited")
         except ChatMigrated as error:
             new_id = int(error.new_chat_id)
             log.info("chat migrated", extra={"chat_id": row.chat_id, "new_chat_id": new_id})
             chat_store.migrate_chat(self.db, row.chat_id, new_id, self.clock())
             self.on_chat_moved(row.chat_id, new_id)
             outbox.release(self.db, [r.id for r in (row, *folded)])
+            self.on_failed(row.kind, "migrated")
         except Forbidden as error:
-            self._undeliverable(row, str(error))
+            self._undeliverable(row, str(error), "blocked")
         except BadRequest as error:
             reason = str(error)
             if "chat not found" in reason.lower():
-                self._undeliverable(row, reason)
+                self._undeliverable(row, reason, "chat_not_found")
             elif html and "parse entities" in reason.lower():
+                self.on_failed(row.kind, "html_refused")
                 log.warning(
                     "Telegram refused our HTML; sending as plain text",
                     extra={"chat_id": row.chat_id, "error": reason},
                 )
                 await self._deliver(row, folded, text, chat, silent=silent, html=False)
             else:
-                self._failed(row, folded, reason)
+                self._failed(row, folded, reason, "bad_request")
         except TelegramError as error:  # network errors, timeouts, 5xx
             self.last_error = str(error)
+            self.on_failed(row.kind, "network")
             if row.attempts + 1 >= self.policy.max_attempts:
-                self._failed(row, folded, str(error))
+                self._failed(row, folded, str(error), None)
             else:
                 backoff = min(2.0 * 2**row.attempts, 300.0)
                 outbox.mark_retry(
@@ -323,34 +342,41 @@ class Sender:
         )
         outbox.release(self.db, [r.id for r in folded])
 
-    def _failed(self, row: OutboxRow, folded: list[OutboxRow], reason: str) -> None:
+    def _failed(
+        self, row: OutboxRow, folded: list[OutboxRow], reason: str, kind: str | None
+    ) -> None:
         self.last_error = reason
         outbox.mark_failed(self.db, row.id, reason)
         outbox.release(self.db, [r.id for r in folded])
-        self.on_failed(row.kind, reason)
+        if kind:
+            self.on_failed(row.kind, kind)
         log.warning("message failed", extra={"chat_id": row.chat_id, "reason": reason})
 
-    def _undeliverable(self, row: OutboxRow, reason: str) -> None:
+    def _undeliverable(self, row: OutboxRow, reason: str, kind: str) -> None:
         log.info(
             "chat unreachable, marked inactive", extra={"chat_id": row.chat_id, "reason": reason}
         )
         chat_store.deactivate_chat(self.db, row.chat_id, reason, self.clock())
-        self.on_failed(row.kind, "undeliverable")
+        self.on_failed(row.kind, kind)
 
     def render(self, row: OutboxRow, language: str) -> str | None:
         """One alert in the chat's language, or None if its article is gone."""
         article = article_store.get_article(self.db, row.article_id)
         if article is None:
             return None
-        return render_alert(
-            self.catalog,
-            language,
-            alert_content(
-                article,
-                row.keywords,
-                article_store.story_sources(self.db, article.story_id),
-                self.policy.summary_words,
-            ),
+        content = alert_content(
+            article,
+            row.keywords,
+            article_store.story_sources(self.db, article.story_id),
+            self.policy.summary_words,
+            link=self.link(article),
+        )
+        return render_alert(self.catalog, language, content)
+
+    def link(self, article: article_store.StoredArticle) -> str:
+        """Our short link, the publisher's per-article short link, or the clean canonical URL."""
+        return shortlinks.alert_link(
+            self.db, article, base_url=self.policy.shortlink_base_url, now=self.clock()
         )
 
     def render_digest(self, rows: list[OutboxRow], language: str, *, digest: bool) -> str | None:
@@ -366,7 +392,7 @@ class Sender:
                     "digest_line",
                     title=article.title,
                     source=article.feed_title,
-                    link=article.url,
+                    link=self.link(article),
                 )
             )
         if not lines:
@@ -382,6 +408,8 @@ def alert_content(
     keywords: tuple[str, ...],
     sources: list[str],
     summary_words: int,
+    *,
+    link: str,
 ) -> AlertContent:
     """Choose the summary (keyword sentences preferred) and the words to bold."""
     queries = []
@@ -408,6 +436,6 @@ def alert_content(
         highlights=[spans(sentence) for sentence in summary],
         sources=[article.feed_title, *others],
         keywords=list(keywords),
-        link=article.url,
+        link=link,
         published=published,
     )

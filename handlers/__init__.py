@@ -21,6 +21,7 @@ ADMIN_COMMANDS = {
     "feeds": admin.feeds,
     "broadcast": admin.broadcast,
     "broadcast_cancel": admin.broadcast_cancel,
+    "stats": admin.stats_command,
 }
 
 

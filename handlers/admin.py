@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from core import links
 from core.i18n import Raw
+from core.render import escape
 from handlers.common import Turn, admin_only, command_argument, reply, turn
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage import outbox
+from storage import outbox, shortlinks, stats
 
 
 @admin_only
@@ -152,3 +154,42 @@ async def broadcast_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     t = turn(update, context)
     cancelled = outbox.cancel_broadcasts(t.svc.db, t.svc.clock())
     await reply(update, t.text("broadcast_cancel_done" if cancelled else "broadcast_cancel_none"))
+
+
+def stats_text(t: Turn) -> str:
+    """Chats, keywords, feeds, alerts, backlog, most clicked stories and latest failures."""
+    now = t.svc.clock()
+    figures = stats.collect(t.svc.db, now=now)
+    text = t.text(
+        "stats",
+        active=figures.chats_active,
+        inactive=figures.chats_inactive,
+        banned=figures.chats_banned,
+        keywords=figures.keywords,
+        healthy=figures.feeds_healthy,
+        failing=figures.feeds_failing,
+        disabled=figures.feeds_disabled,
+        today=figures.alerts_today,
+        week=figures.alerts_week,
+        backlog=figures.backlog,
+        failed=figures.failed,
+    )
+    if figures.top_keywords:
+        lines = "\n".join(f"• {escape(word)} ({count})" for word, count in figures.top_keywords)
+        text += "\n" + t.text("stats_top_keywords", lines=Raw(lines))
+    clicked = shortlinks.top_clicked(t.svc.db, links.day_of(now - 7 * 86400), 5)
+    if clicked:
+        lines = "\n".join(f"• {escape(title)} ({clicks})" for title, _, clicks in clicked)
+        text += "\n" + t.text("stats_top_clicked", lines=Raw(lines))
+    failures = outbox.recent_failures(t.svc.db, 3)
+    if failures:
+        lines = "\n".join(f"• {chat_id}: {escape(reason or '')}" for chat_id, reason in failures)
+        text += "\n" + t.text("stats_failures", lines=Raw(lines))
+    return text
+
+
+@admin_only
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: the bot's figures for admins."""
+    t = turn(update, context)
+    await reply(update, stats_text(t))

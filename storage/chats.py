@@ -202,3 +202,16 @@ def count_subscriptions(db: Database, chat_id: int) -> int:
 def all_subscriptions(db: Database) -> list[Subscription]:
     """Every subscription, for building the match index at start."""
     return [_subscription(row) for row in _rows(db, "SELECT * FROM subscriptions ORDER BY id")]
+
+
+def purge_inactive(db: Database, *, before: float) -> list[int]:
+    """Forget chats unreachable since before a time (blocked, kicked); their ids."""
+    ids = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM chats WHERE active = 0 AND inactive_since < ?", (before,)
+        ).fetchall()
+    ]
+    for chat_id in ids:
+        delete_chat(db, chat_id)
+    return ids

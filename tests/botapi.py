@@ -1701,6 +1701,9 @@ class BotApiServer:
         params = _Params({}, {})
         try:
             params = await self._read_params(request)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise  # the client went away mid-request (a killed bot): not a server bug
+        try:
             fault = self._take_fault(name, params)
             if fault is not None:
                 await self._sleep(fault.delay)

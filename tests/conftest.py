@@ -46,6 +46,7 @@ def bot_settings(api: BotApiServer, tmp_path: Path, **extra: str) -> Settings:
         "DATABASE_PATH": str(tmp_path / "rasd.db"),
         "POLL_INTERVAL_SECONDS": "1",
         "ALLOW_PRIVATE_FEED_URLS": "true",
+        "WEB_PORT": "0",
         **extra,
     }
     return load_settings(env)
@@ -55,15 +56,8 @@ def bot_settings(api: BotApiServer, tmp_path: Path, **extra: str) -> Settings:
 async def running_bot(settings: Settings) -> AsyncIterator[Application]:
     """The real Application, started the way run_polling starts it, stopped the same way."""
     application = bot.build_application(settings)
-    await application.initialize()
-    await application.post_init(application)
-    await application.updater.start_polling(poll_interval=0, timeout=1)
-    await application.start()
+    await bot.start_application(application, settings, poll_timeout=1)
     try:
         yield application
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.post_stop(application)
-        await application.shutdown()
-        await application.post_shutdown(application)
+        await bot.stop_application(application)

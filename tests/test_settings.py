@@ -73,3 +73,36 @@ def test_repr_hides_token():
 def test_dotenv_parsing():
     values = read_dotenv("# comment\nexport A=1\nB=\"two words\"\nC='x'\n\nbroken line\n")
     assert values == {"A": "1", "B": "two words", "C": "x"}
+
+
+def test_web_and_webhook_settings():
+    settings = load_settings(
+        {
+            "SHORTLINK_BASE_URL": "https://r.example.org",
+            "WEB_HOST": "0.0.0.0",
+            "WEB_PORT": "9090",
+            "WEBHOOK_URL": "https://bot.example.org/telegram/rasd",
+            "WEBHOOK_SECRET": "s3cret_s3cret_s3cret",
+            "RETENTION_DAYS": "14",
+        }
+    )
+    assert settings.shortlink_base_url == "https://r.example.org/"
+    assert (settings.web_host, settings.web_port) == ("0.0.0.0", 9090)
+    assert settings.webhook_url == "https://bot.example.org/telegram/rasd"
+    assert settings.retention_days == 14
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SHORTLINK_BASE_URL": "r.example.org"}, "SHORTLINK_BASE_URL"),
+        ({"WEB_PORT": "70000"}, "WEB_PORT"),
+        ({"WEBHOOK_URL": "http://bot.example.org/hook", "WEBHOOK_SECRET": "x" * 20}, "WEBHOOK_URL"),
+        ({"WEBHOOK_URL": "https://bot.example.org/hook"}, "WEBHOOK_SECRET"),
+        ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
+    ],
+)
+def test_bad_web_settings_are_named(env, named):
+    with pytest.raises(SettingsError, match=named):
+        load_settings(env)

@@ -1,0 +1,211 @@
+"""Delivery benchmark: N alerts to M chats through the real sender and the test Bot API server.
+
+The server enforces the limits (overall messages per second, per private chat per second) and
+answers 429 beyond them. In the same run a naive baseline sends the same alerts in queue order,
+one request after another, paced only by python-telegram-bot's AIORateLimiter (what a plain PTB
+bot does). Prints the rate achieved against the configured limit, 429s, lost and duplicated
+messages, and the time to each chat's first alert (p50, p99).
+
+    .venv/bin/python bench/deliver.py                  # 5,000 alerts, 1,000 chats, 30/s, 1/s/chat
+    .venv/bin/python bench/deliver.py --rate 100 --alerts 2000 --chats 400 --no-baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+# PTB logs every 429 with a traceback; both senders handle them and the server counts them.
+logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from telegram.error import RetryAfter  # noqa: E402
+from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
+from telegram.request import HTTPXRequest  # noqa: E402
+
+from core.i18n import load_catalog  # noqa: E402
+from core.models import Article  # noqa: E402
+from delivery.sender import Sender, SendPolicy  # noqa: E402
+from storage import articles, chats, feeds, outbox  # noqa: E402
+from storage.db import open_database  # noqa: E402
+from tests.botapi import BotApiServer, RateLimits  # noqa: E402
+
+FIRST_CHAT = 100_000
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def prepare(path: Path, api: BotApiServer, alerts: int, chat_count: int):
+    """A database owing `alerts` alerts, grouped by chat (the worst order for a FIFO sender)."""
+    db = open_database(path)
+    feed_id = feeds.add_feed(db, "https://bench/feed", title="مصدر", interval_seconds=300, now=1)
+    per_chat = alerts // chat_count
+    chat_ids = [FIRST_CHAT + i for i in range(chat_count)]
+    for chat_id in chat_ids:
+        api.private_chat(chat_id, f"u{chat_id}", language_code="ar")
+        chats.touch_chat(db, chat_id, type="private", title="", language="ar", now=1)
+    with db.atomic():
+        article_ids = []
+        for number in range(per_chat):
+            _, article_id = articles.store_article(
+                db,
+                feed_id,
+                Article(
+                    item_key=f"k{number}",
+                    url=f"https://bench/{number}",
+                    title=f"خبر رقم {number}",
+                    text=(
+                        "قال مسؤولون في المغرب إن الحكومة ستعلن خطة جديدة هذا الأسبوع. "
+                        "وأضافوا أن التفاصيل ستنشر لاحقاً بعد اجتماع الوزراء."
+                    ),
+                    language="ar",
+                    content_hash=str(number),
+                ),
+                now=1,
+            )
+            articles.set_story(db, article_id, article_id)
+            article_ids.append(article_id)
+        for chat_id in chat_ids:
+            for article_id in article_ids:
+                outbox.queue_alert(
+                    db,
+                    chat_id,
+                    story_id=article_id,
+                    article_id=article_id,
+                    keywords=["المغرب"],
+                    now=1,
+                )
+    return db, chat_ids, per_chat
+
+
+def make_bot(api: BotApiServer, rate: float) -> ExtBot:
+    return ExtBot(
+        api.token,
+        base_url=api.base_url,
+        request=HTTPXRequest(connection_pool_size=128),
+        rate_limiter=AIORateLimiter(overall_max_rate=rate, max_retries=0),
+    )
+
+
+async def run_rasd(api, db, expected: int, rate: float, chat_gap: float) -> float:
+    bot = make_bot(api, rate)
+    await bot.initialize()
+    sender = Sender(
+        db,
+        bot,
+        load_catalog(),
+        clock=time.time,
+        policy=SendPolicy(overall_per_second=rate, private_gap=chat_gap, alerts_per_hour=10_000),
+    )
+    started = time.monotonic()
+    task = asyncio.create_task(sender.run())
+    while outbox.status_counts(db).get("sent", 0) < expected:  # noqa: ASYNC110 (polls the DB)
+        await asyncio.sleep(0.2)
+    sender.stop()
+    await task
+    await bot.shutdown()
+    return started
+
+
+async def run_naive(api, db, rate: float) -> float:
+    """Queue order, one at a time, AIORateLimiter only; on 429 wait and retry the same row."""
+    bot = make_bot(api, rate)
+    await bot.initialize()
+    catalog = load_catalog()
+    sender = Sender(db, bot, catalog, clock=time.time)  # used only to render the same text
+    rows = db.execute("SELECT id FROM outbox ORDER BY id").fetchall()
+    started = time.monotonic()
+    for (row_id,) in rows:
+        (row,) = outbox.claim(db, [row_id], time.time())
+        text = sender.render(row, "ar")
+        while True:
+            try:
+                await bot.send_message(row.chat_id, text, parse_mode="HTML")
+                break
+            except RetryAfter as error:
+                await asyncio.sleep(error.retry_after.total_seconds())
+        outbox.mark_sent(db, row.id, message_id=0, now=time.time())
+    await bot.shutdown()
+    return started
+
+
+def report(
+    name: str,
+    api: BotApiServer,
+    started: float,
+    chat_ids: list[int],
+    per_chat: int,
+    rate: float,
+    chats_count: int,
+) -> None:
+    log = api.send_log
+    received = Counter((r.chat_id, r.text.split("\n")[0]) for r in log)
+    expected = len(chat_ids) * per_chat
+    lost = expected - len(received)
+    duplicated = sum(count - 1 for count in received.values())
+    span = max(r.at for r in log) - min(r.at for r in log)
+    achieved = (len(log) - 1) / span if span > 0 else float("inf")
+    first = {}
+    for record in log:
+        first.setdefault(record.chat_id, record.at - started)
+    waits = [first[c] for c in chat_ids if c in first]
+    bound = 1.2 * chats_count / rate
+    print(
+        f"{name:<22} {achieved:7.1f}/s ({achieved / rate:5.1%} of {rate:g}/s)  "
+        f"429s {api.too_many_requests:4d}  lost {lost}  duplicated {duplicated}  "
+        f"first alert p50 {percentile(waits, 0.5):6.1f}s p99 {percentile(waits, 0.99):6.1f}s "
+        f"(bound {bound:.1f}s)  total {span:.1f}s"
+    )
+
+
+async def bench(args: argparse.Namespace) -> None:
+    limits = RateLimits(
+        overall_per_second=int(args.rate), private_chat_per_second=int(args.chat_rate)
+    )
+    print(
+        f"{args.alerts} alerts to {args.chats} chats; server limits {args.rate:g}/s overall, "
+        f"{args.chat_rate:g}/s per chat"
+    )
+    runs = [("Rasd sender", run_rasd)] + (
+        [("naive FIFO (baseline)", run_naive)] if args.baseline else []
+    )
+    for name, runner in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with BotApiServer(rate_limits=limits) as api:
+                db, chat_ids, per_chat = prepare(
+                    Path(tmp) / "bench.db", api, args.alerts, args.chats
+                )
+                if runner is run_rasd:
+                    started = await run_rasd(
+                        api, db, len(chat_ids) * per_chat, args.rate, 1.0 / args.chat_rate * 1.05
+                    )
+                else:
+                    started = await run_naive(api, db, args.rate)
+                # The server's clock is time.monotonic, as `started` is.
+                report(name, api, started, chat_ids, per_chat, args.rate, args.chats)
+                db.conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=5000)
+    parser.add_argument("--chats", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=30.0, help="overall messages per second")
+    parser.add_argument("--chat-rate", type=float, default=1.0, help="per private chat per second")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Figures for the admins' /stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What /stats shows."""
+
+    chats_active: int
+    chats_inactive: int
+    chats_banned: int
+    keywords: int
+    top_keywords: list[tuple[str, int]]
+    feeds_healthy: int
+    feeds_failing: int
+    feeds_disabled: int
+    alerts_today: int
+    alerts_week: int
+    backlog: int
+    failed: int
+
+
+def _one(db: Database, sql: str, params: tuple = ()) -> int:
+    return db.execute(sql, params).fetchone()[0] or 0
+
+
+def collect(db: Database, *, now: float) -> Stats:
+    """Count chats, keywords, feeds and alerts."""
+    return Stats(
+        chats_active=_one(db, "SELECT count(*) FROM chats WHERE active = 1 AND banned = 0"),
+        chats_inactive=_one(db, "SELECT count(*) FROM chats WHERE active = 0"),
+        chats_banned=_one(db, "SELECT count(*) FROM chats WHERE banned = 1"),
+        keywords=_one(db, "SELECT count(*) FROM subscriptions"),
+        top_keywords=[
+            (row[0], row[1])
+            for row in db.execute(
+                """SELECT min(keyword), count(*) AS n FROM subscriptions GROUP BY key
+               ORDER BY n DESC, min(id) LIMIT 20"""
+            ).fetchall()
+        ],
+        feeds_healthy=_one(db, "SELECT count(*) FROM feeds WHERE disabled = 0 AND error_count = 0"),
+        feeds_failing=_one(db, "SELECT count(*) FROM feeds WHERE disabled = 0 AND error_count > 0"),
+        feeds_disabled=_one(db, "SELECT count(*) FROM feeds WHERE disabled = 1"),
+        alerts_today=_one(
+            db,
+            """SELECT count(*) FROM outbox WHERE kind = 'alert'
+                                 AND status = 'sent' AND sent_at >= ?""",
+            (now - 86400,),
+        ),
+        alerts_week=_one(
+            db,
+            """SELECT count(*) FROM outbox WHERE kind = 'alert'
+                                AND status = 'sent' AND sent_at >= ?""",
+            (now - 7 * 86400,),
+        ),
+        backlog=_one(db, "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"),
+        failed=_one(db, "SELECT count(*) FROM outbox WHERE status = 'failed'"),
+    )
