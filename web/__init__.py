@@ -1,0 +1,1 @@
+"""The web face inside the bot process: short links, health, metrics and the Telegram webhook."""

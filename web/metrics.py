@@ -1,0 +1,149 @@
+"""Prometheus metrics with their own registry: counters the bot feeds, gauges read at scrape time."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable", "cancelled")
+SEND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+MAX_LABEL_VALUES = 30  # per label: free-form values beyond this become "other"
+_LABEL = re.compile(r"[a-z0-9_]{1,40}")
+
+
+class _BoundedLabel:
+    """Keeps a label's values few and tidy, so a stray string cannot explode the series count."""
+
+    def __init__(self, limit: int = MAX_LABEL_VALUES) -> None:
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str | None) -> str:
+        text = (value or "unknown").strip().lower().replace(" ", "_").replace("-", "_")
+        if not _LABEL.fullmatch(text):
+            return "other"
+        if text not in self.seen:
+            if len(self.seen) >= self.limit:
+                return "other"
+            self.seen.add(text)
+        return text
+
+
+class _OutboxCollector(Collector):
+    """Outbox rows by status, counted in the database when Prometheus scrapes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("rasd_database_up", "1 when the database answered the scrape")
+        try:
+            counts = outbox.status_counts(self.db)
+        except Exception as error:  # a scrape must answer even when the database does not
+            log.warning("metrics: database unreachable: %s", error)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        rows = GaugeMetricFamily("rasd_outbox_rows", "Outbox rows by status", labels=["status"])
+        for status in sorted(set(OUTBOX_STATUSES) | set(counts)):
+            rows.add_metric([status], counts.get(status, 0))
+        yield rows
+        depth = GaugeMetricFamily(
+            "rasd_outbox_depth", "Messages still owed to chats (pending or sending)"
+        )
+        depth.add_metric([], counts.get("pending", 0) + counts.get("sending", 0))
+        yield depth
+
+
+class Metrics:
+    """The bot's counters; the poller and sender call these, /metrics renders them."""
+
+    def __init__(self, db: Database | None = None) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self._polls = Counter(
+            "rasd_feed_polls", "Feed checks by outcome", ["outcome"], registry=registry
+        )
+        self._fetch_errors = Counter(
+            "rasd_fetch_errors", "Failed feed checks by kind of error", ["kind"], registry=registry
+        )
+        self._articles = Counter("rasd_articles_stored", "New articles stored", registry=registry)
+        self._queued = Counter("rasd_alerts_queued", "Alerts queued for chats", registry=registry)
+        self._sent = Counter(
+            "rasd_messages_sent", "Messages Telegram accepted", ["kind"], registry=registry
+        )
+        self._failed = Counter(
+            "rasd_messages_failed",
+            "Send attempts that did not deliver",
+            ["kind", "reason"],
+            registry=registry,
+        )
+        self._latency = Histogram(
+            "rasd_send_seconds",
+            "Time of one sendMessage call that succeeded",
+            ["kind"],
+            buckets=SEND_BUCKETS,
+            registry=registry,
+        )
+        self._clicks = Counter(
+            "rasd_link_clicks", "Short-link visits redirected", registry=registry
+        )
+        self._webhook = Counter(
+            "rasd_webhook_updates", "Webhook requests by outcome", ["outcome"], registry=registry
+        )
+        self._error_kind = _BoundedLabel()
+        self._message_kind = _BoundedLabel(limit=8)
+        self._fail_reason = _BoundedLabel()
+        if db is not None:
+            registry.register(_OutboxCollector(db))
+
+    def feed_polled(self, error_kind: str | None = None) -> None:
+        """One feed was checked; error_kind (e.g. "timeout", "http") when it failed."""
+        if error_kind is None:
+            self._polls.labels("ok").inc()
+        else:
+            self._polls.labels("error").inc()
+            self._fetch_errors.labels(self._error_kind(error_kind)).inc()
+
+    def articles_stored(self, count: int) -> None:
+        """New articles were stored."""
+        self._articles.inc(max(count, 0))
+
+    def alert_queued(self, count: int = 1) -> None:
+        """Alerts were queued in the outbox."""
+        self._queued.inc(max(count, 0))
+
+    def message_sent(self, kind: str, seconds: float) -> None:
+        """Telegram accepted a message ("alert", "broadcast", ...) after `seconds`."""
+        label = self._message_kind(kind)
+        self._sent.labels(label).inc()
+        self._latency.labels(label).observe(max(seconds, 0.0))
+
+    def message_failed(self, kind: str, reason: str) -> None:
+        """A send did not deliver; reason is a short token ("rate_limited", "blocked", ...)."""
+        self._failed.labels(self._message_kind(kind), self._fail_reason(reason)).inc()
+
+    def link_clicked(self) -> None:
+        """A short link redirected a reader."""
+        self._clicks.inc()
+
+    def webhook_update(self, outcome: str) -> None:
+        """A webhook request: "accepted", "forbidden", "bad_request" or "failed"."""
+        self._webhook.labels(outcome).inc()
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its Content-Type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

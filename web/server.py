@@ -1,0 +1,251 @@
+"""The bot's small web face: short-link redirects, /healthz, /metrics and the Telegram webhook."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from core import links
+from storage import maintenance, shortlinks
+from storage.db import Database
+from web.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+STALE_POLL_FLOOR_SECONDS = 600.0  # /healthz fails after max(3 × poll interval, 10 minutes)
+STALE_POLL_INTERVALS = 3
+SHUTDOWN_TIMEOUT_SECONDS = 5.0
+WEBHOOK_PREFIX = "/telegram/"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_WEBHOOK_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+NOT_FOUND_PAGE = """<!doctype html>
+<html lang="ar" dir="rtl">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>الرابط غير موجود · رصد</title>
+<style>
+body{font-family:system-ui,"Noto Naskh Arabic",Tahoma,sans-serif;background:#f6f6f4;color:#222;
+margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center;line-height:1.8}
+main{max-width:32rem;padding:2rem;text-align:center}
+h1{font-size:1.5rem;margin:0 0 .5rem}
+</style>
+</head>
+<body>
+<main>
+<h1>الرابط غير موجود</h1>
+<p>هذا الرابط المختصر غير صحيح، أو انتهت صلاحيته: نحتفظ بالأخبار مدةً محدودة فقط.</p>
+<p>يمكنك البحث عن عنوان الخبر في موقع الناشر.</p>
+<p>— «رصد»</p>
+</main>
+</body>
+</html>
+"""
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def _none() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class HealthSource:
+    """What /healthz needs besides the database (e.g. lambda: poller.last_success_at)."""
+
+    poll_interval_seconds: float
+    started_at: float
+    last_poll_success: Callable[[], float | None] = _none
+    last_telegram_error: Callable[[], str | None] = _none
+
+    @property
+    def stale_after_seconds(self) -> float:
+        """How long without a successful poll before /healthz answers 503."""
+        return max(STALE_POLL_INTERVALS * self.poll_interval_seconds, STALE_POLL_FLOOR_SECONDS)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Telegram updates POSTed to /telegram/<name> with the secret header go to on_update."""
+
+    name: str
+    secret: str
+    on_update: Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def webhook_name(url: str) -> str:
+    """The local route name for a public WEBHOOK_URL: its last path segment."""
+    segments = [part for part in urlsplit(url).path.split("/") if part]
+    if not segments or not _WEBHOOK_NAME.fullmatch(segments[-1]):
+        raise ValueError("the webhook URL must end in a path segment of letters, digits, _ or -")
+    return segments[-1]
+
+
+def health_report(db: Database, source: HealthSource, now: float) -> tuple[bool, dict[str, Any]]:
+    """Whether the bot is healthy, and the facts behind the answer."""
+    problems: list[str] = []
+    report: dict[str, Any] = {
+        "database": "ok",
+        "poll_stale_after_seconds": source.stale_after_seconds,
+        "last_telegram_error": source.last_telegram_error(),
+        "uptime_seconds": round(now - source.started_at, 3),
+    }
+    try:
+        facts = maintenance.health_facts(db)
+    except Exception as error:  # any failure to read is "unreachable" to a health check
+        report["database"] = f"unreachable: {type(error).__name__}: {error}"
+        problems.append("database unreachable")
+        facts = None
+    polled = [t for t in (source.last_poll_success(), facts and facts.last_feed_success_at) if t]
+    last_poll = max(polled) if polled else None
+    report["last_poll_success_at"] = last_poll
+    report["last_poll_age_seconds"] = None if last_poll is None else round(now - last_poll, 3)
+    if facts is not None:
+        report["feeds_enabled"] = facts.enabled_feeds
+        report["outbox_backlog"] = facts.backlog
+        report["outbox"] = facts.outbox
+        # Measured from start when the last success predates it: a restart gets a fair chance.
+        since = max(last_poll or source.started_at, source.started_at)
+        if facts.enabled_feeds and now - since > source.stale_after_seconds:
+            problems.append("no successful poll for too long")
+    report["problems"] = problems
+    report["status"] = "ok" if not problems else "failing"
+    return not problems, report
+
+
+def not_found_response() -> web.Response:
+    """The Arabic page for unknown or expired short links (and any unknown path)."""
+    return web.Response(
+        status=404,
+        text=NOT_FOUND_PAGE,
+        content_type="text/html",
+        charset="utf-8",
+        headers=_PAGE_HEADERS,
+    )
+
+
+@web.middleware
+async def _arabic_not_found(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return not_found_response()
+
+
+def make_web_app(
+    *,
+    db: Database,
+    metrics: Metrics,
+    health: HealthSource,
+    clock: Callable[[], float],
+    webhook: Webhook | None = None,
+) -> web.Application:
+    """The aiohttp application: GET|HEAD /<code>, GET /healthz, GET /metrics, POST /telegram/<name>."""
+
+    async def follow(request: web.Request) -> web.StreamResponse:
+        code = request.match_info["code"]
+        found = shortlinks.resolve(db, code) if links.is_code(code) else None
+        # The target is only ever the stored article URL; nothing in the request can change it.
+        target = links.redirect_target(found[1]) if found else None
+        if found is None or target is None:
+            return not_found_response()
+        if request.method == "GET":  # HEAD is a link checker, not a reader: not counted
+            shortlinks.record_click(db, found[0], links.day_of(clock()))
+            metrics.link_clicked()
+        # 302, not 301: a cached permanent redirect would hide later clicks from the count,
+        # outlive the code's expiry and keep a URL the publisher has since changed.
+        return web.Response(status=302, headers={"Location": target, "Cache-Control": "no-store"})
+
+    async def healthz(request: web.Request) -> web.StreamResponse:
+        healthy, report = health_report(db, health, clock())
+        return web.json_response(
+            report, status=200 if healthy else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    async def metrics_page(request: web.Request) -> web.StreamResponse:
+        body, content_type = metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def telegram_update(request: web.Request) -> web.StreamResponse:
+        assert webhook is not None
+        if not hmac.compare_digest(request.match_info["name"].encode(), webhook.name.encode()):
+            return not_found_response()
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), webhook.secret.encode()):
+            metrics.webhook_update("forbidden")
+            return web.Response(status=403, text="forbidden")
+        try:
+            update = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            update = None
+        if not isinstance(update, dict):
+            metrics.webhook_update("bad_request")
+            return web.Response(status=400, text="expected a JSON object")
+        try:
+            await webhook.on_update(update)
+        except Exception:
+            # Still 200: Telegram would retry an update that fails the same way forever.
+            log.exception("webhook update could not be queued")
+            metrics.webhook_update("failed")
+        else:
+            metrics.webhook_update("accepted")
+        return web.Response(text="ok")
+
+    app = web.Application(middlewares=[_arabic_not_found])
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
+    if webhook is not None:
+        app.router.add_post(WEBHOOK_PREFIX + "{name}", telegram_update)
+    app.router.add_get("/{code}", follow)
+    return app
+
+
+class WebServer:
+    """A started web application; stop() closes the socket and waits for open requests."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int) -> None:
+        self.runner = runner
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        """The base URL it listens on (the real port when 0 was asked for)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def stop(self) -> None:
+        """Stop listening and release the runner."""
+        await self.runner.cleanup()
+
+
+async def start_web(app: web.Application, host: str, port: int) -> WebServer:
+    """Listen on host:port inside the running event loop (port 0 picks a free port)."""
+    # access_log=None: requests are not logged, so no reader's address is ever written down.
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_port = runner.addresses[0][1] if runner.addresses else port
+    return WebServer(runner, host, int(bound_port))
