@@ -35,7 +35,19 @@ from web.server import HealthSource, Webhook, make_web_app, start_web, webhook_n
 log = logging.getLogger("rasd")
 
 ROOT = Path(__file__).resolve().parent
-MENU_COMMANDS = ["add", "list", "remove", "test", "settings", "stop", "help"]
+MENU_COMMANDS = [
+    "add",
+    "list",
+    "remove",
+    "test",
+    "settings",
+    "pause",
+    "resume",
+    "channel",
+    "mydata",
+    "stop",
+    "help",
+]
 
 NO_TOKEN_HELP = """\
 Rasd needs a Telegram bot token to run for real.

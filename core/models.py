@@ -51,6 +51,8 @@ class Chat:
     quiet_mode: str = "silent"  # silent | hold
     link_previews: bool = False
     silent: bool = False
+    linked_by: int | None = None  # a channel: the user who linked it
+    managing_chat_id: int | None = None  # a private chat: the channel its commands act on
 
     def delivery(self, default_timezone: str) -> DeliveryPrefs:
         """The chat's delivery choices, its time zone resolved."""

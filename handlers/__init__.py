@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from handlers import admin, settings, user
+from handlers import admin, channels, settings, user
+from handlers.common import flood_guard
 
 USER_COMMANDS = {
     "start": user.start,
@@ -14,26 +22,48 @@ USER_COMMANDS = {
     "remove": user.remove,
     "test": user.test,
     "settings": settings.settings,
+    "pause": user.pause,
+    "resume": user.resume,
+    "channel": channels.channel,
+    "mydata": user.mydata,
     "stop": user.stop,
 }
 ADMIN_COMMANDS = {
     "addfeed": admin.addfeed,
     "feeds": admin.feeds,
+    "stats": admin.stats_command,
+    "ban": admin.ban,
+    "unban": admin.unban,
     "broadcast": admin.broadcast,
     "broadcast_cancel": admin.broadcast_cancel,
-    "stats": admin.stats_command,
+}
+# Buttons, by the prefix of their callback data; the admin ones refuse non-admins too.
+BUTTONS = {
+    "set:": settings.settings_button,
+    "kw:": user.keyword_button,
+    "stop:": user.stop_button,
+    "ch:": channels.channel_button,
+    "bc:": admin.broadcast_button,
+    "feed:": admin.feed_button,
 }
 
 
 def register(application: Application) -> None:
-    """Add every handler; order matters: commands first, the catch-alls last."""
+    """Add every handler. Group -1 runs first: the flood guard can stop an update there."""
+    application.add_handler(TypeHandler(object, flood_guard), group=-1)
     for name, callback in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
         application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
-    application.add_handler(CallbackQueryHandler(admin.broadcast_button, pattern=r"^bc:"))
-    application.add_handler(CallbackQueryHandler(user.button))
+    for prefix, callback in BUTTONS.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}"))
+    application.add_handler(CallbackQueryHandler(user.button))  # add:, test:, help
+    # Order matters: forwarded channel posts and migrations before the plain-text catch-all.
+    application.add_handler(
+        MessageHandler(
+            filters.FORWARDED & filters.ChatType.PRIVATE, channels.forwarded_from_channel
+        )
+    )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, user.chat_migrated))
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, user.plain_text)
     )
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, user.chat_migrated))
     application.add_handler(MessageHandler(filters.COMMAND, user.unknown_command))

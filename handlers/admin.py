@@ -40,25 +40,25 @@ def _when(timestamp: float | None, t: Turn) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def feed_lines(t: Turn) -> str:
-    """Each feed with its health."""
+def _state(feed) -> str:
+    if feed.disabled:
+        return "disabled"
+    return "failing" if feed.error_count else "ok"
+
+
+def feed_list(t: Turn) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Each feed with its health, and buttons: details, pause or re-enable, delete."""
     feeds = feed_store.all_feeds(t.svc.db)
     if not feeds:
-        return t.text("feeds_empty")
+        return t.text("feeds_empty"), None
     lines = [t.text("feeds_header", count=len(feeds))]
+    rows = []
     for feed in feeds:
-        state = (
-            "feed_state_disabled"
-            if feed.disabled
-            else "feed_state_failing"
-            if feed.error_count
-            else "feed_state_ok"
-        )
         last_error = t.text("feed_last_error", error=feed.last_error) if feed.last_error else ""
         lines.append(
             t.text(
                 "feed_line",
-                state=t.text(state),
+                state=t.text(f"feed_state_{_state(feed)}"),
                 title=feed.title or feed.url,
                 url=feed.url,
                 last_ok=_when(feed.last_success_at, t),
@@ -66,14 +66,109 @@ def feed_lines(t: Turn) -> str:
                 last_error=Raw(last_error),
             )
         )
-    return "\n\n".join(lines)
+        toggle = (
+            ("button_feed_enable", f"feed:enable:{feed.id}")
+            if feed.disabled
+            else ("button_feed_pause", f"feed:pause:{feed.id}")
+        )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t.text("button_feed_details", title=(feed.title or feed.url)[:24]),
+                    callback_data=f"feed:info:{feed.id}",
+                ),
+                InlineKeyboardButton(t.text(toggle[0]), callback_data=toggle[1]),
+                InlineKeyboardButton(
+                    t.text("button_feed_delete"), callback_data=f"feed:del:{feed.id}"
+                ),
+            ]
+        )
+    return "\n\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def feed_details(t: Turn, feed_id: int) -> str | None:
+    """One feed in full: state, last success and error, items per day, next check."""
+    feed = feed_store.get_feed(t.svc.db, feed_id)
+    if feed is None:
+        return None
+    now = t.svc.clock()
+    return t.text(
+        "feed_details",
+        title=feed.title or feed.url,
+        url=feed.url,
+        state=t.text(f"feed_state_name_{_state(feed)}"),
+        last_ok=_when(feed.last_success_at, t),
+        errors=feed.error_count,
+        last_error=feed.last_error or t.text("none"),
+        per_day=f"{stats.items_per_day(t.svc.db, feed.id, now=now):.1f}",
+        next_check=_when(feed.next_check_at, t) if not feed.disabled else "—",
+    )
 
 
 @admin_only
 async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/feeds: every feed and its health."""
+    """/feeds: every feed and its health, with buttons."""
     t = turn(update, context)
-    await reply(update, feed_lines(t))
+    text, buttons = feed_list(t)
+    await reply(update, text, reply_markup=buttons)
+
+
+@admin_only
+async def feed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Details, pause, re-enable or delete a feed; the /feeds message is edited in place."""
+    query = update.callback_query
+    t = turn(update, context)
+    _, action, raw_id = (query.data or "").split(":", 2)
+    feed_id = int(raw_id) if raw_id.isdigit() else 0
+    feed = feed_store.get_feed(t.svc.db, feed_id)
+    if feed is None and action != "list":
+        await query.answer(t.text("feed_gone"), show_alert=True)
+        return
+    await query.answer()
+    if action == "info":
+        back = InlineKeyboardMarkup([[InlineKeyboardButton("↩️", callback_data="feed:list:0")]])
+        await query.edit_message_text(feed_details(t, feed_id), reply_markup=back)
+        return
+    if action == "pause":
+        feed_store.set_feed_disabled(t.svc.db, feed_id, True, t.svc.clock())
+    elif action == "enable":
+        feed_store.set_feed_disabled(t.svc.db, feed_id, False, t.svc.clock())
+    elif action == "del":
+        feed_store.delete_feed(t.svc.db, feed_id)
+    text, buttons = feed_list(t)
+    await query.edit_message_text(text, reply_markup=buttons)
+
+
+def _chat_id_argument(update: Update) -> int | None:
+    argument = command_argument(update).split()
+    if not argument or not argument[0].lstrip("-").isdigit():
+        return None
+    return int(argument[0])
+
+
+@admin_only
+async def ban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ban <chat id>: no alerts, no new keywords for that chat."""
+    await _set_ban(update, context, banned=True)
+
+
+@admin_only
+async def unban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unban <chat id>: lift a ban."""
+    await _set_ban(update, context, banned=False)
+
+
+async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned: bool) -> None:
+    t = turn(update, context)
+    chat_id = _chat_id_argument(update)
+    if chat_id is None:
+        await reply(update, t.text("ban_usage"))
+        return
+    if chat_store.get_chat(t.svc.db, chat_id) is None:
+        await reply(update, t.text("chat_unknown", chat_id=chat_id))
+        return
+    chat_store.set_chat_flags(t.svc.db, chat_id, banned=int(banned))
+    await reply(update, t.text("banned_done" if banned else "unbanned_done", chat_id=chat_id))
 
 
 @admin_only

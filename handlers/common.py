@@ -1,4 +1,4 @@
-"""Small helpers every handler uses: who is talking, in which language, and replying."""
+"""Small helpers every handler uses: who is talking, about which chat, in which language."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from core.i18n import pick_language
 from core.models import Chat
@@ -15,19 +17,29 @@ from handlers.services import Services, services
 from storage import chats as chat_store
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+FLOOD_BURST = 20  # commands a chat may send at once
+FLOOD_REFILL_SECONDS = 0.5  # then one more every this many seconds
 
 
 @dataclass(frozen=True)
 class Turn:
-    """One update as handlers see it: the services, the chat, and the reply language."""
+    """One update as handlers see it: the conversation, the chat it acts on, the language."""
 
     svc: Services
-    chat: Chat
+    chat: Chat  # where the conversation happens
+    target: Chat  # whose keywords and settings change: the chat itself, or a linked channel
     language: str
 
     def text(self, message_id: str, /, **params: object) -> str:
         """A catalog message in this turn's language."""
         return self.svc.catalog.text(self.language, message_id, **params)
+
+    def about_target(self, text: str) -> str:
+        """Say which channel an answer is about when the commands act on one."""
+        if self.target.id == self.chat.id:
+            return text
+        return self.text("managing", title=self.target.title) + "\n" + text
 
 
 def turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn:
@@ -40,7 +52,12 @@ def turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn:
     chat = chat_store.touch_chat(
         svc.db, tg_chat.id, type=tg_chat.type, title=title, language=language, now=svc.clock()
     )
-    return Turn(svc, chat, language)
+    target = chat
+    if chat.managing_chat_id is not None:
+        channel = chat_store.get_chat(svc.db, chat.managing_chat_id)
+        if channel is not None and user is not None and channel.linked_by == user.id:
+            target = channel
+    return Turn(svc, chat, target, language)
 
 
 def command_argument(update: Update) -> str:
@@ -61,6 +78,41 @@ def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return user is not None and user.id in services(context).settings.admin_ids
 
 
+async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In a group: whether the sender administers it (anonymous admins write as the group)."""
+    chat = update.effective_chat
+    if chat.type == ChatType.PRIVATE:
+        return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id
+    user = update.effective_user
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        return False
+    return member.status in ADMIN_STATUSES
+
+
+def changes_chat(handler: Handler) -> Handler:
+    """Only a group's administrators may change its keywords and settings; banned chats none."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await is_chat_admin(update, context):
+            t = turn(update, context)
+            if update.callback_query is not None:
+                await update.callback_query.answer(t.text("group_admins_only"), show_alert=True)
+            else:
+                await reply(update, t.text("group_admins_only"))
+            return
+        await handler(update, context)
+
+    return guarded
+
+
 def admin_only(handler: Handler) -> Handler:
     """Refuse politely unless the sender is a bot admin."""
 
@@ -68,9 +120,36 @@ def admin_only(handler: Handler) -> Handler:
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not is_admin(update, context):
             t = turn(update, context)
-            await reply(update, t.text("admin_only"))
+            if update.callback_query is not None:
+                await update.callback_query.answer(t.text("admin_only"), show_alert=True)
+            else:
+                await reply(update, t.text("admin_only"))
             return
         await handler(update, context)
 
     guarded.admin_only = True  # type: ignore[attr-defined]
     return guarded
+
+
+async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every handler: a chat that sends commands too fast is told once, then ignored
+    until it slows down (a token bucket per chat)."""
+    chat = update.effective_chat
+    if chat is None or (update.effective_message is None and update.callback_query is None):
+        return
+    svc = services(context)
+    buckets: dict[int, tuple[float, float, bool]] = context.application.bot_data.setdefault(
+        "flood", {}
+    )
+    now = svc.clock()
+    tokens, updated, warned = buckets.get(chat.id, (FLOOD_BURST, now, False))
+    tokens = min(FLOOD_BURST, tokens + (now - updated) / FLOOD_REFILL_SECONDS)
+    if tokens >= 1:
+        buckets[chat.id] = (tokens - 1, now, False)
+        return
+    buckets[chat.id] = (tokens, now, True)
+    if not warned and update.effective_message is not None:
+        user = update.effective_user
+        language = pick_language(user.language_code if user else None)
+        await update.effective_message.reply_text(svc.catalog.text(language, "too_fast"))
+    raise ApplicationHandlerStop

@@ -1,15 +1,33 @@
-"""/settings: per-chat choices, changed with buttons and confirmed in place."""
+"""/settings: per-chat choices, changed with buttons and confirmed in place (the message is
+edited, never a new one sent)."""
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from handlers.common import Turn, reply, turn
+from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
+from core.models import Chat
+from handlers.common import Turn, changes_chat, reply, turn
 from storage import chats as chat_store
 
 ARTICLE_LANGUAGES = ("ar", "en", "fr", "fa", "ur")
 ALL = "*"
+DIGEST_HOURS = (6, 8, 12, 18, 21)
+QUIET_PRESETS = (None, (22, 7), (23, 6), (0, 8))
+TIMEZONES = (
+    "Africa/Casablanca",
+    "Africa/Algiers",
+    "Africa/Tunis",
+    "Africa/Cairo",
+    "Asia/Beirut",
+    "Asia/Amman",
+    "Asia/Baghdad",
+    "Asia/Riyadh",
+    "Asia/Dubai",
+    "Europe/London",
+    "UTC",
+)
 
 
 def toggle_language(current: str, language: str) -> str:
@@ -21,20 +39,94 @@ def toggle_language(current: str, language: str) -> str:
     return ",".join(code for code in ARTICLE_LANGUAGES if code in chosen) or "ar"
 
 
+def _next(options: tuple, current: object) -> object:
+    return (
+        options[(options.index(current) + 1) % len(options)] if current in options else options[0]
+    )
+
+
+def _quiet(t: Turn, chat: Chat) -> str:
+    if chat.quiet_start is None or chat.quiet_end is None:
+        return t.text("quiet_off")
+    return t.text(
+        "quiet_range",
+        start=f"{chat.quiet_start:02d}:00",
+        end=f"{chat.quiet_end:02d}:00",
+        how=t.text(f"quiet_{chat.quiet_mode}"),
+    )
+
+
 def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
     """The settings message and its buttons for the chat's current state."""
-    current = t.chat.article_languages
+    chat = t.target
+    timezone = chat.timezone or t.svc.settings.default_timezone
+    current = chat.article_languages
     chosen = set(ARTICLE_LANGUAGES) if current == ALL else set(current.split(","))
     names = (
         t.text("language_all")
         if current == ALL
-        else "، ".join(t.text(f"language_{code}") for code in ARTICLE_LANGUAGES if code in chosen)
+        else "، ".join(t.text(f"language_{c}") for c in ARTICLE_LANGUAGES if c in chosen)
     )
-    text = t.text("settings_title") + "\n\n" + t.text("settings_languages", languages=names)
+    on_off = {True: t.text("on"), False: t.text("off")}
+    lines = [
+        t.text("settings_title"),
+        "",
+        t.text("settings_mode", mode=t.text(f"mode_{chat.delivery_mode}")),
+        t.text("settings_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
+        t.text("settings_quiet", quiet=_quiet(t, chat)),
+        t.text("settings_timezone", timezone=timezone),
+        t.text("settings_previews", state=on_off[chat.link_previews]),
+        t.text("settings_silent", state=on_off[chat.silent]),
+        t.text("settings_languages", languages=names),
+    ]
+
+    def mark(selected: bool, label: str) -> str:
+        return ("✅ " if selected else "") + label
+
     rows = [
         [
             InlineKeyboardButton(
-                ("✅ " if code in chosen and current != ALL else "") + t.text(f"language_{code}"),
+                mark(chat.delivery_mode == mode, t.text(f"button_mode_{mode}")),
+                callback_data=f"set:mode:{mode}",
+            )
+            for mode in MODES
+        ],
+        [
+            InlineKeyboardButton(
+                t.text("button_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
+                callback_data="set:hour:next",
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                t.text("button_quiet", quiet=_quiet(t, chat).split(" (")[0]),
+                callback_data="set:quiet:next",
+            ),
+            InlineKeyboardButton(
+                t.text("button_quiet_mode", how=t.text(f"quiet_{chat.quiet_mode}")),
+                callback_data="set:quietmode:next",
+            ),
+        ],
+        [
+            InlineKeyboardButton(
+                t.text("button_timezone", timezone=timezone), callback_data="set:tz:next"
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                t.text("button_previews", state=on_off[chat.link_previews]),
+                callback_data="set:previews:toggle",
+            ),
+            InlineKeyboardButton(
+                t.text("button_silent", state=on_off[chat.silent]),
+                callback_data="set:silent:toggle",
+            ),
+        ],
+    ]
+    rows += [
+        [
+            InlineKeyboardButton(
+                mark(code in chosen and current != ALL, t.text(f"language_{code}")),
                 callback_data=f"set:lang:{code}",
             )
             for code in ARTICLE_LANGUAGES[i : i + 3]
@@ -44,12 +136,41 @@ def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
     rows.append(
         [
             InlineKeyboardButton(
-                ("✅ " if current == ALL else "") + t.text("language_all"),
-                callback_data=f"set:lang:{ALL}",
+                mark(current == ALL, t.text("language_all")), callback_data=f"set:lang:{ALL}"
             )
         ]
     )
-    return text, InlineKeyboardMarkup(rows)
+    return t.about_target("\n".join(lines)), InlineKeyboardMarkup(rows)
+
+
+def change(chat: Chat, kind: str, value: str, default_timezone: str) -> dict[str, object]:
+    """The new values one settings button sets (empty when the button is unknown)."""
+    if kind == "lang" and (value in ARTICLE_LANGUAGES or value == ALL):
+        return {"article_languages": toggle_language(chat.article_languages, value)}
+    if kind == "mode" and value in MODES:
+        return {"delivery_mode": value}
+    if kind == "hour":
+        return {"digest_hour": _next(DIGEST_HOURS, chat.digest_hour)}
+    if kind == "quiet":
+        current = (
+            None
+            if chat.quiet_start is None or chat.quiet_end is None
+            else (chat.quiet_start, chat.quiet_end)
+        )
+        preset = _next(QUIET_PRESETS, current)
+        return {
+            "quiet_start": preset[0] if preset else None,
+            "quiet_end": preset[1] if preset else None,
+        }
+    if kind == "quietmode":
+        return {"quiet_mode": QUIET_HOLD if chat.quiet_mode == QUIET_SILENT else QUIET_SILENT}
+    if kind == "tz":
+        return {"timezone": _next(TIMEZONES, chat.timezone or default_timezone)}
+    if kind == "previews":
+        return {"link_previews": int(not chat.link_previews)}
+    if kind == "silent":
+        return {"silent": int(not chat.silent)}
+    return {}
 
 
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -59,16 +180,16 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text, reply_markup=buttons)
 
 
+@changes_chat
 async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A settings button: change the setting, then edit the same message to show it."""
     query = update.callback_query
     t = turn(update, context)
     _, kind, value = (query.data or "").split(":", 2)
-    if kind == "lang" and (value in ARTICLE_LANGUAGES or value == ALL):
-        chat_store.set_chat_flags(
-            t.svc.db, t.chat.id, article_languages=toggle_language(t.chat.article_languages, value)
-        )
+    values = change(t.target, kind, value, t.svc.settings.default_timezone)
+    if values:
+        chat_store.set_chat_flags(t.svc.db, t.target.id, **values)
     await query.answer(t.text("settings_saved"))
-    t = Turn(t.svc, chat_store.get_chat(t.svc.db, t.chat.id), t.language)
+    t = Turn(t.svc, t.chat, chat_store.get_chat(t.svc.db, t.target.id), t.language)
     text, buttons = settings_view(t)
     await query.edit_message_text(text, reply_markup=buttons)

@@ -1,4 +1,4 @@
-"""Commands and buttons for everyone: start, help, keywords, test, stop."""
+"""Commands and buttons for everyone: start, help, keywords, test, pause, stop, my data."""
 
 from __future__ import annotations
 
@@ -9,36 +9,55 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from core.articles import match_text
+from core.i18n import Raw
 from core.matcher import find_matches
 from core.models import Subscription
-from core.query import QueryError, parse_query
-from handlers.common import Turn, command_argument, is_admin, reply, turn
+from core.query import Query, QueryError, parse_query
+from core.render import escape
+from handlers.common import (
+    Turn,
+    changes_chat,
+    command_argument,
+    is_admin,
+    is_chat_admin,
+    reply,
+    turn,
+)
 from handlers.services import services
 from storage import articles as article_store
 from storage import chats as chat_store
 
 _KEYWORD_SEPARATORS = re.compile(r"[\n,،]+")
 CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
+EXAMPLE_KEYWORDS = ("المغرب", "الهجرة", "وزير الداخلية")
+BUTTON_KEYWORD_CHARS = 24
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Greet, explain in three lines, offer example keywords."""
+    """Greet, explain in three lines, offer example keywords as buttons."""
     t = turn(update, context)
-    examples = ["المغرب", "الهجرة", "وزير الداخلية"]
     buttons = [
-        [InlineKeyboardButton(f"➕ {word}", callback_data=f"add:{word}") for word in examples],
+        [
+            InlineKeyboardButton(f"➕ {word}", callback_data=f"add:{word}")
+            for word in EXAMPLE_KEYWORDS
+        ],
         [InlineKeyboardButton(t.text("button_help"), callback_data="help")],
     ]
     await reply(update, t.text("welcome"), reply_markup=InlineKeyboardMarkup(buttons))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every command and the keyword syntax."""
-    t = turn(update, context)
+def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Turn) -> str:
+    """Every command and the keyword syntax (admin commands for admins)."""
     text = t.text("help")
     if is_admin(update, context):
         text += "\n\n" + t.text("admin_help")
-    await reply(update, text)
+    return text
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every command and the keyword syntax."""
+    t = turn(update, context)
+    await reply(update, help_text(update, context, t))
 
 
 def split_keywords(text: str) -> list[str]:
@@ -51,7 +70,7 @@ def refusal(t: Turn, raw: str, error: QueryError) -> str:
     return t.text(f"refused_{error.code}", keyword=raw, **error.params)
 
 
-def parse_for(t: Turn, raw: str):
+def parse_for(t: Turn, raw: str) -> Query:
     """Parse a keyword with this bot's limits."""
     settings = t.svc.settings
     return parse_query(
@@ -61,7 +80,9 @@ def parse_for(t: Turn, raw: str):
 
 def add_keywords(t: Turn, raws: list[str]) -> str:
     """Store each keyword that is valid and new; one answer that covers them all."""
-    svc = t.svc
+    svc, target = t.svc, t.target
+    if target.banned:
+        return t.text("banned_notice")
     added, answers = [], []
     for raw in raws:
         try:
@@ -70,23 +91,24 @@ def add_keywords(t: Turn, raws: list[str]) -> str:
             answers.append(refusal(t, raw, error))
             continue
         limit = svc.settings.max_keywords_per_chat
-        if chat_store.count_subscriptions(svc.db, t.chat.id) >= limit:
+        if chat_store.count_subscriptions(svc.db, target.id) >= limit:
             answers.append(t.text("too_many", max=limit))
             break
         try:
             sub_id = chat_store.add_subscription(
-                svc.db, t.chat.id, query.raw, query.key, svc.clock()
+                svc.db, target.id, query.raw, query.key, svc.clock()
             )
         except chat_store.KeywordExists:
             answers.append(t.text("already", keyword=query.raw))
             continue
-        svc.book.add(Subscription(sub_id, t.chat.id, query.raw, query.key), query)
+        svc.book.add(Subscription(sub_id, target.id, query.raw, query.key), query)
         added.append(query.raw)
     if added:
         answers.insert(0, t.text("added", keywords="، ".join(added)))
-    return "\n".join(answers)
+    return t.about_target("\n".join(answers))
 
 
+@changes_chat
 async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/add: follow one or several keywords."""
     t = turn(update, context)
@@ -97,28 +119,77 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, add_keywords(t, raws))
 
 
-def keyword_list(t: Turn) -> str:
-    """The chat's keywords, one per line."""
-    subscriptions = chat_store.chat_subscriptions(t.svc.db, t.chat.id)
+def keyword_list(t: Turn) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The target's keywords, one per line, each with pause/resume and delete buttons."""
+    subscriptions = chat_store.chat_subscriptions(t.svc.db, t.target.id)
     if not subscriptions:
-        return t.text("list_empty")
+        return t.about_target(t.text("list_empty")), None
     lines = [t.text("list_header", count=len(subscriptions))]
-    lines += [t.text("list_line", keyword=s.keyword) for s in subscriptions]
-    return "\n".join(lines)
+    rows = []
+    for sub in subscriptions:
+        lines.append(t.text("list_line_paused" if sub.paused else "list_line", keyword=sub.keyword))
+        short = sub.keyword[:BUTTON_KEYWORD_CHARS]
+        toggle = (
+            InlineKeyboardButton(
+                t.text("button_resume_kw", keyword=short), callback_data=f"kw:resume:{sub.id}"
+            )
+            if sub.paused
+            else InlineKeyboardButton(
+                t.text("button_pause_kw", keyword=short), callback_data=f"kw:pause:{sub.id}"
+            )
+        )
+        rows.append(
+            [
+                toggle,
+                InlineKeyboardButton(t.text("button_delete_kw"), callback_data=f"kw:del:{sub.id}"),
+            ]
+        )
+    lines += ["", t.text("list_hint")]
+    return t.about_target("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
 async def list_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/list: the chat's keywords."""
+    """/list: the chat's keywords with buttons."""
     t = turn(update, context)
-    await reply(update, keyword_list(t))
+    text, buttons = keyword_list(t)
+    await reply(update, text, reply_markup=buttons)
 
 
+@changes_chat
+async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pause, resume or delete one keyword from /list; the list is edited in place."""
+    query = update.callback_query
+    t = turn(update, context)
+    _, action, raw_id = (query.data or "").split(":", 2)
+    sub_id = int(raw_id)
+    svc = t.svc
+    if action == "del":
+        removed = chat_store.remove_subscription_by_id(svc.db, t.target.id, sub_id)
+        svc.book.remove(sub_id)
+        note = t.text("removed", keyword=removed.keyword) if removed else t.text("keyword_gone")
+    else:
+        sub = chat_store.set_subscription_paused(svc.db, t.target.id, sub_id, action == "pause")
+        if sub is None:
+            note = t.text("keyword_gone")
+        elif sub.paused:
+            svc.book.remove(sub.id)
+            note = t.text("list_line_paused", keyword=sub.keyword)
+        else:
+            svc.book.add(sub, parse_query(sub.keyword, min_letters=1, max_length=10_000))
+            note = t.text("list_line", keyword=sub.keyword)
+    await query.answer(note[:190])
+    text, buttons = keyword_list(t)
+    await query.edit_message_text(text, reply_markup=buttons)
+
+
+@changes_chat
 async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/remove: stop following one or several keywords."""
     t = turn(update, context)
     raws = split_keywords(command_argument(update))
     if not raws:
-        await reply(update, t.text("remove_usage"))
+        text, buttons = keyword_list(t)
+        await reply(update, t.text("remove_usage") + "\n\n" + text, reply_markup=buttons)
         return
     answers = []
     for raw in raws:
@@ -126,7 +197,7 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         answers.append(
             t.text("removed", keyword=removed) if removed else t.text("not_following", keyword=raw)
         )
-    await reply(update, "\n".join(answers))
+    await reply(update, t.about_target("\n".join(answers)))
 
 
 def remove_keyword(t: Turn, raw: str) -> str | None:
@@ -134,9 +205,11 @@ def remove_keyword(t: Turn, raw: str) -> str | None:
     keys = []
     with contextlib.suppress(QueryError):
         keys.append(parse_query(raw, min_letters=1, max_length=10_000).key)
-    keys += [s.key for s in chat_store.chat_subscriptions(t.svc.db, t.chat.id) if s.keyword == raw]
+    keys += [
+        s.key for s in chat_store.chat_subscriptions(t.svc.db, t.target.id) if s.keyword == raw
+    ]
     for key in keys:
-        removed = chat_store.remove_subscription(t.svc.db, t.chat.id, key)
+        removed = chat_store.remove_subscription(t.svc.db, t.target.id, key)
         if removed:
             t.svc.book.remove(removed.id)
             return removed.keyword
@@ -161,9 +234,14 @@ def test_keyword(t: Turn, raw: str) -> str:
     total = len({a.story_id for a in articles})
     if not hits:
         return t.text("test_none", keyword=query.raw, days=days, total=total)
-    titles = "\n".join(f"• {a.title}" for a in hits[:3])
+    titles = "\n".join(f"• {escape(a.title)}" for a in hits[:3])
     return t.text(
-        "test_result", keyword=query.raw, count=len(hits), total=total, days=days, titles=titles
+        "test_result",
+        keyword=query.raw,
+        count=len(hits),
+        total=total,
+        days=days,
+        titles=Raw(titles),
     )
 
 
@@ -177,12 +255,96 @@ async def test(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, test_keyword(t, raw))
 
 
-async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stop: delete everything about this chat and confirm."""
+@changes_chat
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/pause: stop all alerts until /resume (keywords are kept)."""
     t = turn(update, context)
-    t.svc.book.remove_chat(t.chat.id)
-    chat_store.delete_chat(t.svc.db, t.chat.id)
-    await reply(update, t.text("stopped"))
+    if t.target.paused:
+        await reply(update, t.about_target(t.text("already_paused")))
+        return
+    chat_store.set_chat_flags(t.svc.db, t.target.id, paused=1)
+    await reply(update, t.about_target(t.text("paused_all")))
+
+
+@changes_chat
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/resume: alerts again."""
+    t = turn(update, context)
+    if not t.target.paused:
+        await reply(update, t.about_target(t.text("not_paused")))
+        return
+    chat_store.set_chat_flags(t.svc.db, t.target.id, paused=0)
+    await reply(update, t.about_target(t.text("resumed_all")))
+
+
+@changes_chat
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stop: ask before deleting everything about the chat."""
+    t = turn(update, context)
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t.text("button_stop_yes"), callback_data="stop:yes"),
+                InlineKeyboardButton(t.text("button_stop_no"), callback_data="stop:no"),
+            ]
+        ]
+    )
+    await reply(update, t.about_target(t.text("stop_confirm")), reply_markup=buttons)
+
+
+@changes_chat
+async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The answer to /stop's question; the question is edited into the result."""
+    query = update.callback_query
+    t = turn(update, context)
+    await query.answer()
+    if query.data != "stop:yes":
+        await query.edit_message_text(t.text("stop_kept"))
+        return
+    t.svc.book.remove_chat(t.target.id)
+    chat_store.delete_chat(t.svc.db, t.target.id)
+    if t.target.id != t.chat.id:
+        chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=None)
+    await query.edit_message_text(t.about_target(t.text("stopped")))
+
+
+def my_data(t: Turn) -> str:
+    """Everything stored about the target chat, in words."""
+    data = chat_store.chat_data(t.svc.db, t.target.id)
+    target = t.target
+    keywords = data["keywords"] or [t.text("none")]
+    if target.quiet_start is None or target.quiet_end is None:
+        quiet = t.text("quiet_off")
+    else:
+        quiet = t.text(
+            "quiet_range",
+            start=f"{target.quiet_start:02d}:00",
+            end=f"{target.quiet_end:02d}:00",
+            how=t.text(f"quiet_{target.quiet_mode}"),
+        )
+    languages = "*" if target.article_languages == "*" else target.article_languages
+    return t.about_target(
+        t.text(
+            "mydata",
+            id=target.id,
+            type=target.type,
+            language=target.language,
+            languages=languages,
+            count=len(data["keywords"]),
+            keywords="، ".join(keywords),
+            mode=t.text(f"mode_{target.delivery_mode}"),
+            timezone=target.timezone or t.svc.settings.default_timezone,
+            quiet=quiet,
+            sent=data["messages_sent"],
+            owed=data["messages_owed"],
+        )
+    )
+
+
+async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mydata: what the bot keeps about this chat."""
+    t = turn(update, context)
+    await reply(update, my_data(t))
 
 
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -208,6 +370,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     t = turn(update, context)
     action, _, value = (query.data or "").partition(":")
+    if action == "add" and not await is_chat_admin(update, context):
+        await query.answer(t.text("group_admins_only"), show_alert=True)
+        return
     await query.answer()
     if action == "add":
         await query.edit_message_text(add_keywords(t, [value]))
@@ -217,7 +382,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         await query.edit_message_text(test_keyword(t, value), reply_markup=follow)
     elif action == "help":
-        await query.message.reply_text(t.text("help"))
+        await query.message.reply_text(help_text(update, context, t))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -29,6 +29,8 @@ def _chat(row: dict) -> Chat:
         quiet_mode=row["quiet_mode"],
         link_previews=bool(row["link_previews"]),
         silent=bool(row["silent"]),
+        linked_by=row["linked_by"],
+        managing_chat_id=row["managing_chat_id"],
     )
 
 
@@ -125,6 +127,8 @@ def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:
         "quiet_mode",
         "link_previews",
         "silent",
+        "linked_by",
+        "managing_chat_id",
     }
     unknown = set(flags) - allowed
     if unknown:
@@ -215,3 +219,54 @@ def purge_inactive(db: Database, *, before: float) -> list[int]:
     for chat_id in ids:
         delete_chat(db, chat_id)
     return ids
+
+
+def set_subscription_paused(
+    db: Database, chat_id: int, subscription_id: int, paused: bool
+) -> Subscription | None:
+    """Pause or resume one keyword of a chat; the subscription, or None if not the chat's."""
+    db.execute(
+        "UPDATE subscriptions SET paused = ? WHERE id = ? AND chat_id = ?",
+        (int(paused), subscription_id, chat_id),
+    )
+    rows = _rows(
+        db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
+    )
+    return _subscription(rows[0]) if rows else None
+
+
+def remove_subscription_by_id(
+    db: Database, chat_id: int, subscription_id: int
+) -> Subscription | None:
+    """Delete one keyword of a chat by id; the removed one, or None."""
+    rows = _rows(
+        db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
+    )
+    if not rows:
+        return None
+    db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
+    return _subscription(rows[0])
+
+
+def linked_channels(db: Database, user_id: int) -> list[Chat]:
+    """Channels a user linked to manage from their private chat."""
+    rows = _rows(
+        db, "SELECT * FROM chats WHERE linked_by = ? AND type = 'channel' ORDER BY id", (user_id,)
+    )
+    return [_chat(row) for row in rows]
+
+
+def chat_data(db: Database, chat_id: int) -> dict[str, object]:
+    """Everything stored about a chat, for /mydata."""
+    rows = _rows(db, "SELECT * FROM chats WHERE id = ?", (chat_id,))
+    return {
+        "chat": rows[0] if rows else None,
+        "keywords": [s.keyword for s in chat_subscriptions(db, chat_id)],
+        "messages_sent": db.execute(
+            "SELECT count(*) FROM outbox WHERE chat_id = ? AND status = 'sent'", (chat_id,)
+        ).fetchone()[0],
+        "messages_owed": db.execute(
+            "SELECT count(*) FROM outbox WHERE chat_id = ? AND status IN ('pending', 'sending')",
+            (chat_id,),
+        ).fetchone()[0],
+    }

@@ -205,3 +205,14 @@ def m003_feed_health(db: Database) -> None:
         CREATE INDEX articles_feed_time ON articles(feed_id, COALESCE(published_at, fetched_at));
         """
     )
+
+
+@migrations()
+def m005_chat_experience(db: Database) -> None:
+    """Channels linked by a user, and which chat a private chat is managing."""
+    db.executescript(
+        """
+        ALTER TABLE chats ADD COLUMN linked_by INTEGER;         -- a channel: the user who linked it
+        ALTER TABLE chats ADD COLUMN managing_chat_id INTEGER;  -- a private chat managing a channel
+        """
+    )

@@ -61,3 +61,13 @@ def collect(db: Database, *, now: float) -> Stats:
         backlog=_one(db, "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"),
         failed=_one(db, "SELECT count(*) FROM outbox WHERE status = 'failed'"),
     )
+
+
+def items_per_day(db: Database, feed_id: int, *, now: float, days: int = 7) -> float:
+    """New items a feed published per day over the last days."""
+    count = _one(
+        db,
+        "SELECT count(*) FROM articles WHERE feed_id = ? AND fetched_at >= ?",
+        (feed_id, now - days * 86400),
+    )
+    return count / days

@@ -145,7 +145,10 @@ async def test_keywords_remove_refusals_and_stop(api, tmp_path):
         assert "الجزائر" in listing.text
         assert "تونس" not in listing.text
         assert "لم أعرف هذا الأمر" in (await say(api, USER, "/nonsense")).text
-        stopped = await say(api, USER, "/stop")
+        question = await say(api, USER, "/stop")
+        assert "لا يمكن التراجع" in question.text
+        await api.press_button(USER, question, "stop:yes")
+        stopped = await api.wait_for_edit(USER, question.message_id, timeout=10)
         assert "تم حذف كل ما يحفظه" in stopped.text
     db = open_database(tmp_path / "rasd.db")
     for table in ("chats", "subscriptions"):

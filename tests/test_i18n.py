@@ -62,3 +62,34 @@ def test_missing_message_is_an_error():
 )
 def test_pick_language(code, language):
     assert pick_language(code) == language
+
+
+STRONG_RTL = {"R", "AL"}
+STRONG_LTR = {"L"}
+
+
+def first_strong_direction(line: str) -> str | None:
+    """The bidi class of a line's first strong character, markup and placeholders skipped."""
+    import re
+    import unicodedata
+
+    visible = re.sub(r"<[^>]+>|\{[^}]+\}", "", line)
+    for char in visible:
+        direction = unicodedata.bidirectional(char)
+        if direction in STRONG_RTL | STRONG_LTR:
+            return direction
+    return None
+
+
+@pytest.mark.parametrize("message_id", sorted(CATALOG.ids("ar")))
+def test_arabic_lines_start_right_to_left(message_id):
+    """A line whose first strong letter is Latin flips to left-to-right on a phone and its
+    punctuation lands on the wrong side; every Arabic line must start with Arabic (a line that
+    starts with a placeholder, a link or a command alone is allowed)."""
+    for line in CATALOG.messages["ar"][message_id].split("\n"):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("{", "/", "http", "🔗")):
+            continue
+        if first_strong_direction(stripped) is None:
+            continue  # emoji, digits and punctuation only
+        assert first_strong_direction(stripped) in STRONG_RTL, (message_id, line)
