@@ -101,7 +101,7 @@ async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):
 
         notice_text = "صيانة قصيرة الليلة"
         preview = await say(api, ADMIN, f"/broadcast {notice_text}", expect="معاينة")
-        assert "سيصل إلى 2 محادثة" in preview.text
+        assert "(عدد المحادثات: 2)" in preview.text
         await api.press_button(ADMIN, preview, preview.callback_data[0])  # 📣 Send
         for chat in (USER, ADMIN):
             await api.wait_for_message(
