@@ -134,3 +134,4 @@ class OutboxRow:
     broadcast_id: int | None
     keywords: tuple[str, ...]
     attempts: int
+    created_at: float = 0.0

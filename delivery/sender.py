@@ -22,7 +22,7 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from core.delivery_time import INSTANT, hold_until, send_silently
+from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
 from core.i18n import Catalog
 from core.matcher import find_matches
 from core.models import Chat, OutboxRow
@@ -227,6 +227,11 @@ class Sender:
 
     async def _send_alert(self, row: OutboxRow, chat: Chat, now: float, silent: bool) -> None:
         digest = chat.delivery_mode != INSTANT
+        if digest:
+            due = digest_due_at(chat.delivery(self.policy.default_timezone), row.created_at)
+            if due > now:  # a digest chat gets its alerts at the next full hour or digest hour
+                outbox.mark_retry(self.db, row.id, not_before=due, error=None, count_attempt=False)
+                return
         sent, oldest = outbox.alert_messages_since(self.db, chat.id, now - 3600)
         cap = self.policy.alerts_per_hour
         if not digest and sent >= cap:

@@ -256,6 +256,7 @@ def _outbox_row(row: dict) -> OutboxRow:
         broadcast_id=row["broadcast_id"],
         keywords=tuple(json.loads(row["keywords"])),
         attempts=row["attempts"],
+        created_at=row["created_at"],
     )
 
 

@@ -365,3 +365,23 @@ async def test_same_story_from_two_feeds_is_one_alert_listing_both_keywords(db):
     )
     (row,) = outbox.claim_due(db, now=3, limit=10)
     assert row.keywords == ("المغرب", "الرباط")
+
+
+async def test_digest_alerts_wait_for_the_next_full_hour(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [17])
+        chats.set_chat_flags(db, 17, delivery_mode="hourly", timezone="UTC")
+        article_id, story_id = add_article(db, 1)
+        now = time.time()
+        outbox.queue_alert(
+            db, 17, story_id=story_id, article_id=article_id, keywords=["المغرب"], now=now
+        )
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=time.time)
+        await drain_until(
+            sender, lambda: db.execute("SELECT not_before FROM outbox").fetchone()[0] > 0
+        )
+        await bot.shutdown()
+    assert api.send_log == []
+    held_until = db.execute("SELECT not_before FROM outbox").fetchone()[0]
+    assert held_until == (int(now) // 3600 + 1) * 3600  # the next full hour, UTC
