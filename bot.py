@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -158,6 +159,9 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
     async def post_init(application: Application) -> None:
         db = open_database(settings.database_path)
         book = SubscriptionBook.build(chat_store.all_subscriptions(db))
+        # A large index is a million long-lived objects: keep them out of full collections
+        # (a 318 ms pause at 100,000 subscriptions otherwise).
+        gc.freeze()
         fetcher = Fetcher(
             allow_private=settings.allow_private_feed_urls,
             timeout=settings.fetch_timeout_seconds,

@@ -2,20 +2,28 @@
 
 Each text word is read in every clitic way (proclitics + stem + suffix, see core.arabic) and each
 reading is one dict lookup into the index; a keyword posts the stems it accepts with bit masks of
-the clitics it allows. Work per article grows with the article and with what matches, not with the
-number of subscriptions.
+the clitics it allows.
 
-- Single-word queries without exclusions that post the same stems share a group: they match the
-  same words, so their subscribers get one spans list, filled in with one dict.fromkeys.
-- Other queries (alternatives, exclusions, phrases, prefixes) are checked per query.
+The index answers per distinct query (by `Query.key`), so the work per article grows with the
+article and with the distinct queries that match, never with how many subscriptions follow them:
+- `matched_keys(text)`: the keys that match, without spans (the routing decision);
+- `match_keys(text)`: key → spans of the matching words (for highlighting);
+- `subscribers(key)`: who follows a key; `match(text)` expands `match_keys` to every subscriber
+  (one dict item per matching subscription: the slow view, kept for small indexes).
+
+- Single-word queries without exclusions that post the same stems share a group: posted and
+  checked once, and `group.keys` lists their keys.
+- Other queries (alternatives, exclusions, phrases, prefixes) are posted term by term.
 - A phrase is posted on its first two words (a second-level dict on the second word's stem), and
   any further words are checked in place.
-- What each distinct text word hits is memoized per index until postings change (a new or
-  removed distinct query); adding a subscriber to an existing query changes nothing there.
+- What each distinct text word hits (keys it makes match or excludes, phrases it may start), and
+  what each pair of adjacent words starts, are memoized per index until the distinct queries
+  change; adding a subscriber to an existing query changes nothing there.
 `find_matches` runs the same code on a one-query index, so both always agree.
 
-The index holds about ten Python objects per distinct query: a long-lived process should call
-gc.freeze() after loading it, or CPython's full collections walk it (pauses of ~0.3 s at 100k).
+The index holds about ten Python objects per distinct query, and the memos keep growing while
+articles come in: a long-lived process should call gc.freeze() after loading the index, or
+CPython's full collections walk it (pauses of ~0.3 s at 100k).
 """
 
 from __future__ import annotations
@@ -23,15 +31,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, compress
+from operator import attrgetter
 
 from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words, stem_rules
 from core.query import Query, Term
 
 Span = tuple[int, int]
-_Hits = tuple[tuple["_Group", ...], tuple["_Term", ...], tuple[tuple[dict, int, int], ...]]
-_NO_HITS: _Hits = ((), (), ())
+_PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
+_PAIR_CACHE_LIMIT = 200_000  # memoized adjacent word pairs per index; cleared whole when full
+_SEEN_CACHE_LIMIT = 1_000  # memoized text words per word of a phrase
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
 # other punctuation (، . : ؛ ( …) ends the phrase, so a title and its text never join.
@@ -48,9 +58,19 @@ class _Word:
 
     stems: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     prefixes: list[tuple[str, int]] = field(default_factory=list)
+    seen: dict[str, bool] = field(default_factory=dict)  # memo of `matches`
 
     def matches(self, norm: str) -> bool:
         """True when the normalized text word is an accepted form of this keyword word."""
+        found = self.seen.get(norm)
+        if found is None:
+            if len(self.seen) >= _SEEN_CACHE_LIMIT:
+                self.seen.clear()
+            found = self.seen[norm] = self._reads(norm)
+        return found
+
+    def _reads(self, norm: str) -> bool:
+        """`matches`, computed."""
         stems = self.stems
         for key, pbit, sbit in CANDIDATES[norm]:
             for pmask, smask in stems.get(key, ()):
@@ -67,18 +87,18 @@ class _Word:
 class _Term:
     """A compiled term of a query checked on its own: alternative, exclusion or phrase."""
 
-    entry: _Entry
+    key: str  # the key of the query it belongs to
     words: tuple[_Word, ...]
     excluded: bool
 
 
 @dataclass(slots=True, eq=False)
 class _Group:
-    """Single-word queries that post the same stems and masks, with all their subscribers."""
+    """Single-word queries that post the same stems and masks: they match the same words."""
 
     signature: tuple[tuple[str, int, int], ...]
-    subs: set[int] = field(default_factory=set)
-    entries: int = 0
+    entries: list[_Entry] = field(default_factory=list)
+    keys: tuple[str, ...] = ()  # the query keys of `entries`
 
 
 @dataclass(slots=True, eq=False)
@@ -89,6 +109,43 @@ class _Entry:
     subs: set[int] = field(default_factory=set)
     group: _Group | None = None
     postings: list[tuple[str, str, str, tuple]] = field(default_factory=list)
+    followers: tuple[int, ...] | None = None  # sorted `subs`, cached until they change
+
+
+@dataclass(slots=True, eq=False)
+class _WordHits:
+    """What one distinct text word hits in the index (memoized per index)."""
+
+    keys: tuple[str, ...] = ()  # queries it makes match on its own
+    excludes: tuple[str, ...] = ()  # queries it excludes on its own
+    in_place: tuple[_Term, ...] = ()  # phrases with a prefix among their first two words
+    # phrases it may start: the phrase postings of its stems, with the bits of its reading
+    seconds: tuple[tuple[dict[str, list[_PhrasePosting]], int, int], ...] = ()
+
+
+_NO_HITS = _WordHits()
+_KEYS, _EXCLUDES = attrgetter("keys"), attrgetter("excludes")
+_IN_PLACE, _SECONDS = attrgetter("in_place"), attrgetter("seconds")
+
+
+@dataclass(slots=True, eq=False)
+class _PairHits:
+    """What two adjacent text words start (memoized per index); False in the memo when nothing."""
+
+    keys: tuple[str, ...] = ()  # two-word phrases they make match
+    excludes: tuple[str, ...] = ()  # two-word phrases they exclude
+    longer: tuple[_Term, ...] = ()  # longer phrases they start: the next words checked in place
+    thirds: dict[str, tuple[_Term, ...]] = field(default_factory=dict)  # memo of `continued`
+
+    def continued(self, third: str) -> tuple[_Term, ...]:
+        """The longer phrases whose third word may be `third` (memoized)."""
+        found = self.thirds.get(third)
+        if found is None:
+            if len(self.thirds) >= _SEEN_CACHE_LIMIT:
+                self.thirds.clear()
+            found = tuple(term for term in self.longer if term.words[2].matches(third))
+            self.thirds[third] = found
+        return found
 
 
 @dataclass(slots=True, eq=False)
@@ -97,7 +154,7 @@ class _Slot:
 
     groups: list[tuple[int, int, _Group]] = field(default_factory=list)
     terms: list[tuple[int, int, _Term]] = field(default_factory=list)
-    phrases: dict[str, list[tuple[int, int, int, int, _Term]]] = field(default_factory=dict)
+    phrases: dict[str, list[_PhrasePosting]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.groups or self.terms or self.phrases)
@@ -143,7 +200,10 @@ def _words_follow(
     if i + len(words) > len(norms):
         return False
     for j in range(k, len(words)):
-        if not _joins(gaps, norms, i + j - 1) or not words[j].matches(norms[i + j]):
+        gap = i + j - 1
+        if gaps[gap] != " " and not _joins(gaps, norms, gap):
+            return False
+        if not words[j].matches(norms[i + j]):
             return False
     return True
 
@@ -162,7 +222,7 @@ def _merged(spans: list[Span]) -> list[Span]:
 
 
 class MatchIndex:
-    """All subscriptions' queries in one index; `match` returns sub_id → highlighted spans."""
+    """All subscriptions' queries in one index, matched per distinct query (see `match_keys`)."""
 
     def __init__(self) -> None:
         self._slots: dict[str, _Slot] = {}
@@ -172,7 +232,9 @@ class MatchIndex:
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
         self._entries: dict[str, _Entry] = {}
         self._sub_queries: dict[int, Query] = {}
-        self._hits: dict[str, _Hits] = {}  # text word → what it hits; cleared when postings change
+        self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
+        self._pairs: dict[tuple[str, str], _PairHits | bool] = {}  # adjacent words → phrases
+        self._phrase_postings = 0
 
     def __len__(self) -> int:
         return len(self._sub_queries)
@@ -189,6 +251,15 @@ class MatchIndex:
         """The query a subscription follows (KeyError when absent)."""
         return self._sub_queries[sub_id]
 
+    def subscribers(self, key: str) -> tuple[int, ...]:
+        """Sorted ids of the subscriptions that follow the query with this key; () when none."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return ()
+        if entry.followers is None:
+            entry.followers = tuple(sorted(entry.subs))
+        return entry.followers
+
     def add(self, sub_id: int, query: Query) -> None:
         """Follow `query` for `sub_id` (replacing what it followed before)."""
         if sub_id in self._sub_queries:
@@ -198,8 +269,7 @@ class MatchIndex:
             entry = self._entries[query.key] = _Entry(query)
             self._post_entry(entry)
         entry.subs.add(sub_id)
-        if entry.group is not None:
-            entry.group.subs.add(sub_id)
+        entry.followers = None
         self._sub_queries[sub_id] = query
 
     def remove(self, sub_id: int) -> bool:
@@ -210,14 +280,15 @@ class MatchIndex:
         key = query.key
         entry = self._entries[key]
         entry.subs.discard(sub_id)
-        group = entry.group
-        if group is not None:
-            group.subs.discard(sub_id)
+        entry.followers = None
         if entry.subs:
             return True
         del self._entries[key]
+        group = entry.group
         if group is not None:
-            group.entries -= 1
+            self._forget_hits()
+            group.entries.remove(entry)
+            group.keys = tuple(e.query.key for e in group.entries)
             if not group.entries:
                 self._unpost_group(group)
         for kind, stem_key, second_key, posting in entry.postings:
@@ -249,19 +320,20 @@ class MatchIndex:
     def _join_group(self, entry: _Entry, word: _Word) -> None:
         """Attach a single-word entry to the group of its signature, posting the group if new."""
         signature = _signature(word)
+        self._forget_hits()  # the memo holds the keys of the group
         group = self._groups.get(signature)
         if group is None:
             group = self._groups[signature] = _Group(signature)
-            self._hits.clear()
             for key, pmask, smask in signature:
                 self._slot(key).groups.append((pmask, smask, group))
-        group.entries += 1
+        group.entries.append(entry)
+        group.keys += (entry.query.key,)
         entry.group = group
 
     def _unpost_group(self, group: _Group) -> None:
         """Remove an empty group from the index."""
         del self._groups[group.signature]
-        self._hits.clear()
+        self._forget_hits()
         for key, pmask, smask in group.signature:
             self._slots[key].groups.remove((pmask, smask, group))
             self._drop_if_empty(key)
@@ -269,7 +341,7 @@ class MatchIndex:
     def _post_term(self, entry: _Entry, term: Term, *, excluded: bool) -> None:
         """Index one term of a query that is not a plain single word."""
         words = tuple(_compile_word(w.text, w.mode) for w in term.words)
-        compiled = _Term(entry, words, excluded)
+        compiled = _Term(entry.query.key, words, excluded)
         first = words[0]
         second = words[1] if len(words) > 1 else None
         for prefix, pmask in first.prefixes:
@@ -286,7 +358,7 @@ class MatchIndex:
 
     def _record(self, entry: _Entry, kind: str, key: str, key2: str, posting: tuple) -> None:
         """Add one posting and remember it on the entry for removal."""
-        self._hits.clear()
+        self._forget_hits()
         if kind == "prefix":
             self._prefixes.setdefault(key, []).append(posting)  # type: ignore[arg-type]
             self._count_prefix_length(len(key), +1)
@@ -294,11 +366,12 @@ class MatchIndex:
             self._slot(key).terms.append(posting)  # type: ignore[arg-type]
         else:
             self._slot(key).phrases.setdefault(key2, []).append(posting)  # type: ignore[arg-type]
+            self._phrase_postings += 1
         entry.postings.append((kind, key, key2, posting))
 
     def _unpost(self, kind: str, key: str, key2: str, posting: tuple) -> None:
         """Remove one posting recorded by `_record`."""
-        self._hits.clear()
+        self._forget_hits()
         if kind == "prefix":
             postings = self._prefixes[key]
             postings.remove(posting)  # type: ignore[arg-type]
@@ -314,6 +387,7 @@ class MatchIndex:
             phrase_postings.remove(posting)  # type: ignore[arg-type]
             if not phrase_postings:
                 del slot.phrases[key2]
+            self._phrase_postings -= 1
         self._drop_if_empty(key)
 
     def _drop_if_empty(self, key: str) -> None:
@@ -330,11 +404,138 @@ class MatchIndex:
 
     # --- matching --------------------------------------------------------------------------------
 
-    def _word_hits(self, norm: str) -> _Hits:
+    def matched_keys(self, text: str) -> set[str]:
+        """Keys of the distinct queries that match `text`, without spans: the routing decision."""
+        scan = self._scan(text)
+        if scan is None:
+            return set()
+        keys = set(chain.from_iterable(map(_KEYS, scan.hits)))
+        keys.update(*[found.keys for _, found in scan.pairs])
+        keys.update(key for key, _ in scan.phrases)
+        keys -= scan.excluded
+        return keys
+
+    def match_keys(self, text: str) -> dict[str, list[Span]]:
+        """Query key → sorted spans (into `text`) of the words that make that query match.
+
+        Queries that match the same words share one spans list: treat it as read-only.
+        """
+        scan = self._scan(text)
+        if scan is None:
+            return {}
+        word_spans = list(zip(scan.starts, scan.ends, strict=True))
+        result: dict[str, list[Span]] = {}
+        several: set[str] = set()  # keys hit by more than one word or phrase: merged at the end
+        for hits, found_at in zip(scan.hits, scan.positions, strict=True):
+            if not hits.keys:
+                continue
+            spans = [word_spans[i] for i in found_at]
+            found = dict.fromkeys(hits.keys, spans)
+            clashes = result.keys() & found.keys() if result else None
+            if clashes:
+                several |= clashes
+                for key in clashes:
+                    found[key] = result[key] + spans
+            result.update(found)
+        starts, ends = scan.starts, scan.ends
+        phrases = [
+            (key, [(starts[i], ends[i + 1])]) for i, found in scan.pairs for key in found.keys
+        ]
+        for key, spans in chain(phrases, scan.phrases):
+            if key in result:
+                result[key] = result[key] + spans
+                several.add(key)
+            else:
+                result[key] = spans
+        for key in several:
+            result[key] = _merged(list(set(result[key])))
+        for key in scan.excluded:
+            result.pop(key, None)
+        return result
+
+    def match(self, text: str) -> dict[int, list[Span]]:
+        """sub_id → sorted spans of its matching words: `match_keys` expanded to every subscriber.
+
+        Costs one dict item per matching subscription; prefer `match_keys` on large indexes.
+        """
+        entries = self._entries
+        result: dict[int, list[Span]] = {}
+        for key, spans in self.match_keys(text).items():
+            result.update(dict.fromkeys(entries[key].subs, spans))
+        return result
+
+    def _scan(self, text: str) -> _Scan | None:
+        """Look each distinct word and each word pair of `text` up once; None for an empty index."""
+        if not self._entries:
+            return None
+        raw_words, starts, ends, gaps = split_words(text)
+        norms = list(map(WORD_NORMS.__getitem__, raw_words))
+        positions: dict[str, list[int]] = {}
+        for i, norm in enumerate(norms):
+            found_at = positions.get(norm)
+            if found_at is None:
+                positions[norm] = [i]
+            else:
+                found_at.append(i)
+        positions.pop("", None)
+        hits = list(map(self._hits.get, positions))
+        if None in hits:  # words not memoized yet
+            hits = [
+                found or self._word_hits(norm) for found, norm in zip(hits, positions, strict=True)
+            ]
+        excluded = set(chain.from_iterable(map(_EXCLUDES, hits)))
+        scan = _Scan(starts, ends, hits, list(positions.values()), [], [], excluded)
+        for found, found_at in compress(
+            zip(hits, scan.positions, strict=True), map(_IN_PLACE, hits)
+        ):
+            for term in found.in_place:
+                size = len(term.words) - 1
+                for i in found_at:
+                    if _words_follow(term.words, norms, gaps, i, 1):
+                        scan.found(term, (starts[i], ends[i + size]))
+        if self._phrase_postings:
+            self._scan_pairs(norms, gaps, scan)
+        return scan
+
+    def _scan_pairs(self, norms: list[str], gaps: list[str], scan: _Scan) -> None:
+        """Phrases found in the text: each pair of adjacent words looked up once in the pair memo.
+
+        Only pairs whose first word starts some phrase are looked up.
+        """
+        at = list(chain.from_iterable(compress(scan.positions, map(_SECONDS, scan.hits))))
+        following = norms[1:]
+        following.append("")  # after the last word: starts nothing
+        pairs = [(norms[i], following[i]) for i in at]
+        memo: list[_PairHits | bool | None] = list(map(self._pairs.get, pairs))
+        if None in memo:  # pairs not memoized yet
+            memo = [
+                found if found is not None else self._pair_hits(*pair)
+                for found, pair in zip(memo, pairs, strict=True)
+            ]
+        last = len(norms) - 1
+        starts, ends, phrases = scan.starts, scan.ends, scan.phrases
+        for i, found in compress(zip(at, memo, strict=True), memo):
+            if gaps[i] != " " and not _joins(gaps, norms, i):
+                continue
+            scan.pairs.append((i, found))  # type: ignore[arg-type]
+            if not found.longer or i + 1 == last:  # type: ignore[union-attr]
+                continue
+            if gaps[i + 1] != " " and not _joins(gaps, norms, i + 1):
+                continue
+            for term in found.continued(norms[i + 2]):  # type: ignore[union-attr]
+                size = len(term.words)
+                if size == 3 or _words_follow(term.words, norms, gaps, i, 3):
+                    if term.excluded:
+                        scan.excluded.add(term.key)
+                    else:
+                        phrases.append((term.key, [(starts[i], ends[i + size - 1])]))
+        scan.excluded.update(*[found.excludes for _, found in scan.pairs])
+
+    def _word_hits(self, norm: str) -> _WordHits:
         """What one normalized text word hits in the index (memoized until postings change)."""
         groups: list[_Group] = []
         terms: list[_Term] = []
-        phrases: list[tuple[dict[str, list[tuple[int, int, int, int, _Term]]], int, int]] = []
+        seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
         slots_get = self._slots.get
         for key, pbit, sbit in CANDIDATES[norm]:
             slot = slots_get(key)
@@ -347,7 +548,7 @@ class MatchIndex:
                 if pmask & pbit and smask & sbit and term not in terms:
                     terms.append(term)
             if slot.phrases:
-                phrases.append((slot.phrases, pbit, sbit))
+                seconds.append((slot.phrases, pbit, sbit))
         if self._prefixes:
             prefixes_get = self._prefixes.get
             for core, pbit in CORES[norm]:
@@ -357,121 +558,88 @@ class MatchIndex:
                     for pmask, term in prefixes_get(core[:length], ()):
                         if pmask & pbit and term not in terms:
                             terms.append(term)
-        hits = (
-            (tuple(groups), tuple(terms), tuple(phrases))
-            if groups or terms or phrases
-            else _NO_HITS
-        )
+        if groups or terms or seconds:
+            hits = _WordHits(_keys_of(groups), seconds=tuple(seconds))
+            if terms:
+                _add_terms(hits, terms)
+        else:
+            hits = _NO_HITS
         if len(self._hits) >= _HIT_CACHE_LIMIT:
             self._hits.clear()
         self._hits[norm] = hits
         return hits
 
-    def match(self, text: str) -> dict[int, list[Span]]:
-        """sub_id → sorted spans (into `text`) of the words that make its query match.
+    def _pair_hits(self, first: str, following: str) -> _PairHits | bool:
+        """Phrases that start with the text words `first` `following` (memoized)."""
+        phrases: dict[_Term, None] = {}
+        readings = CANDIDATES[following] if following else ()
+        seconds = (self._hits.get(first) or self._word_hits(first)).seconds
+        for by_second, pbit, sbit in seconds:
+            for key2, pbit2, sbit2 in readings:
+                for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
+                    if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
+                        phrases[term] = None
+        two = [term for term in phrases if len(term.words) == 2]
+        found = bool(phrases) and _PairHits(
+            tuple(term.key for term in two if not term.excluded),
+            tuple(term.key for term in two if term.excluded),
+            tuple(term for term in phrases if len(term.words) > 2),
+        )
+        if len(self._pairs) >= _PAIR_CACHE_LIMIT:
+            self._pairs.clear()
+        self._pairs[first, following] = found
+        return found
 
-        Subscriptions that match the same words share one spans list: treat it as read-only.
-        """
-        if not self._entries:
-            return {}
-        raw_words, starts, ends, gaps = split_words(text)
-        norms = list(map(WORD_NORMS.__getitem__, raw_words))
-        positions: dict[str, list[int]] = {}
-        for i, norm in enumerate(norms):
-            found_at = positions.get(norm)
-            if found_at is None:
-                positions[norm] = [i]
-            else:
-                found_at.append(i)
-        positions.pop("", None)
-
-        result: dict[int, list[Span]] = {}
-        group_spans: dict[_Group, list[Span]] = {}
-        term_hits: list[tuple[_Term, list[Span]]] = []
-        phrase_starts: list[tuple[tuple[tuple[dict, int, int], ...], list[int]]] = []
-        word_spans = list(zip(starts, ends, strict=True))
-        cached = self._hits.get
-        for norm, found_at in positions.items():
-            hits = cached(norm) or self._word_hits(norm)
-            if hits is _NO_HITS:
-                continue
-            groups, terms, phrases = hits
-            spans = [word_spans[i] for i in found_at]
-            for group in groups:
-                earlier = group_spans.get(group)  # the group hit by another word form too
-                group_spans[group] = merged = spans if earlier is None else sorted(earlier + spans)
-                result.update(dict.fromkeys(group.subs, merged))
-            for term in terms:
-                if len(term.words) == 1:
-                    term_hits.append((term, spans))
-                else:  # a phrase with a prefix among its first two words: check it in place
-                    size = len(term.words) - 1
-                    found = [
-                        (starts[i], ends[i + size])
-                        for i in found_at
-                        if _words_follow(term.words, norms, gaps, i, 1)
-                    ]
-                    if found:
-                        term_hits.append((term, found))
-            if phrases:
-                phrase_starts.append((phrases, found_at))
-        if phrase_starts:
-            _phrase_hits(phrase_starts, norms, starts, ends, gaps, term_hits)
-        if term_hits:
-            _term_results(term_hits, result)
-        return result
+    def _forget_hits(self) -> None:
+        """Drop every memoized word and pair: the distinct queries changed."""
+        self._hits.clear()
+        self._pairs.clear()
 
 
-def _phrase_hits(
-    phrase_starts: list[tuple[tuple[tuple[dict, int, int], ...], list[int]]],
-    norms: list[str],
-    starts: list[int],
-    ends: list[int],
-    gaps: list[str],
-    hits: list[tuple[_Term, list[Span]]],
-) -> None:
-    """Phrases whose first word was read at the given positions: check the next words in place."""
-    last = len(norms) - 1
-    for phrases, found_at in phrase_starts:
-        for i in found_at:
-            if i >= last or not _joins(gaps, norms, i):
-                continue
-            for key2, pbit2, sbit2 in CANDIDATES[norms[i + 1]]:
-                for by_second, pbit, sbit in phrases:
-                    postings = by_second.get(key2)
-                    if postings is None:
-                        continue
-                    for pmask, smask, pmask2, smask2, term in postings:
-                        if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
-                            size = len(term.words)
-                            if size == 2 or _words_follow(term.words, norms, gaps, i, 2):
-                                hits.append((term, [(starts[i], ends[i + size - 1])]))
+@dataclass(slots=True, eq=False)
+class _Scan:
+    """One text looked up: what each distinct word hits, phrases found, keys excluded."""
 
+    starts: list[int]
+    ends: list[int]
+    hits: list[_WordHits]  # per distinct word of the text, what it hits
+    positions: list[list[int]]  # per distinct word, where it occurs
+    pairs: list[tuple[int, _PairHits]]  # joined pairs at i, i+1 that start a phrase
+    phrases: list[tuple[str, list[Span]]]  # other phrases found: (key, [span])
+    excluded: set[str]  # keys with an excluded term present
 
-def _term_results(hits: list[tuple[_Term, list[Span]]], result: dict[int, list[Span]]) -> None:
-    """Spans of the queries checked term by term, minus those with an excluded term present."""
-    first: dict[_Entry, list[Span]] = {}
-    more: dict[_Entry, list[list[Span]]] = {}
-    excluded: set[_Entry] = set()
-    for term, spans in hits:
-        entry = term.entry
+    def found(self, term: _Term, span: Span) -> None:
+        """Record a phrase (or in-place term) found at `span`."""
         if term.excluded:
-            excluded.add(entry)
-        elif entry in first:
-            more.setdefault(entry, [first[entry]]).append(spans)
+            self.excluded.add(term.key)
         else:
-            first[entry] = spans
-    for entry, spans in first.items():
-        if entry in excluded:
-            continue
-        several = more.get(entry)
-        if several is not None:
-            spans = _merged(list(set(chain.from_iterable(several))))
-        result.update(dict.fromkeys(entry.subs, spans))
+            self.phrases.append((term.key, [span]))
+
+
+def _keys_of(groups: list[_Group]) -> tuple[str, ...]:
+    """The query keys of some groups (each key belongs to one group only)."""
+    if len(groups) == 1:
+        return groups[0].keys
+    return tuple(chain.from_iterable(group.keys for group in groups))
+
+
+def _add_terms(hits: _WordHits, terms: list[_Term]) -> None:
+    """File the terms a word hits: single words match or exclude, longer ones are checked."""
+    keys = dict.fromkeys(hits.keys)  # an alternative's two terms may both be hit
+    excludes: dict[str, None] = {}
+    in_place: list[_Term] = []
+    for term in terms:
+        if len(term.words) > 1:
+            in_place.append(term)
+        elif term.excluded:
+            excludes[term.key] = None
+        else:
+            keys[term.key] = None
+    hits.keys, hits.excludes, hits.in_place = tuple(keys), tuple(excludes), tuple(in_place)
 
 
 def find_matches(query: Query, text: str) -> list[Span]:
     """Spans of the words that make `query` match `text`; [] when it does not match."""
     index = MatchIndex()
     index.add(0, query)
-    return index.match(text).get(0, [])
+    return index.match_keys(text).get(query.key, [])

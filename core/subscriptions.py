@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import chain
 
 from core.matcher import MatchIndex
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query
 
+_Row = tuple[int, int, str]  # subscription id, chat id, keyword as typed
+
 
 class SubscriptionBook:
-    """All active (not paused) subscriptions, matched against an article in one pass."""
+    """All active (not paused) subscriptions, matched against an article in one pass.
+
+    The index answers per distinct query; each query key keeps its followers as ready rows, so a
+    match costs one index lookup plus one row per matching subscription.
+    """
 
     def __init__(self) -> None:
         self._index = MatchIndex()
         self._owner: dict[int, int] = {}  # subscription id -> chat id
         self._queries: dict[int, Query] = {}
         self._by_chat: dict[int, set[int]] = defaultdict(set)
+        self._rows: dict[str, tuple[_Row, ...]] = {}  # query key -> followers by id; rebuilt lazily
 
     def __len__(self) -> int:
         return len(self._owner)
@@ -28,6 +36,7 @@ class SubscriptionBook:
         self._owner[subscription.id] = subscription.chat_id
         self._queries[subscription.id] = query
         self._by_chat[subscription.chat_id].add(subscription.id)
+        self._rows.pop(query.key, None)
 
     def remove(self, subscription_id: int) -> None:
         """Drop a subscription from the index; unknown ids are ignored."""
@@ -35,7 +44,8 @@ class SubscriptionBook:
         if chat_id is None:
             return
         self._index.remove(subscription_id)
-        del self._queries[subscription_id]
+        query = self._queries.pop(subscription_id)
+        self._rows.pop(query.key, None)
         self._by_chat[chat_id].discard(subscription_id)
         if not self._by_chat[chat_id]:
             del self._by_chat[chat_id]
@@ -50,13 +60,36 @@ class SubscriptionBook:
         for subscription_id in self._by_chat.pop(old_id, set()):
             self._owner[subscription_id] = new_id
             self._by_chat[new_id].add(subscription_id)
+            self._rows.pop(self._queries[subscription_id].key, None)
 
     def match(self, text: str) -> dict[int, list[str]]:
-        """Chats whose keywords match `text`, each with its matched keywords as typed."""
-        hits: dict[int, list[str]] = defaultdict(list)
-        for subscription_id in sorted(self._index.match(text)):
-            hits[self._owner[subscription_id]].append(self._queries[subscription_id].raw)
-        return dict(hits)
+        """Chats whose keywords match `text`, each with its matched keywords as typed.
+
+        Chats come in the order of their first matching subscription, keywords in id order.
+        """
+        keys = self._index.matched_keys(text)
+        if not keys:
+            return {}
+        rows = list(map(self._rows.get, keys))
+        if None in rows:  # keys whose followers changed since they last matched
+            rows = [found or self._rows_of(key) for found, key in zip(rows, keys, strict=True)]
+        hits: dict[int, list[str]] = {}
+        for _, chat_id, keyword in sorted(chain.from_iterable(rows)):  # type: ignore[arg-type]
+            found = hits.get(chat_id)
+            if found is None:
+                hits[chat_id] = [keyword]
+            else:
+                found.append(keyword)
+        return hits
+
+    def _rows_of(self, key: str) -> tuple[_Row, ...]:
+        """The followers of one query key as (subscription id, chat id, keyword), cached."""
+        rows = tuple(
+            (sub_id, self._owner[sub_id], self._queries[sub_id].raw)
+            for sub_id in self._index.subscribers(key)
+        )
+        self._rows[key] = rows
+        return rows
 
     @classmethod
     def build(cls, subscriptions: list[Subscription]) -> SubscriptionBook:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.matcher import MatchIndex, find_matches
-from core.query import parse_query
+from core.query import QueryError, parse_query
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -224,4 +224,77 @@ def test_index_agrees_with_find_matches_on_a_real_feed() -> None:
         for sub_id, query in enumerate(queries):
             assert result.get(sub_id, []) == find_matches(query, text), query.raw
         matched += len(result)
+    assert matched > len(texts) * 5
+
+
+def test_match_keys_answer_per_distinct_query() -> None:
+    index = MatchIndex()
+    morocco, again = parse_query("المغرب"), parse_query("المَغرب")
+    phrase = parse_query("وزير الداخلية")
+    index.add(1, morocco)
+    index.add(2, again)  # same key
+    index.add(3, phrase)
+    index.add(4, parse_query("تونس"))
+    text = "وزير الداخلية في المغرب"
+    assert index.match_keys(text) == {"المغرب": [(17, 23)], phrase.key: [(0, 13)]}
+    assert index.matched_keys(text) == {"المغرب", phrase.key}
+    assert index.subscribers("المغرب") == (1, 2)
+    assert index.subscribers("تونس") == (4,)
+    assert index.subscribers("الجزاءر") == ()
+    index.remove(1)
+    assert index.subscribers("المغرب") == (2,)
+    assert index.matched_keys(text) == {"المغرب", phrase.key}
+    index.remove(2)
+    assert index.subscribers("المغرب") == ()
+    assert index.matched_keys(text) == {phrase.key}
+    assert MatchIndex().matched_keys(text) == set()
+    assert MatchIndex().match_keys(text) == {}
+
+
+def test_new_queries_in_a_matched_group_or_pair_are_seen() -> None:
+    index = MatchIndex()
+    index.add(1, parse_query("المغرب"))
+    index.add(2, parse_query("وزير"))
+    text = "قال وزير الداخلية في المغرب"
+    assert index.matched_keys(text) == {"المغرب", "وزير"}
+    index.add(3, parse_query("مغرب"))  # posts the same stems as المغرب: joins its group
+    assert len(index._groups) == 2
+    assert index.matched_keys(text) == {"المغرب", "مغرب", "وزير"}
+    index.add(4, parse_query("وزير الداخلية"))  # a phrase on a word pair already looked up
+    index.add(5, parse_query("المغرب -الداخلية في"))
+    assert index.matched_keys(text) == {"المغرب", "مغرب", "وزير", "وزير الداخليه"}
+    index.remove(1)
+    index.remove(4)
+    assert index.matched_keys(text) == {"مغرب", "وزير"}
+    assert index.match_keys(text) == {"مغرب": [(21, 27)], "وزير": [(4, 8)]}
+
+
+def test_every_path_agrees_on_a_real_feed() -> None:
+    texts = feed_texts(
+        SHARED / "data" / "feeds" / "rt-arabic-via-prospect-scraper" / "rt-arabic.xml"
+    )
+    assert len(texts) >= 5
+    raws = []
+    for text in texts:
+        words = [w for w in re.findall(r"\w+", text) if len(w) >= 3]
+        raws += words[:8]
+        raws += [f"{a} {b}" for a, b in zip(words[:6], words[1:7], strict=False)]
+        raws += [f"{a} {b} {c}" for a, b, c in zip(words[:3], words[1:4], words[2:5], strict=False)]
+        raws += [f"{words[0]} -{words[1]} {words[2]}", f"{words[3]}|{words[4]} {words[5]}"]
+    queries = []
+    for raw in raws:
+        try:
+            queries.append(parse_query(raw))
+        except QueryError:
+            continue
+    index = MatchIndex()
+    for sub_id, query in enumerate(queries):
+        index.add(sub_id, query)
+    matched = 0
+    for text in texts:
+        by_key = index.match_keys(text)
+        assert index.matched_keys(text) == set(by_key)
+        for query in queries:
+            assert by_key.get(query.key, []) == find_matches(query, text), query.raw
+        matched += len(by_key)
     assert matched > len(texts) * 5

@@ -1,0 +1,136 @@
+"""The subscription book: chats and keywords as typed, matched per distinct query."""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from core.matcher import find_matches
+from core.models import Subscription
+from core.query import Query, QueryError, parse_query
+from core.subscriptions import SubscriptionBook
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FEEDS = SHARED / "data" / "feeds"
+TEXT = "قال وزير الداخلية في المغرب إن الحكومة المغربية تدرس الأمر"
+
+
+def subscribe(book: SubscriptionBook, sub_id: int, chat_id: int, keyword: str) -> Query:
+    """Add one subscription to the book and return its query."""
+    query = parse_query(keyword)
+    book.add(Subscription(sub_id, chat_id, query.raw, query.key), query)
+    return query
+
+
+def feed_texts(path: Path) -> list[str]:
+    """Title + description of each item of an RSS file, tags stripped."""
+    texts = []
+    for item in ET.parse(path).getroot().iter("item"):
+        parts = [item.findtext("title") or "", item.findtext("description") or ""]
+        texts.append(html.unescape(re.sub("<[^>]+>", " ", "\n".join(parts))))
+    return texts
+
+
+def test_same_query_in_two_chats_reaches_both_until_one_leaves() -> None:
+    book = SubscriptionBook()
+    subscribe(book, 1, 100, "المغرب")
+    subscribe(book, 2, 200, "المَغرب")  # same key, another spelling
+    subscribe(book, 3, 200, "الحكومة")
+    assert book._index.distinct_queries == 2
+    assert book.match(TEXT) == {100: ["المغرب"], 200: ["المَغرب", "الحكومة"]}
+    book.remove(1)
+    assert book.match(TEXT) == {200: ["المَغرب", "الحكومة"]}
+    book.remove(2)
+    assert book.match(TEXT) == {200: ["الحكومة"]}
+    book.remove(3)
+    book.remove(3)  # unknown ids are ignored
+    assert len(book) == 0
+    assert book.match(TEXT) == {}
+
+
+def test_chats_come_in_order_of_their_first_matching_subscription() -> None:
+    book = SubscriptionBook()
+    subscribe(book, 5, 300, "الحكومة")
+    subscribe(book, 2, 100, "وزير الداخلية")
+    subscribe(book, 9, 100, "المغرب")
+    subscribe(book, 7, 200, "المغرب")
+    subscribe(book, 1, 300, "تونس")  # does not match
+    result = book.match(TEXT)
+    assert list(result.items()) == [
+        (100, ["وزير الداخلية", "المغرب"]),
+        (300, ["الحكومة"]),
+        (200, ["المغرب"]),
+    ]
+
+
+def test_changes_after_matching_are_seen() -> None:
+    book = SubscriptionBook()
+    subscribe(book, 1, 100, "المغرب")
+    assert book.match(TEXT) == {100: ["المغرب"]}
+    subscribe(book, 2, 200, "المغرب")  # a new follower of a query already matched
+    subscribe(book, 3, 200, "مغرب")  # a new query in the same index group
+    assert book.match(TEXT) == {100: ["المغرب"], 200: ["المغرب", "مغرب"]}
+    subscribe(book, 1, 100, "تونس")  # re-adding an id replaces its keyword
+    assert book.match(TEXT) == {200: ["المغرب", "مغرب"]}
+    book.move_chat(200, 201)  # a group became a supergroup
+    assert book.match(TEXT) == {201: ["المغرب", "مغرب"]}
+    subscribe(book, 4, 100, "المغرب -الحكومة")
+    assert 100 not in book.match(TEXT)
+    book.remove_chat(201)
+    assert book.match(TEXT) == {}
+    assert len(book) == 2
+
+
+def test_build_leaves_out_paused_and_unparsable_keywords() -> None:
+    book = SubscriptionBook.build(
+        [
+            Subscription(1, 100, "المغرب", "المغرب"),
+            Subscription(2, 200, "المغرب", "المغرب", paused=True),
+            Subscription(3, 300, '"المغرب', '"المغرب'),  # unbalanced quotes
+            Subscription(4, 400, "م", "م"),  # one letter is allowed for stored keywords
+        ]
+    )
+    assert len(book) == 2
+    assert book.match("زار المغرب م") == {100: ["المغرب"], 400: ["م"]}
+
+
+def test_book_agrees_with_find_matches_on_real_feeds() -> None:
+    texts = feed_texts(FEEDS / "sky-news-arabia-via-prospect-scraper" / "sky-news-arabia.xml")
+    texts += feed_texts(FEEDS / "aljazeera-net-via-prospect-scraper" / "al-jazeera_transcribed.xml")
+    assert len(texts) >= 20
+    rng = random.Random(3)
+    keywords: list[str] = []
+    for text in texts:
+        words = [w for w in re.findall(r"\w+", text) if len(w) >= 3]
+        keywords += rng.sample(words, min(8, len(words)))
+        keywords += [f"{a} {b}" for a, b in zip(words[:4], words[1:5], strict=False)]
+        keywords += [
+            f"{rng.choice(words)}|{rng.choice(words)}",
+            f"{rng.choice(words)} -{rng.choice(words)}",
+            f"{rng.choice(words)[:3]}*",
+            f'"{rng.choice(words)}"',
+        ]
+    book = SubscriptionBook()
+    subscriptions: list[tuple[int, int, Query]] = []
+    for sub_id, keyword in enumerate(keywords, start=1):
+        try:
+            query = parse_query(keyword)
+        except QueryError:
+            continue  # a stop word or a short fragment: the bot refuses it too
+        chat_id = rng.randrange(40)
+        book.add(Subscription(sub_id, chat_id, query.raw, query.key), query)
+        subscriptions.append((sub_id, chat_id, query))
+    assert len(subscriptions) > 300
+    assert book._index.distinct_queries < len(subscriptions)  # some queries are shared
+    matched = 0
+    for text in texts:
+        expected: dict[int, list[str]] = {}
+        for _, chat_id, query in subscriptions:
+            if find_matches(query, text):
+                expected.setdefault(chat_id, []).append(query.raw)
+        assert list(book.match(text).items()) == list(expected.items())
+        matched += sum(map(len, expected.values()))
+    assert matched > len(texts) * 10
