@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import gc
 import logging
+import multiprocessing
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
@@ -22,7 +24,7 @@ from core.settings import Settings, SettingsError, load_settings, read_dotenv
 from core.subscriptions import SubscriptionBook
 from delivery.broadcasts import report_broadcasts
 from delivery.logs import setup_logging
-from delivery.poll import Poller
+from delivery.poll import Poller, PollReport
 from delivery.sender import Sender, SendPolicy
 from feeds.fetch import Fetcher
 from handlers import USER_COMMANDS, register
@@ -81,7 +83,9 @@ def file_base_url(api_base_url: str) -> str:
 
 async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one repeating job: poll whatever feeds are due."""
-    report = await context.application.bot_data["poller"].run_once()
+    data = context.application.bot_data
+    report = await data["poller"].run_once()
+    record_poll_metrics(data["metrics"], report)
     if report.feeds_checked:
         log.info(
             "poll cycle",
@@ -92,6 +96,16 @@ async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
                 "alerts_queued": report.alerts_queued,
             },
         )
+
+
+def record_poll_metrics(metrics: Metrics, report: PollReport) -> None:
+    """Count one poll cycle in /metrics."""
+    for _ in range(report.feeds_checked - report.feeds_failed):
+        metrics.feed_polled(None)
+    for kind in report.error_kinds.values():
+        metrics.feed_polled(kind)
+    metrics.articles_stored(report.articles_new)
+    metrics.alert_queued(report.alerts_queued)
 
 
 async def broadcast_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -184,13 +198,32 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             on_sent=metrics.message_sent,
             on_failed=metrics.message_failed,
         )
+        executor = None
+        if settings.parse_workers:
+            # Parsing, cleaning and language detection spread over the cores; forkserver, since
+            # forking a process with running threads is unsafe.
+            executor = ProcessPoolExecutor(
+                settings.parse_workers, mp_context=multiprocessing.get_context("forkserver")
+            )
+
+        def feed_disabled(feed, reason: str) -> None:
+            for admin_id in settings.admin_ids:
+                admin = chat_store.get_chat(db, admin_id)
+                language = admin.language if admin else "ar"
+                text = catalog.text(
+                    language, "feed_disabled_notice", title=feed.title or feed.url, reason=reason
+                )
+                application.create_task(application.bot.send_message(admin_id, text))
+
         poller = Poller(
             db,
             fetcher,
             book,
             clock=clock,
             interval_seconds=settings.poll_interval_seconds,
+            executor=executor,
             on_queued=sender.wake,
+            on_feed_disabled=feed_disabled,
         )
         application.bot_data.update(
             services=Services(
@@ -201,12 +234,15 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
                 clock=clock,
                 add_feed=poller.add_feed,
                 wake_sender=sender.wake,
+                import_opml=poller.import_opml,
+                export_opml=poller.export_opml,
             ),
             poller=poller,
             sender=sender,
             fetcher=fetcher,
             db=db,
             metrics=metrics,
+            executor=executor,
         )
         webhook = None
         if settings.webhook_url:
@@ -261,6 +297,8 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
 
     async def post_shutdown(application: Application) -> None:
         await application.bot_data["fetcher"].aclose()
+        if application.bot_data["executor"] is not None:
+            application.bot_data["executor"].shutdown(wait=True, cancel_futures=True)
         application.bot_data["db"].conn.close()
 
     builder = (
@@ -339,6 +377,46 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
+async def run_opml(settings: Settings, args: argparse.Namespace) -> int:
+    """`import-opml FILE` adds feeds (each fetched once, like /addfeed); `export-opml` prints."""
+    db = open_database(settings.database_path)
+    async with Fetcher(
+        allow_private=settings.allow_private_feed_urls,
+        timeout=settings.fetch_timeout_seconds,
+        max_bytes=settings.fetch_max_bytes,
+    ) as fetcher:
+        poller = Poller(
+            db,
+            fetcher,
+            SubscriptionBook(),
+            clock=time.time,
+            interval_seconds=settings.poll_interval_seconds,
+        )
+        if args.command == "export-opml":
+            sys.stdout.write(poller.export_opml().decode("utf-8"))
+            return 0
+        try:
+            data = Path(args.file).read_bytes()  # noqa: ASYNC240 (a CLI, nothing else runs)
+        except OSError as error:
+            print(f"cannot read {args.file}: {error}", file=sys.stderr)
+            return 2
+        report = await poller.import_opml(data, added_by=None)
+    if report.error:
+        print(f"not an OPML file: {report.error}", file=sys.stderr)
+        return 2
+    for url, title in report.added:
+        print(f"added  {url}  ({title})")
+    for url in report.already:
+        print(f"known  {url}")
+    for url, reason in report.failed:
+        print(f"failed {url}: {reason}")
+    print(
+        f"{len(report.added)} added, {len(report.already)} already there, "
+        f"{len(report.failed)} failed"
+    )
+    return 1 if report.failed and not report.added else 0
+
+
 def run_backup(settings: Settings, destination: str) -> int:
     """`backup`: a consistent copy of the database, even while the bot writes to it."""
     try:
@@ -414,6 +492,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     summary.add_argument("file", nargs="?", help="a UTF-8 file; standard input when omitted")
     summary.add_argument("--words", type=int, default=50, help="word budget (default 50)")
     summary.add_argument("--title", default="", help="the article's title, never repeated")
+    importer = sub.add_parser("import-opml", help="add every feed of an OPML file")
+    importer.add_argument("file")
+    sub.add_parser("export-opml", help="print every feed as OPML")
     backup = sub.add_parser("backup", help="copy the database consistently, even while running")
     backup.add_argument("path", help="where to write the copy")
     return parser.parse_args(argv)
@@ -436,6 +517,8 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     setup_logging(settings.log_level, settings.telegram_bot_token)
     if args.command == "backup":
         return run_backup(settings, args.path)
+    if args.command in ("import-opml", "export-opml"):
+        return asyncio.run(run_opml(settings, args))
     if args.demo:
         from delivery.demo import run_demo
 

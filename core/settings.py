@@ -39,6 +39,7 @@ class Settings:
     default_timezone: str = "UTC"
     inactive_retention_days: int = 180
     retention_days: int = 30
+    parse_workers: int = 2
     shortlink_base_url: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -115,6 +116,7 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "ALERTS_PER_HOUR": ("alerts_per_hour", int, 1),
     "INACTIVE_RETENTION_DAYS": ("inactive_retention_days", int, 1),
     "RETENTION_DAYS": ("retention_days", int, 1),
+    "PARSE_WORKERS": ("parse_workers", int, 0),
     "WEB_PORT": ("web_port", int, 0),
 }
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")

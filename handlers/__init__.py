@@ -36,6 +36,8 @@ ADMIN_COMMANDS = {
     "unban": admin.unban,
     "broadcast": admin.broadcast,
     "broadcast_cancel": admin.broadcast_cancel,
+    "export_feeds": admin.export_feeds,
+    "charset": admin.charset,
 }
 # Buttons, by the prefix of their callback data; the admin ones refuse non-admins too.
 BUTTONS = {
@@ -63,6 +65,12 @@ def register(application: Application) -> None:
         )
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, user.chat_migrated))
+    application.add_handler(
+        MessageHandler(
+            filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml"),
+            admin.import_feeds,
+        )
+    )
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, user.plain_text)
     )

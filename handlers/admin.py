@@ -288,3 +288,64 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """/stats: the bot's figures for admins."""
     t = turn(update, context)
     await reply(update, stats_text(t))
+
+
+@admin_only
+async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/export_feeds: every feed as an OPML file."""
+    t = turn(update, context)
+    count = len(feed_store.all_feeds(t.svc.db))
+    await update.effective_message.reply_document(
+        t.svc.export_opml(),
+        filename="rasd-feeds.opml",
+        caption=t.text("export_caption", count=count),
+    )
+
+
+@admin_only
+async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An .opml file sent by an admin: add every feed in it (each fetched once, as /addfeed)."""
+    t = turn(update, context)
+    await reply(update, t.text("opml_importing"))
+    document = await update.effective_message.document.get_file()
+    data = bytes(await document.download_as_bytearray())
+    report = await t.svc.import_opml(data, added_by=update.effective_user.id)
+    if report.error:
+        await reply(update, t.text("opml_bad_file", reason=report.error))
+        return
+    lines = [
+        t.text(
+            "opml_report",
+            added=len(report.added),
+            already=len(report.already),
+            failed=len(report.failed),
+        )
+    ]
+    lines += [
+        t.text("opml_failed_line", url=url, reason=reason) for url, reason in report.failed[:20]
+    ]
+    await reply(update, "\n".join(lines))
+
+
+@admin_only
+async def charset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/charset <feed id> <charset|auto>: for a feed that lies about its encoding."""
+    t = turn(update, context)
+    words = command_argument(update).split()
+    if len(words) != 2 or not words[0].isdigit():
+        await reply(update, t.text("charset_usage"))
+        return
+    feed = feed_store.get_feed(t.svc.db, int(words[0]))
+    if feed is None:
+        await reply(update, t.text("feed_gone"))
+        return
+    wanted = None if words[1].lower() in {"auto", "none", "-"} else words[1]
+    try:
+        name = feed_store.set_feed_charset(t.svc.db, feed.id, wanted)
+    except feed_store.UnknownCharset:
+        await reply(update, t.text("charset_unknown", charset=words[1]))
+        return
+    await reply(
+        update,
+        t.text("charset_set", title=feed.title or feed.url, charset=name or t.text("charset_auto")),
+    )

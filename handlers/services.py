@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from telegram.ext import ContextTypes
 
@@ -35,6 +35,8 @@ class Services:
     clock: Callable[[], float]
     add_feed: Callable[..., Awaitable[FeedAdded]]
     wake_sender: Callable[[], None]
+    import_opml: Callable[..., Awaitable[Any]]  # delivery.poll.ImportReport
+    export_opml: Callable[[], bytes]
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -47,6 +47,7 @@ def bot_settings(api: BotApiServer, tmp_path: Path, **extra: str) -> Settings:
         "POLL_INTERVAL_SECONDS": "1",
         "ALLOW_PRIVATE_FEED_URLS": "true",
         "WEB_PORT": "0",
+        "PARSE_WORKERS": "0",  # threads: a process pool per test bot is slow to start
         **extra,
     }
     return load_settings(env)
