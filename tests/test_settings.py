@@ -106,3 +106,25 @@ def test_web_and_webhook_settings():
 def test_bad_web_settings_are_named(env, named):
     with pytest.raises(SettingsError, match=named):
         load_settings(env)
+
+
+def test_env_example_loads_and_every_setting_is_documented():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    example = read_dotenv((root / ".env.example").read_text(encoding="utf-8"))
+    load_settings(example)  # a copied .env.example is a valid configuration
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    source = (root / "core" / "settings.py").read_text(encoding="utf-8")
+    read_names = set(re.findall(r'"([A-Z][A-Z_]+[A-Z])"', source)) - {
+        "INFO",
+        "DEBUG",
+        "WARNING",
+        "UTC",
+        "ERROR",
+    }
+    assert read_names
+    for name in read_names:
+        assert name in example, f"{name} missing from .env.example"
+        assert f"`{name}`" in readme, f"{name} missing from the README settings table"
