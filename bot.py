@@ -98,6 +98,18 @@ async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
+def every(application: Application, callback, interval: float, *, first: float) -> None:
+    """A repeating job that never runs twice at once and never skips a late run: PTB sets no
+    job defaults, and APScheduler's own would drop a run more than a second late."""
+    application.job_queue.run_repeating(
+        callback,
+        interval=interval,
+        first=first,
+        name=callback.__name__,
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+
+
 def record_poll_metrics(metrics: Metrics, report: PollReport) -> None:
     """Count one poll cycle in /metrics."""
     for _ in range(report.feeds_checked - report.feeds_failed):
@@ -261,27 +273,9 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
         )
         web_app = make_web_app(db=db, metrics=metrics, health=health, clock=clock, webhook=webhook)
         application.bot_data["web"] = await start_web(web_app, settings.web_host, settings.web_port)
-        application.job_queue.run_repeating(
-            poll_tick,
-            interval=min(settings.poll_interval_seconds, 10.0),
-            first=0.1,
-            name="poll",
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-        )
-        application.job_queue.run_repeating(
-            broadcast_tick,
-            interval=3.0,
-            first=1.0,
-            name="broadcast-progress",
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-        )
-        application.job_queue.run_repeating(
-            maintenance_tick,
-            interval=3600,
-            first=60,
-            name="maintenance",
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-        )
+        every(application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1)
+        every(application, broadcast_tick, 3.0, first=1.0)
+        every(application, maintenance_tick, 3600.0, first=60.0)
         application.bot_data["sender_task"] = asyncio.create_task(sender.run(), name="sender")
         await set_commands(application, catalog)
         log.info(

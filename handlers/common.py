@@ -96,17 +96,22 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
     return member.status in ADMIN_STATUSES
 
 
+async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, message_id: str) -> None:
+    """Say why not: as a reply to a command, as an alert on a button press."""
+    t = turn(update, context)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t.text(message_id), show_alert=True)
+    else:
+        await reply(update, t.text(message_id))
+
+
 def changes_chat(handler: Handler) -> Handler:
     """Only a group's administrators may change its keywords and settings; banned chats none."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await is_chat_admin(update, context):
-            t = turn(update, context)
-            if update.callback_query is not None:
-                await update.callback_query.answer(t.text("group_admins_only"), show_alert=True)
-            else:
-                await reply(update, t.text("group_admins_only"))
+            await refuse(update, context, "group_admins_only")
             return
         await handler(update, context)
 
@@ -119,11 +124,7 @@ def admin_only(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not is_admin(update, context):
-            t = turn(update, context)
-            if update.callback_query is not None:
-                await update.callback_query.answer(t.text("admin_only"), show_alert=True)
-            else:
-                await reply(update, t.text("admin_only"))
+            await refuse(update, context, "admin_only")
             return
         await handler(update, context)
 

@@ -255,26 +255,25 @@ async def test(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, test_keyword(t, raw))
 
 
+async def _set_paused(update: Update, context: ContextTypes.DEFAULT_TYPE, paused: bool) -> None:
+    t = turn(update, context)
+    if t.target.paused == paused:
+        await reply(update, t.about_target(t.text("already_paused" if paused else "not_paused")))
+        return
+    chat_store.set_chat_flags(t.svc.db, t.target.id, paused=int(paused))
+    await reply(update, t.about_target(t.text("paused_all" if paused else "resumed_all")))
+
+
 @changes_chat
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/pause: stop all alerts until /resume (keywords are kept)."""
-    t = turn(update, context)
-    if t.target.paused:
-        await reply(update, t.about_target(t.text("already_paused")))
-        return
-    chat_store.set_chat_flags(t.svc.db, t.target.id, paused=1)
-    await reply(update, t.about_target(t.text("paused_all")))
+    await _set_paused(update, context, True)
 
 
 @changes_chat
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/resume: alerts again."""
-    t = turn(update, context)
-    if not t.target.paused:
-        await reply(update, t.about_target(t.text("not_paused")))
-        return
-    chat_store.set_chat_flags(t.svc.db, t.target.id, paused=0)
-    await reply(update, t.about_target(t.text("resumed_all")))
+    await _set_paused(update, context, False)
 
 
 @changes_chat
