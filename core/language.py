@@ -9,7 +9,8 @@ from langdetect import DetectorFactory, LangDetectException, detect
 DetectorFactory.seed = 0  # langdetect is random without a seed: same text, different answers
 
 UNDETERMINED = "und"
-SAMPLE_CHARS = 600  # of the text, after the title: enough for langdetect, ~10x faster than all
+SAMPLE_CHARS = 300  # of the text, after the title: enough for langdetect (same answers on
+# EASC and the feeds as 600), and about 40% cheaper
 SHORT_INPUT_LETTERS = 25  # below this, scripts say more than langdetect's n-grams
 SHORT_ASCII_DEFAULT = (
     "en"  # short plain-ASCII input: langdetect guesses wildly, English is likeliest
