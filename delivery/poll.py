@@ -13,7 +13,6 @@ import asyncio
 import functools
 import hashlib
 import logging
-import math
 import random
 import time
 from collections.abc import Callable
@@ -538,10 +537,7 @@ class Poller:
     def _story_of(self, article: Article, article_id: int, now: float) -> int:
         """The story an article tells: an earlier one with its URL, or a near-identical text."""
         if article.url:
-            # Only the same-URL half: no article was fetched after infinity.
-            same_url, _ = article_store.story_candidates(
-                self.db, url=article.url, since=math.inf, exclude_id=article_id
-            )
+            same_url = article_store.story_by_url(self.db, article.url, exclude_id=article_id)
             if same_url is not None:
                 self._remember(same_url, article.fingerprint, now)
                 return same_url
@@ -553,10 +549,9 @@ class Poller:
 
     def _recent_stories(self, now: float) -> RecentStories:
         if self._stories is None:
-            _, recent = article_store.story_candidates(
-                self.db, url="", since=now - STORY_WINDOW_SECONDS, exclude_id=0
+            self._stories = RecentStories(
+                article_store.recent_fingerprints(self.db, since=now - STORY_WINDOW_SECONDS)
             )
-            self._stories = RecentStories(recent)
         return self._stories
 
     def _remember(self, story_id: int, fingerprint: int | None, now: float) -> None:

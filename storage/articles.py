@@ -100,28 +100,26 @@ def set_story(db: Database, article_id: int, story_id: int) -> None:
     db.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
 
 
-def story_candidates(
-    db: Database, *, url: str, since: float, exclude_id: int
-) -> tuple[int | None, list[tuple[int, int]]]:
-    """The story of an earlier article with the same URL, and recent (story, fingerprint) pairs."""
-    same_url = None
-    if url:
-        row = db.execute(
-            """SELECT story_id FROM articles WHERE url = ? AND id != ? AND story_id IS NOT NULL
-               ORDER BY id LIMIT 1""",
-            (url, exclude_id),
-        ).fetchone()
-        same_url = row[0] if row else None
-    recent = [
+def story_by_url(db: Database, url: str, *, exclude_id: int) -> int | None:
+    """The story of an earlier article with the same canonical URL (from any feed)."""
+    row = db.execute(
+        """SELECT story_id FROM articles WHERE url = ? AND id != ? AND story_id IS NOT NULL
+           ORDER BY id LIMIT 1""",
+        (url, exclude_id),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def recent_fingerprints(db: Database, *, since: float) -> list[tuple[int, int]]:
+    """(story, fingerprint) of the articles fetched since a time, for near-duplicate search."""
+    return [
         (story_id, from_signed64(fingerprint))
         for story_id, fingerprint in db.execute(
             """SELECT story_id, fingerprint FROM articles
-               WHERE fetched_at >= ? AND id != ? AND fingerprint IS NOT NULL
-                 AND story_id IS NOT NULL""",
-            (since, exclude_id),
+               WHERE fetched_at >= ? AND fingerprint IS NOT NULL AND story_id IS NOT NULL""",
+            (since,),
         ).fetchall()
     ]
-    return same_url, recent
 
 
 _ARTICLE_SELECT = """

@@ -136,8 +136,18 @@ def test_fingerprints_round_trip_through_signed_storage(db):
     big = (1 << 64) - 3
     _, article_id = articles.store_article(db, feed_id, article(fingerprint=big), now=2)
     articles.set_story(db, article_id, article_id)
-    _, recent = articles.story_candidates(db, url="", since=0, exclude_id=-1)
-    assert recent == [(article_id, big)]
+    assert articles.recent_fingerprints(db, since=0) == [(article_id, big)]
+    assert articles.recent_fingerprints(db, since=3) == []  # fetched at 2
+
+
+def test_story_by_url_finds_the_first_teller(db):
+    feed_a = feeds.add_feed(db, "https://a/feed", title="A", interval_seconds=300, now=1)
+    feed_b = feeds.add_feed(db, "https://b/feed", title="B", interval_seconds=300, now=1)
+    _, first = articles.store_article(db, feed_a, article(key="x"), now=2)
+    articles.set_story(db, first, first)
+    _, second = articles.store_article(db, feed_b, article(key="y"), now=3)
+    assert articles.story_by_url(db, "https://site/a", exclude_id=second) == first
+    assert articles.story_by_url(db, "https://site/other", exclude_id=second) is None
 
 
 def test_one_alert_per_chat_per_story(db):
