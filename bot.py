@@ -17,6 +17,7 @@ from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from core.i18n import LANGUAGES, Catalog, load_catalog
@@ -272,7 +273,15 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             last_telegram_error=lambda: sender.last_error,
         )
         web_app = make_web_app(db=db, metrics=metrics, health=health, clock=clock, webhook=webhook)
-        application.bot_data["web"] = await start_web(web_app, settings.web_host, settings.web_port)
+        try:
+            application.bot_data["web"] = await start_web(
+                web_app, settings.web_host, settings.web_port
+            )
+        except OSError as error:
+            raise SettingsError(
+                f"cannot listen on WEB_HOST:WEB_PORT ({settings.web_host}:{settings.web_port}): "
+                f"{error.strerror or error}; choose another WEB_PORT"
+            ) from None
         every(application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1)
         every(application, broadcast_tick, 3.0, first=1.0)
         every(application, maintenance_tick, 3600.0, first=60.0)
@@ -367,7 +376,21 @@ def run_bot(settings: Settings) -> int:
     if not settings.has_token:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return 2
-    asyncio.run(serve(build_application(settings), settings))
+    try:
+        asyncio.run(serve(build_application(settings), settings))
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    except InvalidToken:
+        print("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr)
+        return 2
+    except NetworkError as error:
+        print(
+            f"Error: cannot reach the Bot API at {settings.telegram_api_base_url} "
+            f"({type(error).__name__}); check TELEGRAM_API_BASE_URL and the network.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

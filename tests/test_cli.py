@@ -112,3 +112,21 @@ def test_summarize_stdin_placeholder_has_no_summary():
     assert result.returncode == 1
     assert result.stdout == ""
     assert "no summary" in result.stderr
+
+
+def test_an_unreachable_bot_api_is_explained_without_the_token(tmp_path):
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123456:ABCdefGhIJKlmnoPQRstuVWxyz0123456789",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+        "WEB_PORT": "0",
+        "DATABASE_PATH": str(tmp_path / "rasd.db"),
+        "PARSE_WORKERS": "0",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "bot.py"], cwd=ROOT, env=env, text=True, capture_output=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "cannot reach the Bot API at http://127.0.0.1:9/bot" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ABCdefGh" not in result.stderr + result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -113,3 +114,30 @@ def test_backup_command_copies_a_consistent_database(tmp_path):
     restored = open_database(copy)
     assert restored.execute("SELECT id FROM chats").fetchall() == [(5,)]
     assert restored.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_a_busy_web_port_is_a_clear_configuration_error(api, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "WEB_PORT": str(port),
+            "DATABASE_PATH": str(tmp_path / "rasd.db"),
+            "PARSE_WORKERS": "0",
+            "PATH": "/usr/bin:/bin",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "bot.py",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert f"WEB_HOST:WEB_PORT (127.0.0.1:{port})" in err.decode()
+    assert api.token not in (out + err).decode()
