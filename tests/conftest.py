@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +20,8 @@ from core.settings import Settings, load_settings  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
 from tests.feedserver import FeedServer  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
 ADMIN = 900
 USER = 111
 
@@ -62,3 +65,18 @@ async def running_bot(settings: Settings) -> AsyncIterator[Application]:
         yield application
     finally:
         await bot.stop_application(application)
+
+
+async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """bot.py in a subprocess, while this event loop keeps serving the feeds."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "bot.py",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, out.decode(), err.decode()

@@ -3,14 +3,12 @@ notice to the admins, and the process pool that parses in production."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from pathlib import Path
 
 from core.opml import build_opml, parse_opml
 from storage import feeds as feed_store
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
+from tests.conftest import ADMIN, USER, bot_settings, run_cli, running_bot
 from tests.feedserver import make_rss
 from tests.test_e2e import BASELINE, NEW_ITEM, TRICKY_TITLE, say
 
@@ -77,21 +75,6 @@ async def test_the_process_pool_parses_in_production_mode(api, feeds, tmp_path):
         feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, NEW_ITEM]))
         alert = await api.wait_for_message(USER, lambda m: m.text.startswith("🔔"), timeout=30)
         assert "وبالمغرب" in alert.entity_texts("bold")
-
-
-async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    """bot.py in a subprocess, while this event loop keeps serving the feeds."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "bot.py",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_cli_import_and_export_opml(feeds, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
+from tests.conftest import ADMIN, USER, bot_settings, run_cli, running_bot
 from tests.feedserver import make_rss
 from tests.test_e2e import BASELINE, NEW_ITEM, TRICKY_TITLE, say
 
@@ -129,15 +128,7 @@ async def test_a_busy_web_port_is_a_clear_configuration_error(api, tmp_path):
             "PARSE_WORKERS": "0",
             "PATH": "/usr/bin:/bin",
         }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "bot.py",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert f"WEB_HOST:WEB_PORT (127.0.0.1:{port})" in err.decode()
-    assert api.token not in (out + err).decode()
+        code, out, err = await run_cli(env=env)
+    assert code == 2
+    assert f"WEB_HOST:WEB_PORT (127.0.0.1:{port})" in err
+    assert api.token not in out + err
