@@ -8,6 +8,9 @@
 - Floor: one pyahocorasick automaton of every keyword word, scanned over the normalized text as
   plain substrings (no clitics, no word boundaries, no phrases: a lower bound, not a matcher).
 
+- Copy of the answer: the time to copy each path's result (a set of keys; chats with keyword lists),
+  cold as in `warm`: a floor for any path that hands that result over.
+
 Subscriptions are drawn (fixed seed) from the words of the EASC articles and the Arabic feeds in
 ../shared/data, with phrases, alternatives, exclusions, prefixes, exact forms and Latin names from
 the Al Jazeera English feed mixed in. Articles are the 77 EASC texts (116–971 words).
@@ -236,6 +239,12 @@ def bench_index(
     book = make_book(queries)
     gc.freeze()
     figures["book_p50"], figures["book_p99"] = quantiles(warm(book.match, texts))
+    # what materializing the answers alone costs: copying each (cold, as warm() cycles articles)
+    answers = {text: (index.matched_keys(text), book.match(text)) for text in texts}
+    copy_keys = warm(lambda t: set(answers[t][0]), texts)
+    copy_book = warm(lambda t: {chat: kws.copy() for chat, kws in answers[t][1].items()}, texts)
+    figures["copy_keys_p50"], figures["copy_keys_p99"] = quantiles(copy_keys)
+    figures["copy_book_p50"], figures["copy_book_p99"] = quantiles(copy_book)
     figures["keys_hit"] = statistics.mean(len(index.matched_keys(text)) for text in texts)
     figures["subs_hit"] = statistics.mean(len(index.match(text)) for text in texts)
     figures["chats_hit"] = statistics.mean(len(book.match(text)) for text in texts)
@@ -358,13 +367,15 @@ def main() -> None:
     print("\nThe other paths, warm, ms per article (p50 / p99)\n")
     print(
         "subs     | match_keys (spans/key) | match (spans/sub) | SubscriptionBook.match | subs hit  chats hit"
-        " | fresh matched_keys without gc.freeze"
+        " | fresh matched_keys without gc.freeze | copy of the answer: keys / chats"
     )
     for size, r, *_ in rows:
         print(
             f"{size:>7,}  | {r['spans_p50']:6.3f} / {r['spans_p99']:6.3f}        | "
             f"{r['subs_p50']:6.3f} / {r['subs_p99']:6.3f}   | {r['book_p50']:6.3f} / {r['book_p99']:6.3f}        | "
             f"{r['subs_hit']:8.0f}  {r['chats_hit']:8.0f} | {r['nofreeze_p50']:6.3f} / {r['nofreeze_p99']:6.3f}"
+            f"                      | {r['copy_keys_p50']:5.3f} / {r['copy_keys_p99']:5.3f}"
+            f"  {r['copy_book_p50']:5.3f} / {r['copy_book_p99']:5.3f}"
         )
     first, last = rows[0][1], rows[-1][1]
     floor = rows[-1][3]
@@ -391,16 +402,22 @@ def main() -> None:
     print(
         f"process max RSS (while the 100k naive regexes lived): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )
-    for label, name in (("matched_keys", "warm"), ("match_keys", "spans")):
+    for label, name in (
+        ("matched_keys", "warm"),
+        ("match_keys", "spans"),
+        ("SubscriptionBook.match", "book"),
+    ):
         verdicts = (
             last[name + "_p99"] < 1.0,
             last[name + "_p99"] < 5 * floor["scan_p99"],
-            last[name + "_p50"] / first[name + "_p50"] < 2,
+            last[name + "_p50"] / first[name + "_p50"] < 2
+            and last[name + "_p99"] / first[name + "_p99"] < 2,
             last["build_s"] < 5,
             last["peak_mb"] < 300,
         )
         print(
-            f"targets at 100k, {label} (p99 < 1 ms, p99 < 5× AC scan p99, growth < 2x, build < 5 s, peak < 300 MB):",
+            f"targets at 100k, {label} (p99 < 1 ms, p99 < 5× AC scan p99, p50 and p99 growth < 2x, "
+            "build < 5 s, peak < 300 MB):",
             " ".join("ok" if ok else "MISSED" for ok in verdicts),
         )
 
