@@ -572,23 +572,16 @@ class Poller:
         if not matches:
             return 0
         chats = self._chats_of(list(matches))
-        queued = 0
+        wanted = {}
         for chat_id, keywords in matches.items():
             chat = chats[chat_id]
             if chat is None or not chat.active or chat.paused or chat.banned:
                 continue
-            if not chat.wants_language(article.language):
-                continue
-            if outbox.queue_alert(
-                self.db,
-                chat_id,
-                story_id=story_id,
-                article_id=article_id,
-                keywords=keywords,
-                now=now,
-            ):
-                queued += 1
-        return queued
+            if chat.wants_language(article.language):
+                wanted[chat_id] = keywords
+        return outbox.queue_alerts(
+            self.db, wanted, story_id=story_id, article_id=article_id, now=now
+        )
 
 
 @functools.cache

@@ -17,6 +17,8 @@ from sqlite_utils import Database
 from core.models import OutboxRow
 from storage.chats import _rows
 
+_CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
+
 
 def _marks(values: list) -> str:
     return ",".join("?" * len(values))
@@ -56,6 +58,60 @@ def queue_alert(
                 (json.dumps(merged, ensure_ascii=False), row[0]),
             )
     return False
+
+
+def queue_alerts(
+    db: Database,
+    chat_keywords: dict[int, list[str]],
+    *,
+    story_id: int,
+    article_id: int,
+    now: float,
+    not_before: float = 0.0,
+) -> int:
+    """queue_alert for many chats and one story at once; how many new alerts were queued.
+
+    Chats that already have an alert for the story go through queue_alert (a pending one gets
+    the new keywords); the rest are inserted with one executemany.
+    """
+    if not chat_keywords:
+        return 0
+    chat_ids = list(chat_keywords)
+    known = {
+        row[0]
+        for start in range(0, len(chat_ids), _CHAT_BATCH)
+        for row in db.execute(
+            f"""SELECT chat_id FROM outbox WHERE kind = 'alert' AND story_id = ?
+                AND chat_id IN ({_marks(chat_ids[start : start + _CHAT_BATCH])})""",
+            [story_id, *chat_ids[start : start + _CHAT_BATCH]],
+        )
+    }
+    fresh = [
+        (chat_id, story_id, article_id, json.dumps(keywords, ensure_ascii=False), now, not_before)
+        for chat_id, keywords in chat_keywords.items()
+        if chat_id not in known
+    ]
+    queued = 0
+    if fresh:
+        cursor = db.conn.executemany(
+            """INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
+                                   not_before)
+               VALUES (?, 'alert', ?, ?, ?, ?, ?)
+               ON CONFLICT DO NOTHING""",
+            fresh,
+        )
+        queued = cursor.rowcount
+    for chat_id in known:
+        queue_alert(
+            db,
+            chat_id,
+            story_id=story_id,
+            article_id=article_id,
+            keywords=chat_keywords[chat_id],
+            now=now,
+            not_before=not_before,
+        )
+    return queued
 
 
 def create_broadcast(

@@ -200,3 +200,20 @@ def test_broadcast_is_idempotent_per_source_message(db):
 def test_foreign_keys_are_enforced(db):
     with pytest.raises(sqlite3.IntegrityError):
         chats.add_subscription(db, 999, "x", "x", now=1)
+
+
+def test_queue_alerts_inserts_new_chats_and_merges_pending_keywords(db):
+    for chat_id in (1, 2, 3):
+        chats.touch_chat(db, chat_id, type="private", title="", language="ar", now=1)
+    feed_id = feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=1)
+    _, article_id = articles.store_article(db, feed_id, article(), now=2)
+    assert outbox.queue_alert(db, 1, story_id=7, article_id=article_id, keywords=["a"], now=2)
+    queued = outbox.queue_alerts(
+        db, {1: ["b"], 2: ["c"], 3: ["d"]}, story_id=7, article_id=article_id, now=3
+    )
+    assert queued == 2  # chat 1 already had its alert for story 7
+    rows = db.execute(
+        "SELECT chat_id, keywords FROM outbox WHERE story_id = 7 ORDER BY chat_id"
+    ).fetchall()
+    assert rows == [(1, '["a", "b"]'), (2, '["c"]'), (3, '["d"]')]
+    assert outbox.queue_alerts(db, {}, story_id=7, article_id=article_id, now=4) == 0
