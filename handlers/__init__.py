@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -65,6 +66,7 @@ def register(application: Application) -> None:
         )
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, user.chat_migrated))
+    application.add_handler(ChatMemberHandler(user.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(
         MessageHandler(
             filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml"),

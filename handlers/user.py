@@ -6,6 +6,7 @@ import contextlib
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
 from core.articles import match_text
@@ -402,3 +403,21 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     chat_store.migrate_chat(svc.db, old_id, new_id, svc.clock())
     svc.book.move_chat(old_id, new_id)
+
+
+async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was blocked, removed or added: keep the chat's state true, greet a new group."""
+    change = update.my_chat_member
+    svc = services(context)
+    gone = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
+    if change.new_chat_member.status in gone:
+        if chat_store.get_chat(svc.db, change.chat.id) is not None:
+            reason = f"bot {change.new_chat_member.status}"
+            chat_store.deactivate_chat(svc.db, change.chat.id, reason, svc.clock())
+        return
+    joined = change.old_chat_member.status in gone
+    if change.chat.type in {ChatType.GROUP, ChatType.SUPERGROUP} and joined:
+        t = turn(update, context)
+        await context.bot.send_message(change.chat.id, t.text("welcome_group"))
+    elif change.chat.type == ChatType.PRIVATE and joined:
+        turn(update, context)  # unblocked: active again

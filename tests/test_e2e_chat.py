@@ -6,6 +6,7 @@ from telegram.ext import CommandHandler
 
 import bot
 from handlers import ADMIN_COMMANDS, BUTTONS, USER_COMMANDS
+from storage.db import open_database
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
 from tests.test_e2e import BASELINE, item, say
@@ -215,3 +216,25 @@ async def test_feeds_buttons_show_details_pause_and_delete(api, feeds, tmp_path)
         assert any(d.startswith("feed:enable:") for d in paused.callback_data)
         await api.press_button(ADMIN, paused, delete)
         assert "لا توجد مصادر" in (await edited(api, ADMIN, listing, "لا توجد مصادر")).text
+
+
+async def test_added_to_a_group_it_greets_and_blocked_it_stops(api, tmp_path):
+    api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER], bot_status="left")
+    async with running_bot(bot_settings(api, tmp_path)):
+        await api.add_bot(GROUP, GROUP_ADMIN)
+        greeting = await api.wait_for_message(GROUP, timeout=10)
+        assert greeting.text.startswith("مرحباً! أنا «رصد»")
+        await say(api, USER, "/start")
+        api.block(USER)
+        db = open_database(tmp_path / "rasd.db")
+        await api.wait_until(
+            lambda: db.execute("SELECT active FROM chats WHERE id = ?", (USER,)).fetchone()[0] == 0,
+            timeout=10,
+            what="the blocked chat marked inactive",
+        )
+        api.unblock(USER)
+        await api.wait_until(
+            lambda: db.execute("SELECT active FROM chats WHERE id = ?", (USER,)).fetchone()[0] == 1,
+            timeout=10,
+            what="the unblocked chat active again",
+        )
