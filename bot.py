@@ -20,7 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from core.i18n import LANGUAGES, Catalog, load_catalog
+from core.i18n import LANGUAGES, Catalog, load_catalog, pick_language
 from core.settings import Settings, SettingsError, load_settings, read_dotenv
 from core.subscriptions import SubscriptionBook
 from delivery.broadcasts import report_broadcasts
@@ -156,11 +156,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("handler failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
         svc: Services = context.application.bot_data["services"]
-        language = "ar"
-        if update.effective_user and update.effective_user.language_code:
-            from core.i18n import pick_language
-
-            language = pick_language(update.effective_user.language_code)
+        user = update.effective_user
+        language = pick_language(user.language_code if user else None)
         await update.effective_message.reply_text(svc.catalog.text(language, "error_generic"))
 
 

@@ -222,3 +222,9 @@ def parse_query(raw: str, *, min_letters: int = 2, max_length: int = 100) -> Que
     if unique_excluded:
         key += " " + " ".join(f"-{t}" for t in unique_excluded)
     return Query(raw=text, key=key, terms=unique_terms, exclusions=unique_excluded)
+
+
+def parse_stored(raw: str) -> Query:
+    """Parse a keyword saved earlier (or one to look up): the same syntax, none of the length
+    and letter limits, which may have changed since it was saved."""
+    return parse_query(raw, min_letters=1, max_length=10_000)

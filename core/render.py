@@ -10,7 +10,7 @@ from datetime import datetime
 
 from babel.dates import format_date
 
-from core.i18n import Catalog, Raw
+from core.i18n import Catalog
 
 MAX_MESSAGE_CHARS = 4096
 _TAG = re.compile(r"<[^>]+>")
@@ -118,15 +118,3 @@ def fit_message(message_html: str, limit: int = MAX_MESSAGE_CHARS) -> str:
             break
     lines[longest] = escape(cut.rstrip()) + "…"
     return "\n".join(lines)
-
-
-__all__ = [
-    "AlertContent",
-    "Raw",
-    "bold_spans",
-    "escape",
-    "fit_message",
-    "plain_text",
-    "render_alert",
-    "render_notice",
-]

@@ -7,7 +7,7 @@ from itertools import chain
 
 from core.matcher import MatchIndex
 from core.models import Subscription
-from core.query import Query, QueryError, parse_query
+from core.query import Query, QueryError, parse_stored
 
 _Row = tuple[int, int, str]  # subscription id, chat id, keyword as typed
 
@@ -99,7 +99,7 @@ class SubscriptionBook:
             if subscription.paused:
                 continue
             try:
-                query = parse_query(subscription.keyword, min_letters=1, max_length=10_000)
+                query = parse_stored(subscription.keyword)
             except QueryError:
                 continue  # stored under older rules; it stays visible in /list
             book.add(subscription, query)

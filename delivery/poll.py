@@ -92,7 +92,8 @@ class PollReport:
     alerts_queued: int = 0
     parse_cpu_seconds: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)  # url -> reason
-    error_kinds: dict[str, str] = field(default_factory=dict)  # url -> fetch, parse or internal kind
+    # url -> what failed: the fetch's error kind, "not_feed" or "internal"
+    error_kinds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -419,8 +420,13 @@ class Poller:
         report: PollReport,
     ) -> None:
         if result.error:
-            self._fail(feed, result.error, report, retry_after=result.retry_after,
-                       kind=result.error_kind or "fetch")
+            self._fail(
+                feed,
+                result.error,
+                report,
+                retry_after=result.retry_after,
+                kind=result.error_kind or "fetch",
+            )
             return
         if ready is not None and ready.error:
             report.parse_cpu_seconds += ready.cpu_seconds

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
 from core.i18n import Catalog
 from core.matcher import find_matches
 from core.models import Chat, OutboxRow
-from core.query import QueryError, parse_query
+from core.query import QueryError, parse_stored
 from core.render import AlertContent, fit_message, plain_text, render_alert, render_notice
 from core.summary import summarize
 from storage import articles as article_store
@@ -420,12 +421,13 @@ def alert_content(
     queries = []
     for keyword in keywords:
         try:
-            queries.append(parse_query(keyword, min_letters=1, max_length=10_000))
+            queries.append(parse_stored(keyword))
         except QueryError:
             continue
 
-    def spans(sentence: str) -> list[tuple[int, int]]:
-        return [span for query in queries for span in find_matches(query, sentence)]
+    @functools.cache  # asked once to choose the summary, again to bold the chosen sentences
+    def spans(sentence: str) -> tuple[tuple[int, int], ...]:
+        return tuple(span for query in queries for span in find_matches(query, sentence))
 
     summary = summarize(
         article.text,

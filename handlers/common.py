@@ -42,6 +42,18 @@ class Turn:
         return self.text("managing", title=self.target.title) + "\n" + text
 
 
+def quiet_hours_text(t: Turn, chat: Chat) -> str:
+    """A chat's quiet hours in words: off, or "from 22:00 to 07:00 (silent)"."""
+    if chat.quiet_start is None or chat.quiet_end is None:
+        return t.text("quiet_off")
+    return t.text(
+        "quiet_range",
+        start=f"{chat.quiet_start:02d}:00",
+        end=f"{chat.quiet_end:02d}:00",
+        how=t.text(f"quiet_{chat.quiet_mode}"),
+    )
+
+
 def turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn:
     """Record the chat (a chat that writes is active again) and pick the reply language."""
     svc = services(context)

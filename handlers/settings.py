@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 
 from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
 from core.models import Chat
-from handlers.common import Turn, changes_chat, reply, turn
+from handlers.common import Turn, changes_chat, quiet_hours_text, reply, turn
 from storage import chats as chat_store
 
 ARTICLE_LANGUAGES = ("ar", "en", "fr", "fa", "ur")
@@ -45,17 +45,6 @@ def _next(options: tuple, current: object) -> object:
     )
 
 
-def _quiet(t: Turn, chat: Chat) -> str:
-    if chat.quiet_start is None or chat.quiet_end is None:
-        return t.text("quiet_off")
-    return t.text(
-        "quiet_range",
-        start=f"{chat.quiet_start:02d}:00",
-        end=f"{chat.quiet_end:02d}:00",
-        how=t.text(f"quiet_{chat.quiet_mode}"),
-    )
-
-
 def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
     """The settings message and its buttons for the chat's current state."""
     chat = t.target
@@ -73,7 +62,7 @@ def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
         "",
         t.text("settings_mode", mode=t.text(f"mode_{chat.delivery_mode}")),
         t.text("settings_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
-        t.text("settings_quiet", quiet=_quiet(t, chat)),
+        t.text("settings_quiet", quiet=quiet_hours_text(t, chat)),
         t.text("settings_timezone", timezone=timezone),
         t.text("settings_previews", state=on_off[chat.link_previews]),
         t.text("settings_silent", state=on_off[chat.silent]),
@@ -99,7 +88,7 @@ def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
         ],
         [
             InlineKeyboardButton(
-                t.text("button_quiet", quiet=_quiet(t, chat).split(" (")[0]),
+                t.text("button_quiet", quiet=quiet_hours_text(t, chat).split(" (")[0]),
                 callback_data="set:quiet:next",
             ),
             InlineKeyboardButton(

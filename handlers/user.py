@@ -13,7 +13,7 @@ from core.articles import match_text
 from core.i18n import Raw
 from core.matcher import find_matches
 from core.models import Subscription
-from core.query import Query, QueryError, parse_query
+from core.query import Query, QueryError, parse_query, parse_stored
 from core.render import escape
 from handlers.common import (
     Turn,
@@ -21,6 +21,7 @@ from handlers.common import (
     command_argument,
     is_admin,
     is_chat_admin,
+    quiet_hours_text,
     reply,
     turn,
 )
@@ -176,7 +177,7 @@ async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             svc.book.remove(sub.id)
             note = t.text("list_line_paused", keyword=sub.keyword)
         else:
-            svc.book.add(sub, parse_query(sub.keyword, min_letters=1, max_length=10_000))
+            svc.book.add(sub, parse_stored(sub.keyword))
             note = t.text("list_line", keyword=sub.keyword)
     await query.answer(note[:190])
     text, buttons = keyword_list(t)
@@ -205,7 +206,7 @@ def remove_keyword(t: Turn, raw: str) -> str | None:
     """Remove by the keyword's normalized key (or exactly as typed); the removed keyword."""
     keys = []
     with contextlib.suppress(QueryError):
-        keys.append(parse_query(raw, min_letters=1, max_length=10_000).key)
+        keys.append(parse_stored(raw).key)
     keys += [
         s.key for s in chat_store.chat_subscriptions(t.svc.db, t.target.id) if s.keyword == raw
     ]
@@ -313,15 +314,7 @@ def my_data(t: Turn) -> str:
     data = chat_store.chat_data(t.svc.db, t.target.id)
     target = t.target
     keywords = data["keywords"] or [t.text("none")]
-    if target.quiet_start is None or target.quiet_end is None:
-        quiet = t.text("quiet_off")
-    else:
-        quiet = t.text(
-            "quiet_range",
-            start=f"{target.quiet_start:02d}:00",
-            end=f"{target.quiet_end:02d}:00",
-            how=t.text(f"quiet_{target.quiet_mode}"),
-        )
+    quiet = quiet_hours_text(t, target)
     languages = "*" if target.article_languages == "*" else target.article_languages
     return t.about_target(
         t.text(
