@@ -19,6 +19,10 @@ SHORT_ASCII_DEFAULT = (
 _URDU_LETTERS = frozenset("ٹڈڑںےھہۂۃۓ")
 _PERSIAN_LETTERS = frozenset("پچژگکی")
 _ARABIC_SCRIPT_LANGUAGES = frozenset({"ar", "fa", "ur"})
+# The letters Arabic itself is written with (hamza to yeh, tatweel, alef wasla). A text in the
+# Arabic script that uses no other letter is Arabic: Persian, Urdu, Kurdish, Pashto and the rest
+# all need letters of their own (پ چ گ ی ک ے ں ە ڕ ټ …) within a few words.
+_ARABIC_ALPHABET = frozenset(map(chr, [*range(0x0621, 0x063B), *range(0x0640, 0x064B), 0x0671]))
 
 
 def _is_arabic_script(char: str) -> bool:
@@ -60,6 +64,8 @@ def detect_language(title: str, text: str) -> str:
         if all(char.isascii() for char in letters):
             return SHORT_ASCII_DEFAULT  # "Oil prices rise" -> fr, "Hamas" -> id, "Trump" -> vi
         return _langdetect(sample)  # accents or another script say enough: "Été à Paris"
+    if arabic_majority and _ARABIC_ALPHABET.issuperset(arabic):
+        return "ar"  # langdetect would say so too, at ~0.8 ms an item
     language = _langdetect(sample)
     if arabic_majority and language not in _ARABIC_SCRIPT_LANGUAGES:
         return _arabic_script_guess(arabic)

@@ -7,7 +7,13 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from core.language import detect_language
+from core.language import (
+    _ARABIC_ALPHABET,
+    SAMPLE_CHARS,
+    SHORT_INPUT_LETTERS,
+    _langdetect,
+    detect_language,
+)
 from core.text import clean_article
 
 FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
@@ -126,3 +132,40 @@ def test_arabic_text_with_english_names():
     title = "ترامب: سننسحب من إيران سريعا"
     text = "قال الرئيس الأميركي Donald Trump إن الولايات المتحدة ستنسحب من إيران، حسب CNN."
     assert detect_language(title, text) == "ar"
+
+
+EASC = FEEDS.parent / "easc"
+
+
+def test_arabic_alphabet_shortcut_agrees_with_langdetect():
+    """Text in the Arabic alphabet alone is answered "ar" without langdetect: it would agree."""
+    paragraphs = [
+        line
+        for path in sorted(EASC.rglob("*"))
+        if path.is_file()
+        for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        if len(line) > 40
+    ]
+    shortcut = [
+        p
+        for p in paragraphs
+        if len(letters := [c for c in p[:SAMPLE_CHARS] if c.isalpha()]) >= SHORT_INPUT_LETTERS
+        and _ARABIC_ALPHABET.issuperset(letters)
+    ]
+    assert len(shortcut) > 500
+    assert {_langdetect(p[:SAMPLE_CHARS]) for p in shortcut} == {"ar"}
+    assert {detect_language("", p) for p in shortcut} == {"ar"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Persian typed with the Arabic ي and ك (as cp1256 sites do) still has its گ چ پ
+        ("گفت كه اين كتاب را براي پدرش خريده است و چند روز پيش به خانه برد", "fa"),
+        # Arabic typed on a Persian keyboard (ی ک): langdetect decides, and says Arabic
+        ("قالت وزارة الخارجیة إن المحادثات مع الجانب الأمریکی ستستأنف الأسبوع المقبل", "ar"),
+        ("وزیر خارجه ایران گفت که مذاکرات هسته‌ای هفته آینده از سر گرفته می‌شود", "fa"),
+    ],
+)
+def test_letters_beyond_the_arabic_alphabet_go_to_langdetect(text, expected):
+    assert detect_language("", text) == expected
