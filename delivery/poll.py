@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import chain
 
 from core.articles import match_text, prepare_article
 from core.dedup import SAME_STORY_DISTANCE, SIMHASH_BITS
@@ -118,12 +119,14 @@ class ImportReport:
 
 
 class RecentStories:
-    """Recent (story, fingerprint) pairs, found again by SimHash distance in ~sub-millisecond.
+    """Recent (story, fingerprint) pairs, found again by SimHash distance in tens of microseconds.
 
     Multi-index hashing: the 64 bits are cut into blocks; two fingerprints within `distance`
     bits agree within distance // blocks bits on at least one block (pigeonhole), so a lookup
     probes each block's table with every value that close to its own block, then checks the
-    few candidates exactly.
+    few candidates exactly. Tables are flat lists indexed by the block's value and hold the
+    fingerprints themselves: a probe is one list index and no hashing, and the ~550 probes
+    and their candidates are all walked by map/filter rather than by the interpreter loop.
     """
 
     BLOCKS = 4
@@ -133,45 +136,48 @@ class RecentStories:
         self._width = SIMHASH_BITS // self.BLOCKS
         self._block_mask = (1 << self._width) - 1
         self._probes = _masks_within(self._width, distance // self.BLOCKS)
-        self._tables: list[dict[int, list[int]]] = [{} for _ in range(self.BLOCKS)]
-        self._exact: dict[int, int] = {}
-        self._stories: list[int] = []
-        self._fingerprints: list[int] = []
+        size = 1 << self._width
+        self._tables: list[list[list[int] | None]] = [[None] * size for _ in range(self.BLOCKS)]
+        self._story: dict[int, int] = {}  # fingerprint -> its oldest story
         for story_id, fingerprint in pairs:
             self.add(story_id, fingerprint)
 
     def __len__(self) -> int:
-        return len(self._stories)
+        return sum(len(bucket) for bucket in self._tables[0] if bucket)
 
     def add(self, story_id: int, fingerprint: int) -> None:
         """Remember one article's fingerprint under its story."""
-        position = len(self._stories)
-        self._stories.append(story_id)
-        self._fingerprints.append(fingerprint)
-        if fingerprint not in self._exact or story_id < self._exact[fingerprint]:
-            self._exact[fingerprint] = story_id
+        known = self._story.get(fingerprint)
+        if known is not None:
+            self._story[fingerprint] = min(known, story_id)
+            return  # already in the tables
+        self._story[fingerprint] = story_id
         for block, table in enumerate(self._tables):
             key = fingerprint >> (block * self._width) & self._block_mask
-            table.setdefault(key, []).append(position)
+            bucket = table[key]
+            if bucket is None:
+                table[key] = [fingerprint]
+            else:
+                bucket.append(fingerprint)
 
     def find(self, fingerprint: int) -> int | None:
         """The story of the nearest remembered fingerprint within `distance` (oldest on ties)."""
-        exact = self._exact.get(fingerprint)
+        exact = self._story.get(fingerprint)
         if exact is not None:
             return exact
-        best: tuple[int, int] | None = None
-        fingerprints, stories, distance = self._fingerprints, self._stories, self.distance
+        buckets = []
         for block, table in enumerate(self._tables):
             key = fingerprint >> (block * self._width) & self._block_mask
-            # map/filter keep the ~140 probes of a block out of the interpreter loop
-            for positions in filter(None, map(table.get, map(key.__xor__, self._probes))):
-                for position in positions:
-                    bits = (fingerprints[position] ^ fingerprint).bit_count()
-                    if bits <= distance:
-                        candidate = (bits, stories[position])
-                        if best is None or candidate < best:
-                            best = candidate
-        return None if best is None else best[1]
+            buckets += filter(None, map(table.__getitem__, map(key.__xor__, self._probes)))
+        candidates = list(chain.from_iterable(buckets))
+        if not candidates:
+            return None
+        bits = list(map(int.bit_count, map(fingerprint.__xor__, candidates)))
+        nearest = min(bits)
+        if nearest > self.distance:
+            return None
+        story = self._story
+        return min(story[fp] for fp, b in zip(candidates, bits, strict=True) if b == nearest)
 
 
 @dataclass(eq=False)
@@ -537,7 +543,8 @@ class Poller:
             else:
                 story_id = article_store.get_article(self.db, article_id).story_id
             if alert:
-                queued += self._queue_matches(article, article_id, story_id, now)
+                new_story = stored is article_store.Stored.NEW and story_id == article_id
+                queued += self._queue_matches(article, article_id, story_id, now, new_story)
         return new, queued
 
     def _story_of(self, article: Article, article_id: int, now: float) -> int:
@@ -573,7 +580,9 @@ class Poller:
             self._chats.update((chat_id, loaded.get(chat_id)) for chat_id in batch)
         return {chat_id: self._chats[chat_id] for chat_id in chat_ids}
 
-    def _queue_matches(self, article: Article, article_id: int, story_id: int, now: float) -> int:
+    def _queue_matches(
+        self, article: Article, article_id: int, story_id: int, now: float, new_story: bool
+    ) -> int:
         matches = self.book.match(match_text(article.title, article.text))
         if not matches:
             return 0
@@ -586,7 +595,7 @@ class Poller:
             if chat.wants_language(article.language):
                 wanted[chat_id] = keywords
         return outbox.queue_alerts(
-            self.db, wanted, story_id=story_id, article_id=article_id, now=now
+            self.db, wanted, story_id=story_id, article_id=article_id, now=now, new_story=new_story
         )
 
 

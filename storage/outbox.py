@@ -68,24 +68,30 @@ def queue_alerts(
     article_id: int,
     now: float,
     not_before: float = 0.0,
+    new_story: bool = False,
 ) -> int:
     """queue_alert for many chats and one story at once; how many new alerts were queued.
 
     Chats that already have an alert for the story go through queue_alert (a pending one gets
-    the new keywords); the rest are inserted with one executemany.
+    the new keywords); the rest are inserted with one executemany. `new_story`: the story was
+    first seen in this transaction, so no chat has an alert for it yet (nothing to look up).
     """
     if not chat_keywords:
         return 0
     chat_ids = list(chat_keywords)
-    known = {
-        row[0]
-        for start in range(0, len(chat_ids), _CHAT_BATCH)
-        for row in db.execute(
-            f"""SELECT chat_id FROM outbox WHERE kind = 'alert' AND story_id = ?
+    known = (
+        set()
+        if new_story
+        else {
+            row[0]
+            for start in range(0, len(chat_ids), _CHAT_BATCH)
+            for row in db.execute(
+                f"""SELECT chat_id FROM outbox WHERE kind = 'alert' AND story_id = ?
                 AND chat_id IN ({_marks(chat_ids[start : start + _CHAT_BATCH])})""",
-            [story_id, *chat_ids[start : start + _CHAT_BATCH]],
-        )
-    }
+                [story_id, *chat_ids[start : start + _CHAT_BATCH]],
+            )
+        }
+    )
     fresh = [
         (chat_id, story_id, article_id, json.dumps(keywords, ensure_ascii=False), now, not_before)
         for chat_id, keywords in chat_keywords.items()
