@@ -17,8 +17,11 @@ article and with the distinct queries that match, never with how many subscripti
 - A phrase is posted on its first two words (a second-level dict on the second word's stem), and
   any further words are checked in place.
 - What each distinct text word hits (keys it makes match or excludes, phrases it may start), and
-  what each pair of adjacent words starts, are memoized per index until the distinct queries
-  change; adding a subscriber to an existing query changes nothing there.
+  what it starts with each word that followed it, are memoized per index until the distinct
+  queries change; adding a subscriber to an existing query changes nothing there.
+- A word's keys are kept as a frozenset too: the union over an article's words then copies
+  stored hashes instead of reading every key string again (at 100k subscriptions an article
+  matches ~1,000 distinct queries, and those reads are most of the routing's growth).
 `find_matches` runs the same code on a one-query index, so both always agree.
 
 The index holds about ten Python objects per distinct query, and the memos keep growing while
@@ -40,8 +43,7 @@ from core.query import Query, Term
 Span = tuple[int, int]
 _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
-_PAIR_CACHE_LIMIT = 200_000  # memoized adjacent word pairs per index; cleared whole when full
-_SEEN_CACHE_LIMIT = 1_000  # memoized text words per word of a phrase
+_SEEN_CACHE_LIMIT = 1_000  # memoized text words per word of a phrase, or after a text word
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
 # other punctuation (، . : ؛ ( …) ends the phrase, so a title and its text never join.
@@ -117,14 +119,16 @@ class _WordHits:
     """What one distinct text word hits in the index (memoized per index)."""
 
     keys: tuple[str, ...] = ()  # queries it makes match on its own
+    key_set: frozenset[str] = frozenset()  # the same keys: sets merge without rehashing
     excludes: tuple[str, ...] = ()  # queries it excludes on its own
     in_place: tuple[_Term, ...] = ()  # phrases with a prefix among their first two words
     # phrases it may start: the phrase postings of its stems, with the bits of its reading
     seconds: tuple[tuple[dict[str, list[_PhrasePosting]], int, int], ...] = ()
+    after: dict[str, _PairHits | bool] = field(default_factory=dict)  # memo of `_pair_hits`
 
 
 _NO_HITS = _WordHits()
-_KEYS, _EXCLUDES = attrgetter("keys"), attrgetter("excludes")
+_KEY_SET, _EXCLUDES = attrgetter("key_set"), attrgetter("excludes")
 _IN_PLACE, _SECONDS = attrgetter("in_place"), attrgetter("seconds")
 
 
@@ -233,7 +237,6 @@ class MatchIndex:
         self._entries: dict[str, _Entry] = {}
         self._sub_queries: dict[int, Query] = {}
         self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
-        self._pairs: dict[tuple[str, str], _PairHits | bool] = {}  # adjacent words → phrases
         self._phrase_postings = 0
 
     def __len__(self) -> int:
@@ -409,7 +412,7 @@ class MatchIndex:
         scan = self._scan(text)
         if scan is None:
             return set()
-        keys = set(chain.from_iterable(map(_KEYS, scan.hits)))
+        keys = set().union(*filter(None, map(_KEY_SET, scan.hits)))
         keys.update(*[found.keys for _, found in scan.pairs])
         keys.update(key for key, _ in scan.phrases)
         keys -= scan.excluded
@@ -498,38 +501,39 @@ class MatchIndex:
         return scan
 
     def _scan_pairs(self, norms: list[str], gaps: list[str], scan: _Scan) -> None:
-        """Phrases found in the text: each pair of adjacent words looked up once in the pair memo.
+        """Phrases found in the text: each pair of adjacent words looked up once in a memo.
 
-        Only pairs whose first word starts some phrase are looked up.
+        Only pairs whose first word starts some phrase are looked up, in that word's own memo of
+        the words that followed it.
         """
-        at = list(chain.from_iterable(compress(scan.positions, map(_SECONDS, scan.hits))))
         following = norms[1:]
         following.append("")  # after the last word: starts nothing
-        pairs = [(norms[i], following[i]) for i in at]
-        memo: list[_PairHits | bool | None] = list(map(self._pairs.get, pairs))
-        if None in memo:  # pairs not memoized yet
-            memo = [
-                found if found is not None else self._pair_hits(*pair)
-                for found, pair in zip(memo, pairs, strict=True)
-            ]
         last = len(norms) - 1
-        starts, ends, phrases = scan.starts, scan.ends, scan.phrases
-        for i, found in compress(zip(at, memo, strict=True), memo):
-            if gaps[i] != " " and not _joins(gaps, norms, i):
-                continue
-            scan.pairs.append((i, found))  # type: ignore[arg-type]
-            if not found.longer or i + 1 == last:  # type: ignore[union-attr]
-                continue
-            if gaps[i + 1] != " " and not _joins(gaps, norms, i + 1):
-                continue
-            for term in found.continued(norms[i + 2]):  # type: ignore[union-attr]
-                size = len(term.words)
-                if size == 3 or _words_follow(term.words, norms, gaps, i, 3):
-                    if term.excluded:
-                        scan.excluded.add(term.key)
-                    else:
-                        phrases.append((term.key, [(starts[i], ends[i + size - 1])]))
-        scan.excluded.update(*[found.excludes for _, found in scan.pairs])
+        starts, ends, phrases, pairs = scan.starts, scan.ends, scan.phrases, scan.pairs
+        for hits, found_at in compress(
+            zip(scan.hits, scan.positions, strict=True), map(_SECONDS, scan.hits)
+        ):
+            after = hits.after
+            for i in found_at:
+                found = after.get(following[i])
+                if found is None:
+                    found = self._pair_hits(hits, following[i])
+                if not found or (gaps[i] != " " and not _joins(gaps, norms, i)):
+                    continue
+                pairs.append((i, found))  # type: ignore[arg-type]
+                if not found.longer or i + 1 == last:  # type: ignore[union-attr]
+                    continue
+                if gaps[i + 1] != " " and not _joins(gaps, norms, i + 1):
+                    continue
+                for term in found.continued(norms[i + 2]):  # type: ignore[union-attr]
+                    size = len(term.words)
+                    if size == 3 or _words_follow(term.words, norms, gaps, i, 3):
+                        if term.excluded:
+                            scan.excluded.add(term.key)
+                        else:
+                            phrases.append((term.key, [(starts[i], ends[i + size - 1])]))
+        if pairs:
+            scan.excluded.update(*[found.excludes for _, found in pairs])
 
     def _word_hits(self, norm: str) -> _WordHits:
         """What one normalized text word hits in the index (memoized until postings change)."""
@@ -562,6 +566,7 @@ class MatchIndex:
             hits = _WordHits(_keys_of(groups), seconds=tuple(seconds))
             if terms:
                 _add_terms(hits, terms)
+            hits.key_set = frozenset(hits.keys)
         else:
             hits = _NO_HITS
         if len(self._hits) >= _HIT_CACHE_LIMIT:
@@ -569,12 +574,11 @@ class MatchIndex:
         self._hits[norm] = hits
         return hits
 
-    def _pair_hits(self, first: str, following: str) -> _PairHits | bool:
-        """Phrases that start with the text words `first` `following` (memoized)."""
+    def _pair_hits(self, hits: _WordHits, following: str) -> _PairHits | bool:
+        """Phrases that start with a text word (its `hits`) and `following` (memoized)."""
         phrases: dict[_Term, None] = {}
         readings = CANDIDATES[following] if following else ()
-        seconds = (self._hits.get(first) or self._word_hits(first)).seconds
-        for by_second, pbit, sbit in seconds:
+        for by_second, pbit, sbit in hits.seconds:
             for key2, pbit2, sbit2 in readings:
                 for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
                     if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
@@ -585,15 +589,14 @@ class MatchIndex:
             tuple(term.key for term in two if term.excluded),
             tuple(term for term in phrases if len(term.words) > 2),
         )
-        if len(self._pairs) >= _PAIR_CACHE_LIMIT:
-            self._pairs.clear()
-        self._pairs[first, following] = found
+        if len(hits.after) >= _SEEN_CACHE_LIMIT:
+            hits.after.clear()
+        hits.after[following] = found
         return found
 
     def _forget_hits(self) -> None:
-        """Drop every memoized word and pair: the distinct queries changed."""
+        """Drop every memoized word (and with them their pairs): the distinct queries changed."""
         self._hits.clear()
-        self._pairs.clear()
 
 
 @dataclass(slots=True, eq=False)
