@@ -8,6 +8,7 @@ the row whose message carried it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,7 +94,7 @@ def queue_alerts(
         }
     )
     fresh = [
-        (chat_id, story_id, article_id, json.dumps(keywords, ensure_ascii=False), now, not_before)
+        (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before)
         for chat_id, keywords in chat_keywords.items()
         if chat_id not in known
     ]
@@ -461,3 +462,9 @@ def recent_failures(db: Database, limit: int = 5) -> list[tuple[int, str]]:
             (limit,),
         ).fetchall()
     ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _keywords_json(keywords: tuple[str, ...]) -> str:
+    """The stored form of an alert's keywords; popular keywords recur in every poll."""
+    return json.dumps(list(keywords), ensure_ascii=False)
