@@ -6,13 +6,11 @@ import argparse
 import asyncio
 import gc
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
@@ -25,7 +23,7 @@ from core.settings import Settings, SettingsError, load_settings, read_dotenv
 from core.subscriptions import SubscriptionBook
 from delivery.broadcasts import report_broadcasts
 from delivery.logs import setup_logging
-from delivery.poll import Poller, PollReport
+from delivery.poll import Poller, PollReport, parse_pool
 from delivery.sender import Sender, SendPolicy
 from feeds.fetch import Fetcher
 from handlers import USER_COMMANDS, register
@@ -210,11 +208,8 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
         )
         executor = None
         if settings.parse_workers:
-            # Parsing, cleaning and language detection spread over the cores; forkserver, since
-            # forking a process with running threads is unsafe.
-            executor = ProcessPoolExecutor(
-                settings.parse_workers, mp_context=multiprocessing.get_context("forkserver")
-            )
+            # Parsing, cleaning and language detection spread over the cores.
+            executor = parse_pool(settings.parse_workers)
 
         def feed_disabled(feed, reason: str) -> None:
             for admin_id in settings.admin_ids:

@@ -13,10 +13,12 @@ import asyncio
 import functools
 import hashlib
 import logging
+import multiprocessing
+import os
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain
@@ -41,8 +43,29 @@ STORY_WINDOW_SECONDS = 48 * 3600
 DEFAULT_MAX_FEEDS_PER_CYCLE = 5000
 DEFAULT_IMPORT_CONCURRENCY = 8
 EXPORT_TITLE = "Rasd feeds"
+# Parse workers run this much nicer than the event loop: on a busy machine the loop (storing,
+# matching, answering users) is the serial part, and losing the CPU to a worker stalls it.
+PARSE_WORKER_NICENESS = 10
 WRITE_BATCH = 16  # feeds stored per transaction when several are ready at once
 CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
+
+
+def parse_pool(workers: int) -> ProcessPoolExecutor:
+    """The process pool that parses feeds: forkserver (forking a process with running threads is
+    unsafe), its workers at a lower priority than the event loop."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_lower_priority,
+    )
+
+
+def _lower_priority() -> None:
+    """Make the calling worker process nicer by PARSE_WORKER_NICENESS."""
+    try:
+        os.nice(PARSE_WORKER_NICENESS)
+    except OSError:
+        log.warning("could not lower the parse worker's priority")
 
 
 @dataclass(frozen=True)
