@@ -166,7 +166,7 @@ class RecentStories:
             self.add(story_id, fingerprint)
 
     def __len__(self) -> int:
-        return sum(len(bucket) for bucket in self._tables[0] if bucket)
+        return len(self._story)  # distinct fingerprints
 
     def add(self, story_id: int, fingerprint: int) -> None:
         """Remember one article's fingerprint under its story."""

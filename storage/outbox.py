@@ -41,7 +41,7 @@ def queue_alert(
                                not_before)
            VALUES (?, 'alert', ?, ?, ?, ?, ?)
            ON CONFLICT DO NOTHING""",
-        (chat_id, story_id, article_id, json.dumps(keywords, ensure_ascii=False), now, not_before),
+        (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before),
     )
     if cursor.rowcount > 0:
         return True
@@ -56,7 +56,7 @@ def queue_alert(
         if merged != known:
             db.execute(
                 "UPDATE outbox SET keywords = ? WHERE id = ?",
-                (json.dumps(merged, ensure_ascii=False), row[0]),
+                (_keywords_json(tuple(merged)), row[0]),
             )
     return False
 
@@ -79,20 +79,7 @@ def queue_alerts(
     """
     if not chat_keywords:
         return 0
-    chat_ids = list(chat_keywords)
-    known = (
-        set()
-        if new_story
-        else {
-            row[0]
-            for start in range(0, len(chat_ids), _CHAT_BATCH)
-            for row in db.execute(
-                f"""SELECT chat_id FROM outbox WHERE kind = 'alert' AND story_id = ?
-                AND chat_id IN ({_marks(chat_ids[start : start + _CHAT_BATCH])})""",
-                [story_id, *chat_ids[start : start + _CHAT_BATCH]],
-            )
-        }
-    )
+    known = set() if new_story else _chats_with_alert(db, story_id, list(chat_keywords))
     fresh = [
         (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before)
         for chat_id, keywords in chat_keywords.items()
@@ -468,3 +455,16 @@ def recent_failures(db: Database, limit: int = 5) -> list[tuple[int, str]]:
 def _keywords_json(keywords: tuple[str, ...]) -> str:
     """The stored form of an alert's keywords; popular keywords recur in every poll."""
     return json.dumps(list(keywords), ensure_ascii=False)
+
+
+def _chats_with_alert(db: Database, story_id: int, chat_ids: list[int]) -> set[int]:
+    """Which of these chats already have an alert row for the story."""
+    return {
+        row[0]
+        for start in range(0, len(chat_ids), _CHAT_BATCH)
+        for row in db.execute(
+            f"""SELECT chat_id FROM outbox WHERE kind = 'alert' AND story_id = ?
+                AND chat_id IN ({_marks(chat_ids[start : start + _CHAT_BATCH])})""",
+            [story_id, *chat_ids[start : start + _CHAT_BATCH]],
+        )
+    }
