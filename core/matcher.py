@@ -5,23 +5,22 @@ reading is one dict lookup into the index; a keyword posts the stems it accepts 
 the clitics it allows.
 
 The index answers per distinct query (by `Query.key`), so the work per article grows with the
-article and with the distinct queries that match, never with how many subscriptions follow them:
-- `matched_keys(text)`: the keys that match, without spans (the routing decision);
-- `match_keys(text)`: key → spans of the matching words (for highlighting);
-- `subscribers(key)`: who follows a key; `match(text)` expands `match_keys` to every subscriber
-  (one dict item per matching subscription: the slow view, kept for small indexes).
+article and with the distinct queries that match, never with how many subscriptions follow them.
+Each distinct query has a small integer id while it is indexed (`entry_id`, `key_of`):
+- `matched_ids(text)`: the ids that match, without spans (the routing decision);
+- `matched_keys(text)`: the same as keys; `match_keys(text)`: key → spans of the matching words;
+- `followers(id)` / `subscribers(key)`: who follows a query; `match(text)` expands the spans to
+  every subscriber (one dict item per matching subscription: the slow view, for small indexes).
 
 - Single-word queries without exclusions that post the same stems share a group: posted and
-  checked once, and `group.keys` lists their keys.
+  checked once, and `group.ids` lists their ids.
 - Other queries (alternatives, exclusions, phrases, prefixes) are posted term by term.
-- A phrase is posted on its first two words (a second-level dict on the second word's stem), and
-  any further words are checked in place.
-- What each distinct text word hits (keys it makes match or excludes, phrases it may start), and
+- A phrase is posted on its first two words (a second-level dict on the second word's stem).
+  What a run of text words starts is memoized as a trie: a word's memo of the words that followed
+  it, and each run's memo of the word after it, so a longer phrase is followed word by word.
+- What each distinct text word hits (ids it makes match or excludes, phrases it may start), and
   what it starts with each word that followed it, are memoized per index until the distinct
   queries change; adding a subscriber to an existing query changes nothing there.
-- A word's keys are kept as a frozenset too: the union over an article's words then copies
-  stored hashes instead of reading every key string again (at 100k subscriptions an article
-  matches ~1,000 distinct queries, and those reads are most of the routing's growth).
 `find_matches` runs the same code on a one-query index, so both always agree.
 
 The index holds about ten Python objects per distinct query, and the memos keep growing while
@@ -43,6 +42,7 @@ from core.query import Query, Term
 Span = tuple[int, int]
 _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
+_ID_BLOCK = 1_024  # entry ids made at once
 _SEEN_CACHE_LIMIT = 1_000  # memoized text words per word of a phrase, or after a text word
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
@@ -89,7 +89,7 @@ class _Word:
 class _Term:
     """A compiled term of a query checked on its own: alternative, exclusion or phrase."""
 
-    key: str  # the key of the query it belongs to
+    entry: int  # the id of the query it belongs to
     words: tuple[_Word, ...]
     excluded: bool
 
@@ -100,7 +100,7 @@ class _Group:
 
     signature: tuple[tuple[str, int, int], ...]
     entries: list[_Entry] = field(default_factory=list)
-    keys: tuple[str, ...] = ()  # the query keys of `entries`
+    ids: tuple[int, ...] = ()  # the ids of `entries`
 
 
 @dataclass(slots=True, eq=False)
@@ -108,6 +108,7 @@ class _Entry:
     """One distinct query (by key) and the subscriptions that follow it."""
 
     query: Query
+    id: int
     subs: set[int] = field(default_factory=set)
     group: _Group | None = None
     postings: list[tuple[str, str, str, tuple]] = field(default_factory=list)
@@ -118,37 +119,58 @@ class _Entry:
 class _WordHits:
     """What one distinct text word hits in the index (memoized per index)."""
 
-    keys: tuple[str, ...] = ()  # queries it makes match on its own
-    key_set: frozenset[str] = frozenset()  # the same keys: sets merge without rehashing
-    excludes: tuple[str, ...] = ()  # queries it excludes on its own
+    ids: tuple[int, ...] = ()  # queries it makes match on its own
+    excludes: tuple[int, ...] = ()  # queries it excludes on its own
     in_place: tuple[_Term, ...] = ()  # phrases with a prefix among their first two words
     # phrases it may start: the phrase postings of its stems, with the bits of its reading
     seconds: tuple[tuple[dict[str, list[_PhrasePosting]], int, int], ...] = ()
-    after: dict[str, _PairHits | bool] = field(default_factory=dict)  # memo of `_pair_hits`
+    after: dict[str, _RunHits | bool] | None = None  # memo of `_pair_hits`, if it has `seconds`
 
 
 _NO_HITS = _WordHits()
-_KEY_SET, _EXCLUDES = attrgetter("key_set"), attrgetter("excludes")
+_IDS, _EXCLUDES = attrgetter("ids"), attrgetter("excludes")
 _IN_PLACE, _SECONDS = attrgetter("in_place"), attrgetter("seconds")
 
 
 @dataclass(slots=True, eq=False)
-class _PairHits:
-    """What two adjacent text words start (memoized per index); False in the memo when nothing."""
+class _RunHits:
+    """What a run of adjacent text words starts (memoized per index); False in a memo when nothing.
 
-    keys: tuple[str, ...] = ()  # two-word phrases they make match
-    excludes: tuple[str, ...] = ()  # two-word phrases they exclude
-    longer: tuple[_Term, ...] = ()  # longer phrases they start: the next words checked in place
-    thirds: dict[str, tuple[_Term, ...]] = field(default_factory=dict)  # memo of `continued`
+    Runs form a trie: a word's phrases continue into the run of it and the next word, and so on.
+    """
 
-    def continued(self, third: str) -> tuple[_Term, ...]:
-        """The longer phrases whose third word may be `third` (memoized)."""
-        found = self.thirds.get(third)
+    size: int  # words in the run
+    ids: tuple[int, ...] = ()  # phrases of `size` words the run makes match
+    excludes: tuple[int, ...] = ()  # phrases of `size` words the run excludes
+    longer: tuple[_Term, ...] = ()  # longer phrases it starts
+    after: dict[str, _RunHits | bool] | None = None  # memo of `extended`, if it has `longer`
+
+    @classmethod
+    def of(cls, terms: list[_Term], size: int) -> _RunHits | bool:
+        """The run that starts these phrases (their first `size` words matched); False if none."""
+        ending = [term for term in terms if len(term.words) == size]
+        longer = tuple(term for term in terms if len(term.words) > size)
+        if not ending and not longer:
+            return False
+        return cls(
+            size,
+            tuple(term.entry for term in ending if not term.excluded),
+            tuple(term.entry for term in ending if term.excluded),
+            longer,
+            {} if longer else None,
+        )
+
+    def extended(self, word: str) -> _RunHits | bool:
+        """The run followed by the normalized text word `word` (memoized)."""
+        after: dict[str, _RunHits | bool] = self.after  # type: ignore[assignment]
+        found = after.get(word)
         if found is None:
-            if len(self.thirds) >= _SEEN_CACHE_LIMIT:
-                self.thirds.clear()
-            found = tuple(term for term in self.longer if term.words[2].matches(third))
-            self.thirds[third] = found
+            if len(after) >= _SEEN_CACHE_LIMIT:
+                after.clear()
+            size = self.size
+            found = after[word] = _RunHits.of(
+                [term for term in self.longer if term.words[size].matches(word)], size + 1
+            )
         return found
 
 
@@ -235,9 +257,12 @@ class MatchIndex:
         self._lengths: tuple[int, ...] = ()
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
         self._entries: dict[str, _Entry] = {}
+        self._keys: list[str] = []  # entry id → query key; "" while the id is free
+        self._free_ids: list[int] = []
         self._sub_queries: dict[int, Query] = {}
         self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
         self._phrase_postings = 0
+        self._excluded_phrase_postings = 0
 
     def __len__(self) -> int:
         return len(self._sub_queries)
@@ -254,6 +279,19 @@ class MatchIndex:
         """The query a subscription follows (KeyError when absent)."""
         return self._sub_queries[sub_id]
 
+    def entry_id(self, key: str) -> int | None:
+        """The id of the distinct query with this key; None when no subscription follows it."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.id
+
+    def key_of(self, entry_id: int) -> str:
+        """The key of the distinct query with this id (an id `matched_ids` gave)."""
+        return self._keys[entry_id]
+
+    def followers(self, entry_id: int) -> tuple[int, ...]:
+        """Sorted ids of the subscriptions that follow the query with this entry id."""
+        return self.subscribers(self._keys[entry_id])
+
     def subscribers(self, key: str) -> tuple[int, ...]:
         """Sorted ids of the subscriptions that follow the query with this key; () when none."""
         entry = self._entries.get(key)
@@ -269,7 +307,7 @@ class MatchIndex:
             self.remove(sub_id)
         entry = self._entries.get(query.key)
         if entry is None:
-            entry = self._entries[query.key] = _Entry(query)
+            entry = self._entries[query.key] = self._new_entry(query)
             self._post_entry(entry)
         entry.subs.add(sub_id)
         entry.followers = None
@@ -287,11 +325,13 @@ class MatchIndex:
         if entry.subs:
             return True
         del self._entries[key]
+        self._keys[entry.id] = ""
+        self._free_ids.append(entry.id)  # reused once the memos that hold it are forgotten (below)
         group = entry.group
         if group is not None:
             self._forget_hits()
             group.entries.remove(entry)
-            group.keys = tuple(e.query.key for e in group.entries)
+            group.ids = tuple(e.id for e in group.entries)
             if not group.entries:
                 self._unpost_group(group)
         for kind, stem_key, second_key, posting in entry.postings:
@@ -299,6 +339,18 @@ class MatchIndex:
         return True
 
     # --- posting ---------------------------------------------------------------------------------
+
+    def _new_entry(self, query: Query) -> _Entry:
+        """An entry for a new distinct query, with a free id (ids stay dense)."""
+        if not self._free_ids:
+            # ids made a block at a time: their int objects then lie side by side in memory, and
+            # an article's union of ~1,000 matched ids reads fewer cache lines
+            size = len(self._keys)
+            self._keys += [""] * _ID_BLOCK
+            self._free_ids = list(range(size + _ID_BLOCK - 1, size - 1, -1))
+        entry = _Entry(query, self._free_ids.pop())
+        self._keys[entry.id] = query.key
+        return entry
 
     def _slot(self, key: str) -> _Slot:
         """The slot of a stem key, created when missing."""
@@ -323,14 +375,14 @@ class MatchIndex:
     def _join_group(self, entry: _Entry, word: _Word) -> None:
         """Attach a single-word entry to the group of its signature, posting the group if new."""
         signature = _signature(word)
-        self._forget_hits()  # the memo holds the keys of the group
+        self._forget_hits()  # the memo holds the ids of the group
         group = self._groups.get(signature)
         if group is None:
             group = self._groups[signature] = _Group(signature)
             for key, pmask, smask in signature:
                 self._slot(key).groups.append((pmask, smask, group))
         group.entries.append(entry)
-        group.keys += (entry.query.key,)
+        group.ids += (entry.id,)
         entry.group = group
 
     def _unpost_group(self, group: _Group) -> None:
@@ -344,7 +396,7 @@ class MatchIndex:
     def _post_term(self, entry: _Entry, term: Term, *, excluded: bool) -> None:
         """Index one term of a query that is not a plain single word."""
         words = tuple(_compile_word(w.text, w.mode) for w in term.words)
-        compiled = _Term(entry.query.key, words, excluded)
+        compiled = _Term(entry.id, words, excluded)
         first = words[0]
         second = words[1] if len(words) > 1 else None
         for prefix, pmask in first.prefixes:
@@ -370,6 +422,7 @@ class MatchIndex:
         else:
             self._slot(key).phrases.setdefault(key2, []).append(posting)  # type: ignore[arg-type]
             self._phrase_postings += 1
+            self._excluded_phrase_postings += posting[-1].excluded
         entry.postings.append((kind, key, key2, posting))
 
     def _unpost(self, kind: str, key: str, key2: str, posting: tuple) -> None:
@@ -391,6 +444,7 @@ class MatchIndex:
             if not phrase_postings:
                 del slot.phrases[key2]
             self._phrase_postings -= 1
+            self._excluded_phrase_postings -= posting[-1].excluded
         self._drop_if_empty(key)
 
     def _drop_if_empty(self, key: str) -> None:
@@ -407,64 +461,74 @@ class MatchIndex:
 
     # --- matching --------------------------------------------------------------------------------
 
-    def matched_keys(self, text: str) -> set[str]:
-        """Keys of the distinct queries that match `text`, without spans: the routing decision."""
+    def matched_ids(self, text: str) -> set[int]:
+        """Ids of the distinct queries that match `text`, without spans: the routing decision."""
         scan = self._scan(text)
         if scan is None:
             return set()
-        keys = set().union(*filter(None, map(_KEY_SET, scan.hits)))
-        keys.update(*[found.keys for _, found in scan.pairs])
-        keys.update(key for key, _ in scan.phrases)
-        keys -= scan.excluded
-        return keys
+        ids = set().union(*filter(None, map(_IDS, scan.hits)), *map(_IDS, scan.runs))
+        ids.update(entry_id for entry_id, _ in scan.phrases)
+        ids -= scan.excluded
+        return ids
+
+    def matched_keys(self, text: str) -> set[str]:
+        """Keys of the distinct queries that match `text` (`matched_ids`, as keys)."""
+        return set(map(self._keys.__getitem__, self.matched_ids(text)))
 
     def match_keys(self, text: str) -> dict[str, list[Span]]:
         """Query key → sorted spans (into `text`) of the words that make that query match.
 
         Queries that match the same words share one spans list: treat it as read-only.
         """
-        scan = self._scan(text)
-        if scan is None:
-            return {}
-        word_spans = list(zip(scan.starts, scan.ends, strict=True))
-        result: dict[str, list[Span]] = {}
-        several: set[str] = set()  # keys hit by more than one word or phrase: merged at the end
-        for hits, found_at in zip(scan.hits, scan.positions, strict=True):
-            if not hits.keys:
-                continue
-            spans = [word_spans[i] for i in found_at]
-            found = dict.fromkeys(hits.keys, spans)
-            clashes = result.keys() & found.keys() if result else None
-            if clashes:
-                several |= clashes
-                for key in clashes:
-                    found[key] = result[key] + spans
-            result.update(found)
-        starts, ends = scan.starts, scan.ends
-        phrases = [
-            (key, [(starts[i], ends[i + 1])]) for i, found in scan.pairs for key in found.keys
-        ]
-        for key, spans in chain(phrases, scan.phrases):
-            if key in result:
-                result[key] = result[key] + spans
-                several.add(key)
-            else:
-                result[key] = spans
-        for key in several:
-            result[key] = _merged(list(set(result[key])))
-        for key in scan.excluded:
-            result.pop(key, None)
-        return result
+        keys = self._keys
+        return {keys[i]: spans for i, spans in self._match_ids(text).items()}
 
     def match(self, text: str) -> dict[int, list[Span]]:
         """sub_id → sorted spans of its matching words: `match_keys` expanded to every subscriber.
 
-        Costs one dict item per matching subscription; prefer `match_keys` on large indexes.
+        Costs one dict item per matching subscription; prefer `matched_ids` on large indexes.
         """
-        entries = self._entries
+        keys, entries = self._keys, self._entries
         result: dict[int, list[Span]] = {}
-        for key, spans in self.match_keys(text).items():
-            result.update(dict.fromkeys(entries[key].subs, spans))
+        for entry_id, spans in self._match_ids(text).items():
+            result.update(dict.fromkeys(entries[keys[entry_id]].subs, spans))
+        return result
+
+    def _match_ids(self, text: str) -> dict[int, list[Span]]:
+        """Entry id → sorted spans of the words that make that query match (see `match_keys`)."""
+        scan = self._scan(text)
+        if scan is None:
+            return {}
+        word_spans = list(zip(scan.starts, scan.ends, strict=True))
+        result: dict[int, list[Span]] = {}
+        several: set[int] = set()  # ids hit by more than one word or phrase: merged at the end
+        for hits, found_at in zip(scan.hits, scan.positions, strict=True):
+            if not hits.ids:
+                continue
+            spans = [word_spans[i] for i in found_at]
+            found = dict.fromkeys(hits.ids, spans)
+            clashes = result.keys() & found.keys() if result else None
+            if clashes:
+                several |= clashes
+                for entry_id in clashes:
+                    found[entry_id] = result[entry_id] + spans
+            result.update(found)
+        starts, ends = scan.starts, scan.ends
+        phrases = [
+            (entry_id, [(starts[i], ends[i + run.size - 1])])
+            for i, run in zip(scan.run_starts, scan.runs, strict=True)
+            for entry_id in run.ids
+        ]
+        for entry_id, spans in chain(phrases, scan.phrases):
+            if entry_id in result:
+                result[entry_id] = result[entry_id] + spans
+                several.add(entry_id)
+            else:
+                result[entry_id] = spans
+        for entry_id in several:
+            result[entry_id] = _merged(list(set(result[entry_id])))
+        for entry_id in scan.excluded:
+            result.pop(entry_id, None)
         return result
 
     def _scan(self, text: str) -> _Scan | None:
@@ -487,7 +551,7 @@ class MatchIndex:
                 found or self._word_hits(norm) for found, norm in zip(hits, positions, strict=True)
             ]
         excluded = set(chain.from_iterable(map(_EXCLUDES, hits)))
-        scan = _Scan(starts, ends, hits, list(positions.values()), [], [], excluded)
+        scan = _Scan(starts, ends, hits, list(positions.values()), [], [], [], excluded)
         for found, found_at in compress(
             zip(hits, scan.positions, strict=True), map(_IN_PLACE, hits)
         ):
@@ -497,43 +561,44 @@ class MatchIndex:
                     if _words_follow(term.words, norms, gaps, i, 1):
                         scan.found(term, (starts[i], ends[i + size]))
         if self._phrase_postings:
-            self._scan_pairs(norms, gaps, scan)
+            self._scan_runs(norms, gaps, scan)
         return scan
 
-    def _scan_pairs(self, norms: list[str], gaps: list[str], scan: _Scan) -> None:
-        """Phrases found in the text: each pair of adjacent words looked up once in a memo.
+    def _scan_runs(self, norms: list[str], gaps: list[str], scan: _Scan) -> None:
+        """Phrases found in the text, as runs of adjacent words looked up in memos word by word.
 
-        Only pairs whose first word starts some phrase are looked up, in that word's own memo of
-        the words that followed it.
+        Only words that start some phrase are looked up, each in its own memo of the words that
+        followed it; a run that starts longer phrases goes on in its own memo of the next word.
         """
         following = norms[1:]
         following.append("")  # after the last word: starts nothing
         last = len(norms) - 1
-        starts, ends, phrases, pairs = scan.starts, scan.ends, scan.phrases, scan.pairs
+        run_starts, runs = scan.run_starts, scan.runs
         for hits, found_at in compress(
             zip(scan.hits, scan.positions, strict=True), map(_SECONDS, scan.hits)
         ):
-            after = hits.after
+            after: dict[str, _RunHits | bool] = hits.after  # type: ignore[assignment]
             for i in found_at:
-                found = after.get(following[i])
-                if found is None:
-                    found = self._pair_hits(hits, following[i])
-                if not found or (gaps[i] != " " and not _joins(gaps, norms, i)):
+                run = after.get(following[i])
+                if run is None:
+                    run = self._pair_hits(hits, following[i])
+                if not run or (gaps[i] != " " and not _joins(gaps, norms, i)):
                     continue
-                pairs.append((i, found))  # type: ignore[arg-type]
-                if not found.longer or i + 1 == last:  # type: ignore[union-attr]
-                    continue
-                if gaps[i + 1] != " " and not _joins(gaps, norms, i + 1):
-                    continue
-                for term in found.continued(norms[i + 2]):  # type: ignore[union-attr]
-                    size = len(term.words)
-                    if size == 3 or _words_follow(term.words, norms, gaps, i, 3):
-                        if term.excluded:
-                            scan.excluded.add(term.key)
-                        else:
-                            phrases.append((term.key, [(starts[i], ends[i + size - 1])]))
-        if pairs:
-            scan.excluded.update(*[found.excludes for _, found in pairs])
+                run_starts.append(i)
+                runs.append(run)  # type: ignore[arg-type]
+                end = i + 1
+                while run.longer and end < last:  # type: ignore[union-attr]
+                    if gaps[end] != " " and not _joins(gaps, norms, end):
+                        break
+                    end += 1
+                    longer = run.after.get(norms[end])  # type: ignore[union-attr]
+                    run = run.extended(norms[end]) if longer is None else longer  # type: ignore[union-attr]
+                    if not run:
+                        break
+                    run_starts.append(i)
+                    runs.append(run)  # type: ignore[arg-type]
+        if self._excluded_phrase_postings:
+            scan.excluded.update(*map(_EXCLUDES, runs))
 
     def _word_hits(self, norm: str) -> _WordHits:
         """What one normalized text word hits in the index (memoized until postings change)."""
@@ -563,10 +628,9 @@ class MatchIndex:
                         if pmask & pbit and term not in terms:
                             terms.append(term)
         if groups or terms or seconds:
-            hits = _WordHits(_keys_of(groups), seconds=tuple(seconds))
+            hits = _WordHits(_ids_of(groups), seconds=tuple(seconds), after={} if seconds else None)
             if terms:
                 _add_terms(hits, terms)
-            hits.key_set = frozenset(hits.keys)
         else:
             hits = _NO_HITS
         if len(self._hits) >= _HIT_CACHE_LIMIT:
@@ -574,8 +638,8 @@ class MatchIndex:
         self._hits[norm] = hits
         return hits
 
-    def _pair_hits(self, hits: _WordHits, following: str) -> _PairHits | bool:
-        """Phrases that start with a text word (its `hits`) and `following` (memoized)."""
+    def _pair_hits(self, hits: _WordHits, following: str) -> _RunHits | bool:
+        """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
         phrases: dict[_Term, None] = {}
         readings = CANDIDATES[following] if following else ()
         for by_second, pbit, sbit in hits.seconds:
@@ -583,15 +647,11 @@ class MatchIndex:
                 for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
                     if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
                         phrases[term] = None
-        two = [term for term in phrases if len(term.words) == 2]
-        found = bool(phrases) and _PairHits(
-            tuple(term.key for term in two if not term.excluded),
-            tuple(term.key for term in two if term.excluded),
-            tuple(term for term in phrases if len(term.words) > 2),
-        )
-        if len(hits.after) >= _SEEN_CACHE_LIMIT:
-            hits.after.clear()
-        hits.after[following] = found
+        found = _RunHits.of(list(phrases), 2)
+        after: dict[str, _RunHits | bool] = hits.after  # type: ignore[assignment]
+        if len(after) >= _SEEN_CACHE_LIMIT:
+            after.clear()
+        after[following] = found
         return found
 
     def _forget_hits(self) -> None:
@@ -601,48 +661,49 @@ class MatchIndex:
 
 @dataclass(slots=True, eq=False)
 class _Scan:
-    """One text looked up: what each distinct word hits, phrases found, keys excluded."""
+    """One text looked up: what each distinct word hits, phrases found, queries excluded."""
 
     starts: list[int]
     ends: list[int]
     hits: list[_WordHits]  # per distinct word of the text, what it hits
     positions: list[list[int]]  # per distinct word, where it occurs
-    pairs: list[tuple[int, _PairHits]]  # joined pairs at i, i+1 that start a phrase
-    phrases: list[tuple[str, list[Span]]]  # other phrases found: (key, [span])
-    excluded: set[str]  # keys with an excluded term present
+    run_starts: list[int]  # where each of `runs` starts
+    runs: list[_RunHits]  # joined runs of words that start a phrase
+    phrases: list[tuple[int, list[Span]]]  # other phrases found: (entry id, [span])
+    excluded: set[int]  # entry ids with an excluded term present
 
     def found(self, term: _Term, span: Span) -> None:
         """Record a phrase (or in-place term) found at `span`."""
         if term.excluded:
-            self.excluded.add(term.key)
+            self.excluded.add(term.entry)
         else:
-            self.phrases.append((term.key, [span]))
+            self.phrases.append((term.entry, [span]))
 
 
-def _keys_of(groups: list[_Group]) -> tuple[str, ...]:
-    """The query keys of some groups (each key belongs to one group only)."""
+def _ids_of(groups: list[_Group]) -> tuple[int, ...]:
+    """The entry ids of some groups (each entry belongs to one group only)."""
     if len(groups) == 1:
-        return groups[0].keys
-    return tuple(chain.from_iterable(group.keys for group in groups))
+        return groups[0].ids
+    return tuple(chain.from_iterable(group.ids for group in groups))
 
 
 def _add_terms(hits: _WordHits, terms: list[_Term]) -> None:
     """File the terms a word hits: single words match or exclude, longer ones are checked."""
-    keys = dict.fromkeys(hits.keys)  # an alternative's two terms may both be hit
-    excludes: dict[str, None] = {}
+    ids = dict.fromkeys(hits.ids)  # an alternative's two terms may both be hit
+    excludes: dict[int, None] = {}
     in_place: list[_Term] = []
     for term in terms:
         if len(term.words) > 1:
             in_place.append(term)
         elif term.excluded:
-            excludes[term.key] = None
+            excludes[term.entry] = None
         else:
-            keys[term.key] = None
-    hits.keys, hits.excludes, hits.in_place = tuple(keys), tuple(excludes), tuple(in_place)
+            ids[term.entry] = None
+    hits.ids, hits.excludes, hits.in_place = tuple(ids), tuple(excludes), tuple(in_place)
 
 
 def find_matches(query: Query, text: str) -> list[Span]:
     """Spans of the words that make `query` match `text`; [] when it does not match."""
     index = MatchIndex()
     index.add(0, query)
-    return index.match_keys(text).get(query.key, [])
+    return index._match_ids(text).get(index.entry_id(query.key), [])  # type: ignore[arg-type]

@@ -15,8 +15,8 @@ _Row = tuple[int, int, str]  # subscription id, chat id, keyword as typed
 class SubscriptionBook:
     """All active (not paused) subscriptions, matched against an article in one pass.
 
-    The index answers per distinct query; each query key keeps its followers as ready rows, so a
-    match costs one index lookup plus one row per matching subscription.
+    The index answers per distinct query (by entry id); each keeps its followers as ready rows, so
+    a match costs one index lookup plus one row per matching subscription.
     """
 
     def __init__(self) -> None:
@@ -24,7 +24,7 @@ class SubscriptionBook:
         self._owner: dict[int, int] = {}  # subscription id -> chat id
         self._queries: dict[int, Query] = {}
         self._by_chat: dict[int, set[int]] = defaultdict(set)
-        self._rows: dict[str, tuple[_Row, ...]] = {}  # query key -> followers by id; rebuilt lazily
+        self._rows: dict[int, tuple[_Row, ...]] = {}  # entry id -> followers by id; rebuilt lazily
 
     def __len__(self) -> int:
         return len(self._owner)
@@ -36,16 +36,15 @@ class SubscriptionBook:
         self._owner[subscription.id] = subscription.chat_id
         self._queries[subscription.id] = query
         self._by_chat[subscription.chat_id].add(subscription.id)
-        self._rows.pop(query.key, None)
+        self._forget_rows(query)
 
     def remove(self, subscription_id: int) -> None:
         """Drop a subscription from the index; unknown ids are ignored."""
         chat_id = self._owner.pop(subscription_id, None)
         if chat_id is None:
             return
+        self._forget_rows(self._queries.pop(subscription_id))
         self._index.remove(subscription_id)
-        query = self._queries.pop(subscription_id)
-        self._rows.pop(query.key, None)
         self._by_chat[chat_id].discard(subscription_id)
         if not self._by_chat[chat_id]:
             del self._by_chat[chat_id]
@@ -60,19 +59,19 @@ class SubscriptionBook:
         for subscription_id in self._by_chat.pop(old_id, set()):
             self._owner[subscription_id] = new_id
             self._by_chat[new_id].add(subscription_id)
-            self._rows.pop(self._queries[subscription_id].key, None)
+            self._forget_rows(self._queries[subscription_id])
 
     def match(self, text: str) -> dict[int, list[str]]:
         """Chats whose keywords match `text`, each with its matched keywords as typed.
 
         Chats come in the order of their first matching subscription, keywords in id order.
         """
-        keys = self._index.matched_keys(text)
-        if not keys:
+        ids = self._index.matched_ids(text)
+        if not ids:
             return {}
-        rows = list(map(self._rows.get, keys))
-        if None in rows:  # keys whose followers changed since they last matched
-            rows = [found or self._rows_of(key) for found, key in zip(rows, keys, strict=True)]
+        rows = list(map(self._rows.get, ids))
+        if None in rows:  # queries whose followers changed since they last matched
+            rows = [found or self._rows_of(i) for found, i in zip(rows, ids, strict=True)]
         hits: dict[int, list[str]] = {}
         for _, chat_id, keyword in sorted(chain.from_iterable(rows)):  # type: ignore[arg-type]
             found = hits.get(chat_id)
@@ -82,14 +81,20 @@ class SubscriptionBook:
                 found.append(keyword)
         return hits
 
-    def _rows_of(self, key: str) -> tuple[_Row, ...]:
-        """The followers of one query key as (subscription id, chat id, keyword), cached."""
+    def _rows_of(self, entry_id: int) -> tuple[_Row, ...]:
+        """The followers of one distinct query as (subscription id, chat id, keyword), cached."""
         rows = tuple(
             (sub_id, self._owner[sub_id], self._queries[sub_id].raw)
-            for sub_id in self._index.subscribers(key)
+            for sub_id in self._index.followers(entry_id)
         )
-        self._rows[key] = rows
+        self._rows[entry_id] = rows
         return rows
+
+    def _forget_rows(self, query: Query) -> None:
+        """Drop the cached rows of a query whose followers change (its id may be reused after)."""
+        entry_id = self._index.entry_id(query.key)
+        if entry_id is not None:
+            self._rows.pop(entry_id, None)
 
     @classmethod
     def build(cls, subscriptions: list[Subscription]) -> SubscriptionBook:

@@ -91,6 +91,14 @@ CASES = [
     ("وزير الداخلية", "وزير الخارجية والداخلية", []),
     ("وزير الداخلية الفرنسي", "قال وزير الداخلية الفرنسي", ["وزير الداخلية الفرنسي"]),
     ("وزير الداخلية الفرنسي", "وزير الداخلية المغربي", []),
+    ("مجلس الأمن الدولي اليوم", "عقد مجلس الأمن الدولي اليوم جلسة", ["مجلس الأمن الدولي اليوم"]),
+    ("مجلس الأمن الدولي اليوم", "عقد مجلس الأمن الدولي، اليوم جلسة", []),
+    ("مجلس الأمن الدولي اليوم", "بيان مجلس الأمن الدولي", []),  # the text ends first
+    (
+        "مجلس الأمن الدولي اليوم",
+        "مجلس الأمن الدولي أمس ومجلس الأمن الدولي اليوم",  # one run, two next words
+        ["ومجلس الأمن الدولي اليوم"],
+    ),
     # exact, prefix, alternatives, exclusions
     ('"المغرب"', "المغرب وبالمغرب المغربية", ["المغرب"]),
     ('"المغرب"', "بالمغرب", []),
@@ -104,6 +112,8 @@ CASES = [
     ('المغرب -"كرة القدم"', "المغرب وكرة القدم", ["المغرب"]),  # exact: "وكرة" is not "كرة"
     ("المغرب -كرة القدم", "المغرب وكرة القدم", []),  # an unquoted phrase keeps its clitics
     ("المغرب -كرة القدم", "المغرب وكرة السلة", ["المغرب"]),
+    ("المغرب -مجلس الأمن الدولي", "المغرب ومجلس الأمن الدولي", []),
+    ("المغرب -مجلس الأمن الدولي", "المغرب ومجلس الأمن الوطني", ["المغرب"]),
     ("وزير الداخلية -فرنسا", "وزير الداخلية في فرنسا", []),
     ("وزير الداخلية -فرنسا", "وزير الداخلية في المغرب", ["وزير الداخلية"]),
     ("وزير|وزير الداخلية", "قال وزير الداخلية", ["وزير الداخلية"]),  # overlapping spans merge
@@ -249,6 +259,30 @@ def test_match_keys_answer_per_distinct_query() -> None:
     assert index.matched_keys(text) == {phrase.key}
     assert MatchIndex().matched_keys(text) == set()
     assert MatchIndex().match_keys(text) == {}
+
+
+def test_ids_name_distinct_queries_and_are_reused_without_stale_matches() -> None:
+    index = MatchIndex()
+    index.add(1, parse_query("المغرب"))
+    index.add(2, parse_query("المَغرب"))  # same key: same id
+    index.add(3, parse_query("وزير الداخلية"))
+    morocco, phrase = index.entry_id("المغرب"), index.entry_id("وزير الداخليه")
+    assert morocco is not None
+    assert phrase is not None
+    assert morocco != phrase
+    assert index.entry_id("تونس") is None
+    text = "وزير الداخلية في المغرب"
+    assert index.matched_ids(text) == {morocco, phrase}
+    assert index.key_of(morocco) == "المغرب"
+    assert index.followers(morocco) == (1, 2)
+    for sub_id in (1, 2):
+        index.remove(sub_id)
+    assert index.followers(morocco) == ()
+    index.add(4, parse_query("تونس"))  # takes the freed id
+    assert index.entry_id("تونس") == morocco
+    assert index.matched_ids(text) == {phrase}
+    assert index.matched_ids("من تونس") == {morocco}
+    assert index.key_of(morocco) == "تونس"
 
 
 def test_new_queries_in_a_matched_group_or_pair_are_seen() -> None:

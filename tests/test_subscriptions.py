@@ -84,6 +84,17 @@ def test_changes_after_matching_are_seen() -> None:
     assert len(book) == 2
 
 
+def test_a_reused_query_id_does_not_keep_the_old_followers() -> None:
+    book = SubscriptionBook()
+    subscribe(book, 1, 100, "المغرب")
+    assert book.match(TEXT) == {100: ["المغرب"]}  # rows of the query's id are cached
+    book.remove(1)
+    subscribe(book, 2, 200, "الحكومة")  # a new distinct query takes the freed id
+    assert book.match(TEXT) == {200: ["الحكومة"]}
+    subscribe(book, 3, 300, "المغرب")
+    assert book.match(TEXT) == {200: ["الحكومة"], 300: ["المغرب"]}
+
+
 def test_build_leaves_out_paused_and_unparsable_keywords() -> None:
     book = SubscriptionBook.build(
         [
