@@ -1,21 +1,31 @@
 """Keyword matching speed at 1k / 10k / 100k subscriptions, against two references in the same run.
 
 - Rasd: core.matcher.MatchIndex (one inverted index of clitic-stripped stems), through each path:
-  matched_keys (the routing decision: distinct queries, no spans), match_keys (spans per distinct
-  query), match (spans per subscription) and core.subscriptions.SubscriptionBook.match (chats and
-  keywords, what the bot calls; about three subscriptions per chat here).
+  matched_ids (the routing decision: ids of the distinct queries, no spans), match_keys (spans per
+  distinct query), match (spans per subscription) and core.subscriptions.SubscriptionBook.match
+  (chats and keywords, what the bot calls; about three subscriptions per chat here).
 - Naive baseline: one compiled regex per subscription, searched over the normalized text.
 - Floor: one pyahocorasick automaton of every keyword word, scanned over the normalized text as
   plain substrings (no clitics, no word boundaries, no phrases: a lower bound, not a matcher).
 
-- Copy of the answer: the time to copy each path's result (a set of keys; chats with keyword lists),
+- Copy of the answer: the time to copy each path's result (a set of ids; chats with keyword lists),
   cold as in `warm`: a floor for any path that hands that result over.
 
-Subscriptions are drawn (fixed seed) from the words of the EASC articles and the Arabic feeds in
-../shared/data, with phrases, alternatives, exclusions, prefixes, exact forms and Latin names from
-the Al Jazeera English feed mixed in. Articles are the 77 EASC texts (116–971 words).
+The three indexes are built first and the warm figures of all sizes are taken in the same rounds,
+so that 1k and 100k meet the same heap and the same load on the machine's shared cache (measured one
+size after the other, the growth figures moved by ±15% between runs).
 
-Run: .venv/bin/python bench/match.py            (about 1–2 minutes)
+Subscriptions are drawn (fixed seed) from the words and word runs of some EASC articles and the
+Arabic feeds in ../shared/data, with phrases, alternatives, exclusions, prefixes, exact forms and
+Latin names from the Al Jazeera English feed mixed in. Two cases:
+- worst case: drawn from the 77 EASC articles that are then matched (115–985 words). At 100k, 79%
+  of an article's words match some keyword and one word pair in three starts a subscribed phrase
+  (the phrases are copied from these very articles): an article matches ~1,050 distinct queries.
+- held out: drawn from the even-numbered articles, matched on the 38 odd-numbered ones, as keywords
+  meet news they were not copied from: 62% of words and one pair in twenty; ~760 distinct queries.
+  With 38 articles, p99 is the slowest article's time.
+
+Run: .venv/bin/python bench/match.py            (about 2–3 minutes)
 """
 
 from __future__ import annotations
@@ -82,10 +92,11 @@ def word_runs(texts: Sequence[str]) -> list[list[str]]:
     return [[text[t.start : t.end] for t in tokenize(text)] for text in texts]
 
 
-def make_queries(count: int, seed: int = 7) -> list[Query]:
-    """`count` parsed subscriptions of mixed kinds (refused keywords are redrawn)."""
+def make_queries(count: int, vocabulary: Sequence[str], seed: int = 7) -> list[Query]:
+    """`count` parsed subscriptions of mixed kinds drawn from the words of `vocabulary` and the
+    Arabic feeds (refused keywords are redrawn)."""
     rng = random.Random(seed)
-    arabic_runs = word_runs(articles() + feed_texts(ARABIC_FEEDS))
+    arabic_runs = word_runs([*vocabulary, *feed_texts(ARABIC_FEEDS)])
     arabic_words = sorted({w for run in arabic_runs for w in run if len(normalize(w)) >= 3})
     latin_runs = word_runs(feed_texts(("aljazeera-english",)))
     latin_words = sorted({w for run in latin_runs for w in run if w[:1].isupper() and len(w) >= 3})
@@ -175,16 +186,24 @@ def once(match: Callable[[str], object], texts: Sequence[str]) -> list[float]:
     return [timed(lambda t=text: match(t)) for text in texts]
 
 
-def warm(match: Callable[[str], object], texts: Sequence[str]) -> list[float]:
-    """Seconds per article once every memo is warm.
+def warm(paths: dict[int, Callable[[str], object]], texts: Sequence[str]) -> dict[int, list[float]]:
+    """Per size, seconds per article once every memo is warm; all sizes measured in the same rounds.
 
     WARM_ROUNDS passes over all articles in turn; per article, the median of its passes (the VM's
     timer jitter is sometimes larger than a match; repeating one article back to back would be
-    flattering, as its data would stay in the CPU caches).
+    flattering, as its data would stay in the CPU caches). Each round runs every size, so all of
+    them meet the same heap and the same neighbours on the machine's shared cache.
     """
-    once(match, texts)
-    rounds = [once(match, texts) for _ in range(WARM_ROUNDS)]
-    return [statistics.median(times) for times in zip(*rounds, strict=True)]
+    for match in paths.values():
+        once(match, texts)
+    rounds: dict[int, list[list[float]]] = {size: [] for size in paths}
+    for _ in range(WARM_ROUNDS):
+        for size, match in paths.items():
+            rounds[size].append(once(match, texts))
+    return {
+        size: [statistics.median(times) for times in zip(*passes, strict=True)]
+        for size, passes in rounds.items()
+    }
 
 
 def first_sight(index: MatchIndex, texts: Sequence[str], earlier: Sequence[str]) -> list[float]:
@@ -193,8 +212,8 @@ def first_sight(index: MatchIndex, texts: Sequence[str], earlier: Sequence[str])
     for half in (0, 1):
         index._forget_hits()
         clear_caches()
-        once(index.matched_keys, [*earlier, *texts[1 - half :: 2]])
-        times += once(index.matched_keys, texts[half::2])
+        once(index.matched_ids, [*earlier, *texts[1 - half :: 2]])
+        times += once(index.matched_ids, texts[half::2])
     return times
 
 
@@ -208,47 +227,74 @@ def make_book(queries: Sequence[Query], seed: int = 5) -> SubscriptionBook:
     return book
 
 
-def bench_index(
-    queries: Sequence[Query], texts: Sequence[str], earlier: Sequence[str]
-) -> dict[str, float]:
-    """Build time, traced peak memory, and per-article match times of every matching path."""
+def build(queries: Sequence[Query]) -> tuple[MatchIndex, dict[str, float]]:
+    """An index of the queries, with its build time and traced peak memory."""
     index = MatchIndex()
-    build = timed(lambda: [index.add(i, q) for i, q in enumerate(queries)])
+    build_s = timed(lambda: [index.add(i, q) for i, q in enumerate(queries)])
     tracemalloc.start()
     traced = MatchIndex()
     for i, q in enumerate(queries):
         traced.add(i, q)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    del traced
-    figures: dict[str, float] = {"build_s": build, "peak_mb": peak / 2**20}
-    figures["nofreeze_p50"], figures["nofreeze_p99"] = quantiles(first_sight(index, texts, earlier))
-    gc.freeze()  # the index is long-lived: keep the cyclic GC from walking it
-    figures["fresh_p50"], figures["fresh_p99"] = quantiles(first_sight(index, texts, earlier))
-    clear_caches()
-    index._forget_hits()
-    figures["cold_p50"], figures["cold_p99"] = quantiles(once(index.matched_keys, texts))
-    changed = []
-    for text in texts:
-        index._forget_hits()  # what any new distinct keyword does: the next article is re-analysed
-        changed.append(timed(lambda t=text: index.matched_keys(t)))
-    figures["changed_p50"], figures["changed_p99"] = quantiles(changed)
-    figures["warm_p50"], figures["warm_p99"] = quantiles(warm(index.matched_keys, texts))
-    figures["spans_p50"], figures["spans_p99"] = quantiles(warm(index.match_keys, texts))
-    figures["subs_p50"], figures["subs_p99"] = quantiles(warm(index.match, texts))
-    book = make_book(queries)
-    gc.freeze()
-    figures["book_p50"], figures["book_p99"] = quantiles(warm(book.match, texts))
+    return index, {"build_s": build_s, "peak_mb": peak / 2**20}
+
+
+def bench_indexes(
+    all_queries: Sequence[Query], texts: Sequence[str], earlier: Sequence[str]
+) -> dict[int, dict[str, float]]:
+    """Per size: build time, traced peak memory, and per-article match times of every path."""
+    indexes: dict[int, MatchIndex] = {}
+    figures: dict[int, dict[str, float]] = {}
+    for size in SIZES:  # without gc.freeze, the GC also walks the smaller indexes built before
+        indexes[size], figures[size] = build(all_queries[:size])
+        nofreeze = first_sight(indexes[size], texts, earlier)
+        figures[size]["nofreeze_p50"], figures[size]["nofreeze_p99"] = quantiles(nofreeze)
+    books = {size: make_book(all_queries[:size]) for size in SIZES}
+    gc.freeze()  # the indexes are long-lived: keep the cyclic GC from walking them
+    for size, index in indexes.items():
+        f = figures[size]
+        f["fresh_p50"], f["fresh_p99"] = quantiles(first_sight(index, texts, earlier))
+        clear_caches()
+        index._forget_hits()
+        f["cold_p50"], f["cold_p99"] = quantiles(once(index.matched_ids, texts))
+        changed = []
+        for text in texts:
+            index._forget_hits()  # what a new distinct keyword does: the next article is re-read
+            changed.append(timed(lambda t=text, i=index: i.matched_ids(t)))
+        f["changed_p50"], f["changed_p99"] = quantiles(changed)
+    paths: list[tuple[str, Callable[[MatchIndex, SubscriptionBook], Callable[[str], object]]]] = [
+        ("warm", lambda index, _: index.matched_ids),
+        ("spans", lambda index, _: index.match_keys),
+        ("subs", lambda index, _: index.match),
+        ("book", lambda _, book: book.match),
+    ]
+    for name, path in paths:
+        times = warm({size: path(indexes[size], books[size]) for size in SIZES}, texts)
+        for size, per_article in times.items():
+            figures[size][name + "_p50"], figures[size][name + "_p99"] = quantiles(per_article)
     # what materializing the answers alone costs: copying each (cold, as warm() cycles articles)
-    answers = {text: (index.matched_keys(text), book.match(text)) for text in texts}
-    copy_keys = warm(lambda t: set(answers[t][0]), texts)
-    copy_book = warm(lambda t: {chat: kws.copy() for chat, kws in answers[t][1].items()}, texts)
-    figures["copy_keys_p50"], figures["copy_keys_p99"] = quantiles(copy_keys)
-    figures["copy_book_p50"], figures["copy_book_p99"] = quantiles(copy_book)
-    figures["keys_hit"] = statistics.mean(len(index.matched_keys(text)) for text in texts)
-    figures["subs_hit"] = statistics.mean(len(index.match(text)) for text in texts)
-    figures["chats_hit"] = statistics.mean(len(book.match(text)) for text in texts)
-    figures["entries"] = index.distinct_queries
+    answers = {
+        size: {text: (indexes[size].matched_ids(text), books[size].match(text)) for text in texts}
+        for size in SIZES
+    }
+    copies = [
+        ("copy_keys", lambda answer: set(answer[0])),
+        ("copy_book", lambda answer: {chat: kws.copy() for chat, kws in answer[1].items()}),
+    ]
+    for name, copy in copies:
+        times = warm(
+            {size: lambda t, a=answers[size], c=copy: c(a[t]) for size in SIZES},  # type: ignore[misc]
+            texts,
+        )
+        for size, per_article in times.items():
+            figures[size][name + "_p50"], figures[size][name + "_p99"] = quantiles(per_article)
+    for size, index in indexes.items():
+        f = figures[size]
+        f["keys_hit"] = statistics.mean(len(index.matched_ids(text)) for text in texts)
+        f["subs_hit"] = statistics.mean(len(index.match(text)) for text in texts)
+        f["chats_hit"] = statistics.mean(len(books[size].match(text)) for text in texts)
+        f["entries"] = index.distinct_queries
     gc.unfreeze()
     return figures
 
@@ -264,6 +310,7 @@ def check_agreement(queries: Sequence[Query], texts: Sequence[str], rng: random.
         result = index.match(text)
         by_key = index.match_keys(text)
         assert index.matched_keys(text) == set(by_key)
+        assert set(map(index.key_of, index.matched_ids(text))) == set(by_key)
         expected_book: dict[int, list[str]] = {}
         for sub_id in sorted(result):  # the book's subscription ids are the index's plus one
             chat_id = book._owner[sub_id + 1]
@@ -319,12 +366,31 @@ def bench_floor(queries: Sequence[Query], texts: Sequence[str]) -> dict[str, flo
 
 
 def main() -> None:
-    """Run every size and print the tables."""
+    """Run both cases and print their tables."""
     texts = articles()
     earlier = feed_texts(ARABIC_FEEDS)
+    cases = (
+        (
+            "WORST CASE: subscriptions drawn from the words and phrases of the articles matched",
+            texts,
+            texts,
+        ),
+        (
+            "HELD OUT: subscriptions drawn from the even-numbered articles, matched on the odd ones",
+            texts[0::2],
+            texts[1::2],
+        ),
+    )
+    for label, vocabulary, matched in cases:
+        print(f"\n=== {label} ===")
+        run_case(vocabulary, matched, earlier)
+
+
+def run_case(vocabulary: Sequence[str], texts: Sequence[str], earlier: Sequence[str]) -> None:
+    """Every size for one set of subscriptions and articles; print the tables and verdicts."""
     words = [len(tokenize(t)) for t in texts]
     started = time.perf_counter()
-    all_queries = make_queries(max(SIZES))
+    all_queries = make_queries(max(SIZES), vocabulary)
     print(
         f"{len(texts)} EASC articles, {min(words)}–{max(words)} words (mean {statistics.mean(words):.0f}); "
         f"{len(all_queries)} subscriptions drawn and parsed in {time.perf_counter() - started:.1f} s"
@@ -332,9 +398,10 @@ def main() -> None:
     rng = random.Random(11)
     normalized = [normalize(t) for t in texts]
     rows = []
+    figures = bench_indexes(all_queries, texts, earlier)
     for size in SIZES:
         queries = all_queries[:size]
-        rasd = bench_index(queries, texts, earlier)
+        rasd = figures[size]
         sample = rng.sample(normalized, BASELINE_ARTICLES[size])
         # compiled only now, and dropped after: 100k regexes take ~500 MB, and a process that
         # holds them runs everything else ~30% slower (what a bot never pays)
@@ -347,7 +414,7 @@ def main() -> None:
         checked = check_agreement(queries, texts, rng)
         rows.append((size, rasd, naive, floor, checked))
     print(
-        "\nThe routing decision, MatchIndex.matched_keys (what SubscriptionBook.match runs), ms per article;"
+        "\nThe routing decision, MatchIndex.matched_ids (what SubscriptionBook.match runs), ms per article;"
         f"\nfresh = first sight of each article, memos warmed by {len(earlier)} feed items and the other half"
         " of the articles; cold = empty memos;"
         "\nchanged = index memo dropped (a new distinct keyword); warm = memos hold the article's words\n"
@@ -367,7 +434,7 @@ def main() -> None:
     print("\nThe other paths, warm, ms per article (p50 / p99)\n")
     print(
         "subs     | match_keys (spans/key) | match (spans/sub) | SubscriptionBook.match | subs hit  chats hit"
-        " | fresh matched_keys without gc.freeze | copy of the answer: keys / chats"
+        " | fresh matched_ids without gc.freeze | copy of the answer: ids / chats"
     )
     for size, r, *_ in rows:
         print(
@@ -381,7 +448,7 @@ def main() -> None:
     floor = rows[-1][3]
     print()
     for label, name in (
-        ("matched_keys", "warm"),
+        ("matched_ids", "warm"),
         ("match_keys", "spans"),
         ("match", "subs"),
         ("SubscriptionBook.match", "book"),
@@ -396,14 +463,14 @@ def main() -> None:
         f"speed-up over naive at 100k: ×{rows[-1][2] / (last['warm_p50'] / 1e3):,.0f}"
     )
     print(
-        f"agreement of match, match_keys, matched_keys, SubscriptionBook.match and find_matches: "
+        f"agreement of match, match_keys, matched_keys, matched_ids, SubscriptionBook.match and find_matches: "
         f"{sum(r[4] for r in rows)} (subscription, article) pairs identical"
     )
     print(
         f"process max RSS (while the 100k naive regexes lived): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )
     for label, name in (
-        ("matched_keys", "warm"),
+        ("matched_ids", "warm"),
         ("match_keys", "spans"),
         ("SubscriptionBook.match", "book"),
     ):
