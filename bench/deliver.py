@@ -165,8 +165,10 @@ def report(
     waits = [first.get(c, float("inf")) for c in chat_ids]
     note = ""
     if stopped_early:
-        note = (f"  [stopped after {len(log)} of {expected} messages, {len(first)} chats "
-                f"reached; all {expected} would take about {expected / achieved:.0f}s]")
+        note = (
+            f"  [stopped after {len(log)} of {expected} messages, {len(first)} chats "
+            f"reached; all {expected} would take about {expected / achieved:.0f}s]"
+        )
         lost = "n/a"
     else:
         lost = str(expected - len(received))
@@ -203,8 +205,15 @@ async def bench(args: argparse.Namespace) -> None:
                 else:
                     started = await run_naive(api, db, args.rate, args.baseline_seconds)
                 # The server's clock is time.monotonic, as `started` is.
-                report(name, api, started, chat_ids, per_chat, args.rate,
-                       stopped_early=runner is run_naive)
+                report(
+                    name,
+                    api,
+                    started,
+                    chat_ids,
+                    per_chat,
+                    args.rate,
+                    stopped_early=runner is run_naive,
+                )
                 db.conn.close()
 
 
@@ -215,8 +224,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0, help="overall messages per second")
     parser.add_argument("--chat-rate", type=float, default=1.0, help="per private chat per second")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
-    parser.add_argument("--baseline-seconds", type=float, default=60.0,
-                        help="stop the (slow) naive baseline after this long")
+    parser.add_argument(
+        "--baseline-seconds",
+        type=float,
+        default=60.0,
+        help="stop the (slow) naive baseline after this long",
+    )
     asyncio.run(bench(parser.parse_args()))
 
 
