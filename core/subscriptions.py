@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import chain
+from operator import itemgetter
 
 from core.matcher import MatchIndex
 from core.models import Subscription
 from core.query import Query, QueryError, parse_stored
 
 _Row = tuple[int, int, str]  # subscription id, chat id, keyword as typed
+_SUBSCRIPTION_ID = itemgetter(0)
 
 
 class SubscriptionBook:
@@ -73,7 +75,9 @@ class SubscriptionBook:
         if None in rows:  # queries whose followers changed since they last matched
             rows = [found or self._rows_of(i) for found, i in zip(rows, ids, strict=True)]
         hits: dict[int, list[str]] = {}
-        for _, chat_id, keyword in sorted(chain.from_iterable(rows)):  # type: ignore[arg-type]
+        # by subscription id alone: ids are unique, and comparing ints is cheaper than tuples
+        by_id = sorted(chain.from_iterable(rows), key=_SUBSCRIPTION_ID)  # type: ignore[arg-type]
+        for _, chat_id, keyword in by_id:
             found = hits.get(chat_id)
             if found is None:
                 hits[chat_id] = [keyword]
