@@ -591,8 +591,8 @@ class MatchIndex:
                     if gaps[end] != " " and not _joins(gaps, norms, end):
                         break
                     end += 1
-                    longer = run.after.get(norms[end])  # type: ignore[union-attr]
-                    run = run.extended(norms[end]) if longer is None else longer  # type: ignore[union-attr]
+                    next_run = run.after.get(norms[end])  # type: ignore[union-attr]
+                    run = run.extended(norms[end]) if next_run is None else next_run  # type: ignore[union-attr]
                     if not run:
                         break
                     run_starts.append(i)
