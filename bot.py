@@ -446,7 +446,8 @@ def run_match(keyword: str, lines: list[str], out) -> int:
     try:
         query = parse_query(keyword)
     except QueryError as error:
-        print(f"refused keyword {keyword!r}: {error.code} {error.params}", file=sys.stderr)
+        why = load_catalog().text("en", f"refused_{error.code}", keyword=keyword, **error.params)
+        print(f"refused keyword {keyword!r} ({error.code}): {why}", file=sys.stderr)
         return 2
     book = SubscriptionBook()
     book.add(Subscription(1, 1, query.raw, query.key), query)

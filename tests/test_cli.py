@@ -81,6 +81,9 @@ def test_match_refuses_a_stop_word():
     result = run("match", "في", stdin="في البيت\n")
     assert result.returncode == 2
     assert "stop_word" in result.stderr
+    assert (
+        "is too common to pick out stories" in result.stderr
+    )  # the user-facing reason, in English
 
 
 def test_demo_once_prints_alerts_and_exits():
