@@ -35,11 +35,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain, compress
 from operator import attrgetter
+from typing import TypeVar
 
 from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words, stem_rules
 from core.query import Query, Term
 
 Span = tuple[int, int]
+_V = TypeVar("_V")
 _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
 _ID_BLOCK = 1_024  # entry ids made at once
@@ -66,9 +68,7 @@ class _Word:
         """True when the normalized text word is an accepted form of this keyword word."""
         found = self.seen.get(norm)
         if found is None:
-            if len(self.seen) >= _SEEN_CACHE_LIMIT:
-                self.seen.clear()
-            found = self.seen[norm] = self._reads(norm)
+            found = _remember(self.seen, norm, self._reads(norm))
         return found
 
     def _reads(self, norm: str) -> bool:
@@ -162,15 +162,11 @@ class _RunHits:
 
     def extended(self, word: str) -> _RunHits | bool:
         """The run followed by the normalized text word `word` (memoized)."""
-        after: dict[str, _RunHits | bool] = self.after  # type: ignore[assignment]
-        found = after.get(word)
+        found = self.after.get(word)  # type: ignore[union-attr]
         if found is None:
-            if len(after) >= _SEEN_CACHE_LIMIT:
-                after.clear()
             size = self.size
-            found = after[word] = _RunHits.of(
-                [term for term in self.longer if term.words[size].matches(word)], size + 1
-            )
+            terms = [term for term in self.longer if term.words[size].matches(word)]
+            found = _remember(self.after, word, _RunHits.of(terms, size + 1))  # type: ignore[arg-type]
         return found
 
 
@@ -591,8 +587,7 @@ class MatchIndex:
                     if gaps[end] != " " and not _joins(gaps, norms, end):
                         break
                     end += 1
-                    next_run = run.after.get(norms[end])  # type: ignore[union-attr]
-                    run = run.extended(norms[end]) if next_run is None else next_run  # type: ignore[union-attr]
+                    run = run.extended(norms[end])  # type: ignore[union-attr]
                     if not run:
                         break
                     run_starts.append(i)
@@ -633,10 +628,7 @@ class MatchIndex:
                 _add_terms(hits, terms)
         else:
             hits = _NO_HITS
-        if len(self._hits) >= _HIT_CACHE_LIMIT:
-            self._hits.clear()
-        self._hits[norm] = hits
-        return hits
+        return _remember(self._hits, norm, hits, _HIT_CACHE_LIMIT)
 
     def _pair_hits(self, hits: _WordHits, following: str) -> _RunHits | bool:
         """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
@@ -647,12 +639,7 @@ class MatchIndex:
                 for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
                     if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
                         phrases[term] = None
-        found = _RunHits.of(list(phrases), 2)
-        after: dict[str, _RunHits | bool] = hits.after  # type: ignore[assignment]
-        if len(after) >= _SEEN_CACHE_LIMIT:
-            after.clear()
-        after[following] = found
-        return found
+        return _remember(hits.after, following, _RunHits.of(list(phrases), 2))  # type: ignore[arg-type]
 
     def _forget_hits(self) -> None:
         """Drop every memoized word (and with them their pairs): the distinct queries changed."""
@@ -678,6 +665,14 @@ class _Scan:
             self.excluded.add(term.entry)
         else:
             self.phrases.append((term.entry, [span]))
+
+
+def _remember(memo: dict[str, _V], key: str, value: _V, limit: int = _SEEN_CACHE_LIMIT) -> _V:
+    """Store `value` in a memo, clearing the memo whole first when it is full; return `value`."""
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def _ids_of(groups: list[_Group]) -> tuple[int, ...]:
@@ -706,4 +701,4 @@ def find_matches(query: Query, text: str) -> list[Span]:
     """Spans of the words that make `query` match `text`; [] when it does not match."""
     index = MatchIndex()
     index.add(0, query)
-    return index._match_ids(text).get(index.entry_id(query.key), [])  # type: ignore[arg-type]
+    return index.match_keys(text).get(query.key, [])
