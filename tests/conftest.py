@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 ADMIN = 900
 USER = 111
+
+
+def feed_texts(path: Path) -> list[str]:
+    """Title + description of each item of an RSS file, tags stripped."""
+    texts = []
+    for item in ET.parse(path).getroot().iter("item"):
+        parts = [item.findtext("title") or "", item.findtext("description") or ""]
+        texts.append(html.unescape(re.sub("<[^>]+>", " ", "\n".join(parts))))
+    return texts
 
 
 @pytest.fixture

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import re
-import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from core.matcher import MatchIndex, find_matches
 from core.query import QueryError, parse_query
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from tests.conftest import SHARED, feed_texts
 
 
 def matched_words(query: str, text: str) -> list[str]:
@@ -197,15 +193,6 @@ def test_every_kind_of_posting_is_removed() -> None:
     assert index._groups == {}
     assert index._lengths == ()
     assert index.distinct_queries == 0
-
-
-def feed_texts(path: Path) -> list[str]:
-    """Title + description of each item of an RSS file, tags stripped."""
-    texts = []
-    for item in ET.parse(path).getroot().iter("item"):
-        parts = [item.findtext("title") or "", item.findtext("description") or ""]
-        texts.append(html.unescape(re.sub("<[^>]+>", " ", "\n".join(parts))))
-    return texts
 
 
 def test_index_agrees_with_find_matches_on_a_real_feed() -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import random
 import re
-import xml.etree.ElementTree as ET
-from pathlib import Path
 
 from core.matcher import find_matches
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query
 from core.subscriptions import SubscriptionBook
+from tests.conftest import SHARED, feed_texts
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FEEDS = SHARED / "data" / "feeds"
 TEXT = "قال وزير الداخلية في المغرب إن الحكومة المغربية تدرس الأمر"
 
@@ -23,15 +20,6 @@ def subscribe(book: SubscriptionBook, sub_id: int, chat_id: int, keyword: str) -
     query = parse_query(keyword)
     book.add(Subscription(sub_id, chat_id, query.raw, query.key), query)
     return query
-
-
-def feed_texts(path: Path) -> list[str]:
-    """Title + description of each item of an RSS file, tags stripped."""
-    texts = []
-    for item in ET.parse(path).getroot().iter("item"):
-        parts = [item.findtext("title") or "", item.findtext("description") or ""]
-        texts.append(html.unescape(re.sub("<[^>]+>", " ", "\n".join(parts))))
-    return texts
 
 
 def test_same_query_in_two_chats_reaches_both_until_one_leaves() -> None:
