@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,6 +20,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 import bot  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
+from storage.db import Database, open_database  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
 from tests.feedserver import FeedServer  # noqa: E402
 
@@ -44,6 +45,14 @@ async def api() -> AsyncIterator[BotApiServer]:
         server.private_chat(ADMIN, "Admin", language_code="ar")
         server.private_chat(USER, "سارة", language_code="ar")
         yield server
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite database in a file of its own."""
+    database = open_database(tmp_path / "rasd.db")
+    yield database
+    database.conn.close()
 
 
 @pytest.fixture

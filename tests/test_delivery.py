@@ -7,7 +7,6 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -15,7 +14,6 @@ from core.i18n import load_catalog
 from core.models import Article
 from delivery.sender import Sender, SendPolicy, SlidingWindow
 from storage import articles, chats, feeds, outbox
-from storage.db import open_database
 from tests.botapi import BotApiServer, RateLimits
 
 CATALOG = load_catalog()
@@ -29,13 +27,6 @@ class Clock:
 
     def __call__(self) -> float:
         return time.time() + self.offset
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "rasd.db")
-    yield database
-    database.conn.close()
 
 
 async def make_bot(api: BotApiServer) -> Bot:

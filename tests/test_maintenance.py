@@ -19,13 +19,6 @@ OLD = NOW - 40 * DAY
 RECENT = NOW - 2 * DAY
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "rasd.db")
-    yield database
-    database.conn.close()
-
-
 def owe(db, chat_id: int, article_id: int, story_id: int, now: float, status: str) -> int:
     """An alert row for a chat, put in a given state."""
     chat_store.touch_chat(db, chat_id, type="private", title="", language="ar", now=now)

@@ -26,7 +26,6 @@ from feeds.fetch import Fetcher
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage.db import open_database
 from tests.feedserver import FeedServer, make_rss, sample_items
 
 BASE = 300.0
@@ -82,13 +81,6 @@ OIL = story(
 async def server():
     async with FeedServer() as feed_server:
         yield feed_server
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "rasd.db")
-    yield database
-    database.conn.close()
 
 
 @pytest.fixture

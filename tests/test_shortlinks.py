@@ -16,7 +16,6 @@ from feeds.parse import parse_feed
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage import shortlinks
-from storage.db import open_database
 
 FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
 NOW = 1_795_000_000.0  # 2026-11-18
@@ -52,13 +51,6 @@ def add_article(
     assert stored is article_store.Stored.NEW
     article_store.set_story(db, article_id, story_id or article_id)
     return article_id
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "rasd.db")
-    yield database
-    database.conn.close()
 
 
 def test_code_is_minted_once_per_article(db):

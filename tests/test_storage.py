@@ -9,13 +9,6 @@ from storage import articles, chats, feeds, outbox
 from storage.db import migrations, open_database
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "rasd.db")
-    yield database
-    database.conn.close()
-
-
 def article(key="k1", content="h1", fingerprint=None, url="https://site/a"):
     return Article(
         item_key=key,
