@@ -240,6 +240,12 @@ def build(queries: Sequence[Query]) -> tuple[MatchIndex, dict[str, float]]:
     return index, {"build_s": build_s, "peak_mb": peak / 2**20}
 
 
+def record(figures: dict[int, dict[str, float]], name: str, times: dict[int, list[float]]) -> None:
+    """Store each size's p50 and p99 of `times` as `name`_p50 and `name`_p99."""
+    for size, per_article in times.items():
+        figures[size][name + "_p50"], figures[size][name + "_p99"] = quantiles(per_article)
+
+
 def bench_indexes(
     all_queries: Sequence[Query], texts: Sequence[str], earlier: Sequence[str]
 ) -> dict[int, dict[str, float]]:
@@ -270,9 +276,9 @@ def bench_indexes(
         ("book", lambda _, book: book.match),
     ]
     for name, path in paths:
-        times = warm({size: path(indexes[size], books[size]) for size in SIZES}, texts)
-        for size, per_article in times.items():
-            figures[size][name + "_p50"], figures[size][name + "_p99"] = quantiles(per_article)
+        record(
+            figures, name, warm({size: path(indexes[size], books[size]) for size in SIZES}, texts)
+        )
     # what materializing the answers alone costs: copying each (cold, as warm() cycles articles)
     answers = {
         size: {text: (indexes[size].matched_ids(text), books[size].match(text)) for text in texts}
@@ -283,12 +289,8 @@ def bench_indexes(
         ("copy_book", lambda answer: {chat: kws.copy() for chat, kws in answer[1].items()}),
     ]
     for name, copy in copies:
-        times = warm(
-            {size: lambda t, a=answers[size], c=copy: c(a[t]) for size in SIZES},  # type: ignore[misc]
-            texts,
-        )
-        for size, per_article in times.items():
-            figures[size][name + "_p50"], figures[size][name + "_p99"] = quantiles(per_article)
+        by_size = {size: lambda t, a=answers[size], c=copy: c(a[t]) for size in SIZES}
+        record(figures, name, warm(by_size, texts))  # type: ignore[arg-type]
     for size, index in indexes.items():
         f = figures[size]
         f["keys_hit"] = statistics.mean(len(index.matched_ids(text)) for text in texts)
