@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import bot
+from tests.data import EASC_ARTICLES
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_EASC = ROOT.parent / "shared" / "data" / "easc" / "Articles"
 
 
 def run(*args, env=None, stdin=""):
@@ -98,7 +98,7 @@ def test_demo_once_prints_alerts_and_exits():
 
 
 def test_summarize_a_file_with_a_budget():
-    article = SHARED_EASC / "Topic1" / "Art and Music (1).txt"
+    article = EASC_ARTICLES[0]
     result = run("summarize", str(article), "--words", "20")
     assert result.returncode == 0, result.stderr
     sentences = result.stdout.splitlines()

@@ -24,14 +24,16 @@ from core.dedup import (
 )
 from core.models import FeedItem
 from feeds.parse import parse_feed
+from tests.data import ARABIC_FEEDS, EASC_ARTICLES, feed_file
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-FEED_FILES = sorted((SHARED / "feeds").glob("*-via-prospect-scraper/*.xml")) + sorted(
-    (SHARED / "feeds" / "bbc-urdu").glob("*.xml")
-)
-HESPRESS = SHARED / "feeds" / "hespress-via-prospect-scraper" / "hespress_transcribed.xml"
-EASC = sorted((SHARED / "easc" / "Articles").glob("*/*"))
+FEED_FILES = [
+    *ARABIC_FEEDS,
+    feed_file("bbc-urdu/bbc_urdu_atom_2014.xml"),
+    feed_file("bbc-urdu/bbc_urdu_rss_2018.xml"),
+]
+HESPRESS = feed_file("hespress_transcribed.xml")
+EASC = sorted(EASC_ARTICLES)
 
 
 def normalize(text: str) -> str:

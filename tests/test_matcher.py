@@ -8,7 +8,8 @@ import pytest
 
 from core.matcher import MatchIndex, find_matches
 from core.query import QueryError, parse_query
-from tests.conftest import SHARED, feed_texts
+from tests.conftest import feed_texts
+from tests.data import feed_file
 
 
 def matched_words(query: str, text: str) -> list[str]:
@@ -196,9 +197,7 @@ def test_every_kind_of_posting_is_removed() -> None:
 
 
 def test_index_agrees_with_find_matches_on_a_real_feed() -> None:
-    texts = feed_texts(
-        SHARED / "data" / "feeds" / "hespress-via-prospect-scraper" / "hespress_transcribed.xml"
-    )
+    texts = feed_texts(feed_file("hespress_transcribed.xml"))
     assert len(texts) >= 5
     raws = []
     for text in texts:
@@ -291,9 +290,7 @@ def test_new_queries_in_a_matched_group_or_pair_are_seen() -> None:
 
 
 def test_every_path_agrees_on_a_real_feed() -> None:
-    texts = feed_texts(
-        SHARED / "data" / "feeds" / "rt-arabic-via-prospect-scraper" / "rt-arabic.xml"
-    )
+    texts = feed_texts(feed_file("rt-arabic.xml"))
     assert len(texts) >= 5
     raws = []
     for text in texts:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -16,8 +15,8 @@ from feeds.parse import parse_feed
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage import shortlinks
+from tests.data import feed_file
 
-FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
 NOW = 1_795_000_000.0  # 2026-11-18
 BASE = "https://r.example.org/"
 
@@ -134,7 +133,7 @@ def store_feed_items(db, feed_id: int, items) -> list[int]:
 
 
 def test_alert_link_on_a_real_planet_feed_uses_the_publishers_shortlinks(db):
-    parsed = parse_feed((FEEDS / "hamakor-hebrew/hamakor.xml").read_bytes(), {}, "https://x/")
+    parsed = parse_feed(feed_file("hamakor-hebrew/hamakor.xml").read_bytes(), {}, "https://x/")
     feed = add_feed(db, "https://planet.hamakor.example/atom.xml")
     ids = store_feed_items(db, feed, parsed.items)
     chosen = []
@@ -152,7 +151,7 @@ def test_alert_link_on_a_real_planet_feed_uses_the_publishers_shortlinks(db):
 
 
 def test_alert_link_when_every_item_has_the_same_post_id(db):
-    raw = (FEEDS / "aljazeera-english/aljazeera_com_all_2026-08-13.xml").read_bytes()
+    raw = feed_file("aljazeera-english/aljazeera_com_all_2026-08-13.xml").read_bytes()
     post_id = feedparser.parse(raw).entries[0]["post-id"]
     parsed = parse_feed(raw, {}, "https://www.aljazeera.com/xml/rss/all.xml")
     # Read the feed's one post id as every item's WordPress short link: it must not be used.

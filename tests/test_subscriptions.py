@@ -9,9 +9,9 @@ from core.matcher import find_matches
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query
 from core.subscriptions import SubscriptionBook
-from tests.conftest import SHARED, feed_texts
+from tests.conftest import feed_texts
+from tests.data import feed_file
 
-FEEDS = SHARED / "data" / "feeds"
 TEXT = "قال وزير الداخلية في المغرب إن الحكومة المغربية تدرس الأمر"
 
 
@@ -97,8 +97,8 @@ def test_build_leaves_out_paused_and_unparsable_keywords() -> None:
 
 
 def test_book_agrees_with_find_matches_on_real_feeds() -> None:
-    texts = feed_texts(FEEDS / "sky-news-arabia-via-prospect-scraper" / "sky-news-arabia.xml")
-    texts += feed_texts(FEEDS / "aljazeera-net-via-prospect-scraper" / "al-jazeera_transcribed.xml")
+    texts = feed_texts(feed_file("sky-news-arabia.xml"))
+    texts += feed_texts(feed_file("al-jazeera_transcribed.xml"))
     assert len(texts) >= 20
     rng = random.Random(3)
     keywords: list[str] = []

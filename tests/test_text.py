@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import feedparser
 import pytest
 
 from core.text import clean_article, html_to_text, split_sentences
-
-FEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
+from tests.data import feed_file
 
 
 def entries(relative: str) -> list[feedparser.FeedParserDict]:
     """The items of a real feed file, as feedparser gives them to feeds/."""
-    return feedparser.parse(str(FEEDS / relative)).entries
+    return feedparser.parse(str(feed_file(relative))).entries
 
 
 def body(entry: feedparser.FeedParserDict) -> str:
@@ -90,7 +87,7 @@ def test_persian_blog_html_keeps_paragraphs_breaks_and_zwnj():
 
 
 def test_hespress_wordpress_excerpt_boilerplate_is_removed():
-    items = entries("hespress-via-prospect-scraper/hespress_transcribed.xml")
+    items = entries("hespress_transcribed.xml")
     first = items[0]
     assert clean_article(first.title, body(first), site_name="Hespress - هسبريس") == (
         "أطلقت وكالة بيت مال القدس الشريف، التابعة للجنة القدس برئاسة الملك محمد السادس، "
@@ -111,7 +108,7 @@ def test_hespress_wordpress_excerpt_boilerplate_is_removed():
 
 
 def test_al_araby_photo_captions_and_title_copies_are_not_article_text():
-    items = entries("al-araby-al-jadeed-via-prospect-scraper/al-araby-al-jadeed.xml")
+    items = entries("al-araby-al-jadeed.xml")
     descriptions = [body(item) for item in items]
     assert "الممثل المصري حسين فهمي (ربيع مغربي/ فرانس برس)" in descriptions
     assert "!مقصلة فرنسية لفرانشيسكا ألبانيز" in descriptions  # title == description
@@ -120,9 +117,9 @@ def test_al_araby_photo_captions_and_title_copies_are_not_article_text():
 
 def test_real_leads_ending_in_a_full_stop_are_kept():
     for relative in (
-        "asharq-al-awsat-via-prospect-scraper/asharq-al-awsat.xml",
-        "rt-arabic-via-prospect-scraper/rt-arabic.xml",
-        "sky-news-arabia-via-prospect-scraper/sky-news-arabia.xml",
+        "asharq-al-awsat.xml",
+        "rt-arabic.xml",
+        "sky-news-arabia.xml",
     ):
         for item in entries(relative):
             assert clean_article(item.title, body(item)) == body(item).strip()
@@ -142,7 +139,7 @@ def test_aljazeera_english_entities_and_title_repeated_as_description():
 
 
 def test_breaking_placeholder_text_is_kept_for_the_summary_to_judge():
-    items = entries("aljazeera-net-via-prospect-scraper/al-jazeera_transcribed.xml")
+    items = entries("al-jazeera_transcribed.xml")
     breaking = items[-1]
     assert breaking.title.startswith("عاجل |")
     assert clean_article(breaking.title, body(breaking)) == "التفاصيل بعد قليل.."
@@ -277,6 +274,6 @@ def test_split_sentences_urdu_full_stop():
 
 
 def test_split_sentences_keeps_every_word_of_real_articles():
-    for item in entries("sky-news-arabia-via-prospect-scraper/sky-news-arabia.xml"):
+    for item in entries("sky-news-arabia.xml"):
         text = body(item)
         assert " ".join(split_sentences(text)).split() == text.split()
