@@ -145,23 +145,19 @@ def m002_links_and_clicks(db: Database) -> None:
     )
 
 
-def open_database(path: Path | str) -> Database:
-    """Open (creating if needed) the database file, turn WAL on and apply migrations."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    db = Database(conn)
-    if str(path) != ":memory:":
-        db.enable_wal()
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = NORMAL")
-    migrations.apply(db)
-    return db
-
-
-def transaction(db: Database):
-    """One atomic unit of work (nested calls become savepoints)."""
-    return db.atomic()
+@migrations()
+def m003_feed_health(db: Database) -> None:
+    """Feed health for /feeds and the scheduler: notes, when a feed was disabled, and indexes."""
+    db.executescript(
+        """
+        ALTER TABLE feeds ADD COLUMN note TEXT;            -- e.g. a redirect we could not follow
+        ALTER TABLE feeds ADD COLUMN disabled_at REAL;
+        ALTER TABLE feeds ADD COLUMN ttl_minutes INTEGER;  -- the feed's own <ttl>, honoured
+        CREATE INDEX feeds_due ON feeds(disabled, next_check_at);
+        -- items per day of one feed: a range scan instead of every article it ever had
+        CREATE INDEX articles_feed_time ON articles(feed_id, COALESCE(published_at, fetched_at));
+        """
+    )
 
 
 @migrations()
@@ -193,21 +189,6 @@ def m004_delivery(db: Database) -> None:
 
 
 @migrations()
-def m003_feed_health(db: Database) -> None:
-    """Feed health for /feeds and the scheduler: notes, when a feed was disabled, and indexes."""
-    db.executescript(
-        """
-        ALTER TABLE feeds ADD COLUMN note TEXT;            -- e.g. a redirect we could not follow
-        ALTER TABLE feeds ADD COLUMN disabled_at REAL;
-        ALTER TABLE feeds ADD COLUMN ttl_minutes INTEGER;  -- the feed's own <ttl>, honoured
-        CREATE INDEX feeds_due ON feeds(disabled, next_check_at);
-        -- items per day of one feed: a range scan instead of every article it ever had
-        CREATE INDEX articles_feed_time ON articles(feed_id, COALESCE(published_at, fetched_at));
-        """
-    )
-
-
-@migrations()
 def m005_chat_experience(db: Database) -> None:
     """Channels linked by a user, and which chat a private chat is managing."""
     db.executescript(
@@ -227,3 +208,22 @@ def m006_lighter_outbox_indexes(db: Database) -> None:
         CREATE INDEX outbox_broadcast ON outbox(broadcast_id, status) WHERE broadcast_id IS NOT NULL;
         """
     )
+
+
+def open_database(path: Path | str) -> Database:
+    """Open (creating if needed) the database file, turn WAL on and apply migrations."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    db = Database(conn)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrations.apply(db)
+    return db
+
+
+def transaction(db: Database):
+    """One atomic unit of work (nested calls become savepoints)."""
+    return db.atomic()

@@ -3,6 +3,7 @@
 import sqlite3
 
 import pytest
+from sqlite_utils import Database
 
 from core.models import Article
 from storage import articles, chats, feeds, outbox
@@ -29,10 +30,37 @@ def test_open_is_idempotent_and_uses_wal(tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     applied = [m.name for m in migrations.applied(db)]
     assert applied[0] == "m001_initial"
-    assert applied == [m.name for m in migrations._migrations]  # all of them, once
+    assert applied == [m.name for m in migrations.pending(Database(memory=True))]  # all, once
     assert {"chats", "subscriptions", "feeds", "articles", "outbox", "broadcasts"} <= set(
         db.table_names()
     )
+
+
+def test_migrations_are_defined_and_numbered_in_the_order_they_run():
+    names = [m.name for m in migrations.pending(Database(memory=True))]
+    numbers = [int(name[1:4]) for name in names]
+    assert all(name[0] == "m" and name[4] == "_" for name in names)
+    assert numbers == list(range(1, len(names) + 1)), "a new migration takes the next number"
+
+
+def test_a_database_migrated_in_the_old_order_opens_unchanged(tmp_path):
+    """Before they were reordered, m004 ran before m003; such a database has both, once."""
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    migrations.apply(db, stop_before="m003_feed_health")
+    old_order = {m.name: m for m in migrations.pending(db)}
+    old_order["m004_delivery"].fn(db)
+    db["_sqlite_migrations"].insert(
+        {"migration_set": "rasd", "name": "m004_delivery", "applied_at": "2026-01-01"}
+    )
+    db.conn.commit()
+    db.conn.close()
+    reopened = open_database(path)
+    applied = [m.name for m in migrations.applied(reopened)]
+    assert sorted(applied) == sorted(m.name for m in migrations.pending(Database(memory=True)))
+    assert len(applied) == len(set(applied))
+    assert "delivery_mode" in reopened["chats"].columns_dict
+    assert "note" in reopened["feeds"].columns_dict
 
 
 def test_chat_touch_and_reactivate(db):
