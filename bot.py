@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from dotenv import dotenv_values
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from core.i18n import LANGUAGES, Catalog, load_catalog, pick_language
-from core.settings import Settings, SettingsError, load_settings, read_dotenv
+from core.settings import Settings, SettingsError, load_settings
 from core.subscriptions import SubscriptionBook
 from delivery.broadcasts import report_broadcasts
 from delivery.logs import setup_logging
@@ -67,9 +68,8 @@ To see what Rasd does without a token, run the offline demo over bundled sample 
 
 def environment(root: Path = ROOT) -> dict[str, str]:
     """The process environment over the values of a .env file, if there is one."""
-    dotenv = root / ".env"
-    values = read_dotenv(dotenv.read_text(encoding="utf-8")) if dotenv.exists() else {}
-    return {**values, **os.environ}
+    values = dotenv_values(root / ".env", encoding="utf-8")  # {} when there is no such file
+    return {**{k: v for k, v in values.items() if v is not None}, **os.environ}
 
 
 def file_base_url(api_base_url: str) -> str:

@@ -197,19 +197,3 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
         values["log_level"] = level
     return Settings(**values)  # type: ignore[arg-type]
-
-
-def read_dotenv(text: str) -> dict[str, str]:
-    """Parse a .env file: KEY=VALUE lines, # comments, optional quotes."""
-    result = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        result[key] = value
-    return result

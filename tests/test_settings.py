@@ -1,10 +1,13 @@
 """Settings: defaults, validation messages that name the setting, and the token kept secret."""
 
+import os
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
-from core.settings import DEFAULT_API_BASE_URL, SettingsError, load_settings, read_dotenv
+import bot
+from core.settings import DEFAULT_API_BASE_URL, SettingsError, load_settings
 
 TOKEN = "123456:ABCdefGhIJKlmnoPQRstuVWxyz0123456789"
 
@@ -70,9 +73,19 @@ def test_repr_hides_token():
     assert "***" in repr(settings)
 
 
-def test_dotenv_parsing():
-    values = read_dotenv("# comment\nexport A=1\nB=\"two words\"\nC='x'\n\nbroken line\n")
-    assert values == {"A": "1", "B": "two words", "C": "x"}
+def test_dotenv_file_with_comments_quotes_and_export(tmp_path):
+    (tmp_path / ".env").write_text(
+        "# comment\nexport A=1\nB=\"two words\"\nC='x'\nADMIN_IDS=123 # me\n\nbroken line\n",
+        encoding="utf-8",
+    )
+    values = bot.environment(tmp_path)
+    assert {k: values[k] for k in "ABC"} == {"A": "1", "B": "two words", "C": "x"}
+    assert values["ADMIN_IDS"] == "123"  # an inline comment is a comment, not part of the value
+    assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, **values}).admin_ids == {123}
+
+
+def test_no_dotenv_file_is_just_the_environment(tmp_path):
+    assert bot.environment(tmp_path) == dict(os.environ)
 
 
 def test_web_and_webhook_settings():
@@ -113,7 +126,7 @@ def test_env_example_loads_and_every_setting_is_documented():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    example = read_dotenv((root / ".env.example").read_text(encoding="utf-8"))
+    example = {k: v or "" for k, v in dotenv_values(root / ".env.example").items()}
     load_settings(example)  # a copied .env.example is a valid configuration
     readme = (root / "README.md").read_text(encoding="utf-8")
     source = (root / "core" / "settings.py").read_text(encoding="utf-8")
