@@ -7,7 +7,7 @@ import contextlib
 import re
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -299,23 +299,81 @@ class Fetcher:
         return bytes(body)
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, with its connection pool built on the guarded network backend."""
+class _GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore pool whose connections open through the guard.
+
+    httpx's own transport builds its pool without a network_backend parameter, so this one
+    builds the pool itself and maps requests, responses and errors the way httpx does.
+    """
 
     def __init__(
         self, backend: GuardedNetworkBackend, limits: httpx.Limits, verify: ssl.SSLContext | bool
     ) -> None:
-        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
-        super().__init__(limits=limits, trust_env=False, verify=ssl_context)
-        # httpx builds its pool without a network_backend parameter; swap in an identical pool
-        # that has one. The unused original never opened a connection.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
+        self.pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=backend,
         )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send one request through the pool; httpcore's errors come back as httpx's."""
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_error(request):
+            response = await self.pool.handle_async_request(core_request)
+        assert isinstance(response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream, request),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """httpcore's response body as httpx reads it, with httpcore's errors as httpx's."""
+
+    def __init__(self, stream: AsyncIterable[bytes], request: httpx.Request) -> None:
+        self.stream = stream
+        self.request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_error(self.request):
+            async for chunk in self.stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        closing = getattr(self.stream, "aclose", None)
+        if closing is not None:
+            await closing()
+
+
+@contextlib.contextmanager
+def _as_httpx_error(request: httpx.Request) -> Iterator[None]:
+    """Raise httpcore's transport errors as the httpx exceptions of the same name."""
+    try:
+        yield
+    except httpcore.UnsupportedProtocol as exc:
+        raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
+    except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as exc:
+        mapped = getattr(httpx, type(exc).__name__, httpx.TransportError)
+        raise mapped(str(exc), request=request) from exc
 
 
 def _checked_url(url: str, *, redirect: bool = False) -> httpx.URL:
