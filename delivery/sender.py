@@ -1,6 +1,6 @@
 """The outbox sender: claims owed rows, renders them, sends within Telegram's limits.
 
-Limits (see ../shared/design/telegram.md): at most `overall_per_second` messages in any one-second
+Telegram's limits (README, "Delivery"): at most `overall_per_second` messages in any one-second
 window, one message per `private_gap` seconds to a private chat and per `group_gap` seconds to a
 group or channel (20 a minute). Fairness: each round takes at most one row per chat, and the chats
 served least recently go first, so a chat with 500 alerts waiting never delays another chat's

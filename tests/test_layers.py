@@ -1,4 +1,4 @@
-"""Dependencies point inward: each package imports only what architecture.md allows."""
+"""Dependencies point inward: each package imports only what the README's layer table allows."""
 
 import ast
 from pathlib import Path
