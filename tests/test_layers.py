@@ -101,3 +101,15 @@ def test_core_never_reads_the_clock():
             ):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_every_runtime_requirement_is_in_the_readme_with_its_license():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Dependencies") : readme.index("## License")]
+    rows = {line.split("|")[1].strip().lower(): line for line in table.splitlines() if "|" in line}
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        name = line.split("#")[0].split("==")[0].split("[")[0].strip().lower()
+        if name:
+            row = next((r for key, r in rows.items() if key.startswith(name)), None)
+            assert row is not None, f"{name} is not in the README's dependency table"
+            assert row.split("|")[2].strip(), f"{name} has no license in the README"

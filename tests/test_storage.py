@@ -3,11 +3,10 @@
 import sqlite3
 
 import pytest
-from sqlite_utils import Database
 
 from core.models import Article
 from storage import articles, chats, feeds, outbox
-from storage.db import migrations, open_database
+from storage.db import Database, migrations, open_database
 
 
 def article(key="k1", content="h1", fingerprint=None, url="https://site/a"):
