@@ -41,6 +41,13 @@ def _refuse_outside_data(event: str, args: tuple[object, ...]) -> None:
 sys.addaudithook(_refuse_outside_data)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """An end-to-end test is also a slow one: -m "not slow" leaves both out."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
+
+
 def feed_texts(path: Path) -> list[str]:
     """Title + description of each item of an RSS file, tags stripped."""
     texts = []

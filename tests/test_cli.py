@@ -25,6 +25,7 @@ def run(*args, env=None, stdin=""):
     )
 
 
+@pytest.mark.e2e  # bot.py in a subprocess
 def test_help_lists_commands():
     result = run("--help")
     assert result.returncode == 0
@@ -71,12 +72,14 @@ def test_match_reads_lines_and_prints_matched_words():
     assert out.getvalue().splitlines() == ["1\tوبالمغرب", "0", "0"]
 
 
+@pytest.mark.e2e  # bot.py in a subprocess
 def test_match_cli_end_to_end():
     result = run("match", "الرباط", stdin="وصل الوفد للرباط أمس\nلا شيء هنا\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["1\tللرباط", "0"]
 
 
+@pytest.mark.e2e  # bot.py in a subprocess
 def test_match_refuses_a_stop_word():
     result = run("match", "في", stdin="في البيت\n")
     assert result.returncode == 2
@@ -86,6 +89,7 @@ def test_match_refuses_a_stop_word():
     )  # the user-facing reason, in English
 
 
+@pytest.mark.e2e  # bot.py in a subprocess
 def test_demo_once_prints_alerts_and_exits():
     result = run("--demo", "--once")
     assert result.returncode == 0, result.stderr
@@ -97,6 +101,7 @@ def test_demo_once_prints_alerts_and_exits():
     assert "Done:" in out
 
 
+@pytest.mark.e2e  # bot.py in a subprocess
 def test_summarize_a_file_with_a_budget():
     article = EASC_ARTICLES[0]
     result = run("summarize", str(article), "--words", "20")
@@ -110,6 +115,7 @@ def test_summarize_a_file_with_a_budget():
     )
 
 
+@pytest.mark.e2e  # bot.py in a subprocess
 def test_summarize_stdin_placeholder_has_no_summary():
     result = run("summarize", stdin="التفاصيل بعد قليل..\n")
     assert result.returncode == 1
@@ -117,6 +123,7 @@ def test_summarize_stdin_placeholder_has_no_summary():
     assert "no summary" in result.stderr
 
 
+@pytest.mark.e2e  # bot.py in a subprocess
 def test_an_unreachable_bot_api_is_explained_without_the_token(tmp_path):
     env = {
         "TELEGRAM_BOT_TOKEN": "123456:ABCdefGhIJKlmnoPQRstuVWxyz0123456789",

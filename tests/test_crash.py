@@ -10,10 +10,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from storage import chats
 from storage.db import open_database
 from tests.botapi import BotApiServer
 from tests.conftest import ADMIN
+
+pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHATS = 2000

@@ -5,10 +5,14 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
+import pytest
+
 from handlers import ADMIN_COMMANDS
 from storage.db import open_database
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
+
+pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 OTHER = 333
 TRICKY_TITLE = "وفد <رسمي> & اقتصادي يزور الرباط"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from telegram.ext import CommandHandler
 
 import bot
@@ -10,6 +11,8 @@ from storage.db import open_database
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
 from tests.test_e2e import BASELINE, item, say
+
+pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 GROUP_ADMIN, MEMBER = 501, 502
 GROUP = -4_005_000_001

@@ -9,12 +9,15 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from storage.db import open_database
 from tests.conftest import ADMIN, USER, bot_settings, run_cli, running_bot
 from tests.feedserver import make_rss
 from tests.test_e2e import BASELINE, NEW_ITEM, TRICKY_TITLE, say
+
+pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 ROOT = Path(__file__).resolve().parents[1]
 
