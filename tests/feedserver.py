@@ -23,8 +23,11 @@ Hostile behaviours (`set_hostile(path, name, **options)`):
                       or a datetime sent as an HTTP date)
 Every behaviour also takes `delay` (seconds before the response starts).
 
-Also: `set_redirect(path, location, status=301)`; `server.requests` (every request: method,
-path, query, lowercase headers); `server.peak_in_flight` (most concurrent requests seen);
+Also: `set_redirect(path, location, status=301)`; `set_feed(..., hold=event)` answers only once
+the event is set; `server.requests` (every request: method, path, query, lowercase headers);
+`server.in_flight` and `server.peak_in_flight` (requests being answered now, and the most seen
+at once); `server.bytes_sent[path]` (body bytes handed to the socket for that path, counted as
+they are written, so a client that stops reading bounds it);
 `make_rss(title, items)` and `sample_items(n)` build Arabic RSS 2.0; and
 `FeedServer(ssl_context=...)` with `tls_contexts(tmp_path, ["feeds.example"])` serves HTTPS
 under a throwaway CA (`server.tls_server_names` records the SNI of each handshake).
@@ -39,6 +42,7 @@ import socket
 import ssl
 import subprocess
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -93,6 +97,7 @@ class _Route:
     last_modified: str | None = None
     ignore_conditional: bool = False
     delay: float = 0.0
+    hold: asyncio.Event | None = None
     options: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
 
@@ -109,6 +114,7 @@ class FeedServer:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.bytes_sent: Counter[str] = Counter()
         self._routes: dict[str, _Route] = {}
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -171,6 +177,7 @@ class FeedServer:
         last_modified: str | datetime | None = None,
         ignore_conditional: bool = False,
         delay: float = 0.0,
+        hold: asyncio.Event | None = None,
         content_type: str = RSS_TYPE,
     ) -> None:
         """Serve `body` at `path`; with etag/last_modified, answer conditional GETs with 304."""
@@ -184,6 +191,7 @@ class FeedServer:
             last_modified=_http_date(last_modified) if last_modified is not None else None,
             ignore_conditional=ignore_conditional,
             delay=delay,
+            hold=hold,
         )
 
     def set_redirect(self, path: str, location: str, *, status: int = 301) -> None:
@@ -223,8 +231,13 @@ class FeedServer:
             route.hits += 1
             if route.delay:
                 await self._sleep(route.delay)
+            if route.hold is not None:
+                await self._until(route.hold)
             handler = getattr(self, f"_serve_{route.kind}")
-            return await handler(request, route)
+            response = await handler(request, route)
+            if isinstance(response, web.Response) and isinstance(response.body, bytes):
+                self.bytes_sent[request.path] += len(response.body)
+            return response
         finally:
             self.in_flight -= 1
 
@@ -233,6 +246,19 @@ class FeedServer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
         return self._closing.is_set()
+
+    async def _until(self, event: asyncio.Event) -> None:
+        """Wait until `event` is set or the server closes."""
+        waits = [asyncio.ensure_future(e.wait()) for e in (event, self._closing)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    async def _write(self, request: web.Request, response: web.StreamResponse, data: bytes) -> None:
+        await response.write(data)
+        self.bytes_sent[request.path] += len(data)
 
     async def _serve_feed(self, request: web.Request, route: _Route) -> web.StreamResponse:
         validators: dict[str, str] = {}
@@ -301,7 +327,7 @@ class FeedServer:
     async def _serve_hang(self, request: web.Request, route: _Route) -> web.StreamResponse:
         response = await self._start_stream(request, {"Content-Length": "100000"})
         with contextlib.suppress(ConnectionError):
-            await response.write(b"<?xml version='1.0'?><rss")
+            await self._write(request, response, b"<?xml version='1.0'?><rss")
             await self._closing.wait()
         return response
 
@@ -311,7 +337,7 @@ class FeedServer:
         response = await self._start_stream(request, {"Content-Length": str(len(body))})
         with contextlib.suppress(ConnectionError):
             for i in range(len(body)):
-                await response.write(body[i : i + 1])
+                await self._write(request, response, body[i : i + 1])
                 if await self._sleep(interval):
                     break
         return response
@@ -325,7 +351,7 @@ class FeedServer:
         with contextlib.suppress(ConnectionError):
             while sent < size and not self._closing.is_set():
                 piece = chunk[: size - sent]
-                await response.write(piece)
+                await self._write(request, response, piece)
                 sent += len(piece)
         return response
 
@@ -334,7 +360,7 @@ class FeedServer:
         chunk = b"<item><title>\xd8\xb9\xd8\xa7\xd8\xac\xd9\x84</title></item>" * 1024
         with contextlib.suppress(ConnectionError):
             while not self._closing.is_set():
-                await response.write(chunk)
+                await self._write(request, response, chunk)
         return response
 
     async def _start_stream(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +26,7 @@ from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from tests.feedserver import FeedServer, make_rss, sample_items
+from tests.timing import eventually, within
 
 BASE = 300.0
 START = datetime(2026, 3, 24, 12, 0, tzinfo=UTC).timestamp()  # sample_items are from that morning
@@ -328,7 +328,7 @@ async def test_charset_override_is_validated_and_re_parses_the_feed(
 # --- hostile feeds in one cycle -----------------------------------------------------------
 
 
-async def test_hostile_feeds_fail_alone_and_in_bounded_time(server, db, book, clock):
+async def test_hostile_feeds_fail_alone_and_are_cut_off(server, db, book, clock):
     server.set_feed("/good", make_rss("أخبار", [FLOOD]))
     server.set_hostile("/hang", "hang")
     server.set_hostile("/flaky", "flaky", failures=1, body=make_rss("متقطع", [OIL]))
@@ -342,10 +342,7 @@ async def test_hostile_feeds_fail_alone_and_in_bounded_time(server, db, book, cl
         allow_private=False, allowed_networks=["127.0.0.1/32"], timeout=1.0, max_bytes=500_000
     ) as guarded:
         poller = poller_for(db, guarded, book, clock)
-        started = time.perf_counter()
-        report = await poller.run_once()
-        elapsed = time.perf_counter() - started
-        assert elapsed < 4.0
+        report = await within(poller.run_once(), "the poll cycle")
         assert report.feeds_checked == 6
         assert report.feeds_failed == 5
         assert report.articles_new == 1
@@ -480,14 +477,17 @@ def test_story_index_agrees_with_brute_force():
                 assert index.find(query) == (min(distances)[1] if distances else None)
 
 
-async def test_feeds_in_one_cycle_are_fetched_concurrently(db, fetcher, book, clock):
-    async with FeedServer() as slow:
+async def test_feeds_in_one_cycle_are_fetched_concurrently(db, book, clock):
+    release = asyncio.Event()
+    async with FeedServer() as slow, Fetcher(allow_private=True) as fetcher:
         for n in range(20):
-            slow.set_feed(f"/f{n}", make_rss("أخبار", [OIL]), delay=0.3)
+            slow.set_feed(f"/f{n}", make_rss("أخبار", [OIL]), hold=release)
             primed_feed(db, slow.url(f"/f{n}"), clock)
         poller = poller_for(db, fetcher, book, clock)
-        started = time.perf_counter()
-        report = await asyncio.wait_for(poller.run_once(), 10)
-        assert time.perf_counter() - started < 2.0  # not 20 x 0.3 s one after another
+        cycle = asyncio.create_task(poller.run_once())
+        # Not one after another: four feeds (the fetcher's per-host limit) wait at once.
+        await eventually(lambda: slow.in_flight == 4, "four feeds fetched at once")
+        release.set()
+        report = await within(cycle, "the poll cycle")
         assert report.feeds_parsed == 20
-        assert slow.peak_in_flight >= 4
+        assert slow.peak_in_flight == 4
