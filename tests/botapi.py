@@ -16,6 +16,10 @@ fields (strings as-is, everything else JSON), multipart when a file is uploaded,
 Answers are `{"ok": true, "result": ...}` or `{"ok": false, "error_code": N, "description": ...,
 "parameters": {...}}` with HTTP status N. Files download from `GET /file/bot<token>/<file_path>`.
 
+Time: `clock` (default time.monotonic) stamps calls and times rate limits, long polls and
+callback-query expiry; long polls, injected delays and webhook retries wait with `sleep` (default
+asyncio.sleep). Give both a tests.timing.FakeClock to run the server on fake time.
+
 Deliberate differences from Telegram, all in the direction of catching bugs:
 - with `strict_ampersand` (default) a bare `&` that starts no character reference is a parse
   error; Telegram keeps it literally;
@@ -33,7 +37,7 @@ import math
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
@@ -44,6 +48,7 @@ from aiohttp import web
 
 T = TypeVar("T")
 JsonDict = dict[str, Any]
+Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 MESSAGE_LIMIT = 4096
@@ -831,11 +836,22 @@ class _Signal:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, seconds: float | None) -> None:
-        """Wait for the next notify() or `seconds`, whichever comes first."""
-        event = self._event
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+    async def wait(self, seconds: float | None, sleep: Sleep = asyncio.sleep) -> None:
+        """Wait for the next notify() or `seconds` slept with `sleep`, whichever comes first."""
+        if seconds is None:
+            await self._event.wait()
+        else:
+            await _first(self._event.wait(), sleep(seconds))
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    """Wait until one of `waits` is done; cancel the others."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 class _Params:
@@ -939,6 +955,7 @@ class BotApiServer:
         webhook_retry_delay: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
         host: str = "127.0.0.1",
     ) -> None:
         bot_id = token.split(":", 1)[0]
@@ -953,8 +970,9 @@ class BotApiServer:
         self.webhook_retry_delay = webhook_retry_delay
         self.host = host
         self.port = 0
-        self._clock = clock
-        self._wall_clock = wall_clock
+        self._clock = clock  # rate limits, long polls, callback query expiry, `at` stamps
+        self._wall_clock = wall_clock  # message dates
+        self._sleep_for = sleep  # long polls, injected delays, webhook retries
 
         self.users: dict[int, TgUser] = {}
         self.chats: dict[int, TgChat] = {}
@@ -963,6 +981,7 @@ class BotApiServer:
         self.calls: list[ApiCall] = []
         self.status_counts: Counter[int] = Counter()
         self.too_many_requests = 0
+        self.waiting_polls = 0  # getUpdates calls held open now, waiting for an update
         self.answered_callbacks: list[CallbackAnswer] = []
         self.chat_actions: list[tuple[int, str, float]] = []
         self.profile_texts: dict[tuple[str, str], str] = {}
@@ -1762,8 +1781,7 @@ class BotApiServer:
 
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), seconds)
+            await _first(self._closing.wait(), self._sleep_for(seconds))
 
     # ------------------------------------------------------------------ updates
 
@@ -1822,8 +1840,7 @@ class BotApiServer:
         self._poll_generation += 1
         generation = self._poll_generation
         self._updates_changed.notify()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = self._clock() + timeout
         while True:
             if generation != self._poll_generation:
                 raise ApiError(
@@ -1834,10 +1851,15 @@ class BotApiServer:
             if self._webhook_url:
                 raise ApiError(409, "Conflict: webhook was set while getUpdates was waiting")
             batch = list(itertools.islice(self._updates, limit))
-            remaining = deadline - loop.time()
+            remaining = deadline - self._clock()
             if batch or remaining <= 0 or self._closing.is_set():
                 return batch
-            await self._updates_changed.wait(remaining)
+            self.waiting_polls += 1
+            self._changed.notify()
+            try:
+                await self._updates_changed.wait(remaining, self._sleep_for)
+            finally:
+                self.waiting_polls -= 1
 
     async def _set_webhook(self, params: _Params) -> bool:
         url = params.string("url") or ""
@@ -1913,7 +1935,7 @@ class BotApiServer:
                 continue
             self._webhook_last_error = (self._now(), error)
             self._changed.notify()
-            await asyncio.sleep(delay)
+            await self._sleep_for(delay)
             delay = min(delay * 2, 5.0)
 
     async def _post_update(self, update: JsonDict) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import json
 import time
@@ -45,6 +46,7 @@ from tests.botapi import (
     parse_html,
     utf16_len,
 )
+from tests.timing import FakeClock, eventually, within
 
 USER = 111
 OTHER = 222
@@ -74,14 +76,15 @@ def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
-class FakeClock:
-    """A manual clock for the server's rate windows."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+@contextlib.asynccontextmanager
+async def on_fake_time(clock: FakeClock) -> AsyncIterator[tuple[BotApiServer, Bot]]:
+    """The server and bot fixtures' pair, the server timing its waits by `clock`."""
+    async with BotApiServer(clock=clock, sleep=clock.sleep) as server:
+        server.private_chat(USER, "سارة", language_code="ar")
+        async with Bot(
+            server.token, base_url=server.base_url, base_file_url=server.base_file_url
+        ) as bot:
+            yield server, bot
 
 
 # ----------------------------------------------------------------------------- HTML parser
@@ -236,7 +239,7 @@ async def test_errors_map_to_ptb_exceptions(server: BotApiServer, bot: Bot) -> N
 
 
 async def test_rate_limits_answer_429_and_log_accepted_sends(timedelta_periods: None) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limits = RateLimits(overall_per_second=5, private_chat_per_second=2, group_per_minute=3)
     async with BotApiServer(rate_limits=limits, clock=clock) as server:
         for user_id in (1, 2, 3):
@@ -255,14 +258,14 @@ async def test_rate_limits_answer_429_and_log_accepted_sends(timedelta_periods: 
                 await bot.send_message(GROUP, "4")
             assert per_group.value.retry_after == dtm.timedelta(seconds=60)
 
-            clock.now += 1.0  # the 1 s windows are clear again; the group's minute is not
+            clock.advance(1.0)  # the 1 s windows are clear again; the group's minute is not
             for user_id in (1, 2, 3):
                 await bot.send_message(user_id, "again")
             await bot.send_message(2, "again")
             await bot.send_message(1, "again")
             with pytest.raises(RetryAfter):
                 await bot.send_message(3, "overall")  # 6th send in this second
-            clock.now += 59.0
+            clock.advance(59.0)
             await bot.send_message(GROUP, "4")
 
     assert server.too_many_requests == 3
@@ -292,75 +295,84 @@ async def test_injected_failures(server: BotApiServer, bot: Bot, timedelta_perio
     assert [r.text for r in server.send_log] == ["x", "y"]
 
 
-async def test_slow_answers_can_be_injected(server: BotApiServer, bot: Bot) -> None:
-    server.inject("sendMessage", delay=0.3)
-    started = time.perf_counter()
-    await bot.send_message(USER, "late")
-    assert time.perf_counter() - started >= 0.3
+async def test_slow_answers_can_be_injected() -> None:
+    clock = FakeClock()
+    async with on_fake_time(clock) as (server, bot):
+        server.inject("sendMessage", delay=0.3)
+        sending = asyncio.create_task(bot.send_message(USER, "late"))
+        assert await eventually(clock.deadlines, "the server to hold the answer") == [0.3]
+        assert not sending.done()
+        assert server.send_log == []
+        clock.advance(0.3)
+        assert (await within(sending, "the delayed answer")).text == "late"
+    assert [call.at for call in server.calls_to("sendMessage")] == [0.3]
 
 
 # ----------------------------------------------------------------------------- updates
 
 
-async def test_get_updates_long_polls_and_confirms_only_on_higher_offset(
-    server: BotApiServer, bot: Bot
-) -> None:
-    started = time.perf_counter()
-    assert await bot.get_updates(timeout=0.3) == ()
-    assert time.perf_counter() - started >= 0.3
+async def test_get_updates_long_polls_and_confirms_only_on_higher_offset() -> None:
+    clock = FakeClock()
+    async with on_fake_time(clock) as (server, bot):
+        # With nothing to send, a poll is held for its timeout (on the server's clock), then empty.
+        poll = asyncio.create_task(bot.get_updates(timeout=3))
+        assert await eventually(clock.deadlines, "the long poll to wait") == [3.0]
+        assert server.waiting_polls == 1
+        assert not poll.done()
+        clock.advance(3)
+        assert await within(poll, "the timed-out long poll") == ()
 
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
-    started = time.perf_counter()
-    sent = await server.send_text(USER, USER, "/start@rasd_test_bot مرحبا")
-    updates = await poll
-    assert time.perf_counter() - started < 1.0
-    assert [u.update_id for u in updates] == [sent.update_id]
-    message = updates[0].message
-    assert message.text.startswith("/start@rasd_test_bot")
-    assert message.entities[0].type == "bot_command"
-    assert message.entities[0].length == 20
-    assert message.from_user.language_code == "ar"
+        # An update answers a waiting poll at once: the clock stands still, so no timeout did.
+        poll = asyncio.create_task(bot.get_updates(timeout=5))
+        await server.wait_until(lambda: server.waiting_polls, what="the long poll to wait")
+        sent = await server.send_text(USER, USER, "/start@rasd_test_bot مرحبا")
+        updates = await within(poll, "the long poll")
+        assert [u.update_id for u in updates] == [sent.update_id]
+        message = updates[0].message
+        assert message.text.startswith("/start@rasd_test_bot")
+        assert message.entities[0].type == "bot_command"
+        assert message.entities[0].length == 20
+        assert message.from_user.language_code == "ar"
 
-    await server.send_text(USER, USER, "ثانية")
-    again = await bot.get_updates(timeout=0)
-    assert [u.update_id for u in again] == [sent.update_id, sent.update_id + 1]  # not confirmed
-    assert await bot.get_updates(offset=sent.update_id + 1, limit=1) == again[1:]
-    assert await bot.get_updates(offset=again[-1].update_id + 1) == ()
-    assert server.pending_update_count == 0
-
-
-async def test_allowed_updates_and_conflicting_polls(server: BotApiServer, bot: Bot) -> None:
-    reply = await bot.send_message(
-        USER,
-        "؟",
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("نعم", callback_data="y")]]),
-    )
-    assert await bot.get_updates(allowed_updates=["message"]) == ()
-    await server.press_button(USER, server.sent_messages(USER)[0], "y")
-    await server.send_text(USER, USER, "نص")
-    updates = await bot.get_updates()
-    assert [u.message.text for u in updates] == ["نص"]
-    assert reply.message_id == 1
-
-    first = asyncio.create_task(bot.get_updates(offset=updates[-1].update_id + 1, timeout=5))
-    await asyncio.sleep(0.1)
-    async with Bot(server.token, base_url=server.base_url) as second_instance:
-        assert await second_instance.get_updates(timeout=0) == ()
-    with pytest.raises(Conflict, match="terminated by other getUpdates request"):
-        await first
+        await server.send_text(USER, USER, "ثانية")
+        again = await bot.get_updates(timeout=0)
+        assert [u.update_id for u in again] == [sent.update_id, sent.update_id + 1]  # unconfirmed
+        assert await bot.get_updates(offset=sent.update_id + 1, limit=1) == again[1:]
+        assert await bot.get_updates(offset=again[-1].update_id + 1) == ()
+        assert server.pending_update_count == 0
 
 
-async def test_stop_answers_pending_long_polls_quickly() -> None:
-    server = BotApiServer()
+async def test_allowed_updates_and_conflicting_polls() -> None:
+    async with on_fake_time(FakeClock()) as (server, bot):
+        reply = await bot.send_message(
+            USER,
+            "؟",
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("نعم", callback_data="y")]]),
+        )
+        assert await bot.get_updates(allowed_updates=["message"]) == ()
+        await server.press_button(USER, server.sent_messages(USER)[0], "y")
+        await server.send_text(USER, USER, "نص")
+        updates = await bot.get_updates()
+        assert [u.message.text for u in updates] == ["نص"]
+        assert reply.message_id == 1
+
+        first = asyncio.create_task(bot.get_updates(offset=updates[-1].update_id + 1, timeout=5))
+        await server.wait_until(lambda: server.waiting_polls, what="the first long poll")
+        async with Bot(server.token, base_url=server.base_url) as second_instance:
+            assert await second_instance.get_updates(timeout=0) == ()
+        with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+            await within(first, "the first long poll")
+
+
+async def test_stop_answers_pending_long_polls() -> None:
+    clock = FakeClock()  # stands still: only stop() can end the poll
+    server = BotApiServer(clock=clock, sleep=clock.sleep)
     await server.start()
     async with Bot(server.token, base_url=server.base_url) as bot:
         poll = asyncio.create_task(bot.get_updates(timeout=30))
-        await asyncio.sleep(0.1)
-        started = time.perf_counter()
-        await server.stop()
-        assert await poll == ()
-        assert time.perf_counter() - started < 2.0
+        await server.wait_until(lambda: server.waiting_polls, what="the long poll to wait")
+        await within(server.stop(), "the server to stop")
+        assert await within(poll, "the long poll") == ()
 
 
 async def test_application_polling_handles_command_and_button(server: BotApiServer) -> None:
@@ -621,12 +633,10 @@ async def test_absorbs_a_burst_of_concurrent_sends(server: BotApiServer) -> None
                 body = json.loads(await response.text())
                 return body["result"]["message_id"]
 
-        started = time.perf_counter()
-        ids = await asyncio.gather(*(send(n) for n in range(1000)))
-        elapsed = time.perf_counter() - started
+        ids = await within(asyncio.gather(*(send(n) for n in range(1000))), "1000 sends")
     assert sorted(ids) == list(range(1, 1001))
     assert len(server.send_log) == 1000
-    assert elapsed < 10
+    assert server.status_counts == {200: 1000}  # none refused, none failed
 
 
 async def test_raw_wire_format(server: BotApiServer) -> None:
