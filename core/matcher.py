@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain, compress
 from operator import attrgetter
-from typing import TypeVar
+from typing import Literal, TypeAlias, TypeVar, cast
 
 from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words, stem_rules
 from core.query import Query, Term
@@ -43,6 +43,7 @@ from core.query import Query, Term
 Span = tuple[int, int]
 _V = TypeVar("_V")
 _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
+_MaybeRun: TypeAlias = "_RunHits | Literal[False]"  # False in a memo: the run starts nothing
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
 _ID_BLOCK = 1_024  # entry ids made at once
 _SEEN_CACHE_LIMIT = 1_000  # memoized text words per word of a phrase, or after a text word
@@ -124,7 +125,7 @@ class _WordHits:
     in_place: tuple[_Term, ...] = ()  # phrases with a prefix among their first two words
     # phrases it may start: the phrase postings of its stems, with the bits of its reading
     seconds: tuple[tuple[dict[str, list[_PhrasePosting]], int, int], ...] = ()
-    after: dict[str, _RunHits | bool] | None = None  # memo of `_pair_hits`, if it has `seconds`
+    after: dict[str, _MaybeRun] | None = None  # memo of `_pair_hits`, if it has `seconds`
 
 
 _NO_HITS = _WordHits()
@@ -143,10 +144,10 @@ class _RunHits:
     ids: tuple[int, ...] = ()  # phrases of `size` words the run makes match
     excludes: tuple[int, ...] = ()  # phrases of `size` words the run excludes
     longer: tuple[_Term, ...] = ()  # longer phrases it starts
-    after: dict[str, _RunHits | bool] | None = None  # memo of `extended`, if it has `longer`
+    after: dict[str, _MaybeRun] | None = None  # memo of `extended`, if it has `longer`
 
     @classmethod
-    def of(cls, terms: list[_Term], size: int) -> _RunHits | bool:
+    def of(cls, terms: list[_Term], size: int) -> _MaybeRun:
         """The run that starts these phrases (their first `size` words matched); False if none."""
         ending = [term for term in terms if len(term.words) == size]
         longer = tuple(term for term in terms if len(term.words) > size)
@@ -160,13 +161,16 @@ class _RunHits:
             {} if longer else None,
         )
 
-    def extended(self, word: str) -> _RunHits | bool:
-        """The run followed by the normalized text word `word` (memoized)."""
-        found = self.after.get(word)  # type: ignore[union-attr]
+    def extended(self, word: str) -> _MaybeRun:
+        """The run followed by the normalized text word `word` (memoized); False if none."""
+        after = self.after
+        if after is None:  # starts no longer phrase
+            return False
+        found = after.get(word)
         if found is None:
             size = self.size
             terms = [term for term in self.longer if term.words[size].matches(word)]
-            found = _remember(self.after, word, _RunHits.of(terms, size + 1))  # type: ignore[arg-type]
+            return _remember(after, word, _RunHits.of(terms, size + 1))
         return found
 
 
@@ -411,12 +415,12 @@ class MatchIndex:
         """Add one posting and remember it on the entry for removal."""
         self._forget_hits()
         if kind == "prefix":
-            self._prefixes.setdefault(key, []).append(posting)  # type: ignore[arg-type]
+            self._prefixes.setdefault(key, []).append(posting)
             self._count_prefix_length(len(key), +1)
         elif kind == "term":
-            self._slot(key).terms.append(posting)  # type: ignore[arg-type]
+            self._slot(key).terms.append(posting)
         else:
-            self._slot(key).phrases.setdefault(key2, []).append(posting)  # type: ignore[arg-type]
+            self._slot(key).phrases.setdefault(key2, []).append(posting)
             self._phrase_postings += 1
             self._excluded_phrase_postings += posting[-1].excluded
         entry.postings.append((kind, key, key2, posting))
@@ -426,17 +430,17 @@ class MatchIndex:
         self._forget_hits()
         if kind == "prefix":
             postings = self._prefixes[key]
-            postings.remove(posting)  # type: ignore[arg-type]
+            postings.remove(posting)
             if not postings:
                 del self._prefixes[key]
             self._count_prefix_length(len(key), -1)
             return
         slot = self._slots[key]
         if kind == "term":
-            slot.terms.remove(posting)  # type: ignore[arg-type]
+            slot.terms.remove(posting)
         else:
             phrase_postings = slot.phrases[key2]
-            phrase_postings.remove(posting)  # type: ignore[arg-type]
+            phrase_postings.remove(posting)
             if not phrase_postings:
                 del slot.phrases[key2]
             self._phrase_postings -= 1
@@ -541,11 +545,15 @@ class MatchIndex:
             else:
                 found_at.append(i)
         positions.pop("", None)
-        hits = list(map(self._hits.get, positions))
-        if None in hits:  # words not memoized yet
-            hits = [
-                found or self._word_hits(norm) for found, norm in zip(hits, positions, strict=True)
+        memoized = list(map(self._hits.get, positions))
+        hits = (
+            [
+                found or self._word_hits(norm)
+                for found, norm in zip(memoized, positions, strict=True)
             ]
+            if None in memoized  # words not memoized yet
+            else cast("list[_WordHits]", memoized)
+        )
         excluded = set(chain.from_iterable(map(_EXCLUDES, hits)))
         scan = _Scan(starts, ends, hits, list(positions.values()), [], [], [], excluded)
         for found, found_at in compress(
@@ -573,7 +581,7 @@ class MatchIndex:
         for hits, found_at in compress(
             zip(scan.hits, scan.positions, strict=True), map(_SECONDS, scan.hits)
         ):
-            after: dict[str, _RunHits | bool] = hits.after  # type: ignore[assignment]
+            after = cast("dict[str, _MaybeRun]", hits.after)  # words with `seconds` have one
             for i in found_at:
                 run = after.get(following[i])
                 if run is None:
@@ -581,17 +589,17 @@ class MatchIndex:
                 if not run or (gaps[i] != " " and not _joins(gaps, norms, i)):
                     continue
                 run_starts.append(i)
-                runs.append(run)  # type: ignore[arg-type]
+                runs.append(run)
                 end = i + 1
-                while run.longer and end < last:  # type: ignore[union-attr]
+                while run.longer and end < last:
                     if gaps[end] != " " and not _joins(gaps, norms, end):
                         break
                     end += 1
-                    run = run.extended(norms[end])  # type: ignore[union-attr]
+                    run = run.extended(norms[end])
                     if not run:
                         break
                     run_starts.append(i)
-                    runs.append(run)  # type: ignore[arg-type]
+                    runs.append(run)
         if self._excluded_phrase_postings:
             scan.excluded.update(*map(_EXCLUDES, runs))
 
@@ -630,8 +638,11 @@ class MatchIndex:
             hits = _NO_HITS
         return _remember(self._hits, norm, hits, _HIT_CACHE_LIMIT)
 
-    def _pair_hits(self, hits: _WordHits, following: str) -> _RunHits | bool:
+    def _pair_hits(self, hits: _WordHits, following: str) -> _MaybeRun:
         """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
+        after = hits.after
+        if after is None:  # starts no phrase
+            return False
         phrases: dict[_Term, None] = {}
         readings = CANDIDATES[following] if following else ()
         for by_second, pbit, sbit in hits.seconds:
@@ -639,7 +650,7 @@ class MatchIndex:
                 for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
                     if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
                         phrases[term] = None
-        return _remember(hits.after, following, _RunHits.of(list(phrases), 2))  # type: ignore[arg-type]
+        return _remember(after, following, _RunHits.of(list(phrases), 2))
 
     def _forget_hits(self) -> None:
         """Drop every memoized word (and with them their pairs): the distinct queries changed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import chain
 from operator import itemgetter
+from typing import cast
 
 from core.matcher import MatchIndex
 from core.models import Subscription
@@ -71,12 +72,15 @@ class SubscriptionBook:
         ids = self._index.matched_ids(text)
         if not ids:
             return {}
-        rows = list(map(self._rows.get, ids))
-        if None in rows:  # queries whose followers changed since they last matched
-            rows = [found or self._rows_of(i) for found, i in zip(rows, ids, strict=True)]
+        cached = list(map(self._rows.get, ids))
+        rows = (
+            [found or self._rows_of(i) for found, i in zip(cached, ids, strict=True)]
+            if None in cached  # queries whose followers changed since they last matched
+            else cast("list[tuple[_Row, ...]]", cached)
+        )
         hits: dict[int, list[str]] = {}
         # by subscription id alone: ids are unique, and comparing ints is cheaper than tuples
-        by_id = sorted(chain.from_iterable(rows), key=_SUBSCRIPTION_ID)  # type: ignore[arg-type]
+        by_id = sorted(chain.from_iterable(rows), key=_SUBSCRIPTION_ID)
         for _, chat_id, keyword in by_id:
             found = hits.get(chat_id)
             if found is None:
