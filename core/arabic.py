@@ -47,12 +47,12 @@ def _arabic_chars(categories: tuple[str, ...]) -> list[int]:
 def _char_class(code_points: list[int]) -> str:
     """A regex character-class body (no brackets) covering `code_points` as ranges."""
     ranges: list[str] = []
-    start = prev = None
+    start = prev = -2  # no range open yet; the -2 appended below closes the last one
     for cp in sorted(code_points) + [-2]:
-        if prev is not None and cp == prev + 1:
+        if cp == prev + 1:
             prev = cp
             continue
-        if start is not None:
+        if start >= 0:
             ranges.append(
                 re.escape(chr(start)) + ("-" + re.escape(chr(prev)) if prev != start else "")
             )

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from core.delivery_time import is_valid_timezone
@@ -136,10 +137,10 @@ def _public_url(name: str, raw: str, *, https_only: bool) -> str:
     return url
 
 
-def _web_settings(env: Mapping[str, str], values: dict[str, object], base_url: str) -> None:
+def _web_settings(env: Mapping[str, str], values: dict[str, Any], base_url: str) -> None:
     if env.get("WEB_HOST", "").strip():
         values["web_host"] = env["WEB_HOST"].strip()
-    if values.get("web_port", 8080) > 65535:  # type: ignore[operator]
+    if values.get("web_port", 8080) > 65535:
         raise SettingsError(f"WEB_PORT must be a port number (0-65535), got {values['web_port']}")
     if env.get("SHORTLINK_BASE_URL", "").strip():
         url = _public_url("SHORTLINK_BASE_URL", env["SHORTLINK_BASE_URL"], https_only=False)
@@ -162,7 +163,7 @@ def _web_settings(env: Mapping[str, str], values: dict[str, object], base_url: s
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise SettingsError naming the bad setting."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # Settings' keyword arguments, each checked as it is read
     if "TELEGRAM_BOT_TOKEN" in env:
         values["telegram_bot_token"] = _token(env["TELEGRAM_BOT_TOKEN"])
     base_url = env.get("TELEGRAM_API_BASE_URL", "").strip()
@@ -196,4 +197,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
         values["log_level"] = level
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)

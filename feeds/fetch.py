@@ -170,8 +170,8 @@ class Fetcher:
         """GET a feed; never raises for network or HTTP problems."""
         try:
             host = _checked_url(url).host
-        except _FetchFailed as failure:
-            return FetchResult(url, url, error=failure.reason, error_kind=failure.kind)
+        except _FetchFailed as refused:
+            return FetchResult(url, url, error=refused.reason, error_kind=refused.kind)
         trip = _Trip(url=url, current=url)
         async with self._host_slot(host), self._slots:
             try:
