@@ -8,7 +8,7 @@ from enum import Enum
 from sqlite_utils import Database
 
 from core.models import Article
-from storage.chats import _rows
+from storage.chats import _inserted_id, _rows
 
 _SIGN_BIT = 1 << 63
 
@@ -92,7 +92,7 @@ def store_article(db: Database, feed_id: int, article: Article, now: float) -> t
             now,
         ),
     )
-    return Stored.NEW, int(cursor.lastrowid)  # type: ignore[arg-type]
+    return Stored.NEW, _inserted_id(cursor)
 
 
 def set_story(db: Database, article_id: int, story_id: int) -> None:

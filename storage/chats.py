@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from typing import TypedDict
+
 from sqlite_utils import Database
 
 from core.models import Chat, Subscription
@@ -38,6 +41,14 @@ def _rows(db: Database, sql: str, params: tuple | list = ()) -> list[dict]:
     cursor = db.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (sqlite3 types `lastrowid` as int | None)."""
+    rowid = cursor.lastrowid
+    if rowid is None:
+        raise sqlite3.InterfaceError("the statement inserted no row")
+    return rowid
 
 
 def touch_chat(
@@ -178,7 +189,7 @@ def add_subscription(db: Database, chat_id: int, keyword: str, key: str, now: fl
     )
     if cursor.rowcount == 0:
         raise KeywordExists(keyword)
-    return int(cursor.lastrowid)  # type: ignore[arg-type]
+    return _inserted_id(cursor)
 
 
 def remove_subscription(db: Database, chat_id: int, key: str) -> Subscription | None:
@@ -256,7 +267,16 @@ def linked_channels(db: Database, user_id: int) -> list[Chat]:
     return [_chat(row) for row in rows]
 
 
-def chat_data(db: Database, chat_id: int) -> dict[str, object]:
+class ChatData(TypedDict):
+    """Everything stored about a chat, for /mydata."""
+
+    chat: dict | None  # its row
+    keywords: list[str]
+    messages_sent: int
+    messages_owed: int
+
+
+def chat_data(db: Database, chat_id: int) -> ChatData:
     """Everything stored about a chat, for /mydata."""
     rows = _rows(db, "SELECT * FROM chats WHERE id = ?", (chat_id,))
     return {

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from core.models import Feed
 from core.schedule import items_per_day as rate_per_day
-from storage.chats import _rows
+from storage.chats import _inserted_id, _rows
 
 RATE_WINDOW_SECONDS = 7 * 86_400.0
 FUTURE_SLACK_SECONDS = 86_400.0  # items dated up to a day ahead (time zone mistakes) still count
@@ -63,7 +63,7 @@ def add_feed(
     )
     if cursor.rowcount == 0:
         raise FeedExists(url)
-    return int(cursor.lastrowid)  # type: ignore[arg-type]
+    return _inserted_id(cursor)
 
 
 def get_feed(db: Database, feed_id: int) -> Feed | None:

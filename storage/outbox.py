@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from core.models import OutboxRow
-from storage.chats import _rows
+from storage.chats import _inserted_id, _rows
 
 _CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
 
@@ -136,7 +136,7 @@ def create_broadcast(
         )
         if cursor.rowcount == 0:
             return None
-        broadcast_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+        broadcast_id = _inserted_id(cursor)
         if draft:
             return broadcast_id, 0
         return broadcast_id, _owe_broadcast(db, broadcast_id, chat_ids, now)
