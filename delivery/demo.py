@@ -76,7 +76,7 @@ class ConsoleBot:
         self.out = out
         self.sent = 0
 
-    async def send_message(self, chat_id: int, text: str, **_: object):
+    async def send_message(self, chat_id: int, text: str, **_: object) -> _Sent:
         self.sent += 1
         bold = self.out.isatty()
         shown = (
@@ -111,7 +111,7 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
 
     with tempfile.TemporaryDirectory(prefix="rasd-demo-") as tmp:
         db = open_database(Path(tmp) / "demo.db")
@@ -131,7 +131,7 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
             db,
             bot,
             catalog,
-            clock=time.time,  # type: ignore[arg-type]
+            clock=time.time,
             policy=SendPolicy(private_gap=0.0, overall_per_second=1000),
         )
         async with Fetcher(allow_private=True) as fetcher:

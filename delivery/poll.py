@@ -188,7 +188,7 @@ class RecentStories:
         exact = self._story.get(fingerprint)
         if exact is not None:
             return exact
-        buckets = []
+        buckets: list[list[int]] = []
         for block, table in enumerate(self._tables):
             key = fingerprint >> (block * self._width) & self._block_mask
             buckets += filter(None, map(table.__getitem__, map(key.__xor__, self._probes)))
@@ -564,7 +564,8 @@ class Poller:
                 story_id = self._story_of(article, article_id, now)
                 article_store.set_story(self.db, article_id, story_id)
             else:
-                story_id = article_store.get_article(self.db, article_id).story_id
+                known = article_store.get_article(self.db, article_id)
+                story_id = known.story_id if known is not None else article_id
             if alert:
                 new_story = stored is article_store.Stored.NEW and story_id == article_id
                 queued += self._queue_matches(article, article_id, story_id, now, new_story)

@@ -18,8 +18,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
@@ -97,13 +98,34 @@ class SlidingWindow:
         self.times.append(self.clock())
 
 
+class _Sent(Protocol):
+    """A sent message, as far as the sender reads it."""
+
+    @property
+    def message_id(self) -> int: ...
+
+
+class MessageBot(Protocol):
+    """What the sender needs of a telegram.Bot (the offline demo prints instead)."""
+
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str | None,
+        link_preview_options: LinkPreviewOptions,
+        disable_notification: bool,
+    ) -> _Sent: ...
+
+
 class Sender:
     """Drains the outbox: fair across chats, paced per chat, never drops a message."""
 
     def __init__(
         self,
         db: Database,
-        bot: Bot,
+        bot: MessageBot,
         catalog: Catalog,
         *,
         clock: Callable[[], float],
@@ -217,7 +239,11 @@ class Sender:
             return
         silent = chat.silent or send_silently(prefs, now)
         if row.kind == "broadcast":
-            broadcast = outbox.get_broadcast(self.db, row.broadcast_id)
+            broadcast = (
+                outbox.get_broadcast(self.db, row.broadcast_id)
+                if row.broadcast_id is not None
+                else None
+            )
             if broadcast is None or broadcast.status == "cancelled":
                 outbox.mark_failed(self.db, row.id, "broadcast cancelled", status="cancelled")
                 return
@@ -367,6 +393,8 @@ class Sender:
 
     def render(self, row: OutboxRow, language: str) -> str | None:
         """One alert in the chat's language, or None if its article is gone."""
+        if row.article_id is None:
+            return None
         article = article_store.get_article(self.db, row.article_id)
         if article is None:
             return None
@@ -389,6 +417,8 @@ class Sender:
         """Several alerts as one message: a digest, or the "more alerts" fold past the cap."""
         lines = []
         for row in rows:
+            if row.article_id is None:
+                continue
             article = article_store.get_article(self.db, row.article_id)
             if article is None:
                 continue
