@@ -100,7 +100,10 @@ async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 def every(application: Application, callback, interval: float, *, first: float) -> None:
     """A repeating job that never runs twice at once and never skips a late run: PTB sets no
     job defaults, and APScheduler's own would drop a run more than a second late."""
-    application.job_queue.run_repeating(
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its [job-queue] extra")
+    job_queue.run_repeating(
         callback,
         interval=interval,
         first=first,
@@ -320,17 +323,20 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
 
 
 async def start_application(
-    application: Application, settings: Settings, *, poll_timeout: float = 10.0
+    application: Application, settings: Settings, *, poll_timeout: int = 10
 ) -> None:
     """Start the way run_polling does; with WEBHOOK_URL, register the webhook instead."""
     await application.initialize()
-    await application.post_init(application)
+    if application.post_init is not None:
+        await application.post_init(application)
     if settings.webhook_url:
         await application.bot.set_webhook(
             settings.webhook_url,
             secret_token=settings.webhook_secret,
             allowed_updates=Update.ALL_TYPES,
         )
+    elif application.updater is None:
+        raise RuntimeError("polling without WEBHOOK_URL needs the application's Updater")
     else:
         await application.updater.start_polling(
             poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
@@ -343,9 +349,11 @@ async def stop_application(application: Application) -> None:
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     await application.stop()
-    await application.post_stop(application)
+    if application.post_stop is not None:
+        await application.post_stop(application)
     await application.shutdown()
-    await application.post_shutdown(application)
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
 
 
 async def serve(application: Application, settings: Settings) -> None:

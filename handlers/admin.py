@@ -9,8 +9,18 @@ from telegram.ext import ContextTypes
 
 from core import links
 from core.i18n import Raw
+from core.models import Feed
 from core.render import escape
-from handlers.common import Turn, admin_only, command_argument, reply, turn
+from handlers.common import (
+    Turn,
+    admin_only,
+    button_press,
+    command_argument,
+    message_of,
+    reply,
+    turn,
+    user_of,
+)
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import outbox, shortlinks, stats
@@ -25,7 +35,7 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t.text("addfeed_usage"))
         return
     await reply(update, t.text("addfeed_checking"))
-    result = await t.svc.add_feed(url, added_by=update.effective_user.id)
+    result = await t.svc.add_feed(url, added_by=user_of(update).id)
     if result.error:
         await reply(update, t.text("addfeed_failed", reason=result.error))
     elif result.already:
@@ -40,7 +50,7 @@ def _when(timestamp: float | None, t: Turn) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _state(feed) -> str:
+def _state(feed: Feed) -> str:
     if feed.disabled:
         return "disabled"
     return "failing" if feed.error_count else "ok"
@@ -86,11 +96,8 @@ def feed_list(t: Turn) -> tuple[str, InlineKeyboardMarkup | None]:
     return "\n\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-def feed_details(t: Turn, feed_id: int) -> str | None:
+def feed_details(t: Turn, feed: Feed) -> str:
     """One feed in full: state, last success and error, items per day, next check."""
-    feed = feed_store.get_feed(t.svc.db, feed_id)
-    if feed is None:
-        return None
     now = t.svc.clock()
     return t.text(
         "feed_details",
@@ -116,18 +123,18 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @admin_only
 async def feed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Details, pause, re-enable or delete a feed; the /feeds message is edited in place."""
-    query = update.callback_query
+    query, data = button_press(update)
     t = turn(update, context)
-    _, action, raw_id = (query.data or "").split(":", 2)
+    _, action, raw_id = data.split(":", 2)
     feed_id = int(raw_id) if raw_id.isdigit() else 0
     feed = feed_store.get_feed(t.svc.db, feed_id)
     if feed is None and action != "list":
         await query.answer(t.text("feed_gone"), show_alert=True)
         return
     await query.answer()
-    if action == "info":
+    if action == "info" and feed is not None:
         back = InlineKeyboardMarkup([[InlineKeyboardButton("↩️", callback_data="feed:list:0")]])
-        await query.edit_message_text(feed_details(t, feed_id), reply_markup=back)
+        await query.edit_message_text(feed_details(t, feed), reply_markup=back)
         return
     if action == "pause":
         feed_store.set_feed_disabled(t.svc.db, feed_id, True, t.svc.clock())
@@ -179,11 +186,11 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text:
         await reply(update, t.text("broadcast_usage"))
         return
-    message = update.effective_message
+    message = message_of(update)
     created = outbox.create_broadcast(
         t.svc.db,
         text,
-        created_by=update.effective_user.id,
+        created_by=user_of(update).id,
         source_chat_id=message.chat_id,
         source_message_id=message.message_id,
         now=t.svc.clock(),
@@ -216,9 +223,9 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @admin_only
 async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send, send silently or cancel a previewed broadcast (a second press does nothing)."""
-    query = update.callback_query
+    query, data = button_press(update)
     t = turn(update, context)
-    _, action, raw_id = (query.data or "").split(":", 2)
+    _, action, raw_id = data.split(":", 2)
     broadcast_id = int(raw_id)
     await query.answer()
     now = t.svc.clock()
@@ -226,13 +233,16 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         if outbox.discard_draft(t.svc.db, broadcast_id, now):
             await query.edit_message_text(t.text("broadcast_cancelled_draft"))
         return
+    preview = query.message  # its chat and id are known even when it is too old to edit
+    if preview is None:
+        return
     owed = outbox.start_broadcast(
         t.svc.db,
         broadcast_id,
         chat_ids=chat_store.active_chat_ids(t.svc.db),
         silent=action == "silent",
-        progress_chat_id=query.message.chat_id,
-        progress_message_id=query.message.message_id,
+        progress_chat_id=preview.chat.id,
+        progress_message_id=preview.message_id,
         now=now,
     )
     if owed is None:
@@ -295,7 +305,7 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """/export_feeds: every feed as an OPML file."""
     t = turn(update, context)
     count = len(feed_store.all_feeds(t.svc.db))
-    await update.effective_message.reply_document(
+    await message_of(update).reply_document(
         t.svc.export_opml(),
         filename="rasd-feeds.opml",
         caption=t.text("export_caption", count=count),
@@ -306,10 +316,13 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An .opml file sent by an admin: add every feed in it (each fetched once, as /addfeed)."""
     t = turn(update, context)
+    document = message_of(update).document
+    if document is None:
+        return
     await reply(update, t.text("opml_importing"))
-    document = await update.effective_message.document.get_file()
-    data = bytes(await document.download_as_bytearray())
-    report = await t.svc.import_opml(data, added_by=update.effective_user.id)
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    report = await t.svc.import_opml(data, added_by=user_of(update).id)
     if report.error:
         await reply(update, t.text("opml_bad_file", reason=report.error))
         return

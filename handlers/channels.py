@@ -7,7 +7,16 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from handlers.common import ADMIN_STATUSES, Turn, command_argument, reply, turn
+from handlers.common import (
+    ADMIN_STATUSES,
+    Turn,
+    button_press,
+    command_argument,
+    message_of,
+    reply,
+    turn,
+    user_of,
+)
 from storage import chats as chat_store
 
 
@@ -88,20 +97,20 @@ async def channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def forwarded_from_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A post forwarded from a channel into a private chat: link that channel."""
-    origin = update.effective_message.forward_origin
+    origin = message_of(update).forward_origin
     t = turn(update, context)
     if not isinstance(origin, MessageOriginChannel):
         await reply(update, t.text("channel_usage"))
         return
-    await reply(update, await link_channel(t, context, origin.chat.id, update.effective_user.id))
+    await reply(update, await link_channel(t, context, origin.chat.id, user_of(update).id))
 
 
 async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Switch which chat the commands act on: a linked channel, or this chat."""
-    query = update.callback_query
+    query, data = button_press(update)
     t = turn(update, context)
-    value = (query.data or "").partition(":")[2]
-    user_id = update.effective_user.id
+    value = data.partition(":")[2]
+    user_id = user_of(update).id
     linked = {c.id for c in chat_store.linked_channels(t.svc.db, user_id)}
     target = None if value == "off" or int(value) not in linked else int(value)
     chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=target)

@@ -15,13 +15,18 @@ from storage.db import Database
 
 
 class FeedAdded(Protocol):
-    """The answer of the feed adder (see delivery.poll.AddFeedResult)."""
+    """The answer of the feed adder (see delivery.poll.AddFeedResult, a frozen dataclass)."""
 
-    feed_id: int | None
-    title: str
-    item_count: int
-    error: str | None
-    already: bool
+    @property
+    def feed_id(self) -> int | None: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def item_count(self) -> int: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def already(self) -> bool: ...
 
 
 @dataclass

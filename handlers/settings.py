@@ -3,14 +3,17 @@ edited, never a new one sent)."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
 from core.models import Chat
-from handlers.common import Turn, changes_chat, quiet_hours_text, reply, turn
+from handlers.common import Turn, button_press, changes_chat, quiet_hours_text, reply, turn
 from storage import chats as chat_store
 
+_T = TypeVar("_T")
 ARTICLE_LANGUAGES = ("ar", "en", "fr", "fa", "ur")
 ALL = "*"
 DIGEST_HOURS = (6, 8, 12, 18, 21)
@@ -39,7 +42,7 @@ def toggle_language(current: str, language: str) -> str:
     return ",".join(code for code in ARTICLE_LANGUAGES if code in chosen) or "ar"
 
 
-def _next(options: tuple, current: object) -> object:
+def _next(options: tuple[_T, ...], current: object) -> _T:
     return (
         options[(options.index(current) + 1) % len(options)] if current in options else options[0]
     )
@@ -172,13 +175,16 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @changes_chat
 async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A settings button: change the setting, then edit the same message to show it."""
-    query = update.callback_query
+    query, data = button_press(update)
     t = turn(update, context)
-    _, kind, value = (query.data or "").split(":", 2)
+    _, kind, value = data.split(":", 2)
     values = change(t.target, kind, value, t.svc.settings.default_timezone)
     if values:
         chat_store.set_chat_flags(t.svc.db, t.target.id, **values)
+    target = chat_store.get_chat(t.svc.db, t.target.id)
+    if target is None:  # forgotten meanwhile: nothing left to show
+        await query.answer()
+        return
     await query.answer(t.text("settings_saved"))
-    t = Turn(t.svc, t.chat, chat_store.get_chat(t.svc.db, t.target.id), t.language)
-    text, buttons = settings_view(t)
+    text, buttons = settings_view(Turn(t.svc, t.chat, target, t.language))
     await query.edit_message_text(text, reply_markup=buttons)

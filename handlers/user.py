@@ -17,10 +17,12 @@ from core.query import Query, QueryError, parse_query, parse_stored
 from core.render import escape
 from handlers.common import (
     Turn,
+    button_press,
     changes_chat,
     command_argument,
     is_admin,
     is_chat_admin,
+    message_of,
     quiet_hours_text,
     reply,
     turn,
@@ -160,9 +162,9 @@ async def list_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 @changes_chat
 async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Pause, resume or delete one keyword from /list; the list is edited in place."""
-    query = update.callback_query
+    query, data = button_press(update)
     t = turn(update, context)
-    _, action, raw_id = (query.data or "").split(":", 2)
+    _, action, raw_id = data.split(":", 2)
     sub_id = int(raw_id)
     svc = t.svc
     if action == "del":
@@ -296,10 +298,10 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @changes_chat
 async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The answer to /stop's question; the question is edited into the result."""
-    query = update.callback_query
+    query, data = button_press(update)
     t = turn(update, context)
     await query.answer()
-    if query.data != "stop:yes":
+    if data != "stop:yes":
         await query.edit_message_text(t.text("stop_kept"))
         return
     t.svc.book.remove_chat(t.target.id)
@@ -343,7 +345,7 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A plain message in a private chat: offer to follow it or test it first."""
     t = turn(update, context)
-    text = " ".join((update.effective_message.text or "").split())
+    text = " ".join((message_of(update).text or "").split())
     if len(f"test:{text}".encode()) > CALLBACK_DATA_BYTES:
         await reply(update, t.text("plain_text_hint", text=text[:100]))
         return
@@ -360,9 +362,9 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Buttons under the welcome and under a plain message: follow, test, help."""
-    query = update.callback_query
+    query, data = button_press(update)
     t = turn(update, context)
-    action, _, value = (query.data or "").partition(":")
+    action, _, value = data.partition(":")
     if action == "add" and not await is_chat_admin(update, context):
         await query.answer(t.text("group_admins_only"), show_alert=True)
         return
@@ -375,7 +377,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         await query.edit_message_text(test_keyword(t, value), reply_markup=follow)
     elif action == "help":
-        await query.message.reply_text(help_text(update, context, t))
+        await reply(update, help_text(update, context, t))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -386,12 +388,14 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A group became a supergroup: its keywords and pending messages move to the new id."""
-    message = update.effective_message
+    message = message_of(update)
     svc = services(context)
     if message.migrate_to_chat_id:
         old_id, new_id = message.chat_id, message.migrate_to_chat_id
-    else:
+    elif message.migrate_from_chat_id:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
     if chat_store.get_chat(svc.db, old_id) is None:
         return
     chat_store.migrate_chat(svc.db, old_id, new_id, svc.clock())
@@ -401,6 +405,8 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The bot was blocked, removed or added: keep the chat's state true, greet a new group."""
     change = update.my_chat_member
+    if change is None:
+        return
     svc = services(context)
     gone = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
     if change.new_chat_member.status in gone:
