@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the tests need into .venv, lint, and run the whole test suite.
+# Install what the tests need into .venv, lint, type-check, and run the whole test suite.
+# Arguments go to pytest: ./test.sh -m "not slow" is the fast inner loop.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
@@ -8,4 +9,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 .venv/bin/ruff check .
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"
