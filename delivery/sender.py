@@ -11,11 +11,10 @@ first alert. A 429 pauses that chat (and, when several chats get one at once, ev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -65,11 +64,18 @@ class SlidingWindow:
     and an optional pause for everyone. Even spacing matters: a burst of `limit` requests at the
     edge of a window is one network hiccup away from a 429."""
 
-    def __init__(self, limit: float, clock: Callable[[], float], period: float = 1.0) -> None:
+    def __init__(
+        self,
+        limit: float,
+        clock: Callable[[], float],
+        period: float = 1.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.limit = max(1, int(limit))
         self.period = period
         self.spacing = period / max(limit, 1e-9)
         self.clock = clock
+        self.sleep = sleep
         self.times: deque[float] = deque()
         self.paused_until = 0.0
         self.next_slot = 0.0
@@ -91,9 +97,9 @@ class SlidingWindow:
         slot = max(self.next_slot, now)
         self.next_slot = slot + self.spacing
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self.sleep(slot - now)
         while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 (time-based, nothing to signal)
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
             self.next_slot = max(self.next_slot, self.clock() + self.spacing)
         self.times.append(self.clock())
 
@@ -129,6 +135,7 @@ class Sender:
         catalog: Catalog,
         *,
         clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         policy: SendPolicy = SendPolicy(),
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
@@ -138,12 +145,13 @@ class Sender:
         self.bot = bot
         self.catalog = catalog
         self.clock = clock
+        self.sleep = sleep
         self.policy = policy
         self.on_chat_moved = on_chat_moved
         self.on_sent = on_sent
         self.on_failed = on_failed
         # A little slack over one second absorbs the jitter between our clock and Telegram's.
-        self.window = SlidingWindow(policy.overall_per_second, clock, period=1.02)
+        self.window = SlidingWindow(policy.overall_per_second, clock, period=1.02, sleep=sleep)
         self.next_allowed: dict[int, float] = {}
         self.last_served: dict[int, float] = {}
         self.recent_429: deque[tuple[float, int]] = deque()
@@ -183,8 +191,13 @@ class Sender:
             waits.append(due - now)
         waits += [t - now for t in self.next_allowed.values() if t > now]
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(min(waits), 0.005))
+        woken = asyncio.ensure_future(self._wake.wait())
+        timer = asyncio.ensure_future(self.sleep(max(min(waits), 0.005)))
+        try:
+            await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            timer.cancel()
 
     async def send_due(self) -> bool:
         """Claim one round of rows and start sending them; True if anything was claimed."""
