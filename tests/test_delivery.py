@@ -6,7 +6,9 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -15,24 +17,36 @@ from core.models import Article
 from delivery.sender import Sender, SendPolicy, SlidingWindow
 from storage import articles, chats, feeds, outbox
 from tests.botapi import BotApiServer, RateLimits
+from tests.timing import FakeClock, eventually
 
 CATALOG = load_catalog()
+START = datetime(2026, 3, 24, 8, 30, tzinfo=UTC).timestamp()
 
 
-class Clock:
-    """Wall time plus an offset a test can move forward."""
+class CountingRequest(HTTPXRequest):
+    """PTB's own HTTPX transport, counting the requests in flight."""
 
     def __init__(self) -> None:
-        self.offset = 0.0
+        super().__init__(connection_pool_size=64)
+        self.in_flight = 0
 
-    def __call__(self) -> float:
-        return time.time() + self.offset
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        self.in_flight += 1
+        try:
+            return await super().do_request(*args, **kwargs)
+        finally:
+            self.in_flight -= 1
 
 
-async def make_bot(api: BotApiServer) -> Bot:
-    bot = Bot(api.token, base_url=api.base_url, request=HTTPXRequest(connection_pool_size=64))
+async def make_bot(api: BotApiServer, request: HTTPXRequest | None = None) -> Bot:
+    bot = Bot(api.token, base_url=api.base_url, request=request or CountingRequest())
     await bot.initialize()
     return bot
+
+
+def network_idle(bot: Bot) -> bool:
+    """No request in flight: the fake clock may move (the network takes no fake time)."""
+    return bot.request.in_flight == 0
 
 
 def add_private_chats(api, db, ids, language="ar"):
@@ -77,34 +91,33 @@ def queue(db, chat_id, number, **kwargs):
     )
 
 
-async def drain_until(sender: Sender, done, timeout=20.0):  # noqa: ASYNC109
+async def drain_until(sender: Sender, done) -> None:
     """Run the sender until done() is true."""
     task = asyncio.create_task(sender.run())
     try:
-        deadline = time.monotonic() + timeout
-        while not done():
-            assert time.monotonic() < deadline, "timed out waiting for the sender"
-            await asyncio.sleep(0.05)
+        await eventually(done, "the sender")
     finally:
         sender.stop()
         await task
 
 
 async def test_sliding_window_never_exceeds_its_limit():
-    clock = Clock()
-    window = SlidingWindow(10, clock)
+    clock = FakeClock(START)
+    window = SlidingWindow(10, clock, sleep=clock.sleep)
     stamps = []
-    for _ in range(25):
-        await window.acquire()
-        stamps.append(clock())
+    async with clock.running():
+        for _ in range(25):
+            await window.acquire()
+            stamps.append(clock())
     for i in range(len(stamps) - 10):
         assert stamps[i + 10] - stamps[i] >= 1.0 - 1e-6
+    assert stamps == pytest.approx([START + n / 10 for n in range(25)])  # evenly spaced
 
 
 async def test_broadcast_reaches_every_chat_once_within_limits(db):
-    async with BotApiServer(
-        rate_limits=RateLimits(overall_per_second=30, private_chat_per_second=1)
-    ) as api:
+    clock = FakeClock(START)
+    limits = RateLimits(overall_per_second=30, private_chat_per_second=1)
+    async with BotApiServer(rate_limits=limits, clock=clock) as api:
         ids = list(range(1000, 1060))
         add_private_chats(api, db, ids)
         outbox.create_broadcast(
@@ -120,28 +133,29 @@ async def test_broadcast_reaches_every_chat_once_within_limits(db):
             now=1,
         )
         bot = await make_bot(api)
-        sender = Sender(
-            db,
-            bot,
-            CATALOG,
-            clock=time.time,
-            policy=SendPolicy(overall_per_second=30, private_gap=1.05),
-        )
-        started = time.monotonic()
-        await drain_until(sender, lambda: len(api.send_log) >= 120)
-        elapsed = time.monotonic() - started
+        policy = SendPolicy(overall_per_second=30, private_gap=1.05)
+        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        async with clock.running(idle=lambda: network_idle(bot)):
+            await drain_until(sender, lambda: len(api.send_log) >= 120)
         await bot.shutdown()
     received = Counter((r.chat_id, r.text.split("\n")[-1]) for r in api.send_log)
     assert set(received.values()) == {1}
     assert len(received) == 120
-    # Pacing keeps 429s rare (loop jitter can still bunch two requests); none loses a message.
-    assert api.too_many_requests <= 3
-    assert elapsed >= 3.0  # 120 messages at 30 per second
     assert outbox.status_counts(db) == {"sent": 120}
+    # The server keeps Telegram's limits on the same clock: the pacing never tripped them.
+    assert api.too_many_requests == 0
+    times = [r.at for r in api.send_log]
+    assert all(t30 - t0 >= 1.0 for t0, t30 in zip(times, times[30:], strict=False))  # <= 30/s
+    assert times[-1] - times[0] >= 3.0  # 120 messages at 30 per second
+    for chat_id in ids:
+        first, second = (r.at for r in api.send_log if r.chat_id == chat_id)
+        assert second - first >= policy.private_gap
 
 
 async def test_one_busy_chat_does_not_delay_the_others_first_alert(db):
-    async with BotApiServer(rate_limits=RateLimits(private_chat_per_second=1)) as api:
+    clock = FakeClock(START)
+    limits = RateLimits(private_chat_per_second=1)
+    async with BotApiServer(rate_limits=limits, clock=clock) as api:
         busy, others = 5000, list(range(5001, 5011))
         add_private_chats(api, db, [busy, *others])
         for number in range(40):
@@ -149,17 +163,16 @@ async def test_one_busy_chat_does_not_delay_the_others_first_alert(db):
         for offset, chat_id in enumerate(others):
             queue(db, chat_id, 100 + offset)
         bot = await make_bot(api)
-        sender = Sender(
-            db,
-            bot,
-            CATALOG,
-            clock=time.time,
-            policy=SendPolicy(private_gap=1.05, alerts_per_hour=1000),
-        )
-        await drain_until(sender, lambda: {r.chat_id for r in api.send_log} >= set(others))
+        policy = SendPolicy(private_gap=1.05, alerts_per_hour=1000)
+        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        async with clock.running(idle=lambda: network_idle(bot)):
+            await drain_until(sender, lambda: {r.chat_id for r in api.send_log} >= set(others))
         await bot.shutdown()
-    busy_before_others = [r for r in api.send_log if r.chat_id == busy]
-    assert len(busy_before_others) <= 3  # the others all got theirs within the first second
+    log = api.send_log
+    last_first = max(i for i, r in enumerate(log) if r.chat_id in others)
+    assert [r.chat_id for r in log[: last_first + 1]].count(busy) == 1  # before its second
+    assert log[last_first].at - log[0].at < 1.0  # the others all got theirs within a second
+    assert api.too_many_requests == 0
 
 
 async def test_blocked_user_is_marked_inactive_and_keeps_keywords(db):
@@ -223,37 +236,40 @@ async def test_refused_html_is_resent_as_plain_text(db):
 
 
 async def test_429_waits_retry_after_and_never_drops(db):
-    async with BotApiServer() as api:
+    clock = FakeClock(START)
+    async with BotApiServer(clock=clock) as api:
         add_private_chats(api, db, [10])
         queue(db, 10, 1)
         api.fail_next("sendMessage", status=429, retry_after=1)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
-        started = time.monotonic()
-        await drain_until(sender, lambda: api.send_log)
+        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
+        async with clock.running(idle=lambda: network_idle(bot)):
+            await drain_until(sender, lambda: api.send_log)
         await bot.shutdown()
-    assert time.monotonic() - started >= 1.0
+    refused, accepted = api.calls_to("sendMessage")
+    assert (refused.status, accepted.status) == (429, 200)
+    assert accepted.at - refused.at >= 1.0  # retry_after, on the clock both sides share
     assert sender.too_many_requests == 1
     assert len(api.send_log) == 1
     assert outbox.status_counts(db) == {"sent": 1}
 
 
 async def test_server_errors_are_retried_then_kept_as_failed(db):
-    clock = Clock()
-    async with BotApiServer() as api:
+    clock = FakeClock(START)
+    async with BotApiServer(clock=clock) as api:
         add_private_chats(api, db, [11])
         queue(db, 11, 1)
         api.fail_next("sendMessage", status=502, count=10, description="Bad Gateway")
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock, policy=SendPolicy(max_attempts=3))
-
-        def settled():
-            clock.offset += 5  # let backoff pass without waiting for it
-            return outbox.status_counts(db).get("failed")
-
-        await drain_until(sender, settled)
+        policy = SendPolicy(max_attempts=3)
+        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        async with clock.running(idle=lambda: network_idle(bot)):
+            await drain_until(sender, lambda: outbox.status_counts(db).get("failed"))
         await bot.shutdown()
-    assert len(api.calls_to("sendMessage")) == 3
+    calls = api.calls_to("sendMessage")
+    assert len(calls) == 3
+    assert calls[1].at - calls[0].at >= 2.0  # backing off 2 s...
+    assert calls[2].at - calls[1].at >= 4.0  # ...then 4 s
     assert outbox.recent_failures(db) == [(11, "Bad Gateway")]
 
 
@@ -297,8 +313,9 @@ async def test_hourly_digest_sends_one_message_with_every_alert(db):
     assert all(f"خبر رقم {n}" in record.text for n in range(3))
 
 
-def quiet_now(mode):
-    hour = datetime.now(UTC).hour
+def quiet_now(mode, now: float):
+    """Quiet hours from the hour of `now` to two hours later."""
+    hour = datetime.fromtimestamp(now, UTC).hour
     return {
         "quiet_start": hour,
         "quiet_end": (hour + 2) % 24,
@@ -308,26 +325,26 @@ def quiet_now(mode):
 
 
 async def test_quiet_hours_hold_until_they_end(db):
-    clock = Clock()
-    async with BotApiServer() as api:
+    clock = FakeClock(START)  # moved by hand only
+    async with BotApiServer(clock=clock) as api:
         add_private_chats(api, db, [14])
-        chats.set_chat_flags(db, 14, **quiet_now("hold"))
+        chats.set_chat_flags(db, 14, **quiet_now("hold", START))
         queue(db, 14, 1)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock)
+        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         task = asyncio.create_task(sender.run())
-        await asyncio.sleep(0.5)
-        assert api.send_log == []
-        held_until = db.execute("SELECT not_before FROM outbox").fetchone()[0]
-        assert held_until > clock() + 3600  # the end of quiet hours, over an hour away
-        clock.offset = held_until - time.time() + 1
-        sender.wake()
-        for _ in range(100):
-            if api.send_log:
-                break
-            await asyncio.sleep(0.05)
-        sender.stop()
-        await task
+        try:
+            held_until = await eventually(
+                lambda: db.execute("SELECT not_before FROM outbox").fetchone()[0],
+                "the sender to hold the alert",
+            )
+            assert api.send_log == []
+            assert held_until == datetime(2026, 3, 24, 10, tzinfo=UTC).timestamp()  # quiet end
+            clock.advance(held_until - clock() + 1)
+            await eventually(lambda: api.send_log, "the alert after quiet hours")
+        finally:
+            sender.stop()
+            await task
         await bot.shutdown()
     assert len(api.send_log) == 1
 
@@ -335,7 +352,7 @@ async def test_quiet_hours_hold_until_they_end(db):
 async def test_quiet_hours_silent_sends_without_sound(db):
     async with BotApiServer() as api:
         add_private_chats(api, db, [15])
-        chats.set_chat_flags(db, 15, **quiet_now("silent"))
+        chats.set_chat_flags(db, 15, **quiet_now("silent", time.time()))
         queue(db, 15, 1)
         bot = await make_bot(api)
         sender = Sender(db, bot, CATALOG, clock=time.time)
@@ -363,12 +380,13 @@ async def test_digest_alerts_wait_for_the_next_full_hour(db):
         add_private_chats(api, db, [17])
         chats.set_chat_flags(db, 17, delivery_mode="hourly", timezone="UTC")
         article_id, story_id = add_article(db, 1)
-        now = time.time()
+        clock = FakeClock(START)
+        now = clock()
         outbox.queue_alert(
             db, 17, story_id=story_id, article_id=article_id, keywords=["المغرب"], now=now
         )
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
+        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         await drain_until(
             sender, lambda: db.execute("SELECT not_before FROM outbox").fetchone()[0] > 0
         )
