@@ -1570,7 +1570,7 @@ class BotApiServer:
     async def wait_until(
         self,
         condition: Callable[[], T],
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
         what: str = "a condition",
     ) -> T:
         """Wait until condition() is truthy (re-checked on every server event); return it."""
@@ -1589,7 +1589,7 @@ class BotApiServer:
         self,
         chat_id: int,
         predicate: Callable[[ChatMessage], bool] | None = None,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> ChatMessage:
         """The first bot message in the chat, oldest first, not returned by an earlier call here."""
         chat = self._known_chat(chat_id)
@@ -1615,7 +1615,7 @@ class BotApiServer:
         chat_id: int,
         message_id: int | None = None,
         predicate: Callable[[ChatMessage], bool] | None = None,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> ChatMessage:
         """The message of the first edit (in order, not returned before) the bot made here."""
         chat = self._known_chat(chat_id)
@@ -1642,7 +1642,7 @@ class BotApiServer:
     async def wait_for_callback_answer(
         self,
         query_id: str,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> CallbackAnswer:
         """Wait until the bot answers a callback query."""
         return await self.wait_until(
