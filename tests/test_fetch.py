@@ -203,6 +203,7 @@ HOSTILE = [
 MB = 1 << 20
 
 
+@pytest.mark.slow  # the hang and trickle cases run into the fetch timeout
 @pytest.mark.parametrize(
     ("behaviour", "options", "kind"),
     HOSTILE,

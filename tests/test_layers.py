@@ -81,8 +81,10 @@ def test_package_imports_only_inward(package):
 def test_only_storage_imports_sqlite_utils():
     importers = {
         str(path.relative_to(ROOT))
-        for path in ROOT.rglob("*.py")
-        if ".venv" not in path.parts and "sqlite_utils" in imported_modules(path)
+        for top in ROOT.iterdir()
+        if not top.name.startswith(".")  # .venv, .git
+        for path in ([top] if top.suffix == ".py" else top.rglob("*.py") if top.is_dir() else [])
+        if "sqlite_utils" in imported_modules(path)
     }
     assert importers
     assert all(name.startswith("storage/") for name in importers), importers

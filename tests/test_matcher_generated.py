@@ -85,6 +85,7 @@ def matcher(keyword: str) -> MatchIndex:
     return index
 
 
+@pytest.mark.slow
 def test_generated_forms_recall_and_false_positives() -> None:
     data = load_forms()
     assert len(data["nouns"]) >= 30

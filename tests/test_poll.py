@@ -328,6 +328,7 @@ async def test_charset_override_is_validated_and_re_parses_the_feed(
 # --- hostile feeds in one cycle -----------------------------------------------------------
 
 
+@pytest.mark.slow  # the hang and trickle feeds run into the fetch timeout
 async def test_hostile_feeds_fail_alone_and_are_cut_off(server, db, book, clock):
     server.set_feed("/good", make_rss("أخبار", [FLOOD]))
     server.set_hostile("/hang", "hang")
