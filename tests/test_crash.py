@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 ROOT = Path(__file__).resolve().parents[1]
 CHATS = 2000
 NOTICE = "إعلان مهم للمشتركين"
+T = TypeVar("T")
 
 
 def start_bot(api: BotApiServer, database: Path, log: Path) -> subprocess.Popen:
@@ -39,6 +42,15 @@ def start_bot(api: BotApiServer, database: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
     )
+
+
+async def with_log(waiting: Awaitable[T], log: Path) -> T:
+    """Await a hang-guarded wait; if it times out, say what the bot process printed."""
+    try:
+        return await waiting
+    except TimeoutError as error:
+        printed = log.read_text(errors="replace")[-3000:]  # noqa: ASYNC240 (test failing)
+        raise TimeoutError(f"{error}\nthe bot printed:\n{printed or '(nothing)'}") from None
 
 
 def copies(api: BotApiServer) -> Counter:
@@ -60,10 +72,12 @@ async def test_sigkill_during_a_broadcast_loses_nothing_and_repeats_only_in_flig
         bot = start_bot(api, database, log)
         try:
             await api.send_text(ADMIN, ADMIN, f"/broadcast {NOTICE}")
-            preview = await api.wait_for_message(ADMIN, lambda m: "معاينة" in m.text, timeout=60)
+            preview = await with_log(
+                api.wait_for_message(ADMIN, lambda m: "معاينة" in m.text, timeout=120), log
+            )
             await api.press_button(ADMIN, preview, preview.callback_data[0])
             await api.wait_until(
-                lambda: len(copies(api)) >= 500, timeout=60, what="a quarter of the broadcast"
+                lambda: len(copies(api)) >= 500, timeout=120, what="a quarter of the broadcast"
             )
         finally:
             bot.send_signal(signal.SIGKILL)

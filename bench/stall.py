@@ -1,0 +1,236 @@
+"""Can one user or one feed stall the bot for everyone? Reply times of five /help users.
+
+Setup: the bot runs as its own process (`python bot.py`) against the test Bot API server
+(tests/botapi.py, enforcing 30 messages/s overall and 1/s per private chat) and a loopback feed
+server. 30 feeds of 100 items each hold 3,000 stored articles of real length (EASC sentences,
+../shared/data/easc), added before the run so they are stored and never alerted.
+
+Five users each send /help once a second; the figure is the time from their message to the
+bot's answer, p50/p99, in three phases:
+  (a) alone;
+  (b) while one more user sends ten /test commands over the 3,000 stored articles;
+  (c) while a new 2 MB item, matched by 30 chats, is processed and alerted.
+The same phases run twice in one invocation: on a checkout of the baseline (--baseline, a git
+ref; default the last commit before issue #14's work) and on this working tree.
+Targets: p99 in (b) and (c) at most 2 s and at most 3x (a); all 30 alerts delivered; every
+message at most 4,096 characters.
+
+Run: .venv/bin/python bench/stall.py [--baseline REF] [--seconds 15]   (about 3-5 minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.botapi import MESSAGE_LIMIT, BotApiServer, RateLimits  # noqa: E402
+from tests.feedserver import FeedServer, make_rss  # noqa: E402
+
+EASC = ROOT.parent / "shared" / "data" / "easc" / "Articles"
+BASELINE = "246b503"  # main before issue #14
+ADMIN = 900
+HELP_USERS = [201, 202, 203, 204, 205]
+TESTER = 300
+FOLLOWERS = list(range(400, 430))
+KEYWORD = "المرصد"
+FEEDS, ITEMS = 30, 100
+
+
+def easc_sentences() -> list[str]:
+    """Every sentence of the EASC development half, in a fixed order."""
+    sentences = []
+    for path in sorted(EASC.glob("*/*")):
+        text = " ".join(path.read_text(encoding="utf-8-sig").split())
+        sentences += [s.strip() + "." for s in text.split(".") if len(s.split()) > 4]
+    return sentences
+
+
+def stored_feed(number: int, sentences: list[str], rng: random.Random) -> str:
+    """A feed of ITEMS real-length articles (15-40 EASC sentences each)."""
+    items = []
+    for item in range(ITEMS):
+        body = " ".join(rng.sample(sentences, rng.randint(15, 40)))
+        title = " ".join(body.split()[:8])
+        link = f"https://site{number}.example/{item}"
+        items.append({"title": title, "description": body, "link": link, "guid": link})
+    return make_rss(f"المصدر {number}", items)
+
+
+def big_item(sentences: list[str], rng: random.Random) -> str:
+    """A feed with one 2 MB item that mentions KEYWORD."""
+    parts, size = [f"{KEYWORD} يرصد"], 0
+    while size < 2_000_000:
+        sentence = rng.choice(sentences)
+        parts.append(sentence)
+        size += len(sentence.encode()) + 1
+    item = {"title": f"{KEYWORD}: تقرير مطول", "description": " ".join(parts),
+            "link": "https://big.example/1", "guid": "https://big.example/1"}  # fmt: skip
+    return make_rss("المصدر الكبير", [item])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+LOST = 10.0  # an answer that has not come after this long counts as lost
+
+
+async def help_loop(api: BotApiServer, user: int, seconds: float, times: list[float]) -> None:
+    """One user sends /help a second after each answer; records each answer's delay (or LOST)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        await api.send_text(user, user, "/help")
+        try:
+            await api.wait_for_message(user, timeout=LOST)
+        except TimeoutError:
+            times.append(LOST)
+            continue
+        times.append(time.monotonic() - started)
+        await asyncio.sleep(1.0)  # from the answer: the user's chat stays within 1 message/s
+
+
+async def phase(api: BotApiServer, seconds: float, load=None) -> list[float]:
+    """Five /help users for `seconds`, with `load` (a coroutine) started at the same moment."""
+    times: list[float] = []
+    helpers = [help_loop(api, user, seconds, times) for user in HELP_USERS]
+    extra = [load] if load is not None else []
+    await asyncio.gather(*helpers, *extra)
+    return times
+
+
+async def test_storm(api: BotApiServer) -> None:
+    words = ["المغرب", "الحكومة", "الرئيس", "الموسيقى", "الحرب", "التاريخ", "مصر", "العلم",
+             "الفن", "الاقتصاد"]  # fmt: skip
+    for word in words:
+        await api.send_text(TESTER, TESTER, f"/test {word}")
+    for _ in words:
+        with contextlib.suppress(TimeoutError):
+            await api.wait_for_message(TESTER, timeout=120)
+
+
+async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> dict[str, object]:
+    """The three phases against a bot started from `source`."""
+    rng = random.Random(7)
+    async with BotApiServer(
+        rate_limits=RateLimits(overall_per_second=30, private_chat_per_second=1)
+    ) as api, FeedServer() as feeds:  # fmt: skip
+        for user in [ADMIN, *HELP_USERS, TESTER, *FOLLOWERS]:
+            api.private_chat(user, f"u{user}", language_code="ar")
+        for number in range(FEEDS):
+            feeds.set_feed(f"/feed{number}.xml", stored_feed(number, sentences, rng))
+        feeds.set_feed("/big.xml", make_rss("المصدر الكبير", []))
+        with tempfile.TemporaryDirectory() as tmp:
+            database = Path(tmp) / "rasd.db"
+            env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token,
+                   "TELEGRAM_API_BASE_URL": api.base_url, "ADMIN_IDS": str(ADMIN),
+                   "DATABASE_PATH": str(database), "POLL_INTERVAL_SECONDS": "2",
+                   "ALLOW_PRIVATE_FEED_URLS": "true", "WEB_PORT": "0", "LOG_LEVEL": "WARNING",
+                   "PTB_TIMEDELTA": "true"}  # fmt: skip
+            urls = [feeds.url(f"/feed{n}.xml") for n in range(FEEDS)] + [feeds.url("/big.xml")]
+            opml = Path(tmp) / "feeds.opml"
+            outlines = "".join(f'<outline type="rss" xmlUrl="{u}"/>' for u in urls)
+            opml.write_text(f"<opml version='2.0'><body>{outlines}</body></opml>")
+            await cli(source, env, "import-opml", str(opml))
+            bot = await asyncio.create_subprocess_exec(
+                sys.executable, "bot.py", cwd=source, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                return await phases(api, feeds, seconds, sentences, rng)
+            finally:
+                bot.terminate()
+                await bot.wait()
+
+
+async def cli(source: Path, env: dict[str, str], *args: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "bot.py", *args, cwd=source, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"bot.py {' '.join(args)} failed: {err.decode()[-500:]}")
+
+
+async def phases(api, feeds, seconds, sentences, rng) -> dict[str, object]:
+    await api.send_text(ADMIN, ADMIN, "/start")
+    await api.wait_for_message(ADMIN, timeout=120)
+    for user in FOLLOWERS:
+        await api.send_text(user, user, f"/add {KEYWORD}")
+    answered = 0
+    for user in FOLLOWERS:
+        with contextlib.suppress(TimeoutError):
+            await api.wait_for_message(user, timeout=LOST)
+            answered += 1
+    await asyncio.sleep(3)
+    alone = await phase(api, seconds)
+    storm = await phase(api, seconds, test_storm(api))
+
+    async def big_feed() -> None:
+        feeds.set_feed("/big.xml", big_item(sentences, rng))
+
+    before = {user: len(api.sent_messages(user)) for user in FOLLOWERS}
+    big = await phase(api, seconds, big_feed())
+    with contextlib.suppress(TimeoutError):
+        await api.wait_until(
+            lambda: all(len(api.sent_messages(u)) > before[u] for u in FOLLOWERS), 120
+        )
+    alerts = sum(len(api.sent_messages(u)) > before[u] for u in FOLLOWERS)
+    longest = max(len(record.text) for record in api.send_log) if api.send_log else 0
+    return {"alone": alone, "storm": storm, "big": big, "alerts": alerts, "longest": longest,
+            "add_answered": answered}  # fmt: skip
+
+
+def report(name: str, result: dict[str, object]) -> None:
+    print(f"\n{name}")
+    floor = percentile(result["alone"], 0.99)  # type: ignore[arg-type]
+    for key, label in (("alone", "(a) alone"), ("storm", "(b) /test storm"),
+                       ("big", "(c) 2 MB item")):  # fmt: skip
+        times: list[float] = result[key]  # type: ignore[assignment]
+        p50, p99 = statistics.median(times), percentile(times, 0.99)
+        lost = sum(t >= LOST for t in times)
+        print(f"  {label:18} n={len(times):3}  p50 {p50:6.2f} s  p99 {p99:6.2f} s"
+              f"  ({p99 / floor:4.1f}x (a))  lost {lost}")  # fmt: skip
+    print(f"  30 simultaneous /add answered: {result['add_answered']} of {len(FOLLOWERS)}")
+    print(f"  alerts delivered: {result['alerts']} of {len(FOLLOWERS)};"
+          f" longest message {result['longest']} chars (limit {MESSAGE_LIMIT})")  # fmt: skip
+
+
+def baseline_checkout(ref: str, directory: Path) -> Path:
+    subprocess.run(["git", "worktree", "add", "--detach", str(directory), ref], cwd=ROOT,
+                   check=True, capture_output=True)  # fmt: skip
+    return directory
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
+    args = parser.parse_args()
+    sentences = easc_sentences()
+    with tempfile.TemporaryDirectory() as tmp:
+        old = baseline_checkout(args.baseline, Path(tmp) / "baseline")
+        try:
+            report(f"baseline ({args.baseline})", await run_checkout(old, args.seconds, sentences))
+        finally:
+            remove = ["git", "worktree", "remove", "--force", str(old)]
+            subprocess.run(remove, cwd=ROOT, check=False, capture_output=True)  # noqa: ASYNC221
+    report("this tree", await run_checkout(ROOT, args.seconds, sentences))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
