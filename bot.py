@@ -232,6 +232,8 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             executor=executor,
             on_queued=sender.wake,
             on_feed_disabled=feed_disabled,
+            max_text_chars=settings.article_max_chars,
+            max_title_chars=settings.title_max_chars,
         )
         application.bot_data.update(
             services=Services(
@@ -408,6 +410,8 @@ async def run_opml(settings: Settings, args: argparse.Namespace) -> int:
             SubscriptionBook(),
             clock=time.time,
             interval_seconds=settings.poll_interval_seconds,
+            max_text_chars=settings.article_max_chars,
+            max_title_chars=settings.title_max_chars,
         )
         if args.command == "export-opml":
             sys.stdout.write(poller.export_opml().decode("utf-8"))

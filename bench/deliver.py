@@ -131,7 +131,7 @@ async def run_naive(api, db, rate: float, budget: float) -> float:
         if time.monotonic() - started > budget:
             break
         (row,) = outbox.claim(db, [row_id], time.time())
-        text = sender.render(row, "ar")
+        text = await sender.render(row, "ar")
         while True:
             try:
                 await bot.send_message(row.chat_id, text, parse_mode="HTML")

@@ -6,13 +6,32 @@ from core.arabic import normalize
 from core.dedup import canonical_url, content_hash, item_key, simhash
 from core.language import detect_language
 from core.models import Article, FeedItem
-from core.text import clean_article
+from core.text import cap_text, clean_article
+
+ARTICLE_MAX_CHARS = 20_000  # the ARTICLE_MAX_CHARS setting's default
+TITLE_MAX_CHARS = 300  # the TITLE_MAX_CHARS setting's default
+# Item HTML read per character of text kept: markup rarely runs past this, and a 2 MB body
+# need not be parsed whole to keep its first 20,000 characters of text.
+HTML_PER_TEXT_CHAR = 10
 
 
-def prepare_article(item: FeedItem, *, site_name: str = "") -> Article:
-    """Clean the item's text, detect its language, and compute its identity and fingerprint."""
-    title = " ".join(item.title.split())
-    text = clean_article(title, item.html, site_name=site_name)
+def prepare_article(
+    item: FeedItem,
+    *,
+    site_name: str = "",
+    max_text_chars: int = ARTICLE_MAX_CHARS,
+    max_title_chars: int = TITLE_MAX_CHARS,
+) -> Article:
+    """Clean the item's text, detect its language, and compute its identity and fingerprint.
+
+    Title and text are capped first, so nothing later (storing, matching, summaries) ever sees
+    more than max_title_chars and max_text_chars characters.
+    """
+    whole_title = " ".join(item.title[: 4 * max_title_chars].split())
+    title = cap_text(whole_title, max_title_chars)
+    html = _head(item.html, max_text_chars * HTML_PER_TEXT_CHAR)
+    # The whole title, so that a first line repeating it is still recognised and dropped.
+    text = cap_text(clean_article(whole_title, html, site_name=site_name), max_text_chars)
     url = canonical_url(item.link) if item.link else ""
     return Article(
         item_key=item_key(item),
@@ -25,6 +44,15 @@ def prepare_article(item: FeedItem, *, site_name: str = "") -> Article:
         published_at=item.published.timestamp() if item.published else None,
         shortlink=item.shortlink,
     )
+
+
+def _head(html: str, limit: int) -> str:
+    """The first `limit` characters of HTML, without a tag cut in half at the end."""
+    if len(html) <= limit:
+        return html
+    head = html[:limit]
+    opened = head.rfind("<")
+    return head[:opened] if opened > head.rfind(">") else head
 
 
 def match_text(title: str, text: str) -> str:

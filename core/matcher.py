@@ -21,7 +21,8 @@ Each distinct query has a small integer id while it is indexed (`entry_id`, `key
 - What each distinct text word hits (ids it makes match or excludes, phrases it may start), and
   what it starts with each word that followed it, are memoized per index until the distinct
   queries change; adding a subscriber to an existing query changes nothing there.
-`find_matches` runs the same code on a one-query index, so both always agree.
+`find_matches` runs the same code on a one-query index, so both always agree; `matcher_for` keeps
+that one-query index for many texts (/test, highlighting a summary's sentences).
 
 The index holds about ten Python objects per distinct query, and the memos keep growing while
 articles come in: a long-lived process should call gc.freeze() after loading the index, or
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain, compress
 from operator import attrgetter
@@ -710,6 +712,13 @@ def _add_terms(hits: _WordHits, terms: list[_Term]) -> None:
 
 def find_matches(query: Query, text: str) -> list[Span]:
     """Spans of the words that make `query` match `text`; [] when it does not match."""
+    return matcher_for(query)(text)
+
+
+def matcher_for(query: Query) -> Callable[[str], list[Span]]:
+    """find_matches for one query with its index built once, for matching many texts with it
+    (one thread at a time: the index memoizes as it reads)."""
     index = MatchIndex()
     index.add(0, query)
-    return index.match_keys(text).get(query.key, [])
+    key = query.key
+    return lambda text: index.match_keys(text).get(key, [])

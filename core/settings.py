@@ -33,6 +33,11 @@ class Settings:
     keyword_max_length: int = 100
     max_keywords_per_chat: int = 50
     test_days: int = 7
+    test_max_articles: int = 5000
+    test_budget_seconds: float = 5.0
+    test_cooldown_seconds: float = 10.0
+    article_max_chars: int = 20_000
+    title_max_chars: int = 300
     fetch_timeout_seconds: float = 20.0
     fetch_max_bytes: int = 10_000_000
     send_rate_per_second: float = 30.0
@@ -111,6 +116,11 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "KEYWORD_MAX_LENGTH": ("keyword_max_length", int, 5),
     "MAX_KEYWORDS_PER_CHAT": ("max_keywords_per_chat", int, 1),
     "TEST_DAYS": ("test_days", int, 1),
+    "TEST_MAX_ARTICLES": ("test_max_articles", int, 1),
+    "TEST_BUDGET_SECONDS": ("test_budget_seconds", float, 0.1),
+    "TEST_COOLDOWN_SECONDS": ("test_cooldown_seconds", float, 0),
+    "ARTICLE_MAX_CHARS": ("article_max_chars", int, 1000),
+    "TITLE_MAX_CHARS": ("title_max_chars", int, 50),
     "FETCH_TIMEOUT_SECONDS": ("fetch_timeout_seconds", float, 1),
     "FETCH_MAX_BYTES": ("fetch_max_bytes", int, 10_000),
     "SEND_RATE_PER_SECOND": ("send_rate_per_second", float, 0.1),

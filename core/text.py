@@ -321,3 +321,38 @@ def split_sentences(text: str) -> list[str]:
         if line.strip():
             sentences.extend(_split_line(line))
     return sentences
+
+
+# --- Caps -----------------------------------------------------------------------------------
+
+ELLIPSIS = "…"
+_SENTENCE_BREAK = re.compile(r"\n|[.!?؟؛۔…](?=\s)")
+_WORD_BREAK = re.compile(r"\s")
+
+
+def cap_text(text: str, limit: int) -> str:
+    """At most `limit` characters: cut after the last sentence that fits, else at a word (with
+    "…"); never between a letter and its marks, nor inside a surrogate pair."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ELLIPSIS[:limit]
+    floor = limit // 2  # a boundary this early would throw away too much: cut at a word instead
+    ends = [m.end() for m in _SENTENCE_BREAK.finditer(text, floor, limit)]
+    if ends:
+        return text[: ends[-1]].rstrip()
+    end = limit - 1  # room for the ellipsis
+    spaces = [m.start() for m in _WORD_BREAK.finditer(text, floor, end)]
+    if spaces:
+        end = spaces[-1]
+    else:
+        while end > 0 and _is_mark(text[end]):
+            end -= 1  # a mark belongs to the letter before it: drop them together
+        if end and "\ud800" <= text[end - 1] <= "\udbff":
+            end -= 1  # the first half of a surrogate pair
+    return text[:end].rstrip() + ELLIPSIS
+
+
+def _is_mark(char: str) -> bool:
+    """Combining marks (harakat, shadda, accents) and joiners that lean on the character before."""
+    return unicodedata.category(char) in ("Mn", "Mc", "Me") or char in "\u200c\u200d"

@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain
 
-from core.articles import match_text, prepare_article
+from core.articles import ARTICLE_MAX_CHARS, TITLE_MAX_CHARS, match_text, prepare_article
 from core.dedup import SAME_STORY_DISTANCE, SIMHASH_BITS
 from core.models import Article, Chat, Feed
 from core.opml import OpmlError, build_opml, parse_opml
@@ -84,15 +84,30 @@ class Prepared:
 
 
 def parse_and_prepare(
-    body: bytes, headers: dict[str, str], url: str, charset: str | None, site_name: str
+    body: bytes,
+    headers: dict[str, str],
+    url: str,
+    charset: str | None,
+    site_name: str,
+    max_text_chars: int = ARTICLE_MAX_CHARS,
+    max_title_chars: int = TITLE_MAX_CHARS,
 ) -> Prepared:
-    """Parse a body and prepare every item; top-level and picklable so a process pool can run it."""
+    """Parse a body and prepare every item; top-level and picklable so a process pool can run it.
+
+    Each item's title and text are capped here, in the worker, before anything stores, matches
+    or summarises them (core.articles.prepare_article).
+    """
     started = time.process_time()
     parsed = parse_feed(body, headers, url, charset_override=charset)
     if parsed.error:
         return Prepared(error=parsed.error, cpu_seconds=time.process_time() - started)
     name = site_name or parsed.title
-    articles = [prepare_article(item, site_name=name) for item in parsed.items]
+    articles = [
+        prepare_article(
+            item, site_name=name, max_text_chars=max_text_chars, max_title_chars=max_title_chars
+        )
+        for item in parsed.items
+    ]
     return Prepared(
         title=parsed.title,
         ttl_minutes=parsed.ttl_minutes,
@@ -239,6 +254,8 @@ class Poller:
         max_failures: int = MAX_CONSECUTIVE_FAILURES,
         max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
         import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
+        max_text_chars: int = ARTICLE_MAX_CHARS,
+        max_title_chars: int = TITLE_MAX_CHARS,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -252,6 +269,8 @@ class Poller:
         self.max_failures = max_failures
         self.max_feeds_per_cycle = max_feeds_per_cycle
         self.import_concurrency = import_concurrency
+        self.max_text_chars = max_text_chars
+        self.max_title_chars = max_title_chars
         self.last_success_at: float | None = None
         self._stories: RecentStories | None = None
         self._chats: dict[int, Chat | None] = {}  # chats seen this cycle (None: not stored)
@@ -431,6 +450,8 @@ class Poller:
             result.final_url or result.url,
             feed_charset,
             site_name,
+            self.max_text_chars,
+            self.max_title_chars,
         )
         try:
             return await loop.run_in_executor(self.executor, parse_and_prepare, *args)

@@ -25,11 +25,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
 from core.i18n import Catalog
-from core.matcher import find_matches
 from core.models import Chat, OutboxRow
-from core.query import QueryError, parse_stored
 from core.render import AlertContent, fit_message, plain_text, render_alert, render_notice
-from core.summary import summarize
+from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import outbox, shortlinks
@@ -162,6 +160,7 @@ class Sender:
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self._busy: set[int] = set()  # chats with a claimed row not yet settled
+        self.summaries = SummaryCache()
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
@@ -292,7 +291,7 @@ class Sender:
         if folding and (extra or digest):
             text = self.render_digest([row, *extra], chat.language, digest=digest)
         else:
-            text = self.render(row, chat.language)
+            text = await self.render(row, chat.language)
         if text is None:
             outbox.mark_failed(self.db, row.id, "article no longer stored")
             outbox.release(self.db, [r.id for r in extra])
@@ -404,21 +403,31 @@ class Sender:
         chat_store.deactivate_chat(self.db, row.chat_id, reason, self.clock())
         self.on_failed(row.kind, kind)
 
-    def render(self, row: OutboxRow, language: str) -> str | None:
+    async def render(self, row: OutboxRow, language: str) -> str | None:
         """One alert in the chat's language, or None if its article is gone."""
         if row.article_id is None:
             return None
         article = article_store.get_article(self.db, row.article_id)
         if article is None:
             return None
+        words = self.policy.summary_words
+        key = summary_key(article.id, article.title, article.text, row.keywords, words)
+        summary = await self.summaries.get(
+            key, functools.partial(choose_summary, article.title, article.text, row.keywords, words)
+        )
         content = alert_content(
             article,
             row.keywords,
             article_store.story_sources(self.db, article.story_id),
-            self.policy.summary_words,
+            summary,
             link=self.link(article),
         )
         return render_alert(self.catalog, language, content)
+
+    @property
+    def summaries_computed(self) -> int:
+        """Alert summaries computed so far (each (article, keywords) once, however many chats)."""
+        return self.summaries.computed
 
     def link(self, article: article_store.StoredArticle) -> str:
         """Our short link, the publisher's per-article short link, or the clean canonical URL."""
@@ -456,34 +465,17 @@ def alert_content(
     article: article_store.StoredArticle,
     keywords: tuple[str, ...],
     sources: list[str],
-    summary_words: int,
+    summary: Highlighted,
     *,
     link: str,
 ) -> AlertContent:
-    """Choose the summary (keyword sentences preferred) and the words to bold."""
-    queries = []
-    for keyword in keywords:
-        try:
-            queries.append(parse_stored(keyword))
-        except QueryError:
-            continue
-
-    @functools.cache  # asked once to choose the summary, again to bold the chosen sentences
-    def spans(sentence: str) -> tuple[tuple[int, int], ...]:
-        return tuple(span for query in queries for span in find_matches(query, sentence))
-
-    summary = summarize(
-        article.text,
-        title=article.title,
-        max_words=summary_words,
-        prefer=lambda sentence: bool(spans(sentence)),
-    )
+    """What one alert shows, its summary already chosen (delivery.summaries)."""
     published = datetime.fromtimestamp(article.published_at, UTC) if article.published_at else None
     others = [s for s in sources if s != article.feed_title]
     return AlertContent(
         title=article.title,
-        summary=summary,
-        highlights=[spans(sentence) for sentence in summary],
+        summary=summary.sentences,
+        highlights=summary.highlights,
         sources=[article.feed_title, *others],
         keywords=list(keywords),
         link=link,

@@ -40,6 +40,8 @@ ADMIN_COMMANDS = {
     "export_feeds": admin.export_feeds,
     "charset": admin.charset,
 }
+# Handlers that may take seconds (a /test scan): run beside other updates, not before them.
+IN_BACKGROUND = frozenset({user.test, user.test_button})
 # Buttons, by the prefix of their callback data; the admin ones refuse non-admins too.
 BUTTONS = {
     "set:": settings.settings_button,
@@ -48,6 +50,7 @@ BUTTONS = {
     "ch:": channels.channel_button,
     "bc:": admin.broadcast_button,
     "feed:": admin.feed_button,
+    "test:": user.test_button,
 }
 
 
@@ -55,10 +58,14 @@ def register(application: Application) -> None:
     """Add every handler. Group -1 runs first: the flood guard can stop an update there."""
     application.add_handler(TypeHandler(object, flood_guard), group=-1)
     for name, callback in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, callback, block=callback not in IN_BACKGROUND))
     for prefix, callback in BUTTONS.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}"))
-    application.add_handler(CallbackQueryHandler(user.button))  # add:, test:, help
+        application.add_handler(
+            CallbackQueryHandler(
+                callback, pattern=f"^{prefix}", block=callback not in IN_BACKGROUND
+            )
+        )
+    application.add_handler(CallbackQueryHandler(user.button))  # add:, help
     # Order matters: forwarded channel posts and migrations before the plain-text catch-all.
     application.add_handler(
         MessageHandler(

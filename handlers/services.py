@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from telegram.ext import ContextTypes
@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from core.i18n import Catalog
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
+from handlers.trial import Trials
 from storage.db import Database
 
 
@@ -42,6 +43,7 @@ class Services:
     wake_sender: Callable[[], None]
     import_opml: Callable[..., Awaitable[Any]]  # delivery.poll.ImportReport
     export_opml: Callable[[], bytes]
+    trials: Trials = field(default_factory=Trials)  # /test's cooldowns, slots and counters
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

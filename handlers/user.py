@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
-from core.articles import match_text
 from core.i18n import Raw
-from core.matcher import find_matches
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
 from core.render import escape
+from core.trial import Trial
 from handlers.common import (
     Turn,
     button_press,
@@ -220,22 +220,35 @@ def remove_keyword(t: Turn, raw: str) -> str | None:
     return None
 
 
-def test_keyword(t: Turn, raw: str) -> str:
-    """How many recent stories a keyword would have matched, with up to three titles."""
-    try:
-        query = parse_for(t, raw)
-    except QueryError as error:
-        return refusal(t, raw, error)
+def claim_test(t: Turn) -> str | None:
+    """Reserve the chat's next /test (release it with t.svc.trials.release), or say how long
+    to wait."""
+    wait = t.svc.trials.claim(t.chat.id, t.svc.clock(), t.svc.settings.test_cooldown_seconds)
+    return t.text("test_cooldown", seconds=math.ceil(wait)) if wait else None
+
+
+async def test_keyword(t: Turn, query: Query) -> str:
+    """How many recent stories a keyword would have matched, with up to three titles (the scan
+    runs in a worker thread, a page at a time; see handlers.trial)."""
+    svc, settings = t.svc, t.svc.settings
+    since = svc.clock() - settings.test_days * 86400
+
+    def read(before_id: int | None, limit: int) -> list[article_store.StoredArticle]:
+        return article_store.recent_articles(svc.db, since, limit, before_id=before_id)
+
+    trial: Trial[article_store.StoredArticle] = Trial(query)
+    complete = await svc.trials.run(
+        trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
+    )
+    answer = test_answer(t, query, trial.hits, len(trial.stories))
+    if not complete:
+        answer += "\n\n" + t.text("test_stopped_early", count=trial.scanned)
+    return answer
+
+
+def test_answer(t: Turn, query: Query, hits: list[article_store.StoredArticle], total: int) -> str:
+    """The answer to /test: the stories matched out of those looked at, three titles."""
     days = t.svc.settings.test_days
-    articles = article_store.recent_articles(t.svc.db, t.svc.clock() - days * 86400)
-    seen_stories, hits = set(), []
-    for article in articles:
-        if article.story_id in seen_stories:
-            continue
-        if find_matches(query, match_text(article.title, article.text)):
-            seen_stories.add(article.story_id)
-            hits.append(article)
-    total = len({a.story_id for a in articles})
     if not hits:
         return t.text("test_none", keyword=query.raw, days=days, total=total)
     titles = "\n".join(f"• {escape(a.title)}" for a in hits[:3])
@@ -250,13 +263,51 @@ def test_keyword(t: Turn, raw: str) -> str:
 
 
 async def test(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/test: try a keyword on recent news before saving it."""
+    """/test: try a keyword on recent news before saving it (runs beside other updates)."""
     t = turn(update, context)
     raw = command_argument(update)
     if not raw:
         await reply(update, t.text("test_usage"))
         return
-    await reply(update, test_keyword(t, raw))
+    try:
+        query = parse_for(t, raw)
+    except QueryError as error:
+        await reply(update, refusal(t, raw, error))
+        return
+    wait = claim_test(t)
+    if wait:
+        await reply(update, wait)
+        return
+    try:
+        await reply(update, await test_keyword(t, query))
+    finally:
+        t.svc.trials.release(t.chat.id)
+
+
+async def test_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The 🔍 button under a plain message: /test, its answer edited in, with a follow button."""
+    press, data = button_press(update)
+    t = turn(update, context)
+    raw = data.partition(":")[2]
+    try:
+        query = parse_for(t, raw)
+    except QueryError as error:
+        await press.answer()
+        await press.edit_message_text(refusal(t, raw, error))
+        return
+    wait = claim_test(t)
+    if wait:
+        await press.answer(wait, show_alert=True)
+        return
+    try:
+        await press.answer()
+        answer = await test_keyword(t, query)
+        follow = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t.text("button_follow"), callback_data=f"add:{raw}")]]
+        )
+        await press.edit_message_text(answer, reply_markup=follow)
+    finally:
+        t.svc.trials.release(t.chat.id)
 
 
 async def _set_paused(update: Update, context: ContextTypes.DEFAULT_TYPE, paused: bool) -> None:
@@ -361,7 +412,7 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Buttons under the welcome and under a plain message: follow, test, help."""
+    """Buttons under the welcome and under a plain message: follow, help (test: test_button)."""
     query, data = button_press(update)
     t = turn(update, context)
     action, _, value = data.partition(":")
@@ -371,11 +422,6 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     if action == "add":
         await query.edit_message_text(add_keywords(t, [value]))
-    elif action == "test":
-        follow = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t.text("button_follow"), callback_data=f"add:{value}")]]
-        )
-        await query.edit_message_text(test_keyword(t, value), reply_markup=follow)
     elif action == "help":
         await reply(update, help_text(update, context, t))
 

@@ -135,13 +135,14 @@ def get_article(db: Database, article_id: int) -> StoredArticle | None:
     return StoredArticle(**rows[0]) if rows else None
 
 
-def recent_articles(db: Database, since: float, limit: int = 5000) -> list[StoredArticle]:
-    """Articles fetched since a time, newest first (for /test)."""
-    rows = _rows(
-        db,
-        _ARTICLE_SELECT + " WHERE a.fetched_at >= ? ORDER BY a.id DESC LIMIT ?",
-        (since, limit),
-    )
+def recent_articles(
+    db: Database, since: float, limit: int = 5000, *, before_id: int | None = None
+) -> list[StoredArticle]:
+    """Articles fetched since a time, newest first (for /test); with before_id, the page after
+    the one that ended at that id."""
+    where = " WHERE a.fetched_at >= ?" + ("" if before_id is None else " AND a.id < ?")
+    params = (since,) if before_id is None else (since, before_id)
+    rows = _rows(db, _ARTICLE_SELECT + where + " ORDER BY a.id DESC LIMIT ?", (*params, limit))
     return [StoredArticle(**row) for row in rows]
 
 
