@@ -50,7 +50,7 @@ def count(api, chat_id: int, text: str) -> int:
 async def fence(api) -> None:
     """The neighbour's /list answered: every update sent before it has been handled."""
     await api.send_text(NEIGHBOUR, GROUP, "/list@rasd_test_bot")
-    await api.wait_for_message(GROUP, lambda m: LIST_EMPTY in m.text, timeout=30)
+    await api.wait_for_message(GROUP, lambda m: LIST_EMPTY in m.text, timeout=60)
 
 
 async def flood(api, user: int, chat: int, times: int, command: str = "/help@rasd_test_bot"):
