@@ -28,6 +28,7 @@ from delivery.poll import Poller, PollReport, parse_pool
 from delivery.sender import Sender, SendPolicy
 from feeds.fetch import Fetcher
 from handlers import USER_COMMANDS, register
+from handlers.jobs import BackgroundJobs
 from handlers.services import Services
 from storage import chats as chat_store
 from storage import maintenance
@@ -246,6 +247,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
                 wake_sender=sender.wake,
                 import_opml=poller.import_opml,
                 export_opml=poller.export_opml,
+                jobs=BackgroundJobs(),
             ),
             poller=poller,
             sender=sender,
@@ -290,6 +292,9 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
         )
 
     async def post_stop(application: Application) -> None:
+        # No update is handled any more: let admin jobs finish briefly, then cancel them
+        # (each says so on its message) while the bot, fetcher and database are still open.
+        await application.bot_data["services"].jobs.shutdown()
         sender: Sender = application.bot_data["sender"]
         sender.stop()
         await application.bot_data["sender_task"]

@@ -335,35 +335,48 @@ class Poller:
             raise
         return feed_id
 
-    async def import_opml(self, data: bytes, *, added_by: int | None) -> ImportReport:
-        """Add every feed of an OPML file the way add_feed does, a few at a time."""
+    async def import_opml(
+        self,
+        data: bytes,
+        *,
+        added_by: int | None,
+        on_progress: Callable[[int, int], None] = lambda done, total: None,
+    ) -> ImportReport:
+        """Add every feed of an OPML file the way add_feed does, a few at a time; after each one
+        `on_progress(done, total)` says how far it has got."""
         try:
             entries = parse_opml(data)
         except OpmlError as error:
             return ImportReport(error=str(error))
+        results = [AddFeedResult(error="not tried")] * len(entries)
+        todo = iter(enumerate(entries))  # shared by the workers: each entry is taken once
+        done = 0
+        on_progress(done, len(entries))
+
+        async def worker() -> None:
+            nonlocal done
+            for index, entry in todo:
+                results[index] = await self._import_one(entry.url, entry.title, added_by)
+                done += 1
+                on_progress(done, len(entries))
+
+        await asyncio.gather(*(worker() for _ in range(min(self.import_concurrency, len(entries)))))
         report = ImportReport()
-        slots = asyncio.Semaphore(self.import_concurrency)
-
-        async def add_one(url: str, title: str) -> None:
-            async with slots:
-                try:
-                    result = await self._add(url, added_by=added_by, fallback_title=title)
-                except Exception as error:  # one bad entry must not stop the import
-                    log.exception("OPML import of a feed failed", extra={"feed_url": url})
-                    result = AddFeedResult(error=f"internal error: {type(error).__name__}")
+        for entry, result in zip(entries, results, strict=True):
             if result.error:
-                report.failed.append((url, result.error))
+                report.failed.append((entry.url, result.error))
             elif result.already:
-                report.already.append(url)
+                report.already.append(entry.url)
             else:
-                report.added.append((url, result.title))
-
-        await asyncio.gather(*(add_one(entry.url, entry.title) for entry in entries))
-        order = {entry.url: index for index, entry in enumerate(entries)}
-        report.added.sort(key=lambda pair: order[pair[0]])
-        report.already.sort(key=order.__getitem__)
-        report.failed.sort(key=lambda pair: order[pair[0]])
+                report.added.append((entry.url, result.title))
         return report
+
+    async def _import_one(self, url: str, title: str, added_by: int | None) -> AddFeedResult:
+        try:
+            return await self._add(url, added_by=added_by, fallback_title=title)
+        except Exception as error:  # one bad entry must not stop the import
+            log.exception("OPML import of a feed failed", extra={"feed_url": url})
+            return AddFeedResult(error=f"internal error: {type(error).__name__}")
 
     def export_opml(self) -> bytes:
         """Every stored feed (disabled ones too) as an OPML 2.0 document."""

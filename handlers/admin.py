@@ -21,27 +21,50 @@ from handlers.common import (
     turn,
     user_of,
 )
+from handlers.jobs import Progress, Report, ticking
+from handlers.services import FeedsImported
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import outbox, shortlinks, stats
 
+PROGRESS_SECONDS = 3.0  # how often an OPML import's count is edited in, at most
+MAX_FAILURES_LISTED = 20
+REPORT_BUDGET = 3500  # characters of the import summary, well within Telegram's 4096
+
 
 @admin_only
 async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/addfeed <url>: fetch once, then store the feed with its current items as seen."""
+    """/addfeed <url>: "⏳" at once; the fetch runs in the background and edits in the result."""
     t = turn(update, context)
     url = command_argument(update).split()[0] if command_argument(update) else ""
     if not url:
         await reply(update, t.text("addfeed_usage"))
         return
-    await reply(update, t.text("addfeed_checking"))
-    result = await t.svc.add_feed(url, added_by=user_of(update).id)
-    if result.error:
-        await reply(update, t.text("addfeed_failed", reason=result.error))
-    elif result.already:
-        await reply(update, t.text("addfeed_exists", title=result.title))
-    else:
-        await reply(update, t.text("addfeed_ok", title=result.title, count=result.item_count))
+    progress = Progress(await message_of(update).reply_text(t.text("addfeed_checking")))
+    added_by = user_of(update).id
+
+    async def work() -> None:
+        result = await t.svc.add_feed(url, added_by=added_by)
+        if result.error:
+            await progress.finish(t.text("addfeed_failed", reason=result.error))
+        elif result.already:
+            await progress.finish(t.text("addfeed_exists", title=result.title))
+        else:
+            await progress.finish(t.text("addfeed_ok", title=result.title, count=result.item_count))
+
+    t.svc.jobs.start(f"addfeed {url}", work, _report_on(t, progress))
+
+
+def _report_on(t: Turn, progress: Progress) -> Report:
+    """Tell the admin on the job's own message that it failed, or was cut short by a restart."""
+
+    async def report(error: BaseException | None) -> None:
+        if error is None:
+            await progress.finish(t.text("job_interrupted"))
+        else:
+            await progress.finish(t.text("job_failed", error=type(error).__name__))
+
+    return report
 
 
 def _when(timestamp: float | None, t: Turn) -> str:
@@ -314,18 +337,38 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 @admin_only
 async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An .opml file sent by an admin: add every feed in it (each fetched once, as /addfeed)."""
+    """An .opml file sent by an admin: add every feed in it (each fetched once, as /addfeed), in
+    the background, with a running count on the "⏳" message and the summary at the end."""
     t = turn(update, context)
     document = message_of(update).document
     if document is None:
         return
-    await reply(update, t.text("opml_importing"))
-    file = await document.get_file()
-    data = bytes(await file.download_as_bytearray())
-    report = await t.svc.import_opml(data, added_by=user_of(update).id)
-    if report.error:
-        await reply(update, t.text("opml_bad_file", reason=report.error))
-        return
+    progress = Progress(await message_of(update).reply_text(t.text("opml_importing")))
+    added_by = user_of(update).id
+    counts = [0, 0]  # done, total
+
+    def on_progress(done: int, total: int) -> None:
+        counts[:] = [done, total]
+
+    async def tick() -> None:
+        if counts[1]:
+            await progress.show(t.text("opml_progress", done=counts[0], total=counts[1]))
+
+    async def work() -> None:
+        file = await document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        importing = t.svc.import_opml(data, added_by=added_by, on_progress=on_progress)
+        report = await ticking(importing, tick, PROGRESS_SECONDS)
+        if report.error:
+            await progress.finish(t.text("opml_bad_file", reason=report.error))
+        else:
+            await progress.finish(import_summary(t, report))
+
+    t.svc.jobs.start(f"OPML import {document.file_name or ''}", work, _report_on(t, progress))
+
+
+def import_summary(t: Turn, report: FeedsImported) -> str:
+    """The counts, then the first failures with their reasons, within one message."""
     lines = [
         t.text(
             "opml_report",
@@ -334,10 +377,21 @@ async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             failed=len(report.failed),
         )
     ]
-    lines += [
-        t.text("opml_failed_line", url=url, reason=reason) for url, reason in report.failed[:20]
-    ]
-    await reply(update, "\n".join(lines))
+    size = len(lines[0])
+    for url, reason in report.failed[:MAX_FAILURES_LISTED]:
+        line = t.text("opml_failed_line", url=_clip(url, 100), reason=_clip(reason, 150))
+        if size + len(line) + 1 > REPORT_BUDGET:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    listed = len(lines) - 1
+    if listed < len(report.failed):
+        lines.append(t.text("opml_more_failed", count=len(report.failed) - listed))
+    return "\n".join(lines)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @admin_only

@@ -13,6 +13,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from core.flood import FloodGuard, Verdict, command_cost
 from core.i18n import pick_language
 from core.models import Chat
 from handlers.services import Services, services
@@ -21,8 +22,6 @@ from storage import chats as chat_store
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
-FLOOD_BURST = 20  # commands a chat may send at once
-FLOOD_REFILL_SECONDS = 0.5  # then one more every this many seconds
 
 
 @dataclass(frozen=True)
@@ -178,24 +177,26 @@ def admin_only(handler: Handler) -> Handler:
 
 
 async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs before every handler: a chat that sends commands too fast is told once, then ignored
-    until it slows down (a token bucket per chat)."""
+    """Runs before every handler: whoever sends commands too fast in a chat is told once, then
+    ignored until they slow down (core.flood, per chat and sender); bot admins never are."""
     chat = update.effective_chat
-    if chat is None or (update.effective_message is None and update.callback_query is None):
+    message, query = update.effective_message, update.callback_query
+    if chat is None or (message is None and query is None) or is_admin(update, context):
         return
     svc = services(context)
-    buckets: dict[int, tuple[float, float, bool]] = context.application.bot_data.setdefault(
-        "flood", {}
-    )
-    now = svc.clock()
-    tokens, updated, warned = buckets.get(chat.id, (FLOOD_BURST, now, False))
-    tokens = min(FLOOD_BURST, tokens + (now - updated) / FLOOD_REFILL_SECONDS)
-    if tokens >= 1:
-        buckets[chat.id] = (tokens - 1, now, False)
+    guard: FloodGuard = context.application.bot_data.setdefault("flood", FloodGuard())
+    user = update.effective_user
+    if query is not None:
+        cost = command_cost(guard.policy, None, query.data or "")
+    else:
+        cost = command_cost(guard.policy, message.text if message else None, None)
+    verdict = guard.check((chat.id, user.id if user else 0), svc.clock(), cost)
+    if verdict is Verdict.ALLOW:
         return
-    buckets[chat.id] = (tokens, now, True)
-    if not warned and update.effective_message is not None:
-        user = update.effective_user
-        language = pick_language(user.language_code if user else None)
-        await update.effective_message.reply_text(svc.catalog.text(language, "too_fast"))
+    if verdict is Verdict.WARN:
+        text = svc.catalog.text(pick_language(user.language_code if user else None), "too_fast")
+        if query is not None:
+            await query.answer(text)
+        elif message is not None:
+            await message.reply_text(text)
     raise ApplicationHandlerStop

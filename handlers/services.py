@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from telegram.ext import ContextTypes
 
 from core.i18n import Catalog
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
+from handlers.jobs import BackgroundJobs
 from handlers.trial import Trials
 from storage.db import Database
 
@@ -30,6 +31,19 @@ class FeedAdded(Protocol):
     def already(self) -> bool: ...
 
 
+class FeedsImported(Protocol):
+    """The answer of the OPML importer (see delivery.poll.ImportReport, a dataclass)."""
+
+    @property
+    def added(self) -> list[tuple[str, str]]: ...  # (url, title)
+    @property
+    def already(self) -> list[str]: ...
+    @property
+    def failed(self) -> list[tuple[str, str]]: ...  # (url, reason)
+    @property
+    def error(self) -> str | None: ...
+
+
 @dataclass
 class Services:
     """Shared objects for handlers; stored in application.bot_data["services"]."""
@@ -41,8 +55,9 @@ class Services:
     clock: Callable[[], float]
     add_feed: Callable[..., Awaitable[FeedAdded]]
     wake_sender: Callable[[], None]
-    import_opml: Callable[..., Awaitable[Any]]  # delivery.poll.ImportReport
+    import_opml: Callable[..., Awaitable[FeedsImported]]
     export_opml: Callable[[], bytes]
+    jobs: BackgroundJobs  # long admin work: /addfeed, OPML import
     trials: Trials = field(default_factory=Trials)  # /test's cooldowns, slots and counters
 
 

@@ -418,7 +418,12 @@ async def test_import_opml_adds_feeds_with_baselines(server, db, fetcher, book, 
         ],
         "قائمتي",
     )
-    report = await poller.import_opml(document, added_by=1)
+    progress = []
+    report = await poller.import_opml(
+        document, added_by=1, on_progress=lambda done, total: progress.append((done, total))
+    )
+    assert progress == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert server.peak_in_flight <= 2  # import_concurrency
     assert report.error is None
     assert report.already == [server.url("/f0")]
     assert report.added == [(server.url("/f1"), "موجز 1"), (server.url("/f2"), "موجز 2")]
