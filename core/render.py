@@ -16,6 +16,7 @@ from babel.dates import format_date
 from core.i18n import Catalog
 
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit, in UTF-16 units of the parsed text
+SHORTEST_PART = 256  # a part Telegram still finds too long at this size is not split further
 # Displayed values are shortened to these many characters, with an ellipsis.
 SHOWN_TITLE_CHARS = 150
 SHOWN_KEYWORD_CHARS = 100

@@ -31,6 +31,7 @@ from core.models import Chat, OutboxRow
 from core.query import QueryError, parse_stored
 from core.render import (
     MAX_MESSAGE_CHARS,
+    SHORTEST_PART,
     SHOWN_TITLE_CHARS,
     AlertContent,
     fit_message,
@@ -50,7 +51,6 @@ from storage import outbox, shortlinks
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-SHORTEST_PART = 256  # a part Telegram calls too long at this size is retried later, not split
 SHOWN_SOURCE_CHARS = 60
 
 
