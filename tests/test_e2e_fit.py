@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -213,3 +214,66 @@ async def test_a_reply_telegram_finds_too_long_is_sent_again_in_parts(api, tmp_p
     for command in ("/add", "/list", "/remove", "/test", "/stop", "/help"):
         assert command in joined
     assert "خطأ" not in joined  # no "something went wrong" instead
+
+
+async def test_a_40_item_hourly_digest_arrives_whole_through_the_bot(api, tmp_path):
+    db = open_database(tmp_path / "rasd.db")
+    chats.touch_chat(db, USER, type="private", title="سارة", language="ar", now=1)
+    chats.set_chat_flags(db, USER, delivery_mode="hourly")
+    two_hours_ago = time.time() - 7200
+    for article_id in store_digest_articles(db, 40):
+        outbox.queue_alert(
+            db,
+            USER,
+            story_id=article_id,
+            article_id=article_id,
+            keywords=["الهجرة"],
+            now=two_hours_ago,
+        )
+    db.conn.close()
+    async with running_bot(bot_settings(api, tmp_path)):
+        await api.wait_until(
+            lambda: sum(m.text.count("الخبر رقم") for m in api.sent_messages(USER)) == 40,
+            what="all 40 alerts",
+        )
+        db = open_database(tmp_path / "rasd.db")
+        await api.wait_until(lambda: outbox.status_counts(db) == {"sent": 40}, what="all settled")
+        db.conn.close()
+    digests = api.sent_messages(USER)
+    assert len(digests) >= 3  # 40 such items need several messages
+    assert all(m.text.startswith("📬 ملخص الأخبار") for m in digests)
+    shown = "\n".join(m.text for m in digests)
+    assert all(shown.count(f"الخبر رقم {n}:") == 1 for n in range(40))  # each once
+    assert_everything_fits(api, USER)
+
+
+def store_digest_articles(db, count: int) -> list[int]:
+    """Ordinary Arabic headlines with the long percent-encoded URLs Arabic sites use."""
+    feed_id = feeds.add_feed(
+        db,
+        "http://d.example.org/feed",
+        title="هسبريس",
+        interval_seconds=300,
+        now=time.time() + 10**6,
+    )
+    slug = quote("المغرب-يستضيف-مؤتمرا-دوليا-حول-التغيرات-المناخية-بمشاركة-وزراء-من-ثلاثين-دولة")
+    ids = []
+    for number in range(count):
+        _, article_id = articles.store_article(
+            db,
+            feed_id,
+            Article(
+                item_key=f"d{number}",
+                url=f"https://www.hespress.com/{slug}-{number}.html",
+                title=f"الخبر رقم {number}: وزير الداخلية يعلن إجراءات جديدة لتنظيم الهجرة "
+                "وتعزيز التعاون مع دول الجوار في مجال الأمن ومكافحة التهريب عبر الحدود",
+                text="وقال مسؤولون إن الإجراءات ستدخل حيز التنفيذ الشهر المقبل.",
+                language="ar",
+                content_hash=f"d{number}",
+                published_at=time.time(),
+            ),
+            now=time.time(),
+        )
+        articles.set_story(db, article_id, article_id)
+        ids.append(article_id)
+    return ids
