@@ -23,6 +23,7 @@ SHOWN_KEYWORD_CHARS = 100
 SHOWN_URL_CHARS = 80
 SHOWN_ERROR_CHARS = 200
 _TAG = re.compile(r"<[^<>]+>")
+_LINK = re.compile(r'<a href="([^"<>]*)">[^<]*</a>')  # as link_html writes them
 # What a cut never splits: a tag, a character reference.
 _MARKUP = re.compile(r"<[^<>]+>|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);")
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w-]*)")
@@ -129,14 +130,20 @@ def page_of(total: int, number: int, size: int) -> Page:
 
 
 def plain_text(message_html: str) -> str:
-    """The same message without markup, for when Telegram refuses our HTML."""
+    """The same message without markup, for when Telegram refuses our HTML (a shortened link
+    shows its whole URL again)."""
+    return _visible(_LINK.sub(lambda match: match.group(1), message_html))
+
+
+def _visible(message_html: str) -> str:
+    """The text Telegram shows for a message: tags out, character references decoded."""
     return html.unescape(_TAG.sub("", message_html))
 
 
 def message_length(message_html: str) -> int:
     """The length Telegram checks against its limit: UTF-16 units of the text once the markup
     is parsed and the ends are trimmed."""
-    return _utf16(plain_text(message_html).strip(_TRIMMED))
+    return _utf16(_visible(message_html).strip(_TRIMMED))
 
 
 def is_too_long(reason: str) -> bool:
@@ -179,7 +186,7 @@ def split_message(message_html: str, limit: int = MAX_MESSAGE_CHARS) -> list[str
         end = max(units.furthest(start, limit), start + 1)
         cut = end if end >= units.count else units.best_break(start, end)
         part = units.chunk(start, cut)
-        if plain_text(part).strip(_TRIMMED):
+        if _visible(part).strip(_TRIMMED):
             parts.append(part)
         start = units.skip_spaces(cut)
     return parts

@@ -12,6 +12,7 @@ from core.render import (
     link_html,
     message_length,
     page_of,
+    plain_text,
     shorten,
     split_message,
 )
@@ -181,6 +182,7 @@ def test_a_long_link_shows_short_and_opens_the_whole_url():
     assert text.endswith("…")
     assert entities == [{"type": "text_link", "offset": 0, "length": utf16_len(text), "url": url}]
     assert link_html("https://x.org/a?b=1&c=2") == "https://x.org/a?b=1&amp;c=2"
+    assert plain_text(f"🔗 {shown}") == f"🔗 {url}"  # as plain text, the whole URL again
 
 
 def test_pages_cover_every_item_once():
