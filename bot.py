@@ -20,6 +20,7 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from core.i18n import LANGUAGES, Catalog, load_catalog, pick_language
+from core.render import SHOWN_ERROR_CHARS, SHOWN_TITLE_CHARS, shorten
 from core.settings import Settings, SettingsError, load_settings
 from core.subscriptions import SubscriptionBook
 from delivery.broadcasts import report_broadcasts
@@ -220,7 +221,10 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
                 admin = chat_store.get_chat(db, admin_id)
                 language = admin.language if admin else "ar"
                 text = catalog.text(
-                    language, "feed_disabled_notice", title=feed.title or feed.url, reason=reason
+                    language,
+                    "feed_disabled_notice",
+                    title=shorten(feed.title or feed.url, SHOWN_TITLE_CHARS),
+                    reason=shorten(reason, SHOWN_ERROR_CHARS),
                 )
                 application.create_task(application.bot.send_message(admin_id, text))
 

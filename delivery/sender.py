@@ -11,6 +11,7 @@ first alert. A 429 pauses that chat (and, when several chats get one at once, ev
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 from collections import deque
@@ -24,9 +25,23 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
-from core.i18n import Catalog
+from core.i18n import Catalog, Raw
 from core.models import Chat, OutboxRow
-from core.render import AlertContent, fit_message, plain_text, render_alert, render_notice
+from core.render import (
+    MAX_MESSAGE_CHARS,
+    SHORTEST_PART,
+    SHOWN_TITLE_CHARS,
+    AlertContent,
+    fit_message,
+    is_too_long,
+    link_html,
+    message_length,
+    plain_text,
+    render_alert,
+    render_notice,
+    shorten,
+    split_message,
+)
 from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
 from storage import articles as article_store
 from storage import chats as chat_store
@@ -34,6 +49,14 @@ from storage import outbox, shortlinks
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+SHOWN_SOURCE_CHARS = 60
+
+
+class _Outcome(enum.Enum):
+    """A part that was not sent."""
+
+    SETTLED = "settled"  # the row was put back for a retry, or given up
+    TOO_LONG = "too long"  # Telegram found it too long: split it smaller
 
 
 @dataclass(frozen=True)
@@ -161,6 +184,8 @@ class Sender:
         self._in_flight: set[asyncio.Task] = set()
         self._busy: set[int] = set()  # chats with a claimed row not yet settled
         self.summaries = SummaryCache()
+        # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
+        self._unsent: dict[int, tuple[int | None, list[str]]] = {}
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
@@ -275,7 +300,12 @@ class Sender:
         cap = self.policy.alerts_per_hour
         if not digest and sent >= cap:
             outbox.mark_retry(
-                self.db, row.id, not_before=(oldest or now) + 3600, error=None, count_attempt=False
+                self.db,
+                row.id,
+                # A second past the hour: at the hour itself the oldest message still counts.
+                not_before=(oldest or now) + 3601,
+                error=None,
+                count_attempt=False,
             )
             return
         folding = digest or (
@@ -289,7 +319,11 @@ class Sender:
             else []
         )
         if folding and (extra or digest):
-            text = self.render_digest([row, *extra], chat.language, digest=digest)
+            rows = [row, *extra]
+            built = self.render_digest(rows, chat.language, digest=digest)
+            text, carried = built if built is not None else (None, len(rows))
+            outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
+            extra = rows[1:carried]
         else:
             text = await self.render(row, chat.language)
         if text is None:
@@ -299,6 +333,58 @@ class Sender:
         await self._deliver(row, extra, text, chat, silent=silent)
 
     async def _deliver(
+        self, row: OutboxRow, folded: list[OutboxRow], text: str, chat: Chat, *, silent: bool
+    ) -> None:
+        """Send a row's message, in several parts when it is too long for one, and settle it.
+        Parts already delivered are not sent again when the row is retried."""
+        key = hash(text)
+        saved, parts = self._unsent.pop(row.id, (None, []))
+        if saved != key:
+            parts = split_message(text)
+        started, delivered, message_id = None, False, 0
+        while parts:
+            if delivered:
+                await self._chat_gap(row.chat_id)
+            slot = await self._take_slot(row.chat_id)
+            started = slot if started is None else started
+            result = await self._send_part(row, folded, parts[0], chat, silent=silent)
+            if isinstance(result, int):
+                message_id, delivered = result, True
+                parts.pop(0)
+                continue
+            if result is _Outcome.TOO_LONG:
+                limit = max(message_length(parts[0]) * 3 // 4, SHORTEST_PART)
+                shorter = split_message(parts[0], limit)
+                if len(shorter) > 1:
+                    parts[:1] = shorter
+                    continue
+                self._retry_later(row, folded, "message is too long")
+            if delivered:
+                self._unsent[row.id] = (key, parts)
+            return
+        now = self.clock()
+        outbox.mark_sent(self.db, row.id, message_id=message_id, now=now)
+        outbox.mark_folded(
+            self.db, [r.id for r in folded], carrier_id=row.id, message_id=message_id, now=now
+        )
+        self.sent_count += 1
+        self.on_sent(row.kind, now - (started or now))
+
+    async def _take_slot(self, chat_id: int) -> float:
+        """Wait for the overall pace, book the chat's next gap; when the request starts."""
+        await self.window.acquire()  # right before the request, so Telegram sees the same pace
+        started = self.clock()
+        gap = self.policy.group_gap if chat_id < 0 else self.policy.private_gap
+        self.next_allowed[chat_id] = max(self.next_allowed.get(chat_id, 0), started + gap)
+        return started
+
+    async def _chat_gap(self, chat_id: int) -> None:
+        """Wait until the chat may get its next message (between the parts of one row)."""
+        wait = self.next_allowed.get(chat_id, 0.0) - self.clock()
+        if wait > 0:
+            await self.sleep(wait)
+
+    async def _send_part(
         self,
         row: OutboxRow,
         folded: list[OutboxRow],
@@ -307,11 +393,8 @@ class Sender:
         *,
         silent: bool,
         html: bool = True,
-    ) -> None:
-        await self.window.acquire()  # right before the request, so Telegram sees the same pace
-        started = self.clock()
-        gap = self.policy.group_gap if row.chat_id < 0 else self.policy.private_gap
-        self.next_allowed[row.chat_id] = max(self.next_allowed.get(row.chat_id, 0), started + gap)
+    ) -> int | _Outcome:
+        """One message to the chat (its slot taken): its id, or why it was not sent."""
         try:
             message = await self.bot.send_message(
                 row.chat_id,
@@ -333,41 +416,60 @@ class Sender:
         except Forbidden as error:
             self._undeliverable(row, str(error), "blocked")
         except BadRequest as error:
-            reason = str(error)
-            if "chat not found" in reason.lower():
-                self._undeliverable(row, reason, "chat_not_found")
-            elif html and "parse entities" in reason.lower():
-                self.on_failed(row.kind, "html_refused")
-                log.warning(
-                    "Telegram refused our HTML; sending as plain text",
-                    extra={"chat_id": row.chat_id, "error": reason},
-                )
-                await self._deliver(row, folded, text, chat, silent=silent, html=False)
-            else:
-                self._failed(row, folded, reason, "bad_request")
+            return await self._bad_request(row, folded, text, chat, error, silent=silent, html=html)
         except TelegramError as error:  # network errors, timeouts, 5xx
-            self.last_error = str(error)
-            self.on_failed(row.kind, "network")
-            if row.attempts + 1 >= self.policy.max_attempts:
-                self._failed(row, folded, str(error), None)
-            else:
-                backoff = min(2.0 * 2**row.attempts, 300.0)
-                outbox.mark_retry(
-                    self.db, row.id, not_before=self.clock() + backoff, error=str(error)
-                )
-                outbox.release(self.db, [r.id for r in folded])
+            self._network_error(row, folded, error)
         else:
-            now = self.clock()
-            outbox.mark_sent(self.db, row.id, message_id=message.message_id, now=now)
-            outbox.mark_folded(
-                self.db,
-                [r.id for r in folded],
-                carrier_id=row.id,
-                message_id=message.message_id,
-                now=now,
+            return message.message_id
+        return _Outcome.SETTLED
+
+    async def _bad_request(
+        self,
+        row: OutboxRow,
+        folded: list[OutboxRow],
+        text: str,
+        chat: Chat,
+        error: BadRequest,
+        *,
+        silent: bool,
+        html: bool,
+    ) -> int | _Outcome:
+        reason = str(error)
+        if "chat not found" in reason.lower():
+            self._undeliverable(row, reason, "chat_not_found")
+        elif is_too_long(reason):  # never a reason to give up: the part is split smaller
+            self.on_failed(row.kind, "too_long")
+            log.warning("Telegram found a message too long", extra={"chat_id": row.chat_id})
+            return _Outcome.TOO_LONG
+        elif html and "parse entities" in reason.lower():
+            self.on_failed(row.kind, "html_refused")
+            log.warning(
+                "Telegram refused our HTML; sending as plain text",
+                extra={"chat_id": row.chat_id, "error": reason},
             )
-            self.sent_count += 1
-            self.on_sent(row.kind, now - started)
+            await self._take_slot(row.chat_id)
+            return await self._send_part(row, folded, text, chat, silent=silent, html=False)
+        else:
+            self._failed(row, folded, reason, "bad_request")
+        return _Outcome.SETTLED
+
+    def _network_error(self, row: OutboxRow, folded: list[OutboxRow], error: Exception) -> None:
+        self.last_error = str(error)
+        self.on_failed(row.kind, "network")
+        if row.attempts + 1 >= self.policy.max_attempts:
+            self._failed(row, folded, str(error), None)
+        else:
+            backoff = min(2.0 * 2**row.attempts, 300.0)
+            outbox.mark_retry(self.db, row.id, not_before=self.clock() + backoff, error=str(error))
+            outbox.release(self.db, [r.id for r in folded])
+
+    def _retry_later(self, row: OutboxRow, folded: list[OutboxRow], reason: str) -> None:
+        """Try the row again in a minute, as a new message (not counted as an attempt)."""
+        self.last_error = reason
+        outbox.mark_retry(
+            self.db, row.id, not_before=self.clock() + 60, error=reason, count_attempt=False
+        )
+        outbox.release(self.db, [r.id for r in folded])
 
     def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
         now = self.clock()
@@ -435,30 +537,47 @@ class Sender:
             self.db, article, base_url=self.policy.shortlink_base_url, now=self.clock()
         )
 
-    def render_digest(self, rows: list[OutboxRow], language: str, *, digest: bool) -> str | None:
-        """Several alerts as one message: a digest, or the "more alerts" fold past the cap."""
-        lines = []
+    def render_digest(
+        self,
+        rows: list[OutboxRow],
+        language: str,
+        *,
+        digest: bool,
+        budget: int = MAX_MESSAGE_CHARS,
+    ) -> tuple[str, int] | None:
+        """Several alerts as one message: a digest, or the "more alerts" fold past the cap.
+        It holds as many of `rows` as fit in `budget`, in order: (text, how many rows it
+        carries); None when no row has an article to show."""
+        header_id = "digest_header" if digest else "fold_header"
+        room = budget - message_length(self.catalog.text(language, header_id, count=len(rows)))
+        lines: list[str] = []
+        carried = 0
         for row in rows:
-            if row.article_id is None:
-                continue
-            article = article_store.get_article(self.db, row.article_id)
-            if article is None:
-                continue
-            lines.append(
-                self.catalog.text(
-                    language,
-                    "digest_line",
-                    title=article.title,
-                    source=article.feed_title,
-                    link=self.link(article),
-                )
-            )
+            line = self._digest_line(row, language)
+            if line is not None:
+                width = message_length(line) + 2  # and the blank line before it
+                if lines and width > room:
+                    break
+                room -= width
+                lines.append(line)
+            carried += 1
         if not lines:
             return None
-        header = self.catalog.text(
-            language, "digest_header" if digest else "fold_header", count=len(lines)
+        header = self.catalog.text(language, header_id, count=len(lines))
+        return fit_message(header + "\n\n" + "\n\n".join(lines), budget), carried
+
+    def _digest_line(self, row: OutboxRow, language: str) -> str | None:
+        """One alert in a digest: title, source, link (None when its article is gone)."""
+        article = article_store.get_article(self.db, row.article_id) if row.article_id else None
+        if article is None:
+            return None
+        return self.catalog.text(
+            language,
+            "digest_line",
+            title=shorten(article.title, SHOWN_TITLE_CHARS),
+            source=shorten(article.feed_title, SHOWN_SOURCE_CHARS),
+            link=Raw(link_html(self.link(article))),
         )
-        return fit_message(header + "\n\n" + "\n\n".join(lines))
 
 
 def alert_content(

@@ -10,13 +10,25 @@ from telegram.ext import ContextTypes
 from core import links
 from core.i18n import Raw
 from core.models import Feed
-from core.render import escape
+from core.render import (
+    SHOWN_ERROR_CHARS,
+    SHOWN_KEYWORD_CHARS,
+    SHOWN_TITLE_CHARS,
+    escape,
+    link_html,
+    page_of,
+    shorten,
+)
 from handlers.common import (
     Turn,
     admin_only,
     button_press,
     command_argument,
+    edit,
     message_of,
+    number,
+    page_buttons,
+    page_line,
     reply,
     turn,
     user_of,
@@ -30,6 +42,11 @@ from storage import outbox, shortlinks, stats
 PROGRESS_SECONDS = 3.0  # how often an OPML import's count is edited in, at most
 MAX_FAILURES_LISTED = 20
 REPORT_BUDGET = 3500  # characters of the import summary, well within Telegram's 4096
+
+FEED_PAGE_SIZE = 8  # feeds on one page of /feeds: eight at their longest still fit a message
+SHOWN_LIST_ERROR_CHARS = 120  # in /feeds; 📄 details show more
+SHOWN_DETAIL_URL_CHARS = 300
+SHOWN_DETAIL_ERROR_CHARS = 1000
 
 
 @admin_only
@@ -79,44 +96,57 @@ def _state(feed: Feed) -> str:
     return "failing" if feed.error_count else "ok"
 
 
-def feed_list(t: Turn) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Each feed with its health, and buttons: details, pause or re-enable, delete."""
+def feed_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of feeds with their health, and buttons: details, pause or re-enable, delete;
+    ◀️ ▶️ to the other pages."""
     feeds = feed_store.all_feeds(t.svc.db)
     if not feeds:
         return t.text("feeds_empty"), None
+    shown = page_of(len(feeds), page, FEED_PAGE_SIZE)
     lines = [t.text("feeds_header", count=len(feeds))]
     rows = []
-    for feed in feeds:
-        last_error = t.text("feed_last_error", error=feed.last_error) if feed.last_error else ""
-        lines.append(
-            t.text(
-                "feed_line",
-                state=t.text(f"feed_state_{_state(feed)}"),
-                title=feed.title or feed.url,
-                url=feed.url,
-                last_ok=_when(feed.last_success_at, t),
-                errors=feed.error_count,
-                last_error=Raw(last_error),
-            )
-        )
+    for feed in feeds[shown.start : shown.end]:
+        lines.append(_feed_line(t, feed))
         toggle = (
-            ("button_feed_enable", f"feed:enable:{feed.id}")
-            if feed.disabled
-            else ("button_feed_pause", f"feed:pause:{feed.id}")
+            ("button_feed_enable", "enable") if feed.disabled else ("button_feed_pause", "pause")
         )
         rows.append(
             [
                 InlineKeyboardButton(
-                    t.text("button_feed_details", title=(feed.title or feed.url)[:24]),
-                    callback_data=f"feed:info:{feed.id}",
+                    t.text("button_feed_details", title=shorten(feed.title or feed.url, 24)),
+                    callback_data=f"feed:info:{feed.id}:{shown.number}",
                 ),
-                InlineKeyboardButton(t.text(toggle[0]), callback_data=toggle[1]),
                 InlineKeyboardButton(
-                    t.text("button_feed_delete"), callback_data=f"feed:del:{feed.id}"
+                    t.text(toggle[0]), callback_data=f"feed:{toggle[1]}:{feed.id}:{shown.number}"
+                ),
+                InlineKeyboardButton(
+                    t.text("button_feed_delete"), callback_data=f"feed:del:{feed.id}:{shown.number}"
                 ),
             ]
         )
+    if navigation := page_buttons(t, "feed:list:", shown):
+        rows.append(navigation)
+    if more := page_line(t, shown):
+        lines.append(more)
     return "\n\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _feed_line(t: Turn, feed: Feed) -> str:
+    """A feed in /feeds: state, title, address, last success, errors; values shortened."""
+    last_error = (
+        t.text("feed_last_error", error=shorten(feed.last_error, SHOWN_LIST_ERROR_CHARS))
+        if feed.last_error
+        else ""
+    )
+    return t.text(
+        "feed_line",
+        state=t.text(f"feed_state_{_state(feed)}"),
+        title=shorten(feed.title or feed.url, SHOWN_TITLE_CHARS),
+        url=Raw(link_html(feed.url)),
+        last_ok=_when(feed.last_success_at, t),
+        errors=feed.error_count,
+        last_error=Raw(last_error),
+    )
 
 
 def feed_details(t: Turn, feed: Feed) -> str:
@@ -124,12 +154,12 @@ def feed_details(t: Turn, feed: Feed) -> str:
     now = t.svc.clock()
     return t.text(
         "feed_details",
-        title=feed.title or feed.url,
-        url=feed.url,
+        title=shorten(feed.title or feed.url, SHOWN_TITLE_CHARS),
+        url=Raw(link_html(feed.url, SHOWN_DETAIL_URL_CHARS)),
         state=t.text(f"feed_state_name_{_state(feed)}"),
         last_ok=_when(feed.last_success_at, t),
         errors=feed.error_count,
-        last_error=feed.last_error or t.text("none"),
+        last_error=shorten(feed.last_error or t.text("none"), SHOWN_DETAIL_ERROR_CHARS),
         per_day=f"{stats.items_per_day(t.svc.db, feed.id, now=now):.1f}",
         next_check=_when(feed.next_check_at, t) if not feed.disabled else "—",
     )
@@ -137,7 +167,7 @@ def feed_details(t: Turn, feed: Feed) -> str:
 
 @admin_only
 async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/feeds: every feed and its health, with buttons."""
+    """/feeds: every feed and its health, with buttons, a page at a time."""
     t = turn(update, context)
     text, buttons = feed_list(t)
     await reply(update, text, reply_markup=buttons)
@@ -145,19 +175,28 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @admin_only
 async def feed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Details, pause, re-enable or delete a feed; the /feeds message is edited in place."""
+    """Details, pause, re-enable or delete a feed, or turn the page; the /feeds message is
+    edited in place (and keeps its page)."""
     query, data = button_press(update)
     t = turn(update, context)
-    _, action, raw_id = data.split(":", 2)
-    feed_id = int(raw_id) if raw_id.isdigit() else 0
+    _, action, rest = (data.split(":", 2) + ["", ""])[:3]
+    raw_id, _, raw_page = rest.partition(":")
+    if action == "list":  # feed:list:<page>
+        await query.answer()
+        text, buttons = feed_list(t, number(raw_id))
+        await edit(query, text, buttons)
+        return
+    feed_id, page = number(raw_id), number(raw_page)
     feed = feed_store.get_feed(t.svc.db, feed_id)
-    if feed is None and action != "list":
+    if feed is None:
         await query.answer(t.text("feed_gone"), show_alert=True)
         return
     await query.answer()
-    if action == "info" and feed is not None:
-        back = InlineKeyboardMarkup([[InlineKeyboardButton("↩️", callback_data="feed:list:0")]])
-        await query.edit_message_text(feed_details(t, feed), reply_markup=back)
+    if action == "info":
+        back = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("↩️", callback_data=f"feed:list:{page}")]]
+        )
+        await edit(query, feed_details(t, feed), back)
         return
     if action == "pause":
         feed_store.set_feed_disabled(t.svc.db, feed_id, True, t.svc.clock())
@@ -165,8 +204,8 @@ async def feed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         feed_store.set_feed_disabled(t.svc.db, feed_id, False, t.svc.clock())
     elif action == "del":
         feed_store.delete_feed(t.svc.db, feed_id)
-    text, buttons = feed_list(t)
-    await query.edit_message_text(text, reply_markup=buttons)
+    text, buttons = feed_list(t, page)
+    await edit(query, text, buttons)
 
 
 def _chat_id_argument(update: Update) -> int | None:
@@ -303,15 +342,24 @@ def stats_text(t: Turn) -> str:
         failed=figures.failed,
     )
     if figures.top_keywords:
-        lines = "\n".join(f"• {escape(word)} ({count})" for word, count in figures.top_keywords)
+        lines = "\n".join(
+            f"• {escape(shorten(word, SHOWN_KEYWORD_CHARS))} ({count})"
+            for word, count in figures.top_keywords
+        )
         text += "\n" + t.text("stats_top_keywords", lines=Raw(lines))
     clicked = shortlinks.top_clicked(t.svc.db, links.day_of(now - 7 * 86400), 5)
     if clicked:
-        lines = "\n".join(f"• {escape(title)} ({clicks})" for title, _, clicks in clicked)
+        lines = "\n".join(
+            f"• {escape(shorten(title, SHOWN_TITLE_CHARS))} ({clicks})"
+            for title, _, clicks in clicked
+        )
         text += "\n" + t.text("stats_top_clicked", lines=Raw(lines))
     failures = outbox.recent_failures(t.svc.db, 3)
     if failures:
-        lines = "\n".join(f"• {chat_id}: {escape(reason or '')}" for chat_id, reason in failures)
+        lines = "\n".join(
+            f"• {chat_id}: {escape(shorten(reason or '', SHOWN_ERROR_CHARS))}"
+            for chat_id, reason in failures
+        )
         text += "\n" + t.text("stats_failures", lines=Raw(lines))
     return text
 

@@ -7,15 +7,31 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram import Chat as TelegramChat
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from core.flood import FloodGuard, Verdict, command_cost
 from core.i18n import pick_language
 from core.models import Chat
+from core.render import (
+    MAX_MESSAGE_CHARS,
+    SHORTEST_PART,
+    Page,
+    fit_message,
+    is_too_long,
+    message_length,
+    split_message,
+)
 from handlers.services import Services, services
 from storage import chats as chat_store
 
@@ -112,8 +128,69 @@ def command_argument(update: Update) -> str:
 async def reply(
     update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Answer in the chat the update came from."""
-    await message_of(update).reply_text(text, reply_markup=reply_markup)
+    """Answer in the chat the update came from: in several messages when the text is too long
+    for one (the buttons go under the last)."""
+    message = message_of(update)
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        await _reply_part(message, part, reply_markup if index == len(parts) - 1 else None)
+
+
+async def _reply_part(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None, limit: int = MAX_MESSAGE_CHARS
+) -> None:
+    """One part of a reply; if Telegram still finds it too long, it goes in smaller parts."""
+    try:
+        await message.reply_text(text, reply_markup=markup)
+    except BadRequest as error:
+        smaller = min(limit, message_length(text)) * 3 // 4
+        if not is_too_long(str(error)) or smaller < SHORTEST_PART:
+            raise
+        parts = split_message(text, smaller)
+        for index, part in enumerate(parts):
+            await _reply_part(message, part, markup if index == len(parts) - 1 else None, smaller)
+
+
+async def edit(
+    query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message under a pressed button into `text`, fitted to one message; pressing a
+    button that changes nothing is no error."""
+    try:
+        await query.edit_message_text(fit_message(text), reply_markup=reply_markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def page_buttons(t: Turn, prefix: str, page: Page) -> list[InlineKeyboardButton]:
+    """◀️ / ▶️ to the previous and next page; callback data is `prefix` and the page number."""
+    buttons = []
+    if page.number > 0:
+        buttons.append(
+            InlineKeyboardButton(
+                t.text("button_page_previous"), callback_data=f"{prefix}{page.number - 1}"
+            )
+        )
+    if page.number < page.count - 1:
+        buttons.append(
+            InlineKeyboardButton(
+                t.text("button_page_next"), callback_data=f"{prefix}{page.number + 1}"
+            )
+        )
+    return buttons
+
+
+def page_line(t: Turn, page: Page) -> str:
+    """ "Page 2 of 5", or nothing when everything fits on one page."""
+    if page.count <= 1:
+        return ""
+    return t.text("page_of", page=page.number + 1, pages=page.count)
+
+
+def number(text: str, default: int = 0) -> int:
+    """A non-negative number from callback data, or `default` when it is not one."""
+    return int(text) if text.isdigit() and len(text) < 10 else default
 
 
 def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

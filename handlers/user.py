@@ -13,16 +13,20 @@ from telegram.ext import ContextTypes
 from core.i18n import Raw
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
-from core.render import escape
+from core.render import SHOWN_KEYWORD_CHARS, SHOWN_TITLE_CHARS, escape, page_of, shorten
 from core.trial import Trial
 from handlers.common import (
     Turn,
     button_press,
     changes_chat,
     command_argument,
+    edit,
     is_admin,
     is_chat_admin,
     message_of,
+    number,
+    page_buttons,
+    page_line,
     quiet_hours_text,
     reply,
     turn,
@@ -35,6 +39,8 @@ _KEYWORD_SEPARATORS = re.compile(r"[\n,،]+")
 CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
 EXAMPLE_KEYWORDS = ("المغرب", "الهجرة", "وزير الداخلية")
 BUTTON_KEYWORD_CHARS = 24
+LIST_PAGE_SIZE = 10  # keywords on one page of /list
+CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button's answer
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,37 +129,43 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, add_keywords(t, raws))
 
 
-def keyword_list(t: Turn) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The target's keywords, one per line, each with pause/resume and delete buttons."""
+def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the target's keywords, one per line, each with pause/resume and delete
+    buttons, and ◀️ ▶️ to the other pages."""
     subscriptions = chat_store.chat_subscriptions(t.svc.db, t.target.id)
     if not subscriptions:
         return t.about_target(t.text("list_empty")), None
+    shown = page_of(len(subscriptions), page, LIST_PAGE_SIZE)
     lines = [t.text("list_header", count=len(subscriptions))]
     rows = []
-    for sub in subscriptions:
-        lines.append(t.text("list_line_paused" if sub.paused else "list_line", keyword=sub.keyword))
-        short = sub.keyword[:BUTTON_KEYWORD_CHARS]
-        toggle = (
-            InlineKeyboardButton(
-                t.text("button_resume_kw", keyword=short), callback_data=f"kw:resume:{sub.id}"
-            )
-            if sub.paused
-            else InlineKeyboardButton(
-                t.text("button_pause_kw", keyword=short), callback_data=f"kw:pause:{sub.id}"
-            )
+    for sub in subscriptions[shown.start : shown.end]:
+        keyword = shorten(sub.keyword, SHOWN_KEYWORD_CHARS)
+        lines.append(t.text("list_line_paused" if sub.paused else "list_line", keyword=keyword))
+        short = shorten(sub.keyword, BUTTON_KEYWORD_CHARS)
+        action, label = (
+            ("resume", "button_resume_kw") if sub.paused else ("pause", "button_pause_kw")
         )
         rows.append(
             [
-                toggle,
-                InlineKeyboardButton(t.text("button_delete_kw"), callback_data=f"kw:del:{sub.id}"),
+                InlineKeyboardButton(
+                    t.text(label, keyword=short),
+                    callback_data=f"kw:{action}:{sub.id}:{shown.number}",
+                ),
+                InlineKeyboardButton(
+                    t.text("button_delete_kw"), callback_data=f"kw:del:{sub.id}:{shown.number}"
+                ),
             ]
         )
+    if navigation := page_buttons(t, "kw:page:", shown):
+        rows.append(navigation)
+    if more := page_line(t, shown):
+        lines.append(more)
     lines += ["", t.text("list_hint")]
     return t.about_target("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
 async def list_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/list: the chat's keywords with buttons."""
+    """/list: the chat's keywords with buttons, a page at a time."""
     t = turn(update, context)
     text, buttons = keyword_list(t)
     await reply(update, text, reply_markup=buttons)
@@ -161,15 +173,23 @@ async def list_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 @changes_chat
 async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pause, resume or delete one keyword from /list; the list is edited in place."""
+    """Pause, resume or delete one keyword from /list, or turn its page; the list is edited in
+    place. Only the acting chat's (or its managed channel's) keywords are touched."""
     query, data = button_press(update)
     t = turn(update, context)
-    _, action, raw_id = data.split(":", 2)
-    sub_id = int(raw_id)
+    _, action, rest = (data.split(":", 2) + ["", ""])[:3]
+    raw_id, _, raw_page = rest.partition(":")
+    if action == "page":
+        await query.answer()
+        text, buttons = keyword_list(t, number(raw_id))
+        await edit(query, text, buttons)
+        return
+    sub_id = number(raw_id, default=-1)
     svc = t.svc
     if action == "del":
         removed = chat_store.remove_subscription_by_id(svc.db, t.target.id, sub_id)
-        svc.book.remove(sub_id)
+        if removed:
+            svc.book.remove(sub_id)
         note = t.text("removed", keyword=removed.keyword) if removed else t.text("keyword_gone")
     else:
         sub = chat_store.set_subscription_paused(svc.db, t.target.id, sub_id, action == "pause")
@@ -181,9 +201,9 @@ async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         else:
             svc.book.add(sub, parse_stored(sub.keyword))
             note = t.text("list_line", keyword=sub.keyword)
-    await query.answer(note[:190])
-    text, buttons = keyword_list(t)
-    await query.edit_message_text(text, reply_markup=buttons)
+    await query.answer(shorten(note, CALLBACK_ANSWER_CHARS))
+    text, buttons = keyword_list(t, number(raw_page))
+    await edit(query, text, buttons)
 
 
 @changes_chat
@@ -251,7 +271,7 @@ def test_answer(t: Turn, query: Query, hits: list[article_store.StoredArticle], 
     days = t.svc.settings.test_days
     if not hits:
         return t.text("test_none", keyword=query.raw, days=days, total=total)
-    titles = "\n".join(f"• {escape(a.title)}" for a in hits[:3])
+    titles = "\n".join(f"• {escape(shorten(a.title, SHOWN_TITLE_CHARS))}" for a in hits[:3])
     return t.text(
         "test_result",
         keyword=query.raw,
