@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from core.i18n import LANGUAGES, Catalog, load_catalog, pick_language
 from core.settings import Settings, SettingsError, load_settings
@@ -25,6 +25,7 @@ from core.subscriptions import SubscriptionBook
 from delivery.broadcasts import report_broadcasts
 from delivery.logs import setup_logging
 from delivery.poll import Poller, PollReport, parse_pool
+from delivery.ratelimit import BotRateLimiter, SendBudget
 from delivery.sender import Sender, SendPolicy
 from feeds.fetch import Fetcher
 from handlers import USER_COMMANDS, register
@@ -180,6 +181,8 @@ async def set_commands(application: Application, catalog: Catalog) -> None:
 def build_application(settings: Settings, *, clock: Callable[[], float] = time.time) -> Application:
     """The python-telegram-bot Application with every part of Rasd wired in."""
     catalog = load_catalog()
+    # One budget for replies and the outbox, so together they keep Telegram's limits.
+    budget = SendBudget(settings.send_rate_per_second)
 
     async def post_init(application: Application) -> None:
         db = open_database(settings.database_path)
@@ -208,6 +211,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             on_chat_moved=book.move_chat,
             on_sent=metrics.message_sent,
             on_failed=metrics.message_failed,
+            budget=budget,
         )
         executor = None
         if settings.parse_workers:
@@ -304,7 +308,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate_per_second, max_retries=0))
+        .rate_limiter(BotRateLimiter(budget))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)

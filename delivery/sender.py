@@ -5,7 +5,8 @@ window, one message per `private_gap` seconds to a private chat and per `group_g
 group or channel (20 a minute). Fairness: each round takes at most one row per chat, and the chats
 served least recently go first, so a chat with 500 alerts waiting never delays another chat's
 first alert. A 429 pauses that chat (and, when several chats get one at once, everyone) for
-`retry_after`, and the row is retried, never dropped.
+`retry_after`, and the row is retried, never dropped. The overall limit is a SendBudget
+(delivery/ratelimit.py), shared in the running bot with replies, which go first.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -30,6 +30,7 @@ from core.models import Chat, OutboxRow
 from core.query import QueryError, parse_stored
 from core.render import AlertContent, fit_message, plain_text, render_alert, render_notice
 from core.summary import summarize
+from delivery.ratelimit import GROUP_GAP, LOW, OUTBOX, PRIVATE_GAP, SendBudget, retry_seconds
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import outbox, shortlinks
@@ -43,8 +44,8 @@ class SendPolicy:
     """Telegram's limits and our volume rules, as the sender applies them."""
 
     overall_per_second: float = 30.0
-    private_gap: float = 1.05  # a little over Telegram's one per second, for clock jitter
-    group_gap: float = 3.0
+    private_gap: float = PRIVATE_GAP
+    group_gap: float = GROUP_GAP
     max_attempts: int = 5
     summary_words: int = 50
     alerts_per_hour: int = 20  # beyond it, waiting alerts fold into one message
@@ -52,56 +53,6 @@ class SendPolicy:
     default_timezone: str = "UTC"
     batch: int = 30  # rows claimed per round
     shortlink_base_url: str | None = None  # our redirector; None: the publisher's shortest link
-
-
-def _retry_seconds(error: RetryAfter) -> float:
-    value = error.retry_after  # a timedelta with PTB_TIMEDELTA=true (bot.py sets it), else int
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class SlidingWindow:
-    """At most `limit` events in any `period` seconds, spaced evenly (period / limit apart),
-    and an optional pause for everyone. Even spacing matters: a burst of `limit` requests at the
-    edge of a window is one network hiccup away from a 429."""
-
-    def __init__(
-        self,
-        limit: float,
-        clock: Callable[[], float],
-        period: float = 1.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.limit = max(1, int(limit))
-        self.period = period
-        self.spacing = period / max(limit, 1e-9)
-        self.clock = clock
-        self.sleep = sleep
-        self.times: deque[float] = deque()
-        self.paused_until = 0.0
-        self.next_slot = 0.0
-
-    def wait_time(self) -> float:
-        """Seconds until one more event is allowed by the window and the pause."""
-        now = self.clock()
-        while self.times and self.times[0] <= now - self.period:
-            self.times.popleft()
-        wait = self.paused_until - now
-        if len(self.times) >= self.limit:
-            wait = max(wait, self.times[0] + self.period - now)
-        return max(wait, 0.0)
-
-    async def acquire(self) -> None:
-        """Wait for the next evenly spaced slot that the window allows, and take it."""
-        now = self.clock()
-        # Slots are booked on a schedule, so a late wake-up does not push every later slot back.
-        slot = max(self.next_slot, now)
-        self.next_slot = slot + self.spacing
-        if slot > now:
-            await self.sleep(slot - now)
-        while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 (time-based, nothing to signal)
-            await self.sleep(wait)
-            self.next_slot = max(self.next_slot, self.clock() + self.spacing)
-        self.times.append(self.clock())
 
 
 class _Sent(Protocol):
@@ -140,7 +91,11 @@ class Sender:
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
         on_failed: Callable[[str, str], None] = lambda kind, reason: None,
+        budget: SendBudget | None = None,
     ) -> None:
+        """`budget`: the one the bot's rate limiter spends (bot.py), so alerts and replies share
+        Telegram's limits and replies go first; without it (the demo, a plain Bot) the sender
+        paces itself on a budget of its own."""
         self.db = db
         self.bot = bot
         self.catalog = catalog
@@ -150,11 +105,12 @@ class Sender:
         self.on_chat_moved = on_chat_moved
         self.on_sent = on_sent
         self.on_failed = on_failed
-        # A little slack over one second absorbs the jitter between our clock and Telegram's.
-        self.window = SlidingWindow(policy.overall_per_second, clock, period=1.02, sleep=sleep)
+        self.shared_budget = budget is not None
+        self.budget = budget or SendBudget(policy.overall_per_second, clock=clock, sleep=sleep)
+        # Through the bot's rate limiter: low priority, and a 429 comes straight back to us.
+        self._rate_args: dict[str, Any] = {"rate_limit_args": OUTBOX} if budget else {}
         self.next_allowed: dict[int, float] = {}
         self.last_served: dict[int, float] = {}
-        self.recent_429: deque[tuple[float, int]] = deque()
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
@@ -182,6 +138,8 @@ class Sender:
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
+            if not self.shared_budget:
+                await self.budget.close()
 
     async def _idle(self) -> None:
         now = self.clock()
@@ -309,7 +267,8 @@ class Sender:
         silent: bool,
         html: bool = True,
     ) -> None:
-        await self.window.acquire()  # right before the request, so Telegram sees the same pace
+        if not self.shared_budget:  # else the bot's rate limiter waits for the slot
+            await self.budget.acquire(LOW)  # right before the request: Telegram sees the pace
         started = self.clock()
         gap = self.policy.group_gap if row.chat_id < 0 else self.policy.private_gap
         self.next_allowed[row.chat_id] = max(self.next_allowed.get(row.chat_id, 0), started + gap)
@@ -320,9 +279,10 @@ class Sender:
                 parse_mode=ParseMode.HTML if html else None,
                 link_preview_options=LinkPreviewOptions(is_disabled=not chat.link_previews),
                 disable_notification=silent,
+                **self._rate_args,
             )
         except RetryAfter as error:
-            self._too_many_requests(row, folded, _retry_seconds(error))
+            self._too_many_requests(row, folded, retry_seconds(error))
             self.on_failed(row.kind, "rate_limited")
         except ChatMigrated as error:
             new_id = int(error.new_chat_id)
@@ -375,13 +335,9 @@ class Sender:
         self.too_many_requests += 1
         self.last_error = f"429 retry after {wait:g}s"
         self.next_allowed[row.chat_id] = now + wait
-        # Telegram does not say whether a 429 is about one chat or the bot as a whole; when
-        # several chats hit one within a second, treat it as global and pause everyone.
-        self.recent_429.append((now, row.chat_id))
-        while self.recent_429 and self.recent_429[0][0] < now - 1.0:
-            self.recent_429.popleft()
-        if len({chat for _, chat in self.recent_429}) >= 3:
-            self.window.paused_until = max(self.window.paused_until, now + wait)
+        # The budget pauses everyone when several chats get one at once (the bot's rate
+        # limiter has told a shared budget already; telling it twice changes nothing).
+        self.budget.too_many_requests(row.chat_id, wait)
         outbox.mark_retry(
             self.db, row.id, not_before=now + wait, error=self.last_error, count_attempt=False
         )
