@@ -22,8 +22,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from core.i18n import LANGUAGES, Catalog, load_catalog, pick_language
 from core.settings import Settings, SettingsError, load_settings
 from core.subscriptions import SubscriptionBook
+from core.write_health import WriteHealth
 from delivery.broadcasts import report_broadcasts
 from delivery.logs import setup_logging
+from delivery.notices import AdminNotices
 from delivery.poll import Poller, PollReport, parse_pool
 from delivery.ratelimit import BotRateLimiter, SendBudget
 from delivery.sender import Sender, SendPolicy
@@ -94,6 +96,7 @@ async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
                 "failed": report.feeds_failed,
                 "new_articles": report.articles_new,
                 "alerts_queued": report.alerts_queued,
+                "not_stored": report.database_refused,
             },
         )
 
@@ -115,7 +118,7 @@ def every(application: Application, callback, interval: float, *, first: float) 
 
 def record_poll_metrics(metrics: Metrics, report: PollReport) -> None:
     """Count one poll cycle in /metrics."""
-    for _ in range(report.feeds_checked - report.feeds_failed):
+    for _ in range(report.feeds_checked - report.feeds_failed - report.database_refused):
         metrics.feed_polled(None)
     for kind in report.error_kinds.values():
         metrics.feed_polled(kind)
@@ -195,7 +198,10 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             timeout=settings.fetch_timeout_seconds,
             max_bytes=settings.fetch_max_bytes,
         )
-        metrics = Metrics(db)
+        notices = AdminNotices(db, catalog, settings.admin_ids, clock=clock)
+        # Disk full or a lock held elsewhere: polling pauses, admins are told, /healthz shows it.
+        writes = WriteHealth(on_start=notices.database_failing, on_end=notices.database_recovered)
+        metrics = Metrics(db, writes)
         sender = Sender(
             db,
             application.bot,
@@ -212,20 +218,13 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             on_sent=metrics.message_sent,
             on_failed=metrics.message_failed,
             budget=budget,
+            writes=writes,
         )
+        notices.wake = sender.wake
         executor = None
         if settings.parse_workers:
             # Parsing, cleaning and language detection spread over the cores.
             executor = parse_pool(settings.parse_workers)
-
-        def feed_disabled(feed, reason: str) -> None:
-            for admin_id in settings.admin_ids:
-                admin = chat_store.get_chat(db, admin_id)
-                language = admin.language if admin else "ar"
-                text = catalog.text(
-                    language, "feed_disabled_notice", title=feed.title or feed.url, reason=reason
-                )
-                application.create_task(application.bot.send_message(admin_id, text))
 
         poller = Poller(
             db,
@@ -235,7 +234,8 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             interval_seconds=settings.poll_interval_seconds,
             executor=executor,
             on_queued=sender.wake,
-            on_feed_disabled=feed_disabled,
+            on_feed_disabled=notices.feed_disabled,
+            writes=writes,
         )
         application.bot_data.update(
             services=Services(
@@ -254,6 +254,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             fetcher=fetcher,
             db=db,
             metrics=metrics,
+            writes=writes,
             executor=executor,
         )
         webhook = None
@@ -270,6 +271,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             clock(),
             last_poll_success=lambda: poller.last_success_at,
             last_telegram_error=lambda: sender.last_error,
+            refused_writes=writes.refusing,
         )
         web_app = make_web_app(db=db, metrics=metrics, health=health, clock=clock, webhook=webhook)
         try:

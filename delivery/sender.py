@@ -30,11 +30,13 @@ from core.models import Chat, OutboxRow
 from core.query import QueryError, parse_stored
 from core.render import AlertContent, fit_message, plain_text, render_alert, render_notice
 from core.summary import summarize
+from core.write_health import WriteHealth
 from delivery.ratelimit import GROUP_GAP, LOW, OUTBOX, PRIVATE_GAP, SendBudget, retry_seconds
+from delivery.refused import RefusedWrites
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import outbox, shortlinks
-from storage.db import Database
+from storage.db import Database, is_refused_write, transaction
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +94,11 @@ class Sender:
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
         on_failed: Callable[[str, str], None] = lambda kind, reason: None,
         budget: SendBudget | None = None,
+        writes: WriteHealth | None = None,
     ) -> None:
         """`budget`: the one the bot's rate limiter spends (bot.py), so alerts and replies share
         Telegram's limits and replies go first; without it (the demo, a plain Bot) the sender
-        paces itself on a budget of its own."""
+        paces itself on a budget of its own. `writes` hears when the database refuses writes."""
         self.db = db
         self.bot = bot
         self.catalog = catalog
@@ -118,6 +121,9 @@ class Sender:
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self._busy: set[int] = set()  # chats with a claimed row not yet settled
+        # While the database refuses writes, nothing new is claimed; what was sent is marked
+        # sent and what was claimed but not sent is put back once it takes writes again.
+        self.refused = RefusedWrites(db, writes if writes is not None else WriteHealth(), clock)
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
@@ -130,16 +136,38 @@ class Sender:
 
     async def run(self) -> None:
         """Send until stopped; rows claimed by a process that died are owed again first."""
-        outbox.reset_in_flight(self.db)
+        self.refused.attempt(lambda: outbox.reset_in_flight(self.db))
         try:
             while not self._stopping:
-                if not await self.send_due():
+                if self.refused.refusing:
+                    await self._recover()
+                elif not await self._round():
                     await self._idle()
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
+            if self.refused.refusing:
+                self.refused.retry()  # else a restart sends again what was in flight
             if not self.shared_budget:
                 await self.budget.close()
+
+    async def _round(self) -> bool:
+        try:
+            return await self.send_due()
+        except Exception as error:
+            if not is_refused_write(error):
+                raise
+            self.refused.refused(error)
+            return True
+
+    async def _recover(self) -> None:
+        """Once the sends in flight are settled and a backoff has passed: make the writes the
+        database refused, and put rows claimed but never sent back in the queue."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._nap(self.refused.backoff())
+        if not self._stopping and self.refused.retry(lambda: outbox.reset_in_flight(self.db)):
+            log.info("the database takes writes again; sending resumes")
 
     async def _idle(self) -> None:
         now = self.clock()
@@ -148,9 +176,13 @@ class Sender:
         if due is not None:
             waits.append(due - now)
         waits += [t - now for t in self.next_allowed.values() if t > now]
+        await self._nap(min(waits))
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep up to `seconds`, sooner when woken (new rows, or stop())."""
         self._wake.clear()
         woken = asyncio.ensure_future(self._wake.wait())
-        timer = asyncio.ensure_future(self.sleep(max(min(waits), 0.005)))
+        timer = asyncio.ensure_future(self.sleep(max(seconds, 0.005)))
         try:
             await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -187,9 +219,18 @@ class Sender:
     async def _send_row(self, row: OutboxRow) -> None:
         try:
             await self._process(row)
-        except Exception:  # a bug must not kill the sender; the row is kept for a retry
-            log.exception("sending failed unexpectedly", extra={"chat_id": row.chat_id})
-            outbox.mark_retry(self.db, row.id, not_before=self.clock() + 60, error="internal error")
+        except Exception as error:  # a bug must not kill the sender; the row is kept for a retry
+            if is_refused_write(error):  # the row stays claimed until the database takes writes
+                self.refused.refused(error)
+            else:
+                log.error(
+                    "sending failed unexpectedly", exc_info=error, extra={"chat_id": row.chat_id}
+                )
+                self.refused.attempt(
+                    lambda: outbox.mark_retry(
+                        self.db, row.id, not_before=self.clock() + 60, error="internal error"
+                    )
+                )
         finally:
             self._busy.discard(row.chat_id)
             self._wake.set()
@@ -220,6 +261,9 @@ class Sender:
                 return
             text = render_notice(self.catalog, chat.language, broadcast.text)
             await self._deliver(row, [], text, chat, silent=silent or broadcast.silent)
+            return
+        if row.kind == "notice":
+            await self._deliver(row, [], row.text or "", chat, silent=silent)
             return
         await self._send_alert(row, chat, now, silent)
 
@@ -319,6 +363,14 @@ class Sender:
                 outbox.release(self.db, [r.id for r in folded])
         else:
             now = self.clock()
+            self.refused.attempt(functools.partial(self._mark_sent, row, folded, message, now))
+            self.sent_count += 1
+            self.on_sent(row.kind, now - started)
+
+    def _mark_sent(
+        self, row: OutboxRow, folded: list[OutboxRow], message: _Sent, now: float
+    ) -> None:
+        with transaction(self.db):
             outbox.mark_sent(self.db, row.id, message_id=message.message_id, now=now)
             outbox.mark_folded(
                 self.db,
@@ -327,8 +379,6 @@ class Sender:
                 message_id=message.message_id,
                 now=now,
             )
-            self.sent_count += 1
-            self.on_sent(row.kind, now - started)
 
     def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
         now = self.clock()
