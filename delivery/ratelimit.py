@@ -167,11 +167,6 @@ class SendBudget:
         self._pump: asyncio.Task[None] | None = None
         self._recent_429: deque[tuple[float, int | str | None]] = deque()
 
-    @property
-    def waiting(self) -> int:
-        """Senders waiting for a slot now."""
-        return len(self._waiters)
-
     async def acquire(self, priority: int = HIGH, chat: int | str | None = None) -> None:
         """Wait for a slot by the overall limit, and by the chat's own when `chat` is given."""
         granted = asyncio.get_running_loop().create_future()
