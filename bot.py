@@ -17,15 +17,17 @@ from dotenv import dotenv_values
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from core.i18n import LANGUAGES, Catalog, load_catalog, pick_language
-from core.render import SHOWN_ERROR_CHARS, SHOWN_TITLE_CHARS, shorten
 from core.settings import Settings, SettingsError, load_settings
 from core.subscriptions import SubscriptionBook
+from core.write_health import WriteHealth
 from delivery.broadcasts import report_broadcasts
 from delivery.logs import setup_logging
+from delivery.notices import AdminNotices
 from delivery.poll import Poller, PollReport, parse_pool
+from delivery.ratelimit import BotRateLimiter, SendBudget
 from delivery.sender import Sender, SendPolicy
 from feeds.fetch import Fetcher
 from handlers import USER_COMMANDS, register
@@ -95,6 +97,7 @@ async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
                 "failed": report.feeds_failed,
                 "new_articles": report.articles_new,
                 "alerts_queued": report.alerts_queued,
+                "not_stored": report.database_refused,
             },
         )
 
@@ -116,7 +119,7 @@ def every(application: Application, callback, interval: float, *, first: float) 
 
 def record_poll_metrics(metrics: Metrics, report: PollReport) -> None:
     """Count one poll cycle in /metrics."""
-    for _ in range(report.feeds_checked - report.feeds_failed):
+    for _ in range(report.feeds_checked - report.feeds_failed - report.database_refused):
         metrics.feed_polled(None)
     for kind in report.error_kinds.values():
         metrics.feed_polled(kind)
@@ -182,6 +185,8 @@ async def set_commands(application: Application, catalog: Catalog) -> None:
 def build_application(settings: Settings, *, clock: Callable[[], float] = time.time) -> Application:
     """The python-telegram-bot Application with every part of Rasd wired in."""
     catalog = load_catalog()
+    # One budget for replies and the outbox, so together they keep Telegram's limits.
+    budget = SendBudget(settings.send_rate_per_second)
 
     async def post_init(application: Application) -> None:
         db = open_database(settings.database_path)
@@ -194,7 +199,10 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             timeout=settings.fetch_timeout_seconds,
             max_bytes=settings.fetch_max_bytes,
         )
-        metrics = Metrics(db)
+        notices = AdminNotices(db, catalog, settings.admin_ids, clock=clock)
+        # Disk full or a lock held elsewhere: polling pauses, admins are told, /healthz shows it.
+        writes = WriteHealth(on_start=notices.database_failing, on_end=notices.database_recovered)
+        metrics = Metrics(db, writes)
         sender = Sender(
             db,
             application.bot,
@@ -210,23 +218,14 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             on_chat_moved=book.move_chat,
             on_sent=metrics.message_sent,
             on_failed=metrics.message_failed,
+            budget=budget,
+            writes=writes,
         )
+        notices.wake = sender.wake
         executor = None
         if settings.parse_workers:
             # Parsing, cleaning and language detection spread over the cores.
             executor = parse_pool(settings.parse_workers)
-
-        def feed_disabled(feed, reason: str) -> None:
-            for admin_id in settings.admin_ids:
-                admin = chat_store.get_chat(db, admin_id)
-                language = admin.language if admin else "ar"
-                text = catalog.text(
-                    language,
-                    "feed_disabled_notice",
-                    title=shorten(feed.title or feed.url, SHOWN_TITLE_CHARS),
-                    reason=shorten(reason, SHOWN_ERROR_CHARS),
-                )
-                application.create_task(application.bot.send_message(admin_id, text))
 
         poller = Poller(
             db,
@@ -236,7 +235,8 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             interval_seconds=settings.poll_interval_seconds,
             executor=executor,
             on_queued=sender.wake,
-            on_feed_disabled=feed_disabled,
+            on_feed_disabled=notices.feed_disabled,
+            writes=writes,
             max_text_chars=settings.article_max_chars,
             max_title_chars=settings.title_max_chars,
         )
@@ -258,6 +258,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             fetcher=fetcher,
             db=db,
             metrics=metrics,
+            writes=writes,
             executor=executor,
         )
         webhook = None
@@ -274,6 +275,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             clock(),
             last_poll_success=lambda: poller.last_success_at,
             last_telegram_error=lambda: sender.last_error,
+            refused_writes=writes.refusing,
         )
         web_app = make_web_app(db=db, metrics=metrics, health=health, clock=clock, webhook=webhook)
         try:
@@ -315,7 +317,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate_per_second, max_retries=0))
+        .rate_limiter(BotRateLimiter(budget))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)

@@ -28,11 +28,12 @@ logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram.error import RetryAfter  # noqa: E402
-from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
+from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from core.i18n import load_catalog  # noqa: E402
 from core.models import Article  # noqa: E402
+from delivery.ratelimit import BotRateLimiter, SendBudget  # noqa: E402
 from delivery.sender import Sender, SendPolicy  # noqa: E402
 from storage import articles, chats, feeds, outbox  # noqa: E402
 from storage.db import open_database  # noqa: E402
@@ -89,17 +90,18 @@ def prepare(path: Path, api: BotApiServer, alerts: int, chat_count: int):
     return db, chat_ids, per_chat
 
 
-def make_bot(api: BotApiServer, rate: float) -> ExtBot:
+def make_bot(api: BotApiServer, rate: float, limiter: BaseRateLimiter | None = None) -> ExtBot:
     return ExtBot(
         api.token,
         base_url=api.base_url,
         request=HTTPXRequest(connection_pool_size=128),
-        rate_limiter=AIORateLimiter(overall_max_rate=rate, max_retries=0),
+        rate_limiter=limiter or AIORateLimiter(overall_max_rate=rate, max_retries=0),
     )
 
 
 async def run_rasd(api, db, expected: int, rate: float, chat_gap: float) -> float:
-    bot = make_bot(api, rate)
+    budget = SendBudget(rate, private_gap=chat_gap)  # as bot.py wires it: shared with replies
+    bot = make_bot(api, rate, BotRateLimiter(budget))
     await bot.initialize()
     sender = Sender(
         db,
@@ -107,6 +109,7 @@ async def run_rasd(api, db, expected: int, rate: float, chat_gap: float) -> floa
         load_catalog(),
         clock=time.time,
         policy=SendPolicy(overall_per_second=rate, private_gap=chat_gap, alerts_per_hour=10_000),
+        budget=budget,
     )
     started = time.monotonic()
     task = asyncio.create_task(sender.run())

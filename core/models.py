@@ -135,3 +135,4 @@ class OutboxRow:
     keywords: tuple[str, ...]
     attempts: int
     created_at: float = 0.0
+    text: str | None = None  # a notice's own text

@@ -29,13 +29,14 @@ from core.models import Article, Chat, Feed
 from core.opml import OpmlError, build_opml, parse_opml
 from core.schedule import MAX_CONSECUTIVE_FAILURES, next_check, server_min_seconds, should_disable
 from core.subscriptions import SubscriptionBook
+from core.write_health import WriteHealth, backoff
 from feeds.fetch import Fetcher, FetchResult
 from feeds.parse import parse_feed
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import outbox
-from storage.db import Database, transaction
+from storage.db import Database, is_refused_write, transaction
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,11 @@ class PollReport:
     articles_new: int = 0
     alerts_queued: int = 0
     parse_cpu_seconds: float = 0.0
+    # Feeds whose results the database refused to store (disk full, locked): not the feeds'
+    # fault, so not counted against them; they stay due and are checked again.
+    database_refused: int = 0
+    database_error: str | None = None
+    paused: bool = False  # the cycle did not run: the database refused writes lately
     errors: dict[str, str] = field(default_factory=dict)  # url -> reason
     # url -> what failed: the fetch's error kind, "not_feed" or "internal"
     error_kinds: dict[str, str] = field(default_factory=dict)
@@ -236,7 +242,9 @@ class Poller:
 
     `on_feed_disabled(feed, reason)` is called once when a feed is disabled after
     `max_failures` consecutive failures (an admin re-enables it with set_feed_disabled).
-    `rng` draws the schedule jitter (pass a seeded one for repeatable runs).
+    `rng` draws the schedule jitter (pass a seeded one for repeatable runs). When the database
+    refuses a write, the feed is left as it was (no error counted, still due), the cycle stops
+    for a backoff, and `writes` is told (it feeds /healthz, /metrics and the admins' notice).
     """
 
     def __init__(
@@ -256,6 +264,7 @@ class Poller:
         import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
         max_text_chars: int = ARTICLE_MAX_CHARS,
         max_title_chars: int = TITLE_MAX_CHARS,
+        writes: WriteHealth | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -272,6 +281,9 @@ class Poller:
         self.max_text_chars = max_text_chars
         self.max_title_chars = max_title_chars
         self.last_success_at: float | None = None
+        self.writes = writes if writes is not None else WriteHealth()
+        self.paused_until = 0.0
+        self._refusals = 0  # cycles in a row whose writes the database refused
         self._stories: RecentStories | None = None
         self._chats: dict[int, Chat | None] = {}  # chats seen this cycle (None: not stored)
         # Database work takes turns: one batch of feeds per event-loop turn, so fetches in
@@ -388,15 +400,35 @@ class Poller:
     async def run_once(self) -> PollReport:
         """One cycle over every due feed (at most max_feeds_per_cycle, most overdue first)."""
         report = PollReport()
+        if self.clock() < self.paused_until:
+            report.paused = True
+            return report
         self._stories = None  # rebuilt from the database when this cycle first needs it
         self._chats = {}
         feeds = feed_store.due_feeds(self.db, self.clock(), limit=self.max_feeds_per_cycle)
         await asyncio.gather(*(self._check(feed, report) for feed in feeds))
-        if report.feeds_checked and report.feeds_failed < report.feeds_checked:
+        healthy = report.feeds_checked - report.feeds_failed - report.database_refused
+        if healthy > 0:
             self.last_success_at = self.clock()
+        if report.database_error is not None:
+            self._refused(report.database_error)
+        elif report.feeds_checked:
+            self._refusals = 0
+            self.writes.succeeded(self.clock())
         if report.alerts_queued:
             self.on_queued()
         return report
+
+    def _refused(self, error: str) -> None:
+        """The database refused this cycle's writes: wait longer each time before the next."""
+        now = self.clock()
+        self._refusals += 1
+        self.paused_until = now + backoff(self._refusals)
+        self.writes.failed(error, now)
+        log.error(
+            "the database refused writes; polling pauses",
+            extra={"error": error, "retry_in_seconds": self.paused_until - now},
+        )
 
     async def _check(self, feed: Feed, report: PollReport) -> None:
         """One feed, start to finish; whatever goes wrong stays with this feed."""
@@ -419,8 +451,22 @@ class Poller:
                 raise outcome.error
         except Exception as error:  # one broken feed must not stop the others
             self._stories = None
+            if is_refused_write(error):
+                self._not_stored(error, report)
+                return
             log.exception("feed processing failed", extra={"feed_url": feed.url})
-            self._fail(feed, f"internal error: {type(error).__name__}", report, kind="internal")
+            try:
+                self._fail(feed, f"internal error: {type(error).__name__}", report, kind="internal")
+            except Exception as again:
+                if not is_refused_write(again):
+                    raise
+                self._not_stored(again, report)
+
+    @staticmethod
+    def _not_stored(error: Exception, report: PollReport) -> None:
+        """The database refused a feed's results: the feed stays as it was, due again."""
+        report.database_refused += 1
+        report.database_error = f"{type(error).__name__}: {error}"
 
     def _write_some(self) -> None:
         """Store the oldest waiting outcomes, up to WRITE_BATCH feeds in one transaction.

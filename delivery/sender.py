@@ -5,7 +5,8 @@ window, one message per `private_gap` seconds to a private chat and per `group_g
 group or channel (20 a minute). Fairness: each round takes at most one row per chat, and the chats
 served least recently go first, so a chat with 500 alerts waiting never delays another chat's
 first alert. A 429 pauses that chat (and, when several chats get one at once, everyone) for
-`retry_after`, and the row is retried, never dropped.
+`retry_after`, and the row is retried, never dropped. The overall limit is a SendBudget
+(delivery/ratelimit.py), shared in the running bot with replies, which go first.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import asyncio
 import enum
 import functools
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -42,11 +42,14 @@ from core.render import (
     shorten,
     split_message,
 )
+from core.write_health import WriteHealth
+from delivery.ratelimit import GROUP_GAP, LOW, OUTBOX, PRIVATE_GAP, SendBudget, retry_seconds
+from delivery.refused import RefusedWrites
 from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import outbox, shortlinks
-from storage.db import Database
+from storage.db import Database, is_refused_write, transaction
 
 log = logging.getLogger(__name__)
 SHOWN_SOURCE_CHARS = 60
@@ -64,8 +67,8 @@ class SendPolicy:
     """Telegram's limits and our volume rules, as the sender applies them."""
 
     overall_per_second: float = 30.0
-    private_gap: float = 1.05  # a little over Telegram's one per second, for clock jitter
-    group_gap: float = 3.0
+    private_gap: float = PRIVATE_GAP
+    group_gap: float = GROUP_GAP
     max_attempts: int = 5
     summary_words: int = 50
     alerts_per_hour: int = 20  # beyond it, waiting alerts fold into one message
@@ -73,56 +76,6 @@ class SendPolicy:
     default_timezone: str = "UTC"
     batch: int = 30  # rows claimed per round
     shortlink_base_url: str | None = None  # our redirector; None: the publisher's shortest link
-
-
-def _retry_seconds(error: RetryAfter) -> float:
-    value = error.retry_after  # a timedelta with PTB_TIMEDELTA=true (bot.py sets it), else int
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class SlidingWindow:
-    """At most `limit` events in any `period` seconds, spaced evenly (period / limit apart),
-    and an optional pause for everyone. Even spacing matters: a burst of `limit` requests at the
-    edge of a window is one network hiccup away from a 429."""
-
-    def __init__(
-        self,
-        limit: float,
-        clock: Callable[[], float],
-        period: float = 1.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.limit = max(1, int(limit))
-        self.period = period
-        self.spacing = period / max(limit, 1e-9)
-        self.clock = clock
-        self.sleep = sleep
-        self.times: deque[float] = deque()
-        self.paused_until = 0.0
-        self.next_slot = 0.0
-
-    def wait_time(self) -> float:
-        """Seconds until one more event is allowed by the window and the pause."""
-        now = self.clock()
-        while self.times and self.times[0] <= now - self.period:
-            self.times.popleft()
-        wait = self.paused_until - now
-        if len(self.times) >= self.limit:
-            wait = max(wait, self.times[0] + self.period - now)
-        return max(wait, 0.0)
-
-    async def acquire(self) -> None:
-        """Wait for the next evenly spaced slot that the window allows, and take it."""
-        now = self.clock()
-        # Slots are booked on a schedule, so a late wake-up does not push every later slot back.
-        slot = max(self.next_slot, now)
-        self.next_slot = slot + self.spacing
-        if slot > now:
-            await self.sleep(slot - now)
-        while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 (time-based, nothing to signal)
-            await self.sleep(wait)
-            self.next_slot = max(self.next_slot, self.clock() + self.spacing)
-        self.times.append(self.clock())
 
 
 class _Sent(Protocol):
@@ -161,7 +114,12 @@ class Sender:
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
         on_failed: Callable[[str, str], None] = lambda kind, reason: None,
+        budget: SendBudget | None = None,
+        writes: WriteHealth | None = None,
     ) -> None:
+        """`budget`: the one the bot's rate limiter spends (bot.py), so alerts and replies share
+        Telegram's limits and replies go first; without it (the demo, a plain Bot) the sender
+        paces itself on a budget of its own. `writes` hears when the database refuses writes."""
         self.db = db
         self.bot = bot
         self.catalog = catalog
@@ -171,11 +129,12 @@ class Sender:
         self.on_chat_moved = on_chat_moved
         self.on_sent = on_sent
         self.on_failed = on_failed
-        # A little slack over one second absorbs the jitter between our clock and Telegram's.
-        self.window = SlidingWindow(policy.overall_per_second, clock, period=1.02, sleep=sleep)
+        self.shared_budget = budget is not None
+        self.budget = budget or SendBudget(policy.overall_per_second, clock=clock, sleep=sleep)
+        # Through the bot's rate limiter: low priority, and a 429 comes straight back to us.
+        self._rate_args: dict[str, Any] = {"rate_limit_args": OUTBOX} if budget else {}
         self.next_allowed: dict[int, float] = {}
         self.last_served: dict[int, float] = {}
-        self.recent_429: deque[tuple[float, int]] = deque()
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
@@ -186,6 +145,9 @@ class Sender:
         self.summaries = SummaryCache()
         # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
         self._unsent: dict[int, tuple[int | None, list[str]]] = {}
+        # While the database refuses writes, nothing new is claimed; what was sent is marked
+        # sent and what was claimed but not sent is put back once it takes writes again.
+        self.refused = RefusedWrites(db, writes if writes is not None else WriteHealth(), clock)
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
@@ -198,14 +160,38 @@ class Sender:
 
     async def run(self) -> None:
         """Send until stopped; rows claimed by a process that died are owed again first."""
-        outbox.reset_in_flight(self.db)
+        self.refused.attempt(lambda: outbox.reset_in_flight(self.db))
         try:
             while not self._stopping:
-                if not await self.send_due():
+                if self.refused.refusing:
+                    await self._recover()
+                elif not await self._round():
                     await self._idle()
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
+            if self.refused.refusing:
+                self.refused.retry()  # else a restart sends again what was in flight
+            if not self.shared_budget:
+                await self.budget.close()
+
+    async def _round(self) -> bool:
+        try:
+            return await self.send_due()
+        except Exception as error:
+            if not is_refused_write(error):
+                raise
+            self.refused.refused(error)
+            return True
+
+    async def _recover(self) -> None:
+        """Once the sends in flight are settled and a backoff has passed: make the writes the
+        database refused, and put rows claimed but never sent back in the queue."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._nap(self.refused.backoff())
+        if not self._stopping and self.refused.retry(lambda: outbox.reset_in_flight(self.db)):
+            log.info("the database takes writes again; sending resumes")
 
     async def _idle(self) -> None:
         now = self.clock()
@@ -214,9 +200,13 @@ class Sender:
         if due is not None:
             waits.append(due - now)
         waits += [t - now for t in self.next_allowed.values() if t > now]
+        await self._nap(min(waits))
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep up to `seconds`, sooner when woken (new rows, or stop())."""
         self._wake.clear()
         woken = asyncio.ensure_future(self._wake.wait())
-        timer = asyncio.ensure_future(self.sleep(max(min(waits), 0.005)))
+        timer = asyncio.ensure_future(self.sleep(max(seconds, 0.005)))
         try:
             await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -253,9 +243,18 @@ class Sender:
     async def _send_row(self, row: OutboxRow) -> None:
         try:
             await self._process(row)
-        except Exception:  # a bug must not kill the sender; the row is kept for a retry
-            log.exception("sending failed unexpectedly", extra={"chat_id": row.chat_id})
-            outbox.mark_retry(self.db, row.id, not_before=self.clock() + 60, error="internal error")
+        except Exception as error:  # a bug must not kill the sender; the row is kept for a retry
+            if is_refused_write(error):  # the row stays claimed until the database takes writes
+                self.refused.refused(error)
+            else:
+                log.error(
+                    "sending failed unexpectedly", exc_info=error, extra={"chat_id": row.chat_id}
+                )
+                self.refused.attempt(
+                    lambda: outbox.mark_retry(
+                        self.db, row.id, not_before=self.clock() + 60, error="internal error"
+                    )
+                )
         finally:
             self._busy.discard(row.chat_id)
             self._wake.set()
@@ -286,6 +285,9 @@ class Sender:
                 return
             text = render_notice(self.catalog, chat.language, broadcast.text)
             await self._deliver(row, [], text, chat, silent=silent or broadcast.silent)
+            return
+        if row.kind == "notice":
+            await self._deliver(row, [], row.text or "", chat, silent=silent)
             return
         await self._send_alert(row, chat, now, silent)
 
@@ -363,16 +365,14 @@ class Sender:
                 self._unsent[row.id] = (key, parts)
             return
         now = self.clock()
-        outbox.mark_sent(self.db, row.id, message_id=message_id, now=now)
-        outbox.mark_folded(
-            self.db, [r.id for r in folded], carrier_id=row.id, message_id=message_id, now=now
-        )
+        self.refused.attempt(functools.partial(self._mark_sent, row, folded, message_id, now))
         self.sent_count += 1
         self.on_sent(row.kind, now - (started or now))
 
     async def _take_slot(self, chat_id: int) -> float:
         """Wait for the overall pace, book the chat's next gap; when the request starts."""
-        await self.window.acquire()  # right before the request, so Telegram sees the same pace
+        if not self.shared_budget:  # else the bot's rate limiter waits for the slot
+            await self.budget.acquire(LOW)  # right before the request: Telegram sees the pace
         started = self.clock()
         gap = self.policy.group_gap if chat_id < 0 else self.policy.private_gap
         self.next_allowed[chat_id] = max(self.next_allowed.get(chat_id, 0), started + gap)
@@ -402,9 +402,10 @@ class Sender:
                 parse_mode=ParseMode.HTML if html else None,
                 link_preview_options=LinkPreviewOptions(is_disabled=not chat.link_previews),
                 disable_notification=silent,
+                **self._rate_args,
             )
         except RetryAfter as error:
-            self._too_many_requests(row, folded, _retry_seconds(error))
+            self._too_many_requests(row, folded, retry_seconds(error))
             self.on_failed(row.kind, "rate_limited")
         except ChatMigrated as error:
             new_id = int(error.new_chat_id)
@@ -471,18 +472,23 @@ class Sender:
         )
         outbox.release(self.db, [r.id for r in folded])
 
+    def _mark_sent(
+        self, row: OutboxRow, folded: list[OutboxRow], message_id: int, now: float
+    ) -> None:
+        with transaction(self.db):
+            outbox.mark_sent(self.db, row.id, message_id=message_id, now=now)
+            outbox.mark_folded(
+                self.db, [r.id for r in folded], carrier_id=row.id, message_id=message_id, now=now
+            )
+
     def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
         now = self.clock()
         self.too_many_requests += 1
         self.last_error = f"429 retry after {wait:g}s"
         self.next_allowed[row.chat_id] = now + wait
-        # Telegram does not say whether a 429 is about one chat or the bot as a whole; when
-        # several chats hit one within a second, treat it as global and pause everyone.
-        self.recent_429.append((now, row.chat_id))
-        while self.recent_429 and self.recent_429[0][0] < now - 1.0:
-            self.recent_429.popleft()
-        if len({chat for _, chat in self.recent_429}) >= 3:
-            self.window.paused_until = max(self.window.paused_until, now + wait)
+        # The budget pauses everyone when several chats get one at once (the bot's rate
+        # limiter has told a shared budget already; telling it twice changes nothing).
+        self.budget.too_many_requests(row.chat_id, wait)
         outbox.mark_retry(
             self.db, row.id, not_before=now + wait, error=self.last_error, count_attempt=False
         )

@@ -210,11 +210,45 @@ def m006_lighter_outbox_indexes(db: Database) -> None:
     )
 
 
-def open_database(path: Path | str) -> Database:
+@migrations()
+def m007_notices(db: Database) -> None:
+    """Notices to one chat (an admin told a feed was disabled) carry their own rendered text."""
+    db.executescript(
+        """
+        ALTER TABLE outbox ADD COLUMN text TEXT;  -- kind 'notice': the message, in the chat's language
+        """
+    )
+
+
+# SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
+_REFUSED_WRITE_CODES = {
+    5,  # SQLITE_BUSY: another connection holds the write lock
+    6,  # SQLITE_LOCKED
+    7,  # SQLITE_NOMEM
+    8,  # SQLITE_READONLY
+    10,  # SQLITE_IOERR
+    13,  # SQLITE_FULL: database or disk is full
+    14,  # SQLITE_CANTOPEN
+    15,  # SQLITE_PROTOCOL
+}
+BUSY_TIMEOUT_SECONDS = 5.0  # a write waits this long for another connection's lock, then fails
+
+
+def is_refused_write(error: BaseException) -> bool:
+    """Whether an error is the database refusing work (disk full, locked, read-only, I/O):
+    trouble of the database that passes, not of the feed, chat or statement at hand."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _REFUSED_WRITE_CODES
+
+
+def open_database(path: Path | str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Database:
     """Open (creating if needed) the database file, turn WAL on and apply migrations."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    # The busy wait blocks the event loop: kept short, so a lock held elsewhere stalls nothing long.
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=busy_timeout)
     db = Database(conn)
     if str(path) != ":memory:":
         db.enable_wal()

@@ -73,7 +73,8 @@ def prune(
     db: Database, *, now: float, retention_days: int = 30, keep_per_feed: int = KEEP_NEWEST_PER_FEED
 ) -> PruneReport:
     """Delete articles older than the retention with their finished outbox rows, codes and
-    per-article clicks; and finished broadcasts older than it. Owed rows keep everything."""
+    per-article clicks; and finished broadcasts and notices older than it. Owed rows keep
+    everything."""
     cutoff = now - retention_days * DAY_SECONDS
     with db.atomic():
         db.execute("CREATE TEMP TABLE IF NOT EXISTS doomed_articles (id INTEGER PRIMARY KEY)")
@@ -98,6 +99,11 @@ def prune(
         broadcasts = db.execute(
             f"DELETE FROM broadcasts WHERE id IN ({old_broadcasts})",  # noqa: S608
             {"cutoff": cutoff},
+        ).rowcount
+        outbox_rows += db.execute(
+            f"DELETE FROM outbox WHERE kind = 'notice' AND created_at < ? "  # noqa: S608
+            f"AND status NOT IN ({_OWED})",
+            (cutoff,),
         ).rowcount
     return PruneReport(cutoff, articles, outbox_rows, broadcasts, shortlinks, click_rows)
 

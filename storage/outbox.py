@@ -1,5 +1,8 @@
 """The outbox: every message owed to a chat is a row before anything is sent.
 
+Kinds: 'alert' (an article for a chat), 'broadcast' (an admin's notice to every chat), 'notice'
+(a message to one chat with its text rendered when queued: an admin told a feed was disabled).
+
 Row states: pending → sending → sent; or failed (after bounded retries, reason kept),
 undeliverable (the chat blocked or removed the bot), cancelled (a broadcast stopped, a chat
 paused). A row folded into a digest or "N more alerts" message is sent with folded_into set to
@@ -106,6 +109,15 @@ def queue_alerts(
             not_before=not_before,
         )
     return queued
+
+
+def queue_notice(db: Database, chat_id: int, text: str, *, now: float) -> int:
+    """Owe one chat a message whose text is already rendered; its row id."""
+    cursor = db.execute(
+        "INSERT INTO outbox (chat_id, kind, text, created_at) VALUES (?, 'notice', ?, ?)",
+        (chat_id, text, now),
+    )
+    return _inserted_id(cursor)
 
 
 def create_broadcast(
@@ -307,6 +319,7 @@ def _outbox_row(row: dict) -> OutboxRow:
         keywords=tuple(json.loads(row["keywords"])),
         attempts=row["attempts"],
         created_at=row["created_at"],
+        text=row["text"],
     )
 
 

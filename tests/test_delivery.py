@@ -14,7 +14,8 @@ from telegram.request import HTTPXRequest
 
 from core.i18n import load_catalog
 from core.models import Article
-from delivery.sender import Sender, SendPolicy, SlidingWindow
+from delivery.ratelimit import SlidingWindow
+from delivery.sender import Sender, SendPolicy
 from storage import articles, chats, feeds, outbox
 from tests.botapi import BotApiServer, RateLimits
 from tests.timing import FakeClock, eventually

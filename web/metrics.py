@@ -7,10 +7,11 @@ import re
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from core.write_health import WriteHealth
 from storage import outbox
 from storage.db import Database
 
@@ -68,10 +69,29 @@ class _OutboxCollector(Collector):
         yield depth
 
 
+class _WritesCollector(Collector):
+    """Whether the database takes writes, and how many it refused (disk full, locked)."""
+
+    def __init__(self, writes: WriteHealth) -> None:
+        self.writes = writes
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        writable = GaugeMetricFamily(
+            "rasd_database_writable", "0 while the database refuses writes (disk full, locked)"
+        )
+        writable.add_metric([], 0 if self.writes.failing else 1)
+        yield writable
+        yield CounterMetricFamily(
+            "rasd_database_refused_writes",
+            "Writes the database refused (each retried later)",
+            value=self.writes.refused,
+        )
+
+
 class Metrics:
     """The bot's counters; the poller and sender call these, /metrics renders them."""
 
-    def __init__(self, db: Database | None = None) -> None:
+    def __init__(self, db: Database | None = None, writes: WriteHealth | None = None) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
         self._polls = Counter(
@@ -109,6 +129,8 @@ class Metrics:
         self._fail_reason = _BoundedLabel()
         if db is not None:
             registry.register(_OutboxCollector(db))
+        if writes is not None:
+            registry.register(_WritesCollector(writes))
 
     def feed_polled(self, error_kind: str | None = None) -> None:
         """One feed was checked; error_kind (e.g. "timeout", "http") when it failed."""

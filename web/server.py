@@ -70,6 +70,8 @@ class HealthSource:
     started_at: float
     last_poll_success: Callable[[], float | None] = _none
     last_telegram_error: Callable[[], str | None] = _none
+    # (since, error) while the database refuses writes (disk full, locked), else None
+    refused_writes: Callable[[], tuple[float, str] | None] = _none
 
     @property
     def stale_after_seconds(self) -> float:
@@ -109,6 +111,13 @@ def health_report(db: Database, source: HealthSource, now: float) -> tuple[bool,
         report["database"] = f"unreachable: {type(error).__name__}: {error}"
         problems.append("database unreachable")
         facts = None
+    refusing = source.refused_writes()
+    if refusing is not None:
+        since, refused = refusing
+        if facts is not None:
+            report["database"] = f"refusing writes: {refused}"
+        report["database_refusing_writes_since"] = since
+        problems.append("database refuses writes")
     polled = [t for t in (source.last_poll_success(), facts and facts.last_feed_success_at) if t]
     last_poll = max(polled) if polled else None
     report["last_poll_success_at"] = last_poll

@@ -1,0 +1,335 @@
+"""One rate budget for everything the bot sends: replies first, the outbox after.
+
+Telegram's limits (README, "Delivery"): about 30 messages a second overall, 20 a minute to a
+group or channel, and about one a second to a private chat, short bursts allowed. Replies, edits
+and callback answers (what a user is waiting for) and outbox sends (alerts, notices) spend the
+same budget, so together they stay under the limits; when both wait, replies go first. Per chat:
+a group or channel never gets more than 20 messages in a minute; an outbox message waits its
+gap (about a second in a private chat, three in a group) after whatever the chat got last, a
+reply included; replies in a private chat are not spaced (they answer the user's own pace,
+which the flood guard bounds). A 429 blocks its chat for `retry_after` (and everyone, when several
+chats get one within a second). A reply then waits and tries again, a bounded number of times;
+the outbox sender marks its calls OUTBOX (low priority, no retry): it keeps the row and retries
+it itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import itertools
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+HIGH = 0  # replies, edits, callback answers: a user is waiting
+LOW = 1  # the outbox
+PRIVATE_GAP = 1.05  # a little over Telegram's one per second, for clock jitter
+GROUP_GAP = 3.0  # 20 a minute, evenly spaced
+GROUP_PER_MINUTE = 20
+GROUP_PERIOD = 61.0  # a little over a minute, for clock jitter
+GLOBAL_429_CHATS = 3  # this many chats refused within a second: the limit is the bot's own
+MAX_REPLY_RETRIES = 5
+MAX_REPLY_WAIT = 60.0  # a reply Telegram holds back longer than this is stale: give up
+_CHAT_MEMORY = 4096  # chats remembered before those quiet for a while are forgotten
+
+# New messages: paced per chat as well as overall.
+_MESSAGES = ("send", "copyMessage", "forwardMessage")
+# Counted in the overall budget but not paced per chat.
+_COUNTED = ("editMessage", "answerCallbackQuery")
+
+
+@dataclass(frozen=True)
+class RateArgs:
+    """`rate_limit_args` of a Bot API call: its priority, and whether a 429 is retried here."""
+
+    priority: int = HIGH
+    retry: bool = True
+
+
+OUTBOX = RateArgs(priority=LOW, retry=False)
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked us to wait."""
+    value = error.retry_after  # a timedelta with PTB_TIMEDELTA=true (bot.py sets it), else int
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class SlidingWindow:
+    """At most `limit` events in any `period` seconds, spaced evenly (period / limit apart),
+    and an optional pause for everyone. Even spacing matters: a burst of `limit` requests at the
+    edge of a window is one network hiccup away from a 429."""
+
+    def __init__(
+        self,
+        limit: float,
+        clock: Callable[[], float],
+        period: float = 1.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limit = max(1, int(limit))
+        self.period = period
+        self.spacing = period / max(limit, 1e-9)
+        self.clock = clock
+        self.sleep = sleep
+        self.times: deque[float] = deque()
+        self.paused_until = 0.0
+        self.next_slot = 0.0
+
+    def wait_time(self) -> float:
+        """Seconds until one more event is allowed by the window and the pause."""
+        now = self.clock()
+        while self.times and self.times[0] <= now - self.period:
+            self.times.popleft()
+        wait = self.paused_until - now
+        if len(self.times) >= self.limit:
+            wait = max(wait, self.times[0] + self.period - now)
+        return max(wait, 0.0)
+
+    def ready_in(self) -> float:
+        """Seconds until the next evenly spaced slot that the window allows."""
+        return max(self.next_slot - self.clock(), self.wait_time(), 0.0)
+
+    def take(self) -> None:
+        """Spend the slot that ready_in() said is free now."""
+        now = self.clock()
+        # A late wake-up may take its slot right after the previous one, not push all back.
+        self.next_slot = max(self.next_slot, now - self.spacing) + self.spacing
+        self.times.append(now)
+
+    async def acquire(self) -> None:
+        """Wait for the next evenly spaced slot that the window allows, and take it."""
+        now = self.clock()
+        # Slots are booked on a schedule, so a late wake-up does not push every later slot back.
+        slot = max(self.next_slot, now)
+        self.next_slot = slot + self.spacing
+        if slot > now:
+            await self.sleep(slot - now)
+        while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 (time-based, nothing to signal)
+            await self.sleep(wait)
+            self.next_slot = max(self.next_slot, self.clock() + self.spacing)
+        self.times.append(self.clock())
+
+
+@dataclass(eq=False)
+class _ChatPace:
+    """What one chat got lately: the times of its last messages, and a 429's hold."""
+
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=GROUP_PER_MINUTE))
+    held_until: float = 0.0
+
+
+@dataclass(eq=False)
+class _Waiter:
+    priority: int
+    order: int
+    chat: int | str | None  # paced per chat, or None
+    granted: asyncio.Future[None] = field(repr=False)
+
+
+class SendBudget:
+    """Slots for sending: at most `per_second` in any `period`, evenly spaced, and each chat's
+    own limits (module docstring); waiting senders are served by priority, then in order of
+    arrival."""
+
+    def __init__(
+        self,
+        per_second: float = 30.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        period: float = 1.02,  # a little slack over one second, for clock jitter
+        private_gap: float = PRIVATE_GAP,
+        group_gap: float = GROUP_GAP,
+    ) -> None:
+        self.window = SlidingWindow(per_second, clock, period=period, sleep=sleep)
+        self.clock = clock
+        self.sleep = sleep
+        self.private_gap = private_gap
+        self.group_gap = group_gap
+        self.granted = {HIGH: 0, LOW: 0}
+        self._chats: dict[int | str, _ChatPace] = {}
+        self._waiters: list[_Waiter] = []  # sorted by (priority, order)
+        self._order = itertools.count()
+        self._changed = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self._recent_429: deque[tuple[float, int | str | None]] = deque()
+
+    async def acquire(self, priority: int = HIGH, chat: int | str | None = None) -> None:
+        """Wait for a slot by the overall limit, and by the chat's own when `chat` is given."""
+        granted = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(priority, next(self._order), chat, granted)
+        bisect.insort(self._waiters, waiter, key=lambda w: (w.priority, w.order))
+        self._changed.set()
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._serve(), name="send budget")
+        try:
+            await granted
+        finally:
+            if waiter in self._waiters:  # cancelled while waiting
+                self._waiters.remove(waiter)
+
+    def too_many_requests(self, chat: int | str | None, wait: float) -> None:
+        """Telegram answered 429: hold the chat back, and everyone when it looks bot-wide."""
+        now = self.clock()
+        if chat is not None:
+            pace = self._chats.setdefault(chat, _ChatPace())
+            pace.held_until = max(pace.held_until, now + wait)
+        # Telegram does not say whether a 429 is about one chat or the bot as a whole; when
+        # several chats get one within a second (or a call with no chat does), pause everyone.
+        self._recent_429.append((now, chat))
+        while self._recent_429 and self._recent_429[0][0] < now - 1.0:
+            self._recent_429.popleft()
+        chats = {c for _, c in self._recent_429}
+        if chat is None or len(chats) >= GLOBAL_429_CHATS:
+            self.window.paused_until = max(self.window.paused_until, now + wait)
+        self._changed.set()
+
+    async def close(self) -> None:
+        """Stop serving; whoever still waits is cancelled."""
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        for waiter in self._waiters:
+            waiter.granted.cancel()
+
+    def _free_at(self, waiter: _Waiter) -> float:
+        """When the waiter's chat may get its message (0: no chat, or no limit now)."""
+        pace = self._chats.get(waiter.chat) if waiter.chat is not None else None
+        if pace is None:
+            return 0.0
+        free_at = pace.held_until
+        private = isinstance(waiter.chat, int) and waiter.chat > 0
+        if waiter.priority != HIGH and pace.times:
+            gap = self.private_gap if private else self.group_gap
+            free_at = max(free_at, pace.times[-1] + gap)
+        if not private and len(pace.times) == GROUP_PER_MINUTE:
+            free_at = max(free_at, pace.times[0] + GROUP_PERIOD)
+        return free_at
+
+    async def _serve(self) -> None:
+        while self._waiters:
+            self._changed.clear()
+            wait = self.window.ready_in()
+            if wait <= 0:
+                chosen, wait = self._pick(self.clock())
+                if chosen is not None:
+                    self._grant(chosen)
+                    continue
+            await self._nap(wait)
+
+    def _pick(self, now: float) -> tuple[_Waiter | None, float]:
+        """The first waiter in order whose chat is free now, or how long until one is."""
+        soonest = math.inf
+        for waiter in self._waiters:
+            free_at = self._free_at(waiter)
+            if free_at <= now and not waiter.granted.done():
+                return waiter, 0.0
+            soonest = min(soonest, free_at - now)
+        return None, soonest
+
+    def _grant(self, waiter: _Waiter) -> None:
+        self._waiters.remove(waiter)
+        self.window.take()
+        now = self.clock()
+        if waiter.chat is not None:
+            if len(self._chats) > _CHAT_MEMORY:
+                self._forget_quiet_chats(now)
+            self._chats.setdefault(waiter.chat, _ChatPace()).times.append(now)
+        self.granted[waiter.priority] = self.granted.get(waiter.priority, 0) + 1
+        waiter.granted.set_result(None)
+
+    def _forget_quiet_chats(self, now: float) -> None:
+        """Drop chats that nothing holds back any more."""
+        self._chats = {
+            chat: pace
+            for chat, pace in self._chats.items()
+            if pace.held_until > now or (pace.times and pace.times[-1] > now - GROUP_PERIOD)
+        }
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep up to `seconds` (at most a minute), sooner when a sender arrives or a 429 does."""
+        woken = asyncio.ensure_future(self._changed.wait())
+        timer = asyncio.ensure_future(self.sleep(min(max(seconds, 0.001), 60.0)))
+        try:
+            await asyncio.wait((woken, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            timer.cancel()
+
+
+def _chat_of(data: dict[str, Any]) -> int | str | None:
+    chat = data.get("chat_id")
+    if isinstance(chat, str):
+        with contextlib.suppress(ValueError):
+            return int(chat)
+    return chat if isinstance(chat, int | str) else None
+
+
+class BotRateLimiter(BaseRateLimiter[RateArgs]):
+    """PTB's rate limiter over a SendBudget: every call the bot makes waits for its slot there;
+    a 429 on a reply waits `retry_after` and tries again, up to `max_retries` times."""
+
+    def __init__(
+        self,
+        budget: SendBudget,
+        *,
+        max_retries: int = MAX_REPLY_RETRIES,
+        max_wait: float = MAX_REPLY_WAIT,
+    ) -> None:
+        self.budget = budget
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.retried = 0
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Stop the budget's server."""
+        await self.budget.close()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: RateArgs | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Wait for the call's slot, make it, and retry it after a 429 when it may be."""
+        request = rate_limit_args or RateArgs()
+        chat = _chat_of(data)
+        paced = endpoint.startswith(_MESSAGES) and endpoint != "sendChatAction"
+        counted = paced or endpoint.startswith(_COUNTED)
+        for attempt in itertools.count(1):
+            if counted:
+                await self.budget.acquire(request.priority, chat if paced else None)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                wait = retry_seconds(error)
+                self.budget.too_many_requests(chat, wait)
+                if not request.retry or attempt > self.max_retries or wait > self.max_wait:
+                    raise
+                self.retried += 1
+                log.info(
+                    "429 from Telegram; trying again after retry_after",
+                    extra={"endpoint": endpoint, "chat_id": chat, "retry_after": wait},
+                )
+                await self.budget.sleep(wait)
+        raise AssertionError("unreachable")  # itertools.count never ends
