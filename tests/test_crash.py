@@ -36,6 +36,7 @@ def start_bot(api: BotApiServer, database: Path, log: Path) -> subprocess.Popen:
         "DATABASE_PATH": str(database),
         "POLL_INTERVAL_SECONDS": "60",
         "SEND_RATE_PER_SECOND": "300",
+        "WEB_PORT": "0",  # any free port: another bot on this machine may hold 8080
         "LOG_LEVEL": "WARNING",
     }
     handle = log.open("ab")
