@@ -20,6 +20,8 @@ from typing import TypeVar
 from telegram import Message
 from telegram.error import BadRequest, TelegramError
 
+from core.render import fit_message
+
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
@@ -117,6 +119,7 @@ class Progress:
 
     async def show(self, text: str) -> None:
         """A progress step, best effort: a failed edit is only logged."""
+        text = fit_message(text)
         if text == self._shown:
             return
         try:
@@ -128,6 +131,7 @@ class Progress:
 
     async def finish(self, text: str) -> None:
         """The result: edited in, or sent anew when the progress message cannot be edited."""
+        text = fit_message(text)
         try:
             await self.message.edit_text(text)
         except BadRequest as error:
