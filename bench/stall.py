@@ -113,13 +113,12 @@ async def phase(api: BotApiServer, seconds: float, load=None) -> list[float]:
 
 
 async def test_storm(api: BotApiServer) -> None:
+    """Ten /test commands at once; their answers (results, or "one at a time") are not waited
+    for one by one: the flood guard may rightly drop some, and the phase ends on its own."""
     words = ["المغرب", "الحكومة", "الرئيس", "الموسيقى", "الحرب", "التاريخ", "مصر", "العلم",
              "الفن", "الاقتصاد"]  # fmt: skip
     for word in words:
         await api.send_text(TESTER, TESTER, f"/test {word}")
-    for _ in words:
-        with contextlib.suppress(TimeoutError):
-            await api.wait_for_message(TESTER, timeout=120)
 
 
 async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> dict[str, object]:

@@ -129,21 +129,27 @@ async def test_fifty_long_keywords_are_confirmed_and_listed_page_by_page(api, tm
     assert_everything_fits(api, USER)
 
 
+def store_articles(db, feed_url: str, source: str, stored: list[Article]) -> list[int]:
+    """Store recent articles of one feed, each its own story; their ids."""
+    feed_id = feeds.add_feed(
+        db, feed_url, title=source, interval_seconds=300, now=time.time() + 1e6
+    )
+    ids = []
+    for article in stored:
+        _, article_id = articles.store_article(db, feed_id, article, now=time.time())
+        articles.set_story(db, article_id, article_id)
+        ids.append(article_id)
+    return ids
+
+
 def store_long_articles(path, count: int) -> list[int]:
     """Recent articles with very long titles, all about المغرب."""
     db = open_database(path)
-    feed_id = feeds.add_feed(
+    ids = store_articles(
         db,
         "http://x.example.org/feed",
-        title="المصدر",
-        interval_seconds=300,
-        now=time.time() + 10**6,
-    )
-    ids = []
-    for number in range(count):
-        _, article_id = articles.store_article(
-            db,
-            feed_id,
+        "المصدر",
+        [
             Article(
                 item_key=f"k{number}",
                 url=f"https://x.example.org/{number}",
@@ -152,11 +158,10 @@ def store_long_articles(path, count: int) -> list[int]:
                 language="ar",
                 content_hash=f"h{number}",
                 published_at=time.time(),
-            ),
-            now=time.time(),
-        )
-        articles.set_story(db, article_id, article_id)
-        ids.append(article_id)
+            )
+            for number in range(count)
+        ],
+    )
     db.conn.close()
     return ids
 
@@ -249,19 +254,12 @@ async def test_a_40_item_hourly_digest_arrives_whole_through_the_bot(api, tmp_pa
 
 def store_digest_articles(db, count: int) -> list[int]:
     """Ordinary Arabic headlines with the long percent-encoded URLs Arabic sites use."""
-    feed_id = feeds.add_feed(
+    slug = quote("المغرب-يستضيف-مؤتمرا-دوليا-حول-التغيرات-المناخية-بمشاركة-وزراء-من-ثلاثين-دولة")
+    return store_articles(
         db,
         "http://d.example.org/feed",
-        title="هسبريس",
-        interval_seconds=300,
-        now=time.time() + 10**6,
-    )
-    slug = quote("المغرب-يستضيف-مؤتمرا-دوليا-حول-التغيرات-المناخية-بمشاركة-وزراء-من-ثلاثين-دولة")
-    ids = []
-    for number in range(count):
-        _, article_id = articles.store_article(
-            db,
-            feed_id,
+        "هسبريس",
+        [
             Article(
                 item_key=f"d{number}",
                 url=f"https://www.hespress.com/{slug}-{number}.html",
@@ -271,9 +269,7 @@ def store_digest_articles(db, count: int) -> list[int]:
                 language="ar",
                 content_hash=f"d{number}",
                 published_at=time.time(),
-            ),
-            now=time.time(),
-        )
-        articles.set_story(db, article_id, article_id)
-        ids.append(article_id)
-    return ids
+            )
+            for number in range(count)
+        ],
+    )
