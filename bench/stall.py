@@ -85,6 +85,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+BOT_LOG = Path(os.environ["STALL_BOT_LOG"]) if os.environ.get("STALL_BOT_LOG") else None
 LOST = 10.0  # an answer that has not come after this long counts as lost
 
 
@@ -98,6 +99,7 @@ async def help_loop(api: BotApiServer, user: int, seconds: float, times: list[fl
             await api.wait_for_message(user, timeout=LOST)
         except TimeoutError:
             times.append(LOST)
+            print(f"    lost: user {user} at {started - (deadline - seconds):.1f} s into the phase")
             continue
         times.append(time.monotonic() - started)
         await asyncio.sleep(1.0)  # from the answer: the user's chat stays within 1 message/s
@@ -137,7 +139,7 @@ async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> di
             env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token,
                    "TELEGRAM_API_BASE_URL": api.base_url, "ADMIN_IDS": str(ADMIN),
                    "DATABASE_PATH": str(database), "POLL_INTERVAL_SECONDS": "2",
-                   "ALLOW_PRIVATE_FEED_URLS": "true", "WEB_PORT": "0", "LOG_LEVEL": "WARNING",
+                   "ALLOW_PRIVATE_FEED_URLS": "true", "WEB_PORT": "0", "LOG_LEVEL": os.environ.get("STALL_LOG_LEVEL", "WARNING"),
                    "PTB_TIMEDELTA": "true"}  # fmt: skip
             urls = [feeds.url(f"/feed{n}.xml") for n in range(FEEDS)] + [feeds.url("/big.xml")]
             opml = Path(tmp) / "feeds.opml"
@@ -146,7 +148,7 @@ async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> di
             await cli(source, env, "import-opml", str(opml))
             bot = await asyncio.create_subprocess_exec(
                 sys.executable, "bot.py", cwd=source, env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=BOT_LOG.open("ab") if BOT_LOG else subprocess.DEVNULL,
             )  # fmt: skip
             try:
                 return await phases(api, feeds, seconds, sentences, rng)
@@ -179,8 +181,10 @@ async def phases(api, feeds, seconds, sentences, rng) -> dict[str, object]:
     alone = await phase(api, seconds)
     storm = await phase(api, seconds, test_storm(api))
 
+    big_feed_xml = big_item(sentences, rng)  # built before the phase: this loop serves the API
+
     async def big_feed() -> None:
-        feeds.set_feed("/big.xml", big_item(sentences, rng))
+        feeds.set_feed("/big.xml", big_feed_xml)
 
     before = {user: len(api.sent_messages(user)) for user in FOLLOWERS}
     big = await phase(api, seconds, big_feed())
@@ -219,9 +223,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
+    parser.add_argument("--no-baseline", action="store_true", help="only this working tree")
     args = parser.parse_args()
     sentences = easc_sentences()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.no_baseline:
+            report("this tree", await run_checkout(ROOT, args.seconds, sentences))
+            return
         old = baseline_checkout(args.baseline, Path(tmp) / "baseline")
         try:
             report(f"baseline ({args.baseline})", await run_checkout(old, args.seconds, sentences))
