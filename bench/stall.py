@@ -110,8 +110,20 @@ async def phase(api: BotApiServer, seconds: float, load=None) -> list[float]:
     times: list[float] = []
     helpers = [help_loop(api, user, seconds, times) for user in HELP_USERS]
     extra = [load] if load is not None else []
+    lags: list[float] = []
+    watch = asyncio.create_task(loop_lag(lags))
     await asyncio.gather(*helpers, *extra)
+    watch.cancel()
+    print(f"    this process's own event loop: longest stall {max(lags, default=0):.2f} s")
     return times
+
+
+async def loop_lag(lags: list[float]) -> None:
+    """How late this process's loop wakes up (it serves the Bot API and the feeds)."""
+    while True:
+        started = time.monotonic()
+        await asyncio.sleep(0.05)
+        lags.append(time.monotonic() - started - 0.05)
 
 
 async def test_storm(api: BotApiServer) -> None:
