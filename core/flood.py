@@ -23,7 +23,7 @@ class FloodPolicy:
     """How much one sender may send: `burst` at once, then one command every `refill_seconds`."""
 
     burst: float = 20.0
-    refill_seconds: float = 3.0
+    refill_seconds: float = 1.0  # what Telegram lets the bot answer in a private chat
     expensive_cost: float = 4.0
     max_buckets: int = 100_000  # beyond this, the longest idle buckets go first
 

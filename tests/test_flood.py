@@ -103,3 +103,18 @@ def test_memory_is_bounded_even_when_nobody_is_idle():
         guard.check(user, START)
     assert len(guard) == 100
     assert guard.check(999, START) is Verdict.ALLOW  # the most recent ones are kept
+
+
+def test_the_default_guard_lets_a_person_send_one_command_a_second_for_ever():
+    # Telegram lets the bot answer a private chat once a second: that pace is never a flood.
+    guard = FloodGuard()
+    seen = [guard.check((1, 1), START + second) for second in range(600)]
+    assert seen == [Verdict.ALLOW] * 600
+
+
+def test_the_default_guard_stops_two_commands_a_second_after_the_burst():
+    guard = FloodGuard()
+    seen = [guard.check((1, 1), START + tick / 2) for tick in range(120)]
+    allowed = seen.count(Verdict.ALLOW)
+    assert FloodPolicy().burst < allowed < 120
+    assert seen.count(Verdict.WARN) == 1
