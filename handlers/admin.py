@@ -293,7 +293,7 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     now = t.svc.clock()
     if action == "cancel":
         if outbox.discard_draft(t.svc.db, broadcast_id, now):
-            await query.edit_message_text(t.text("broadcast_cancelled_draft"))
+            await edit(query, t.text("broadcast_cancelled_draft"))
         return
     preview = query.message  # its chat and id are known even when it is too old to edit
     if preview is None:
@@ -310,9 +310,7 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if owed is None:
         return
     t.svc.wake_sender()
-    await query.edit_message_text(
-        t.text("broadcast_progress", sent=0, failed=0, remaining=owed, eta="…")
-    )
+    await edit(query, t.text("broadcast_progress", sent=0, failed=0, remaining=owed, eta="…"))
 
 
 @admin_only

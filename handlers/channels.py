@@ -12,6 +12,7 @@ from handlers.common import (
     Turn,
     button_press,
     command_argument,
+    edit,
     message_of,
     reply,
     turn,
@@ -119,4 +120,4 @@ async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     text = (
         t.text("channel_off") if target is None else t.text("channel_linked", title=t.target.title)
     )
-    await query.edit_message_text(text, reply_markup=_switch_buttons(t, user_id))
+    await edit(query, text, reply_markup=_switch_buttons(t, user_id))

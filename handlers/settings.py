@@ -10,7 +10,15 @@ from telegram.ext import ContextTypes
 
 from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
 from core.models import Chat
-from handlers.common import Turn, button_press, changes_chat, quiet_hours_text, reply, turn
+from handlers.common import (
+    Turn,
+    button_press,
+    changes_chat,
+    edit,
+    quiet_hours_text,
+    reply,
+    turn,
+)
 from storage import chats as chat_store
 
 _T = TypeVar("_T")
@@ -187,4 +195,4 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await query.answer(t.text("settings_saved"))
     text, buttons = settings_view(Turn(t.svc, t.chat, target, t.language))
-    await query.edit_message_text(text, reply_markup=buttons)
+    await edit(query, text, reply_markup=buttons)

@@ -313,7 +313,7 @@ async def test_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         query = parse_for(t, raw)
     except QueryError as error:
         await press.answer()
-        await press.edit_message_text(refusal(t, raw, error))
+        await edit(press, refusal(t, raw, error))
         return
     wait = claim_test(t)
     if wait:
@@ -325,7 +325,7 @@ async def test_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         follow = InlineKeyboardMarkup(
             [[InlineKeyboardButton(t.text("button_follow"), callback_data=f"add:{raw}")]]
         )
-        await press.edit_message_text(answer, reply_markup=follow)
+        await edit(press, answer, reply_markup=follow)
     finally:
         t.svc.trials.release(t.chat.id)
 
@@ -373,13 +373,13 @@ async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     t = turn(update, context)
     await query.answer()
     if data != "stop:yes":
-        await query.edit_message_text(t.text("stop_kept"))
+        await edit(query, t.text("stop_kept"))
         return
     t.svc.book.remove_chat(t.target.id)
     chat_store.delete_chat(t.svc.db, t.target.id)
     if t.target.id != t.chat.id:
         chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=None)
-    await query.edit_message_text(t.about_target(t.text("stopped")))
+    await edit(query, t.about_target(t.text("stopped")))
 
 
 def my_data(t: Turn) -> str:
@@ -441,7 +441,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     if action == "add":
-        await query.edit_message_text(add_keywords(t, [value]))
+        await edit(query, add_keywords(t, [value]))
     elif action == "help":
         await reply(update, help_text(update, context, t))
 
