@@ -33,6 +33,7 @@ from feeds.fetch import Fetcher
 from handlers import USER_COMMANDS, register
 from handlers.jobs import BackgroundJobs
 from handlers.services import Services
+from handlers.trial import Trials
 from storage import chats as chat_store
 from storage import maintenance
 from storage.db import open_database
@@ -252,6 +253,7 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
                 import_opml=poller.import_opml,
                 export_opml=poller.export_opml,
                 jobs=BackgroundJobs(),
+                trials=Trials(executor=executor),
             ),
             poller=poller,
             sender=sender,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
+from functools import lru_cache
 from typing import Generic, Protocol, TypeVar
 
 from core.articles import match_text
-from core.matcher import matcher_for
+from core.matcher import Span, matcher_for
 from core.query import Query
 
 
@@ -19,6 +20,8 @@ class Told(Protocol):
     def text(self) -> str: ...
     @property
     def story_id(self) -> int: ...
+    @property
+    def id(self) -> int: ...
 
 
 A = TypeVar("A", bound=Told)
@@ -29,6 +32,7 @@ class Trial(Generic[A]):
     the caller reads the pages and keeps the clock)."""
 
     def __init__(self, query: Query) -> None:
+        self.query = query
         self._spans = matcher_for(query)
         self.hits: list[A] = []  # the newest article of each story it matches
         self.stories: set[int] = set()  # every story looked at
@@ -40,11 +44,45 @@ class Trial(Generic[A]):
         for article in articles:
             if expired():
                 return False
-            self.scanned += 1
-            self.stories.add(article.story_id)
+            self._count(article)
             if article.story_id in self._matched:
                 continue
             if self._spans(match_text(article.title, article.text)):
-                self._matched.add(article.story_id)
-                self.hits.append(article)
+                self._hit(article)
         return True
+
+    def absorb(self, page: Sequence[A], scanned: int, matched_ids: Collection[int]) -> None:
+        """Take the result of matching a page elsewhere (`matching_ids` in a worker process):
+        its first `scanned` articles were looked at, and those with `matched_ids` matched."""
+        for article in page[:scanned]:
+            self._count(article)
+            if article.id in matched_ids and article.story_id not in self._matched:
+                self._hit(article)
+
+    def _count(self, article: A) -> None:
+        self.scanned += 1
+        self.stories.add(article.story_id)
+
+    def _hit(self, article: A) -> None:
+        self._matched.add(article.story_id)
+        self.hits.append(article)
+
+
+@lru_cache(maxsize=16)
+def _cached_matcher(query: Query) -> Callable[[str], list[Span]]:
+    return matcher_for(query)
+
+
+def matching_ids(
+    query: Query, page: Iterable[tuple[int, str, str]], expired: Callable[[], bool]
+) -> tuple[int, list[int]]:
+    """(how many were looked at, ids that matched) for (id, title, text) rows, until expired()."""
+    spans = _cached_matcher(query)
+    scanned, matched = 0, []
+    for article_id, title, text in page:
+        if expired():
+            break
+        scanned += 1
+        if spans(match_text(title, text)):
+            matched.append(article_id)
+    return scanned, matched

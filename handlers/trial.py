@@ -1,19 +1,34 @@
-"""/test off the event loop: pages read on the loop, matched in a worker thread, within limits."""
+"""/test off the event loop: pages read on the loop, matched in a worker process (a thread when
+there is no pool), within limits."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 
-from core.trial import Trial
+from core.query import Query
+from core.trial import Trial, matching_ids
 from storage.articles import StoredArticle
+
+log = logging.getLogger(__name__)
 
 PAGE = 200  # articles read from the database per step: a few milliseconds on the loop
 SCANS_AT_ONCE = 2  # /test scans running bot-wide; more wait their turn, none starves the loop
 FORGET_AFTER = 1000  # cooldown entries kept before the expired ones are dropped
 
 PageReader = Callable[[int | None, int], list[StoredArticle]]  # (before id, limit) -> newest first
+
+
+def match_in_worker(
+    query: Query, rows: list[tuple[int, str, str]], seconds: float
+) -> tuple[int, list[int]]:
+    """In a pool process: (articles looked at, ids matched) within `seconds` of its own clock."""
+    deadline = time.monotonic() + seconds
+    return matching_ids(query, rows, lambda: time.monotonic() >= deadline)
 
 
 class Trials:
@@ -24,7 +39,9 @@ class Trials:
         self,
         scans_at_once: int = SCANS_AT_ONCE,
         monotonic: Callable[[], float] = time.monotonic,  # the budget's clock
+        executor: Executor | None = None,  # the parse pool: matching holds no GIL of the loop
     ) -> None:
+        self.executor = executor
         self.slots = asyncio.Semaphore(scans_at_once)
         self.monotonic = monotonic
         self.last_started: dict[int, float] = {}
@@ -32,7 +49,7 @@ class Trials:
         self.started = 0
         self.finished = 0
         self.stopped_early = 0
-        # Called in the worker thread before each page, with the articles scanned so far.
+        # Called before each page (on the loop with a pool, else in the worker thread), with the articles scanned so far.
         self.on_page: Callable[[int], None] = lambda scanned: None
 
     def claim(self, chat_id: int, now: float, cooldown: float) -> float:
@@ -81,9 +98,34 @@ class Trials:
                 return True
             if room <= 0 or expired():
                 return False  # articles left unread
-            if not await asyncio.to_thread(self._scan_page, trial, page, expired):
+            if not await self._match(trial, page, deadline, expired):
                 return False
             before = page[-1].id
+
+    async def _match(
+        self,
+        trial: Trial[StoredArticle],
+        page: list[StoredArticle],
+        deadline: float,
+        expired: Callable[[], bool],
+    ) -> bool:
+        """One page matched in the pool (or a thread); False when the budget ran out in it."""
+        if self.executor is not None:
+            self.on_page(trial.scanned)
+            rows = [(a.id, a.title, a.text) for a in page]
+            seconds = deadline - self.monotonic()
+            loop = asyncio.get_running_loop()
+            try:
+                scanned, matched = await loop.run_in_executor(
+                    self.executor, match_in_worker, trial.query, rows, seconds
+                )
+            except BrokenProcessPool:
+                log.error("the process pool broke; /test matches in threads from now on")
+                self.executor = None
+            else:
+                trial.absorb(page, scanned, set(matched))
+                return scanned == len(page)
+        return await asyncio.to_thread(self._scan_page, trial, page, expired)
 
     def _scan_page(
         self, trial: Trial[StoredArticle], page: list[StoredArticle], expired: Callable[[], bool]

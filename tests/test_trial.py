@@ -9,6 +9,7 @@ from core.matcher import find_matches
 from core.models import Article
 from core.query import parse_query
 from core.trial import Trial
+from delivery.poll import parse_pool
 from handlers.trial import PAGE, Trials
 from storage import articles as article_store
 from storage import feeds as feed_store
@@ -23,6 +24,7 @@ class Told:
     title: str
     text: str
     story_id: int
+    id: int = 0
 
 
 class Ticks:
@@ -130,3 +132,32 @@ def test_cooldowns_that_ended_are_forgotten():
         trials.release(chat_id)
     trials.claim(99_999, NOW + 60, cooldown=10)
     assert list(trials.last_started) == [99_999]
+
+
+async def test_in_the_process_pool_the_scan_finds_what_a_thread_finds(db):
+    store_articles(db, PAGE + 50)
+    pool = parse_pool(1)
+    try:
+        in_threads, in_pool = Trials(), Trials(executor=pool)
+        for keyword in ("المغرب", "وزير الخارجية", "الرئيس -ترامب"):
+            threaded: Trial = Trial(parse_query(keyword))
+            pooled: Trial = Trial(parse_query(keyword))
+            assert await in_threads.run(threaded, reader(db), cap=10_000, budget=600)
+            assert await in_pool.run(pooled, reader(db), cap=10_000, budget=600)
+            assert [a.id for a in pooled.hits] == [a.id for a in threaded.hits], keyword
+            assert (pooled.scanned, pooled.stories) == (threaded.scanned, threaded.stories)
+    finally:
+        pool.shutdown()
+
+
+async def test_in_the_process_pool_the_scan_stops_at_its_budget(db):
+    store_articles(db, PAGE * 2)
+    pool = parse_pool(1)
+    try:
+        trials = Trials(executor=pool)
+        trial: Trial = Trial(parse_query("المغرب"))
+        assert not await trials.run(trial, reader(db), cap=10_000, budget=0)
+        assert trial.scanned < PAGE
+        assert trials.stopped_early == 1
+    finally:
+        pool.shutdown()
