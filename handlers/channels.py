@@ -112,8 +112,8 @@ async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     t = turn(update, context)
     value = data.partition(":")[2]
     user_id = user_of(update).id
-    linked = {c.id for c in chat_store.linked_channels(t.svc.db, user_id)}
-    target = None if value == "off" or int(value) not in linked else int(value)
+    linked = {str(c.id): c.id for c in chat_store.linked_channels(t.svc.db, user_id)}
+    target = linked.get(value)  # "off", or a channel this user did not link: back to this chat
     chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=target)
     await query.answer()
     t = turn(update, context)

@@ -100,6 +100,32 @@ def button_press(update: Update) -> tuple[CallbackQuery, str]:
     return query, query.data or ""
 
 
+def stamped(t: Turn, data: str) -> str:
+    """Callback data for a button that changes the target: it names the target, so a press after
+    /channel switched elsewhere (or a forged one) changes nothing (see `for_stamped_target`)."""
+    return f"{data}|{t.target.id}"
+
+
+def unstamped(data: str) -> str:
+    """Callback data without its target stamp."""
+    return data.rpartition("|")[0] if "|" in data else data
+
+
+def for_stamped_target(handler: Handler) -> Handler:
+    """A button whose stamp is not the chat the commands act on now is refused with an alert:
+    it was shown for another target (or forged), and nothing is changed."""
+
+    @functools.wraps(handler)
+    async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        _, data = button_press(update)
+        if data.rpartition("|")[2] != str(turn(update, context).target.id) or "|" not in data:
+            await refuse(update, context, "button_stale")
+            return
+        await handler(update, context)
+
+    return checked
+
+
 def turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn:
     """Record the chat (a chat that writes is active again) and pick the reply language."""
     svc = services(context)
@@ -163,19 +189,23 @@ async def edit(
             raise
 
 
-def page_buttons(t: Turn, prefix: str, page: Page) -> list[InlineKeyboardButton]:
-    """◀️ / ▶️ to the previous and next page; callback data is `prefix` and the page number."""
+def page_buttons(
+    t: Turn, prefix: str, page: Page, stamp: int | None = None
+) -> list[InlineKeyboardButton]:
+    """◀️ / ▶️ to the previous and next page; callback data is `prefix` and the page number
+    (and `|stamp`, the target, for buttons checked by `for_stamped_target`)."""
+    suffix = "" if stamp is None else f"|{stamp}"
     buttons = []
     if page.number > 0:
         buttons.append(
             InlineKeyboardButton(
-                t.text("button_page_previous"), callback_data=f"{prefix}{page.number - 1}"
+                t.text("button_page_previous"), callback_data=f"{prefix}{page.number - 1}{suffix}"
             )
         )
     if page.number < page.count - 1:
         buttons.append(
             InlineKeyboardButton(
-                t.text("button_page_next"), callback_data=f"{prefix}{page.number + 1}"
+                t.text("button_page_next"), callback_data=f"{prefix}{page.number + 1}{suffix}"
             )
         )
     return buttons

@@ -15,9 +15,12 @@ from handlers.common import (
     button_press,
     changes_chat,
     edit,
+    for_stamped_target,
     quiet_hours_text,
     reply,
+    stamped,
     turn,
+    unstamped,
 )
 from storage import chats as chat_store
 
@@ -87,39 +90,40 @@ def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
         [
             InlineKeyboardButton(
                 mark(chat.delivery_mode == mode, t.text(f"button_mode_{mode}")),
-                callback_data=f"set:mode:{mode}",
+                callback_data=stamped(t, f"set:mode:{mode}"),
             )
             for mode in MODES
         ],
         [
             InlineKeyboardButton(
                 t.text("button_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
-                callback_data="set:hour:next",
+                callback_data=stamped(t, "set:hour:next"),
             )
         ],
         [
             InlineKeyboardButton(
                 t.text("button_quiet", quiet=quiet_hours_text(t, chat).split(" (")[0]),
-                callback_data="set:quiet:next",
+                callback_data=stamped(t, "set:quiet:next"),
             ),
             InlineKeyboardButton(
                 t.text("button_quiet_mode", how=t.text(f"quiet_{chat.quiet_mode}")),
-                callback_data="set:quietmode:next",
+                callback_data=stamped(t, "set:quietmode:next"),
             ),
         ],
         [
             InlineKeyboardButton(
-                t.text("button_timezone", timezone=timezone), callback_data="set:tz:next"
+                t.text("button_timezone", timezone=timezone),
+                callback_data=stamped(t, "set:tz:next"),
             )
         ],
         [
             InlineKeyboardButton(
                 t.text("button_previews", state=on_off[chat.link_previews]),
-                callback_data="set:previews:toggle",
+                callback_data=stamped(t, "set:previews:toggle"),
             ),
             InlineKeyboardButton(
                 t.text("button_silent", state=on_off[chat.silent]),
-                callback_data="set:silent:toggle",
+                callback_data=stamped(t, "set:silent:toggle"),
             ),
         ],
     ]
@@ -127,7 +131,7 @@ def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
         [
             InlineKeyboardButton(
                 mark(code in chosen and current != ALL, t.text(f"language_{code}")),
-                callback_data=f"set:lang:{code}",
+                callback_data=stamped(t, f"set:lang:{code}"),
             )
             for code in ARTICLE_LANGUAGES[i : i + 3]
         ]
@@ -136,7 +140,8 @@ def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
     rows.append(
         [
             InlineKeyboardButton(
-                mark(current == ALL, t.text("language_all")), callback_data=f"set:lang:{ALL}"
+                mark(current == ALL, t.text("language_all")),
+                callback_data=stamped(t, f"set:lang:{ALL}"),
             )
         ]
     )
@@ -181,11 +186,12 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @changes_chat
+@for_stamped_target
 async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A settings button: change the setting, then edit the same message to show it."""
     query, data = button_press(update)
     t = turn(update, context)
-    _, kind, value = data.split(":", 2)
+    _, kind, value = (unstamped(data).split(":", 2) + ["", ""])[:3]
     values = change(t.target, kind, value, t.svc.settings.default_timezone)
     if values:
         chat_store.set_chat_flags(t.svc.db, t.target.id, **values)

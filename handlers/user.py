@@ -21,6 +21,7 @@ from handlers.common import (
     changes_chat,
     command_argument,
     edit,
+    for_stamped_target,
     is_admin,
     is_chat_admin,
     message_of,
@@ -29,7 +30,9 @@ from handlers.common import (
     page_line,
     quiet_hours_text,
     reply,
+    stamped,
     turn,
+    unstamped,
 )
 from handlers.services import services
 from storage import articles as article_store
@@ -149,14 +152,15 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
             [
                 InlineKeyboardButton(
                     t.text(label, keyword=short),
-                    callback_data=f"kw:{action}:{sub.id}:{shown.number}",
+                    callback_data=stamped(t, f"kw:{action}:{sub.id}:{shown.number}"),
                 ),
                 InlineKeyboardButton(
-                    t.text("button_delete_kw"), callback_data=f"kw:del:{sub.id}:{shown.number}"
+                    t.text("button_delete_kw"),
+                    callback_data=stamped(t, f"kw:del:{sub.id}:{shown.number}"),
                 ),
             ]
         )
-    if navigation := page_buttons(t, "kw:page:", shown):
+    if navigation := page_buttons(t, "kw:page:", shown, stamp=t.target.id):
         rows.append(navigation)
     if more := page_line(t, shown):
         lines.append(more)
@@ -172,12 +176,14 @@ async def list_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 @changes_chat
+@for_stamped_target
 async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Pause, resume or delete one keyword from /list, or turn its page; the list is edited in
-    place. Only the acting chat's (or its managed channel's) keywords are touched."""
+    place. Only the acting chat's (or its managed channel's) keywords are touched, and the
+    index changes only when the database did."""
     query, data = button_press(update)
     t = turn(update, context)
-    _, action, rest = (data.split(":", 2) + ["", ""])[:3]
+    _, action, rest = (unstamped(data).split(":", 2) + ["", ""])[:3]
     raw_id, _, raw_page = rest.partition(":")
     if action == "page":
         await query.answer()
@@ -249,7 +255,7 @@ def claim_test(t: Turn) -> str | None:
 
 async def test_keyword(t: Turn, query: Query) -> str:
     """How many recent stories a keyword would have matched, with up to three titles (the scan
-    runs in a worker thread, a page at a time; see handlers.trial)."""
+    runs in the parse pool, a page at a time; see handlers.trial)."""
     svc, settings = t.svc, t.svc.settings
     since = svc.clock() - settings.test_days * 86400
 
@@ -358,8 +364,10 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     buttons = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(t.text("button_stop_yes"), callback_data="stop:yes"),
-                InlineKeyboardButton(t.text("button_stop_no"), callback_data="stop:no"),
+                InlineKeyboardButton(
+                    t.text("button_stop_yes"), callback_data=stamped(t, "stop:yes")
+                ),
+                InlineKeyboardButton(t.text("button_stop_no"), callback_data=stamped(t, "stop:no")),
             ]
         ]
     )
@@ -367,12 +375,13 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @changes_chat
+@for_stamped_target
 async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The answer to /stop's question; the question is edited into the result."""
     query, data = button_press(update)
     t = turn(update, context)
     await query.answer()
-    if data != "stop:yes":
+    if unstamped(data) != "stop:yes":
         await edit(query, t.text("stop_kept"))
         return
     t.svc.book.remove_chat(t.target.id)

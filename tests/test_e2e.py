@@ -151,7 +151,7 @@ async def test_keywords_remove_refusals_and_stop(api, tmp_path):
         assert "لم أعرف هذا الأمر" in (await say(api, USER, "/nonsense")).text
         question = await say(api, USER, "/stop")
         assert "لا يمكن التراجع" in question.text
-        await api.press_button(USER, question, "stop:yes")
+        await api.press_button(USER, question, question.button("stop:yes"))
         stopped = await api.wait_for_edit(USER, question.message_id, timeout=10)
         assert "تم حذف كل ما يحفظه" in stopped.text
     db = open_database(tmp_path / "rasd.db")
@@ -237,7 +237,7 @@ async def test_article_languages_from_settings_buttons(api, feeds, tmp_path):
         )
         assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
 
-        await api.press_button(USER, panel, "set:lang:en")
+        await api.press_button(USER, panel, panel.button("set:lang:en"))
         edited = await api.wait_for_edit(USER, panel.message_id, timeout=10)
         assert edited.message_id == panel.message_id  # confirmed in place, not a new message
         assert "العربية، الإنجليزية" in edited.text

@@ -76,13 +76,13 @@ async def test_list_buttons_settings_pause_mydata_and_stop(api, tmp_path):
 
         panel = await say(api, USER, "/settings")
         assert "📬 طريقة الإرسال: فوري" in panel.text
-        await api.press_button(USER, panel, "set:mode:daily")
+        await api.press_button(USER, panel, panel.button("set:mode:daily"))
         panel = await edited(api, USER, panel, "ملخص يومي")
-        await api.press_button(USER, panel, "set:quiet:next")
+        await api.press_button(USER, panel, panel.button("set:quiet:next"))
         panel = await edited(api, USER, panel, "من 22:00 إلى 07:00")
-        await api.press_button(USER, panel, "set:tz:next")
+        await api.press_button(USER, panel, panel.button("set:tz:next"))
         panel = await edited(api, USER, panel, "Africa/Casablanca")
-        await api.press_button(USER, panel, "set:silent:toggle")
+        await api.press_button(USER, panel, panel.button("set:silent:toggle"))
         panel = await edited(api, USER, panel, "🔕 تنبيهات دون صوت: مفعّلة")
         assert len(api.sent_messages(USER)) == 3  # /add, /list, /settings: changes edit in place
 
@@ -94,7 +94,7 @@ async def test_list_buttons_settings_pause_mydata_and_stop(api, tmp_path):
             assert fact in data.text
 
         question = await say(api, USER, "/stop")
-        await api.press_button(USER, question, "stop:no")
+        await api.press_button(USER, question, question.button("stop:no"))
         assert "لم يُحذف شيء" in (await edited(api, USER, question, "لم يُحذف")).text
         assert "المغرب" in (await say(api, USER, "/list")).text
 
@@ -107,7 +107,7 @@ async def test_english_speaker_gets_english_everywhere(api, tmp_path):
         assert "Your keywords (1)" in (await say(api, ENGLISH, "/list")).text
         panel = await say(api, ENGLISH, "/settings")
         assert "📬 Delivery: instant" in panel.text
-        await api.press_button(ENGLISH, panel, "set:mode:hourly")
+        await api.press_button(ENGLISH, panel, panel.button("set:mode:hourly"))
         assert "hourly digest" in (await edited(api, ENGLISH, panel, "hourly")).text
         assert "too common" in (await say(api, ENGLISH, "/add the")).text
         assert (
