@@ -13,7 +13,7 @@ from telegram.ext import (
 )
 
 from handlers import admin, channels, settings, user
-from handlers.common import flood_guard
+from handlers.common import ban_guard, flood_guard
 
 USER_COMMANDS = {
     "start": user.start,
@@ -55,7 +55,9 @@ BUTTONS = {
 
 
 def register(application: Application) -> None:
-    """Add every handler. Group -1 runs first: the flood guard can stop an update there."""
+    """Add every handler. Groups -2 and -1 run first: the ban and flood guards can stop an
+    update there."""
+    application.add_handler(TypeHandler(object, ban_guard), group=-2)
     application.add_handler(TypeHandler(object, flood_guard), group=-1)
     for name, callback in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
         application.add_handler(CommandHandler(name, callback, block=callback not in IN_BACKGROUND))

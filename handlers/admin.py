@@ -35,6 +35,7 @@ from handlers.common import (
 )
 from handlers.jobs import Progress, Report, ticking
 from handlers.services import FeedsImported
+from storage import bans as ban_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import outbox, shortlinks, stats
@@ -217,7 +218,7 @@ def _chat_id_argument(update: Update) -> int | None:
 
 @admin_only
 async def ban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/ban <chat id>: no alerts, no new keywords for that chat."""
+    """/ban <chat or user id>: no alerts, no new keywords, no answers (one polite notice)."""
     await _set_ban(update, context, banned=True)
 
 
@@ -233,11 +234,16 @@ async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned
     if chat_id is None:
         await reply(update, t.text("ban_usage"))
         return
-    if chat_store.get_chat(t.svc.db, chat_id) is None:
-        await reply(update, t.text("chat_unknown", chat_id=chat_id))
-        return
-    chat_store.set_chat_flags(t.svc.db, chat_id, banned=int(banned))
-    await reply(update, t.text("banned_done" if banned else "unbanned_done", chat_id=chat_id))
+    db = t.svc.db
+    if banned and chat_id in t.svc.settings.admin_ids:
+        answer = t.text("ban_admin_refused", chat_id=chat_id)
+    elif banned:
+        changed = ban_store.ban(db, chat_id, banned_by=user_of(update).id, now=t.svc.clock())
+        answer = t.text("banned_done" if changed else "already_banned", chat_id=chat_id)
+    else:
+        changed = ban_store.unban(db, chat_id)
+        answer = t.text("unbanned_done" if changed else "not_banned", chat_id=chat_id)
+    await reply(update, answer)
 
 
 @admin_only

@@ -33,6 +33,7 @@ from core.render import (
     split_message,
 )
 from handlers.services import Services, services
+from storage import bans as ban_store
 from storage import chats as chat_store
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
@@ -281,6 +282,33 @@ def admin_only(handler: Handler) -> Handler:
 
     guarded.admin_only = True  # type: ignore[attr-defined]  # a marker the tests look for
     return guarded
+
+
+async def ban_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before everything: a banned chat, or a banned user anywhere, is told once, politely,
+    then ignored (storage.bans); changes of membership and migrations still keep its state true."""
+    chat, user = update.effective_chat, update.effective_user
+    message, query = update.effective_message, update.callback_query
+    if update.my_chat_member is not None or (message is not None and message.migrate_to_chat_id):
+        return
+    if message is not None and message.migrate_from_chat_id:
+        return
+    ids = [i for i in (chat.id if chat else None, user.id if user else None) if i is not None]
+    svc = services(context)
+    banned = ban_store.banned_among(svc.db, ids)
+    if banned is None or (user is not None and user.id in svc.settings.admin_ids):
+        return
+    if ban_store.tell_once(svc.db, banned, svc.clock()):
+        text = svc.catalog.text(
+            pick_language(user.language_code if user else None), "banned_notice"
+        )
+        if query is not None:
+            await query.answer(text, show_alert=True)
+        elif message is not None:
+            await message.reply_text(text)
+    elif query is not None:
+        await query.answer()
+    raise ApplicationHandlerStop
 
 
 async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

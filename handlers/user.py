@@ -36,6 +36,7 @@ from handlers.common import (
 )
 from handlers.services import services
 from storage import articles as article_store
+from storage import bans as ban_store
 from storage import chats as chat_store
 
 _KEYWORD_SEPARATORS = re.compile(r"[\n,،]+")
@@ -472,6 +473,7 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     else:
         return
     if chat_store.get_chat(svc.db, old_id) is None:
+        ban_store.carry(svc.db, old_id, new_id)
         return
     chat_store.migrate_chat(svc.db, old_id, new_id, svc.clock())
     svc.book.move_chat(old_id, new_id)

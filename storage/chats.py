@@ -8,6 +8,7 @@ from typing import TypedDict
 from sqlite_utils import Database
 
 from core.models import Chat, Subscription
+from storage import bans
 
 
 class KeywordExists(Exception):
@@ -23,7 +24,7 @@ def _chat(row: dict) -> Chat:
         article_languages=row["article_languages"],
         active=bool(row["active"]),
         paused=bool(row["paused"]),
-        banned=bool(row["banned"]),
+        banned=bool(row["is_banned"]),
         delivery_mode=row["delivery_mode"],
         digest_hour=row["digest_hour"],
         timezone=row["timezone"],
@@ -35,6 +36,11 @@ def _chat(row: dict) -> Chat:
         linked_by=row["linked_by"],
         managing_chat_id=row["managing_chat_id"],
     )
+
+
+# Chat rows with whether the chat is banned: bans live in their own table, which /stop keeps.
+_CHATS = "SELECT chats.*, EXISTS (SELECT 1 FROM bans WHERE bans.chat_id = chats.id) AS is_banned FROM chats"
+_NOT_BANNED = "NOT EXISTS (SELECT 1 FROM bans WHERE bans.chat_id = chats.id)"
 
 
 def _rows(db: Database, sql: str, params: tuple | list = ()) -> list[dict]:
@@ -73,7 +79,7 @@ def touch_chat(
 
 def get_chat(db: Database, chat_id: int) -> Chat | None:
     """The chat, or None when the bot keeps nothing about it."""
-    rows = _rows(db, "SELECT * FROM chats WHERE id = ?", (chat_id,))
+    rows = _rows(db, f"{_CHATS} WHERE id = ?", (chat_id,))  # noqa: S608
     return _chat(rows[0]) if rows else None
 
 
@@ -101,8 +107,9 @@ def deactivate_chat(db: Database, chat_id: int, reason: str, now: float) -> None
 
 
 def migrate_chat(db: Database, old_id: int, new_id: int, now: float) -> None:
-    """Move a group that became a supergroup to its new id, keywords and pending rows too."""
+    """Move a group that became a supergroup to its new id, keywords, pending rows and ban too."""
     with db.atomic():
+        bans.carry(db, old_id, new_id)
         if get_chat(db, new_id) is not None:
             # The new id already wrote to us: merge the old chat's data into it.
             db.execute(
@@ -127,7 +134,6 @@ def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:
     """Update some of the chat's flags and delivery choices."""
     allowed = {
         "paused",
-        "banned",
         "article_languages",
         "language",
         "delivery_mode",
@@ -153,12 +159,8 @@ def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:
 
 def active_chat_ids(db: Database) -> list[int]:
     """Chats that receive messages: active and not banned."""
-    return [
-        row[0]
-        for row in db.execute(
-            "SELECT id FROM chats WHERE active = 1 AND banned = 0 ORDER BY id"
-        ).fetchall()
-    ]
+    sql = f"SELECT id FROM chats WHERE active = 1 AND {_NOT_BANNED} ORDER BY id"  # noqa: S608
+    return [row[0] for row in db.execute(sql).fetchall()]
 
 
 def chats_by_id(db: Database, chat_ids: list[int]) -> dict[int, Chat]:
@@ -166,7 +168,7 @@ def chats_by_id(db: Database, chat_ids: list[int]) -> dict[int, Chat]:
     if not chat_ids:
         return {}
     marks = ",".join("?" * len(chat_ids))
-    rows = _rows(db, f"SELECT * FROM chats WHERE id IN ({marks})", chat_ids)  # noqa: S608
+    rows = _rows(db, f"{_CHATS} WHERE id IN ({marks})", chat_ids)  # noqa: S608
     return {row["id"]: _chat(row) for row in rows}
 
 
@@ -262,7 +264,9 @@ def remove_subscription_by_id(
 def linked_channels(db: Database, user_id: int) -> list[Chat]:
     """Channels a user linked to manage from their private chat."""
     rows = _rows(
-        db, "SELECT * FROM chats WHERE linked_by = ? AND type = 'channel' ORDER BY id", (user_id,)
+        db,
+        f"{_CHATS} WHERE linked_by = ? AND type = 'channel' ORDER BY id",  # noqa: S608
+        (user_id,),
     )
     return [_chat(row) for row in rows]
 

@@ -220,6 +220,23 @@ def m007_notices(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_bans(db: Database) -> None:
+    """Bans move to their own table: /stop deletes the chat's row, and must not lift its ban."""
+    db.executescript(
+        """
+        CREATE TABLE bans (
+            chat_id INTEGER PRIMARY KEY,  -- a chat or a user, met or not
+            banned_by INTEGER,
+            created_at REAL NOT NULL,
+            told_at REAL  -- when the banned chat was told, once
+        );
+        INSERT INTO bans (chat_id, created_at) SELECT id, updated_at FROM chats WHERE banned = 1;
+        -- chats.banned stays (SQLite before 3.35 cannot drop it); nothing reads it any more.
+        """
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

@@ -32,9 +32,13 @@ def _one(db: Database, sql: str, params: tuple = ()) -> int:
 def collect(db: Database, *, now: float) -> Stats:
     """Count chats, keywords, feeds and alerts."""
     return Stats(
-        chats_active=_one(db, "SELECT count(*) FROM chats WHERE active = 1 AND banned = 0"),
+        chats_active=_one(
+            db,
+            """SELECT count(*) FROM chats WHERE active = 1
+               AND NOT EXISTS (SELECT 1 FROM bans WHERE bans.chat_id = chats.id)""",
+        ),
         chats_inactive=_one(db, "SELECT count(*) FROM chats WHERE active = 0"),
-        chats_banned=_one(db, "SELECT count(*) FROM chats WHERE banned = 1"),
+        chats_banned=_one(db, "SELECT count(*) FROM bans"),
         keywords=_one(db, "SELECT count(*) FROM subscriptions"),
         top_keywords=[
             (row[0], row[1])

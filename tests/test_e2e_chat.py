@@ -173,16 +173,6 @@ async def test_commands_sent_too_fast_are_answered_once(api, tmp_path):
     assert len([m for m in api.sent_messages(USER) if "أوامر «رصد»" in m.text]) < 30
 
 
-async def test_banned_chat_cannot_add_keywords(api, tmp_path):
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, USER, "/start")
-        assert "أُوقفت المحادثة" in (await say(api, ADMIN, f"/ban {USER}")).text
-        assert "أوقف مشرفو البوت" in (await say(api, USER, "/add المغرب")).text
-        assert "رُفع الإيقاف" in (await say(api, ADMIN, f"/unban {USER}")).text
-        assert "بدأت متابعة" in (await say(api, USER, "/add المغرب")).text
-        assert "لا أعرف المحادثة" in (await say(api, ADMIN, "/ban 424242")).text
-
-
 async def test_every_registered_admin_command_refuses_non_admins(api, tmp_path):
     application = bot.build_application(bot_settings(api, tmp_path))
     commands = {

@@ -8,11 +8,15 @@ from core.flood import FloodGuard, FloodPolicy
 from handlers import BUTTONS
 from storage.db import open_database
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
-from tests.test_e2e import say
+from tests.feedserver import make_rss
+from tests.test_e2e import BASELINE, item, say
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 ATTACKER = 666
+STRANGER = 424_242  # a user the bot has never met
+GROUP = -4_005_000_077
+MOROCCO = item(9, "زيارة وزير إلى المغرب", ["وصل الوزير إلى المغرب صباح اليوم في زيارة رسمية."])
 CHANNEL = -1_005_000_000_077
 VICTIM_TEXT = "أخبار المغرب وتونس اليوم"
 
@@ -132,3 +136,54 @@ async def test_buttons_shown_for_a_channel_do_nothing_after_switching_back(api, 
         assert victim_state(db, USER) == own
         assert victim_state(db, CHANNEL) == channel
         assert book.match(VICTIM_TEXT) == matched
+
+
+def sent_to(api, chat_id: int, contains: str) -> int:
+    return len([m for m in api.sent_messages(chat_id) if contains in m.text])
+
+
+async def test_a_ban_outlives_stop_and_covers_chats_never_met(api, feeds, tmp_path):
+    api.private_chat(STRANGER, "Eve")
+    api.group(GROUP, "مجموعة", admins=[STRANGER])
+    feeds.set_feed("/feed.xml", make_rss("أخبار", BASELINE))
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        await say(api, USER, "/add المغرب")
+        await say(api, ADMIN, "/add المغرب")
+        assert "أُوقفت المحادثة" in (await say(api, ADMIN, f"/ban {USER}")).text
+        assert "موقوفة من قبل" in (await say(api, ADMIN, f"/ban {USER}")).text
+        assert "أُوقفت المحادثة" in (await say(api, ADMIN, f"/ban {STRANGER}")).text  # never met
+        assert "من مشرفي البوت" in (await say(api, ADMIN, f"/ban {ADMIN}")).text
+
+        told = await say(api, USER, "/add تونس")
+        assert "أوقف مشرفو البوت" in told.text
+        for command in ("/stop", "/start", "/add تونس"):  # told once, then ignored
+            await api.send_text(USER, USER, command)
+        await api.send_text(STRANGER, STRANGER, "/start")
+        assert "أوقف مشرفو البوت" in (await api.wait_for_message(STRANGER, timeout=10)).text
+        await api.send_text(STRANGER, GROUP, "/add المغرب")  # a banned user, in a group
+
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, MOROCCO]))
+        await api.wait_for_message(ADMIN, lambda m: "زيارة وزير" in m.text, timeout=20)
+        await say(api, ADMIN, "/help")  # every update sent before it has been handled
+        assert sent_to(api, USER, "زيارة وزير") == 0
+        assert sent_to(api, USER, "أوقف مشرفو البوت") == 1
+        assert len(api.sent_messages(USER)) == 2  # "now following", and the ban, once
+        assert len(api.sent_messages(GROUP)) == 0
+        db = open_database(tmp_path / "rasd.db")
+        assert (
+            db.execute("SELECT count(*) FROM subscriptions WHERE chat_id = ?", (USER,)).fetchone()[
+                0
+            ]
+            == 1
+        )
+        assert (
+            db.execute("SELECT count(*) FROM subscriptions WHERE chat_id = ?", (GROUP,)).fetchone()[
+                0
+            ]
+            == 0
+        )
+
+        assert "ليست موقوفة" in (await say(api, ADMIN, "/unban 777")).text
+        assert "رُفع الإيقاف" in (await say(api, ADMIN, f"/unban {USER}")).text
+        assert "بدأت متابعة" in (await say(api, USER, "/add تونس")).text

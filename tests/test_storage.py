@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from core.models import Article
-from storage import articles, chats, feeds, outbox
+from storage import articles, bans, chats, feeds, outbox
 from storage.db import Database, migrations, open_database
 
 
@@ -237,3 +237,22 @@ def test_queue_alerts_inserts_new_chats_and_merges_pending_keywords(db):
     ).fetchall()
     assert rows == [(1, '["a", "b"]'), (2, '["c"]'), (3, '["d"]')]
     assert outbox.queue_alerts(db, {}, story_id=7, article_id=article_id, now=4) == 0
+
+
+def test_a_ban_lives_apart_from_the_chat_row(tmp_path):
+    db = open_database(tmp_path / "rasd.db")
+    chats.touch_chat(db, 5, type="private", title="", language="ar", now=1.0)
+    assert bans.ban(db, 5, banned_by=1, now=2.0)
+    assert not bans.ban(db, 5, banned_by=1, now=3.0)
+    assert bans.ban(db, 6, banned_by=1, now=2.0)  # never met
+    chats.delete_chat(db, 5)  # /stop
+    chat = chats.touch_chat(db, 5, type="private", title="", language="ar", now=4.0)
+    assert chat.banned
+    assert chats.active_chat_ids(db) == []
+    assert bans.banned_among(db, [7, 6]) == 6
+    assert bans.tell_once(db, 5, 5.0)
+    assert not bans.tell_once(db, 5, 6.0)
+    chats.migrate_chat(db, 5, -1005, 7.0)
+    assert chats.get_chat(db, -1005).banned
+    assert bans.unban(db, 5)
+    assert not bans.unban(db, 5)
