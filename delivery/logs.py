@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import logging
-import re
+
+from core.safety import redact
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 
 
 class Redactor(logging.Filter):
-    """Replace the bot token (and anything shaped like one) in every record."""
+    """Replace the bot token (and anything shaped like one) and URL passwords in every record."""
 
     def __init__(self, token: str = "") -> None:
         super().__init__()
         self.token = token
 
     def _clean(self, text: str) -> str:
-        if self.token:
-            text = text.replace(self.token, "<token>")
-        return _TOKEN_SHAPE.sub("<token>", text)
+        return redact(text, self.token)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self._clean(record.getMessage())

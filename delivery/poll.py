@@ -27,6 +27,7 @@ from core.articles import ARTICLE_MAX_CHARS, TITLE_MAX_CHARS, match_text, prepar
 from core.dedup import SAME_STORY_DISTANCE, SIMHASH_BITS
 from core.models import Article, Chat, Feed
 from core.opml import OpmlError, build_opml, parse_opml
+from core.safety import has_credentials, without_credentials
 from core.schedule import MAX_CONSECUTIVE_FAILURES, next_check, server_min_seconds, should_disable
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth, backoff
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 STORY_WINDOW_SECONDS = 48 * 3600
 DEFAULT_MAX_FEEDS_PER_CYCLE = 5000
 DEFAULT_IMPORT_CONCURRENCY = 8
+# Feed URLs are shown in /feeds, exported in OPML, logged and kept in backups: no place for a
+# password (feeds added before this was refused are masked wherever they are shown).
+CREDENTIALS_REFUSED = (
+    "the address carries a user name or password (user:pass@host); Rasd refuses it, because feed"
+    " addresses are shown in /feeds, exported and logged"
+)
 EXPORT_TITLE = "Rasd feeds"
 # Parse workers run this much nicer than the event loop: on a busy machine the loop (storing,
 # matching, answering users) is the serial part, and losing the CPU to a worker stalls it.
@@ -299,6 +306,8 @@ class Poller:
         return await self._add(url.strip(), added_by=added_by, fallback_title="")
 
     async def _add(self, url: str, *, added_by: int | None, fallback_title: str) -> AddFeedResult:
+        if has_credentials(url):
+            return AddFeedResult(error=CREDENTIALS_REFUSED)
         existing = feed_store.feed_by_url(self.db, url)
         if existing is not None:
             return AddFeedResult(existing.id, existing.title, already=True)
@@ -393,7 +402,9 @@ class Poller:
     def export_opml(self) -> bytes:
         """Every stored feed (disabled ones too) as an OPML 2.0 document."""
         feeds = feed_store.all_feeds(self.db)
-        return build_opml([(feed.url, feed.title) for feed in feeds], EXPORT_TITLE)
+        return build_opml(
+            [(without_credentials(feed.url), feed.title) for feed in feeds], EXPORT_TITLE
+        )
 
     # --- the poll cycle --------------------------------------------------------------------
 

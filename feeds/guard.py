@@ -20,15 +20,10 @@ from typing import Any
 
 import httpcore
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from core.safety import refusal_category
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
-CLOUD_METADATA = frozenset(
-    ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
-)
-SHARED_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
 MAX_ADDRESSES_TRIED = 4
 
 
@@ -48,47 +43,6 @@ def _same_address(host: str, address: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")) == ipaddress.ip_address(address)
     except ValueError:
         return False
-
-
-def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address hidden in an IPv4-mapped, 6to4, Teredo or NAT64 IPv6 address."""
-    if not isinstance(address, ipaddress.IPv6Address):
-        return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    if address in NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def refusal_category(address: str | IPAddress) -> str | None:
-    """Why connecting to `address` is refused ("loopback", "private"…), or None if it is public."""
-    try:
-        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
-    except ValueError:
-        return "unparseable"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
-        ip = ipaddress.IPv6Address(str(ip).split("%")[0])
-    embedded = _embedded_ipv4(ip)
-    if embedded is not None:
-        return refusal_category(embedded)
-    if ip in CLOUD_METADATA:
-        return "cloud metadata"
-    checks = (
-        (ip.is_loopback, "loopback"),
-        (ip.is_unspecified, "unspecified"),
-        (ip.is_link_local, "link-local"),
-        (ip.is_multicast, "multicast"),
-        (isinstance(ip, ipaddress.IPv4Address) and ip in SHARED_CGNAT, "shared (CGNAT)"),
-        (ip.is_reserved, "reserved"),
-        (ip.is_private, "private"),
-        (not ip.is_global, "non-public"),
-    )
-    return next((category for refused, category in checks if refused), None)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

@@ -19,6 +19,7 @@ from core.render import (
     page_of,
     shorten,
 )
+from core.safety import without_credentials
 from handlers.common import (
     Turn,
     admin_only,
@@ -114,7 +115,7 @@ def feed_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]
         rows.append(
             [
                 InlineKeyboardButton(
-                    t.text("button_feed_details", title=shorten(feed.title or feed.url, 24)),
+                    t.text("button_feed_details", title=shorten(feed.title or shown_url(feed), 24)),
                     callback_data=f"feed:info:{feed.id}:{shown.number}",
                 ),
                 InlineKeyboardButton(
@@ -142,12 +143,18 @@ def _feed_line(t: Turn, feed: Feed) -> str:
     return t.text(
         "feed_line",
         state=t.text(f"feed_state_{_state(feed)}"),
-        title=shorten(feed.title or feed.url, SHOWN_TITLE_CHARS),
-        url=Raw(link_html(feed.url)),
+        title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
+        url=Raw(link_html(shown_url(feed))),
         last_ok=_when(feed.last_success_at, t),
         errors=feed.error_count,
         last_error=Raw(last_error),
     )
+
+
+def shown_url(feed: Feed) -> str:
+    """The feed's address as admins see it: a password it carries (added before they were
+    refused) is masked."""
+    return without_credentials(feed.url)
 
 
 def feed_details(t: Turn, feed: Feed) -> str:
@@ -155,8 +162,8 @@ def feed_details(t: Turn, feed: Feed) -> str:
     now = t.svc.clock()
     return t.text(
         "feed_details",
-        title=shorten(feed.title or feed.url, SHOWN_TITLE_CHARS),
-        url=Raw(link_html(feed.url, SHOWN_DETAIL_URL_CHARS)),
+        title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
+        url=Raw(link_html(shown_url(feed), SHOWN_DETAIL_URL_CHARS)),
         state=t.text(f"feed_state_name_{_state(feed)}"),
         last_ok=_when(feed.last_success_at, t),
         errors=feed.error_count,
@@ -466,5 +473,9 @@ async def charset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await reply(
         update,
-        t.text("charset_set", title=feed.title or feed.url, charset=name or t.text("charset_auto")),
+        t.text(
+            "charset_set",
+            title=feed.title or shown_url(feed),
+            charset=name or t.text("charset_auto"),
+        ),
     )

@@ -8,6 +8,7 @@ from typing import TypedDict
 from sqlite_utils import Database
 
 from core.models import Chat, Subscription
+from core.safety import safe_error
 from storage import bans
 
 
@@ -97,7 +98,7 @@ def deactivate_chat(db: Database, chat_id: int, reason: str, now: float) -> None
         db.execute(
             """UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ?,
                    inactive_since = COALESCE(inactive_since, ?) WHERE id = ?""",
-            (reason, now, now, chat_id),
+            (safe_error(reason), now, now, chat_id),
         )
         db.execute(
             """UPDATE outbox SET status = 'undeliverable', last_error = ?

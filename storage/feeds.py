@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from core.models import Feed
+from core.safety import has_credentials, safe_error, without_credentials
 from core.schedule import items_per_day as rate_per_day
 from storage.chats import _inserted_id, _rows
 
@@ -142,12 +143,14 @@ def _moved_url(db: Database, feed_id: int, url: str) -> tuple[str | None, str | 
     row = db.execute("SELECT url FROM feeds WHERE id = ?", (feed_id,)).fetchone()
     if row is None or row[0] == url:
         return None, None
+    if has_credentials(url):
+        return None, "moved permanently to an address with a password in it: kept the old URL"
     other = db.execute("SELECT id FROM feeds WHERE url = ? AND id != ?", (url, feed_id)).fetchone()
     if other is not None:
         return None, (
             f"moved permanently to {url}, which is already feed #{other[0]}: kept the old URL"
         )
-    return url, f"moved permanently from {row[0]}"
+    return url, f"moved permanently from {without_credentials(row[0])}"
 
 
 def record_failure(
@@ -165,7 +168,7 @@ def record_failure(
                error_count = error_count + 1, disabled = MAX(disabled, ?),
                disabled_at = CASE WHEN ? AND disabled_at IS NULL THEN ? ELSE disabled_at END
            WHERE id = ?""",
-        (now, next_check_at, error, int(disable), int(disable), now, feed_id),
+        (now, next_check_at, safe_error(error), int(disable), int(disable), now, feed_id),
     )
 
 

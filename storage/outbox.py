@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from core.models import OutboxRow
+from core.safety import safe_error
 from storage.chats import _inserted_id, _rows
 
 _CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
@@ -429,7 +430,7 @@ def mark_retry(
     db.execute(
         """UPDATE outbox SET status = 'pending', not_before = ?, last_error = COALESCE(?, last_error),
                attempts = attempts + ?, claimed_at = NULL WHERE id = ?""",
-        (not_before, error, int(count_attempt), row_id),
+        (not_before, safe_error(error), int(count_attempt), row_id),
     )
 
 
@@ -438,7 +439,7 @@ def mark_failed(db: Database, row_id: int, error: str, *, status: str = "failed"
     db.execute(
         """UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1
            WHERE id = ?""",
-        (status, error, row_id),
+        (status, safe_error(error), row_id),
     )
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from core import links
+from core.safety import safe_error
 from storage import maintenance, shortlinks
 from storage.db import Database
 from web.metrics import Metrics
@@ -102,20 +103,20 @@ def health_report(db: Database, source: HealthSource, now: float) -> tuple[bool,
     report: dict[str, Any] = {
         "database": "ok",
         "poll_stale_after_seconds": source.stale_after_seconds,
-        "last_telegram_error": source.last_telegram_error(),
+        "last_telegram_error": safe_error(source.last_telegram_error()),
         "uptime_seconds": round(now - source.started_at, 3),
     }
     try:
         facts = maintenance.health_facts(db)
     except Exception as error:  # any failure to read is "unreachable" to a health check
-        report["database"] = f"unreachable: {type(error).__name__}: {error}"
+        report["database"] = safe_error(f"unreachable: {type(error).__name__}: {error}")
         problems.append("database unreachable")
         facts = None
     refusing = source.refused_writes()
     if refusing is not None:
         since, refused = refusing
         if facts is not None:
-            report["database"] = f"refusing writes: {refused}"
+            report["database"] = safe_error(f"refusing writes: {refused}")
         report["database_refusing_writes_since"] = since
         problems.append("database refuses writes")
     polled = [t for t in (source.last_poll_success(), facts and facts.last_feed_success_at) if t]
