@@ -9,6 +9,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from core.safety import visible
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "rasd"
 LANGUAGES = ("ar", "en")
@@ -37,14 +39,15 @@ class Catalog:
     messages: dict[str, dict[str, str]]
 
     def text(self, language: str, message_id: str, /, **params: object) -> str:
-        """The message in `language` (Arabic if unknown), parameters HTML-escaped."""
+        """The message in `language` (Arabic if unknown), parameters HTML-escaped and without
+        invisible characters (bidi controls…)."""
         table = self.messages.get(language) or self.messages[DEFAULT_LANGUAGE]
         try:
             template = table[message_id]
         except KeyError:
             raise MissingMessage(f"{message_id!r} has no {language!r} text") from None
         safe = {
-            key: value if isinstance(value, Raw) else html.escape(str(value), quote=False)
+            key: value if isinstance(value, Raw) else html.escape(visible(str(value)), quote=False)
             for key, value in params.items()
         }
         return template.format(**safe)

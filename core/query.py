@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.arabic import normalize, tokenize
+from core.safety import visible
 
 Mode = Literal["family", "exact", "prefix"]
 ErrorCode = Literal["empty", "too_short", "stop_word", "too_long", "syntax"]
@@ -182,8 +183,9 @@ def _has_words(items: list[_Item]) -> bool:
 
 
 def parse_query(raw: str, *, min_letters: int = 2, max_length: int = 100) -> Query:
-    """Parse a keyword as typed; raise QueryError (code, params) when the bot should refuse it."""
-    text = raw.strip()
+    """Parse a keyword as typed; raise QueryError (code, params) when the bot should refuse it.
+    Bidi controls and other invisible characters are dropped: they would be shown to the user."""
+    text = visible(raw).strip()
     if not text:
         raise QueryError("empty")
     if len(text) > max_length:

@@ -14,6 +14,7 @@ from datetime import datetime
 from babel.dates import format_date
 
 from core.i18n import Catalog
+from core.safety import visible
 
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit, in UTF-16 units of the parsed text
 SHORTEST_PART = 256  # a part Telegram still finds too long at this size is not split further
@@ -33,8 +34,9 @@ _ZWJ = "\u200d"
 
 
 def escape(text: str) -> str:
-    """Escape text for Telegram HTML (only &, <, > matter outside attributes)."""
-    return html.escape(text, quote=False)
+    """Escape text for Telegram HTML (only &, <, > matter outside attributes), without bidi
+    controls or other invisible characters (a title cannot reverse the text after it)."""
+    return html.escape(visible(text), quote=False)
 
 
 def bold_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -155,8 +157,8 @@ def is_too_long(reason: str) -> bool:
 
 def shorten(text: str, limit: int) -> str:
     """A displayed value (a title, keyword, URL) of at most `limit` characters: cut at a word
-    when one ends in its second half, with an ellipsis."""
-    text = " ".join(text.split())
+    when one ends in its second half, with an ellipsis; no invisible characters."""
+    text = " ".join(visible(text).split())
     if len(text) <= limit:
         return text
     cut = text[: max(limit - 1, 0)]

@@ -7,6 +7,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from core.render import shorten
 from handlers.common import (
     ADMIN_STATUSES,
     Turn,
@@ -58,7 +59,8 @@ def _switch_buttons(t: Turn, user_id: int) -> InlineKeyboardMarkup | None:
     rows = [
         [
             InlineKeyboardButton(
-                ("✅ " if c.id == t.target.id else "") + f"📢 {c.title}", callback_data=f"ch:{c.id}"
+                ("✅ " if c.id == t.target.id else "") + f"📢 {shorten(c.title, 40)}",
+                callback_data=f"ch:{c.id}",
             )
         ]
         for c in channels

@@ -1,4 +1,5 @@
-"""Secrets never shown: the token in stored errors and /healthz, passwords in feed addresses."""
+"""Never shown: the token in stored errors and /healthz, passwords in feed addresses, and
+bidi controls or other invisible characters in keywords, titles and feed names."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from storage.db import open_database
 from tests.botapi import ApiError
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, NEW_ITEM, say
+from tests.test_e2e import BASELINE, NEW_ITEM, item, say
 from tests.test_e2e_web import free_port
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
@@ -31,13 +32,16 @@ async def test_an_error_that_echoes_the_token_is_stored_and_shown_without_it(api
         feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, NEW_ITEM]))
         db = open_database(tmp_path / "rasd.db")
         await api.wait_until(
-            lambda: db.execute("SELECT last_error FROM outbox WHERE chat_id = ?", (USER,))
-            .fetchone()
-            not in (None, (None,)),
+            lambda: (
+                db.execute("SELECT last_error FROM outbox WHERE chat_id = ?", (USER,)).fetchone()
+                not in (None, (None,))
+            ),
             10,
             "the failed send recorded",
         )
-        stored = db.execute("SELECT last_error FROM outbox WHERE chat_id = ?", (USER,)).fetchone()[0]
+        stored = db.execute("SELECT last_error FROM outbox WHERE chat_id = ?", (USER,)).fetchone()[
+            0
+        ]
         async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
             health = json.loads(await response.text())
     secret = api.token.split(":")[1]
@@ -48,9 +52,7 @@ async def test_an_error_that_echoes_the_token_is_stored_and_shown_without_it(api
     assert secret not in json.dumps(health)
 
 
-async def test_feed_addresses_with_a_password_are_refused_and_old_ones_masked(
-    api, feeds, tmp_path
-):
+async def test_feed_addresses_with_a_password_are_refused_and_old_ones_masked(api, feeds, tmp_path):
     feeds.set_feed("/feed.xml", make_rss("أخبار", BASELINE))
     with_password = feeds.url("/feed.xml").replace("http://", "http://reader:s3cret@")
     db = open_database(tmp_path / "rasd.db")
@@ -70,3 +72,29 @@ async def test_feed_addresses_with_a_password_are_refused_and_old_ones_masked(
     assert "hunter2" not in listing.text
     assert "https://***@example.org/rss" in listing.text
     assert urls == {"https://***@example.org/rss"}
+
+
+HIDDEN = "\u202e\u2066\u200b\u200f"  # right-to-left override, isolate, zero-width space, RLM
+
+
+async def test_invisible_characters_are_never_displayed(api, feeds, tmp_path):
+    tricky = item(
+        8,
+        f"عاجل{HIDDEN[0]} من المغرب{HIDDEN[1:]}",
+        ["وصل الوفد إلى المغرب اليوم في زيارة رسمية تستمر يومين."],
+    )
+    feeds.set_feed("/feed.xml", make_rss(f"أخبار{HIDDEN}", BASELINE))
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        added = await say(api, USER, f"/add {HIDDEN[0]}المغرب{HIDDEN[2]}")
+        listing = await say(api, USER, "/list")
+        feeds.set_feed("/feed.xml", make_rss(f"أخبار{HIDDEN}", [*BASELINE, tricky]))
+        alert = await api.wait_for_message(USER, lambda m: m.text.startswith("🔔"), timeout=20)
+        listed = await say(api, ADMIN, "/feeds", expect="📡")
+    db = open_database(tmp_path / "rasd.db")
+    assert db.execute("SELECT keyword FROM subscriptions").fetchone()[0] == "المغرب"
+    assert added.text.endswith(": المغرب")
+    assert "عاجل من المغرب" in alert.text
+    for message in (added, listing, alert, listed):
+        shown = message.text + "".join(b["text"] for b in message.buttons)
+        assert not any(char in shown for char in HIDDEN), message.text
