@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.arabic import normalize, tokenize
+from core.arabic import P_ARTICLE, PROCLITICS, normalize, tokenize
 from core.safety import visible
 
 Mode = Literal["family", "exact", "prefix"]
-ErrorCode = Literal["empty", "too_short", "stop_word", "too_long", "syntax"]
+ErrorCode = Literal["empty", "too_short", "stop_word", "too_long", "syntax", "broad_prefix"]
 
 _QUOTES = frozenset('"“”«»„')
 _PIPES = frozenset("|｜")
@@ -164,7 +164,20 @@ def _item_words(item: _Item) -> list[Word]:
     return words
 
 
-def _term(items: list[_Item], *, min_letters: int) -> Term:
+# Proclitics with the article (ال وال بال لل …), longest first: `ال*` would match most words.
+_ARTICLE_PROCLITICS = sorted(
+    (text for text, bit in PROCLITICS.items() if bit == P_ARTICLE), key=len, reverse=True
+)
+
+
+def prefix_letters(word: str) -> int:
+    """The letters a `word*` prefix keeps once a leading article (with its clitics) is removed:
+    what decides how many words it matches."""
+    article = next((a for a in _ARTICLE_PROCLITICS if word.startswith(a)), "")
+    return len(word) - len(article)
+
+
+def _term(items: list[_Item], *, min_letters: int, min_prefix_letters: int = 0) -> Term:
     """Build and validate one term (an alternative or an exclusion)."""
     words = [w for item in items for w in _item_words(item)]
     if not words:
@@ -172,6 +185,9 @@ def _term(items: list[_Item], *, min_letters: int) -> Term:
     letters = sum(len(w.text) for w in words)
     if letters < min_letters:
         raise QueryError("too_short", {"min": min_letters})
+    for word in words:
+        if word.mode == "prefix" and prefix_letters(word.text) < min_prefix_letters:
+            raise QueryError("broad_prefix", {"min": min_prefix_letters})
     if all(w.text in STOP_WORDS for w in words):
         raise QueryError("stop_word", {"word": " ".join(item.text for item in items)})
     return Term(tuple(words))
@@ -182,7 +198,9 @@ def _has_words(items: list[_Item]) -> bool:
     return any(_item_words(item) for item in items)
 
 
-def parse_query(raw: str, *, min_letters: int = 2, max_length: int = 100) -> Query:
+def parse_query(
+    raw: str, *, min_letters: int = 2, max_length: int = 100, min_prefix_letters: int = 3
+) -> Query:
     """Parse a keyword as typed; raise QueryError (code, params) when the bot should refuse it.
     Bidi controls and other invisible characters are dropped: they would be shown to the user."""
     text = visible(raw).strip()
@@ -212,7 +230,10 @@ def parse_query(raw: str, *, min_letters: int = 2, max_length: int = 100) -> Que
         raise _syntax("only_exclusions")
     if any(not _has_words(alt) for alt in alternatives):
         raise _syntax("empty_alternative")
-    terms = [_term(alt, min_letters=min_letters) for alt in alternatives]
+    terms = [
+        _term(alt, min_letters=min_letters, min_prefix_letters=min_prefix_letters)
+        for alt in alternatives
+    ]
     excluded = []
     for group in exclusions:
         if not _has_words(group):
@@ -229,4 +250,4 @@ def parse_query(raw: str, *, min_letters: int = 2, max_length: int = 100) -> Que
 def parse_stored(raw: str) -> Query:
     """Parse a keyword saved earlier (or one to look up): the same syntax, none of the length
     and letter limits, which may have changed since it was saved."""
-    return parse_query(raw, min_letters=1, max_length=10_000)
+    return parse_query(raw, min_letters=1, max_length=10_000, min_prefix_letters=0)

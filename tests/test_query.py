@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.query import Query, QueryError, Term, Word, parse_query
+from core.query import Query, QueryError, Term, Word, parse_query, parse_stored
 
 
 def words(term: Term) -> list[tuple[str, str]]:
@@ -166,3 +166,19 @@ def test_letters_are_counted_after_normalization() -> None:
         parse_query("يَ")
     assert caught.value.code == "too_short"
     assert parse_query("UN").terms[0].words[0].text == "un"
+
+
+@pytest.mark.parametrize("raw", ["ال*", "بال*", "وال*", "لل*", "المغ*", "والد*", "وب*", "مغ*"])
+def test_a_prefix_that_would_match_nearly_everything_is_refused(raw):
+    with pytest.raises(QueryError) as refused:
+        parse_query(raw)
+    assert refused.value.code == "broad_prefix"
+    assert refused.value.params == {"min": 3}
+    assert parse_stored(raw).raw == raw  # one saved before the rule still loads (and /remove works)
+
+
+@pytest.mark.parametrize(
+    "raw", ["المغر*", "مغرب*", "كتب*", "للاجئ*", "وزير الخار*", "فلسطين* -كرة"]
+)
+def test_a_prefix_with_three_letters_past_the_article_is_accepted(raw):
+    assert parse_query(raw).raw == raw
