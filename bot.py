@@ -279,7 +279,14 @@ def build_application(settings: Settings, *, clock: Callable[[], float] = time.t
             last_telegram_error=lambda: sender.last_error,
             refused_writes=writes.refusing,
         )
-        web_app = make_web_app(db=db, metrics=metrics, health=health, clock=clock, webhook=webhook)
+        web_app = make_web_app(
+            db=db,
+            metrics=metrics,
+            health=health,
+            clock=clock,
+            webhook=webhook,
+            allow_private_targets=settings.allow_private_feed_urls,
+        )
         try:
             application.bot_data["web"] = await start_web(
                 web_app, settings.web_host, settings.web_port

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from core.dedup import canonical_url
+from core.safety import private_host
 
 CODE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 CODE_LENGTH = 7  # 62**7 ≈ 3.5e12 codes: unguessable enough for links that only redirect
@@ -99,6 +100,16 @@ def choose_link(url: str, shortlink: str | None, *, per_article: bool) -> str:
     if url and shortlink and per_article and shortlink_shape_ok(shortlink, url):
         return canonical_url(shortlink)
     return canonical_url(url) if url else ""
+
+
+def private_target(url: str) -> str | None:
+    """Why a redirect to `url` would lead into a private network ("loopback", "local name"…),
+    or None for a public host (by its name or address as written: no DNS is asked)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return "unparseable"
+    return private_host(host or "")
 
 
 def redirect_target(url: str) -> str | None:

@@ -18,6 +18,7 @@ from storage.db import open_database
 from tests.test_shortlinks import NOW, add_article, add_feed
 from web.metrics import Metrics
 from web.server import (
+    CLICKS_COUNTED,
     SECRET_HEADER,
     HealthSource,
     Webhook,
@@ -208,6 +209,46 @@ async def test_a_stored_url_that_is_not_http_is_never_a_target(site, stored):
     code = shortlinks.code_for_article(site.db, article, now=NOW)
     await assert_arabic_404(await site.get(f"/{code}"))
     assert clicks(site.db) == 0
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "http://192.168.1.1/admin",
+        "http://127.0.0.1:8080/",
+        "http://2130706433/",  # 127.0.0.1 as a number
+        "http://[::1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://router.local/",
+        "http://intranet/news",
+    ],
+)
+async def test_a_stored_url_on_a_private_address_is_refused_with_an_arabic_page(site, stored):
+    article = add_article(site.db, add_feed(site.db), 1, url=stored)
+    code = shortlinks.code_for_article(site.db, article, now=NOW)
+    response = await site.get(f"/{code}")
+    assert response.status == 403
+    assert "Location" not in response.headers
+    assert "عنوان داخلي" in await response.text()
+    assert clicks(site.db) == 0
+
+
+async def test_clicks_past_the_throttle_still_redirect_but_do_not_count(site):
+    article = add_article(site.db, add_feed(site.db), 1)
+    code = shortlinks.code_for_article(site.db, article, now=NOW)
+    burst = int(CLICKS_COUNTED.burst)
+    for _ in range(burst + 30):  # a loop trying to buy "most clicked"
+        assert (await site.get(f"/{code}")).status == 302
+    assert clicks(site.db) == burst
+    site.clock.now += CLICKS_COUNTED.refill_seconds * 2  # two clicks' worth of time
+    for _ in range(5):
+        assert (await site.get(f"/{code}")).status == 302
+    assert clicks(site.db) == burst + 2
+    other = shortlinks.code_for_article(
+        site.db, add_article(site.db, add_feed(site.db, url="https://b.example/f"), 2), now=NOW
+    )
+    assert (await site.get(f"/{other}")).status == 302  # each code has its own allowance
+    assert clicks(site.db) == burst + 3
 
 
 async def test_pruned_article_code_answers_404(site):

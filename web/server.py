@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from core import links
+from core.flood import FloodGuard, FloodPolicy, Verdict
 from core.safety import safe_error
 from storage import maintenance, shortlinks
 from storage.db import Database
@@ -28,30 +29,48 @@ WEBHOOK_PREFIX = "/telegram/"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _WEBHOOK_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-NOT_FOUND_PAGE = """<!doctype html>
+_PAGE = """<!doctype html>
 <html lang="ar" dir="rtl">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>الرابط غير موجود · رصد</title>
+<title>{title} · رصد</title>
 <style>
-body{font-family:system-ui,"Noto Naskh Arabic",Tahoma,sans-serif;background:#f6f6f4;color:#222;
-margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center;line-height:1.8}
-main{max-width:32rem;padding:2rem;text-align:center}
-h1{font-size:1.5rem;margin:0 0 .5rem}
+body{{font-family:system-ui,"Noto Naskh Arabic",Tahoma,sans-serif;background:#f6f6f4;color:#222;
+margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center;line-height:1.8}}
+main{{max-width:32rem;padding:2rem;text-align:center}}
+h1{{font-size:1.5rem;margin:0 0 .5rem}}
 </style>
 </head>
 <body>
 <main>
-<h1>الرابط غير موجود</h1>
-<p>هذا الرابط المختصر غير صحيح، أو انتهت صلاحيته: نحتفظ بالأخبار مدةً محدودة فقط.</p>
-<p>يمكنك البحث عن عنوان الخبر في موقع الناشر.</p>
+<h1>{title}</h1>
+{paragraphs}
 <p>— «رصد»</p>
 </main>
 </body>
 </html>
 """
+
+
+def _page(title: str, *paragraphs: str) -> str:
+    return _PAGE.format(title=title, paragraphs="\n".join(f"<p>{p}</p>" for p in paragraphs))
+
+
+NOT_FOUND_PAGE = _page(
+    "الرابط غير موجود",
+    "هذا الرابط المختصر غير صحيح، أو انتهت صلاحيته: نحتفظ بالأخبار مدةً محدودة فقط.",
+    "يمكنك البحث عن عنوان الخبر في موقع الناشر.",
+)
+PRIVATE_TARGET_PAGE = _page(
+    "لم نفتح هذا الرابط",
+    "يقود هذا الرابط إلى عنوان داخلي (شبكة منزلية أو خاصة) وليس إلى موقع عام، فلم نفتحه حمايةً لك.",
+    "يمكنك البحث عن عنوان الخبر في موقع الناشر.",
+)
+# A click counts at most this often per code (a burst, then one every few seconds): "most clicked"
+# in /stats cannot be bought with a loop, and no address is kept to tell readers apart.
+CLICKS_COUNTED = FloodPolicy(burst=20, refill_seconds=3.0, max_buckets=100_000)
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
     "X-Content-Type-Options": "nosniff",
@@ -136,11 +155,11 @@ def health_report(db: Database, source: HealthSource, now: float) -> tuple[bool,
     return not problems, report
 
 
-def not_found_response() -> web.Response:
+def not_found_response(status: int = 404, page: str = NOT_FOUND_PAGE) -> web.Response:
     """The Arabic page for unknown or expired short links (and any unknown path)."""
     return web.Response(
-        status=404,
-        text=NOT_FOUND_PAGE,
+        status=status,
+        text=page,
         content_type="text/html",
         charset="utf-8",
         headers=_PAGE_HEADERS,
@@ -164,8 +183,10 @@ def make_web_app(
     health: HealthSource,
     clock: Callable[[], float],
     webhook: Webhook | None = None,
+    allow_private_targets: bool = False,
 ) -> web.Application:
     """The aiohttp application: GET|HEAD /<code>, GET /healthz, GET /metrics, POST /telegram/<name>."""
+    clicks = FloodGuard(CLICKS_COUNTED)
 
     async def follow(request: web.Request) -> web.StreamResponse:
         code = request.match_info["code"]
@@ -174,8 +195,12 @@ def make_web_app(
         target = links.redirect_target(found[1]) if found else None
         if found is None or target is None:
             return not_found_response()
-        if request.method == "GET":  # HEAD is a link checker, not a reader: not counted
-            shortlinks.record_click(db, found[0], links.day_of(clock()))
+        if not allow_private_targets and links.private_target(target):
+            return not_found_response(403, PRIVATE_TARGET_PAGE)
+        now = clock()
+        # HEAD is a link checker, not a reader: not counted; nor are clicks past the throttle.
+        if request.method == "GET" and clicks.check(code, now) is Verdict.ALLOW:
+            shortlinks.record_click(db, found[0], links.day_of(now))
             metrics.link_clicked()
         # 302, not 301: a cached permanent redirect would hide later clicks from the count,
         # outlive the code's expiry and keep a URL the publisher has since changed.
