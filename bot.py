@@ -465,6 +465,9 @@ def run_backup(settings: Settings, destination: str) -> int:
     except FileNotFoundError:
         print(f"no database at {settings.database_path}", file=sys.stderr)
         return 2
+    except maintenance.BackupRefused as refused:
+        print(f"refused: {refused}", file=sys.stderr)
+        return 2
     print(f"backed up {settings.database_path} to {destination}")
     return 0
 

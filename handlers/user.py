@@ -413,6 +413,10 @@ def my_data(t: Turn) -> str:
             quiet=quiet,
             sent=data["messages_sent"],
             owed=data["messages_owed"],
+            title=target.title or "—",
+            channels="، ".join(data["channels_linked"]) or t.text("none"),
+            feeds=data["feeds_added"],
+            broadcasts=data["broadcasts_sent"],
         )
     )
 

@@ -90,6 +90,23 @@ def delete_chat(db: Database, chat_id: int) -> None:
         db.execute("DELETE FROM outbox WHERE chat_id = ?", (chat_id,))
         db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
         db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+        # What else names the chat: channels it linked (they stay, unlinked), chats managing
+        # it, feeds and notices an admin made (they stay, without who made them).
+        db.execute("UPDATE chats SET linked_by = NULL WHERE linked_by = ?", (chat_id,))
+        db.execute(
+            "UPDATE chats SET managing_chat_id = NULL WHERE managing_chat_id = ?", (chat_id,)
+        )
+        db.execute("UPDATE feeds SET added_by = NULL WHERE added_by = ?", (chat_id,))
+        db.execute(
+            """UPDATE broadcasts SET created_by = 0, source_chat_id = 0, source_message_id = -id
+               WHERE created_by = ? OR source_chat_id = ?""",
+            (chat_id, chat_id),
+        )
+        db.execute(
+            """UPDATE broadcasts SET progress_chat_id = NULL, progress_message_id = NULL
+               WHERE progress_chat_id = ?""",
+            (chat_id,),
+        )
 
 
 def deactivate_chat(db: Database, chat_id: int, reason: str, now: float) -> None:
@@ -279,6 +296,9 @@ class ChatData(TypedDict):
     keywords: list[str]
     messages_sent: int
     messages_owed: int
+    channels_linked: list[str]  # titles of the channels this user linked
+    feeds_added: int  # by this user, as a bot admin
+    broadcasts_sent: int  # by this user, as a bot admin
 
 
 def chat_data(db: Database, chat_id: int) -> ChatData:
@@ -293,5 +313,12 @@ def chat_data(db: Database, chat_id: int) -> ChatData:
         "messages_owed": db.execute(
             "SELECT count(*) FROM outbox WHERE chat_id = ? AND status IN ('pending', 'sending')",
             (chat_id,),
+        ).fetchone()[0],
+        "channels_linked": [c.title for c in linked_channels(db, chat_id)],
+        "feeds_added": db.execute(
+            "SELECT count(*) FROM feeds WHERE added_by = ?", (chat_id,)
+        ).fetchone()[0],
+        "broadcasts_sent": db.execute(
+            "SELECT count(*) FROM broadcasts WHERE created_by = ?", (chat_id,)
         ).fetchone()[0],
     }

@@ -145,15 +145,27 @@ def health_facts(db: Database) -> HealthFacts:
     return HealthFacts(int(enabled), last_success, outbox)
 
 
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+class BackupRefused(ValueError):
+    """The destination is the live database (or its -wal, -shm or -journal file)."""
+
+
 def backup(db_path: Path, dest: Path) -> None:
     """Copy a live database with SQLite's online backup API: one consistent snapshot, written
-    beside `dest` and renamed over it, as a single file (no -wal needed to open it)."""
+    beside `dest` and renamed over it, as a single file (no -wal needed to open it), readable by
+    its owner only (it holds every chat's keywords)."""
     db_path, dest = Path(db_path), Path(dest)
     if not db_path.is_file():
         raise FileNotFoundError(f"no database at {db_path}")
+    live = db_path.resolve()
+    if dest.resolve() in {live, *(live.with_name(live.name + s) for s in _SIDE_FILES)}:
+        raise BackupRefused(f"{dest} is the live database: choose another path")
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     source = sqlite3.connect(str(db_path), timeout=30)
     try:
         target = sqlite3.connect(str(partial))

@@ -198,3 +198,48 @@ async def test_a_keyword_that_matches_nearly_everything_is_refused_in_arabic(api
     assert "تطابق أغلب الأخبار" in tested.text
     db = open_database(tmp_path / "rasd.db")
     assert [r[0] for r in db.execute("SELECT keyword FROM subscriptions")] == ["المغرب*"]
+
+
+LEAVER = 777_123  # an id no counter or clock in the database comes near
+LEAVERS_CHANNEL = -1_005_000_000_078
+
+
+async def test_stop_leaves_no_row_that_names_the_chat(api, feeds, tmp_path):
+    api.private_chat(LEAVER, "Leila")
+    api.channel(LEAVERS_CHANNEL, "قناة ليلى", "leilas_channel", admins=[LEAVER])
+    feeds.set_feed("/feed.xml", make_rss("أخبار", BASELINE))
+    settings = bot_settings(api, tmp_path, ADMIN_IDS=f"{ADMIN},{LEAVER}")
+    async with running_bot(settings):
+        await say(api, LEAVER, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        await say(api, LEAVER, "/add المغرب")
+        await say(api, LEAVER, "/channel @leilas_channel")
+        await say(api, LEAVER, "/add تونس")
+        await say(api, LEAVER, "/channel off")
+        preview = await say(api, LEAVER, "/broadcast صيانة الليلة", expect="معاينة")
+        await api.press_button(LEAVER, preview, preview.callback_data[0])
+        await api.wait_for_message(LEAVER, lambda m: "صيانة الليلة" in m.text, timeout=15)
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, MOROCCO]))
+        await api.wait_for_message(LEAVER, lambda m: "زيارة وزير" in m.text, timeout=20)
+        mine = await say(api, LEAVER, "/mydata")
+        question = await say(api, LEAVER, "/stop")
+        await api.press_button(LEAVER, question, question.button("stop:yes"))
+        await api.wait_for_edit(LEAVER, question.message_id, lambda m: "تم حذف" in m.text)
+
+    assert "قنوات ربطتها: قناة ليلى" in mine.text
+    assert "مصادر أضفتها: 1 · إعلانات أرسلتها: 1" in mine.text
+    assert "الاسم: Leila" in mine.text
+    db = open_database(tmp_path / "rasd.db")
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    naming = []
+    for table in tables:
+        if table == "bans":  # a ban outlives /stop by design
+            continue
+        for column in [r[1] for r in db.execute(f"PRAGMA table_info({table})")]:
+            sql = f'SELECT count(*) FROM "{table}" WHERE "{column}" IN (?, ?)'  # noqa: S608
+            if db.execute(sql, (LEAVER, str(LEAVER))).fetchone()[0]:
+                naming.append(f"{table}.{column}")
+    assert naming == []
+    assert "subscriptions" in tables
+    assert db.execute("SELECT count(*) FROM broadcasts").fetchone()[0] == 1  # kept, anonymous
+    channel = db.execute("SELECT linked_by FROM chats WHERE id = ?", (LEAVERS_CHANNEL,)).fetchone()
+    assert channel == (None,)  # the channel keeps its keywords; nobody manages it any more
