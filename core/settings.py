@@ -36,6 +36,7 @@ class Settings:
     test_max_articles: int = 5000
     test_budget_seconds: float = 5.0
     test_cooldown_seconds: float = 10.0
+    channel_rights_cache_seconds: float = 300.0
     article_max_chars: int = 20_000
     title_max_chars: int = 300
     fetch_timeout_seconds: float = 20.0
@@ -119,6 +120,7 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "TEST_MAX_ARTICLES": ("test_max_articles", int, 1),
     "TEST_BUDGET_SECONDS": ("test_budget_seconds", float, 0.1),
     "TEST_COOLDOWN_SECONDS": ("test_cooldown_seconds", float, 0),
+    "CHANNEL_RIGHTS_CACHE_SECONDS": ("channel_rights_cache_seconds", float, 0),
     "ARTICLE_MAX_CHARS": ("article_max_chars", int, 1000),
     "TITLE_MAX_CHARS": ("title_max_chars", int, 50),
     "FETCH_TIMEOUT_SECONDS": ("fetch_timeout_seconds", float, 1),

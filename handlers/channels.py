@@ -14,6 +14,7 @@ from handlers.common import (
     button_press,
     command_argument,
     edit,
+    may_post,
     message_of,
     reply,
     turn,
@@ -41,7 +42,7 @@ async def link_channel(
         return t.text("channel_bot_not_admin", title=title)
     if member.status not in ADMIN_STATUSES:
         return t.text("channel_not_admin", title=title)
-    if me.status not in ADMIN_STATUSES or getattr(me, "can_post_messages", True) is False:
+    if not may_post(me):
         return t.text("channel_bot_not_admin", title=title)
     svc = t.svc
     chat_store.touch_chat(

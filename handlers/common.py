@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import (
     CallbackQuery,
+    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -17,7 +19,7 @@ from telegram import (
 )
 from telegram import Chat as TelegramChat
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from core.flood import FloodGuard, Verdict, command_cost
@@ -30,6 +32,8 @@ from core.render import (
     fit_message,
     is_too_long,
     message_length,
+    plain_text,
+    shorten,
     split_message,
 )
 from handlers.services import Services, services
@@ -250,24 +254,72 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
 
 async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, message_id: str) -> None:
     """Say why not: as a reply to a command, as an alert on a button press."""
-    t = turn(update, context)
-    if update.callback_query is not None:
-        await update.callback_query.answer(t.text(message_id), show_alert=True)
-    else:
-        await reply(update, t.text(message_id))
+    await refuse_with(update, turn(update, context).text(message_id))
 
 
 def changes_chat(handler: Handler) -> Handler:
-    """Only a group's administrators may change its keywords and settings; banned chats none."""
+    """Only a group's administrators may change its keywords and settings, and only a linked
+    channel's administrators (while the bot may post there) the channel's."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await is_chat_admin(update, context):
             await refuse(update, context, "group_admins_only")
             return
+        if not await channel_rights_hold(update, context):
+            return
         await handler(update, context)
 
     return guarded
+
+
+async def channel_rights_hold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """When the turn acts on a linked channel: whether the user still administers it and the bot
+    may still post there (asked again after CHANNEL_RIGHTS_CACHE_SECONDS). When not, the link is
+    removed and the user told; when Telegram cannot say, nothing changes and they try later."""
+    t = turn(update, context)
+    if t.target.id == t.chat.id:
+        return True
+    user_id, channel_id, svc = user_of(update).id, t.target.id, t.svc
+    checked: dict[tuple[int, int], float] = context.application.bot_data.setdefault(
+        "channel_rights", {}
+    )
+    now, trusted_for = svc.clock(), svc.settings.channel_rights_cache_seconds
+    if now - checked.get((channel_id, user_id), -math.inf) < trusted_for:
+        return True
+    try:
+        member = await context.bot.get_chat_member(channel_id, user_id)
+        me = await context.bot.get_chat_member(channel_id, context.bot.id)
+        rights = member.status in ADMIN_STATUSES and may_post(me)
+    except (BadRequest, Forbidden):
+        rights = False  # the bot was removed, or the channel is gone
+    except TelegramError:
+        await refuse(update, context, "channel_check_failed")
+        return False
+    if rights:
+        if len(checked) > 10_000:
+            checked.clear()
+        checked[(channel_id, user_id)] = now
+        return True
+    checked.pop((channel_id, user_id), None)
+    chat_store.set_chat_flags(svc.db, channel_id, linked_by=None)
+    chat_store.set_chat_flags(svc.db, t.chat.id, managing_chat_id=None)
+    await refuse_with(update, t.text("channel_rights_gone", title=t.target.title))
+    return False
+
+
+def may_post(me: ChatMember) -> bool:
+    """Whether the bot's membership lets it post in a channel."""
+    return me.status in ADMIN_STATUSES and getattr(me, "can_post_messages", True) is not False
+
+
+async def refuse_with(update: Update, text: str) -> None:
+    """Say `text` as a reply to a command, or as an alert on a button press."""
+    if update.callback_query is not None:
+        # A pop-up shows plain text, at most 200 characters.
+        await update.callback_query.answer(shorten(plain_text(text), 190), show_alert=True)
+    else:
+        await reply(update, text)
 
 
 def admin_only(handler: Handler) -> Handler:

@@ -19,6 +19,7 @@ from handlers.common import (
     Turn,
     button_press,
     changes_chat,
+    channel_rights_hold,
     command_argument,
     edit,
     for_stamped_target,
@@ -452,6 +453,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, _, value = data.partition(":")
     if action == "add" and not await is_chat_admin(update, context):
         await query.answer(t.text("group_admins_only"), show_alert=True)
+        return
+    if action == "add" and not await channel_rights_hold(update, context):
         return
     await query.answer()
     if action == "add":

@@ -7,6 +7,7 @@ import pytest
 from core.flood import FloodGuard, FloodPolicy
 from handlers import BUTTONS
 from storage.db import open_database
+from tests.botapi import ApiError
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
 from tests.test_e2e import BASELINE, item, say
@@ -243,3 +244,55 @@ async def test_stop_leaves_no_row_that_names_the_chat(api, feeds, tmp_path):
     assert db.execute("SELECT count(*) FROM broadcasts").fetchone()[0] == 1  # kept, anonymous
     channel = db.execute("SELECT linked_by FROM chats WHERE id = ?", (LEAVERS_CHANNEL,)).fetchone()
     assert channel == (None,)  # the channel keeps its keywords; nobody manages it any more
+
+
+def linked_by(db, channel_id: int):
+    return db.execute("SELECT linked_by FROM chats WHERE id = ?", (channel_id,)).fetchone()[0]
+
+
+async def test_channel_rights_are_checked_again_and_cached_for_a_while(api, tmp_path):
+    api.channel(CHANNEL, "قناة الأخبار", "news_channel", admins=[USER])
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, USER, "/channel @news_channel")
+        linking = len(api.calls_to("getChatMember"))
+        await say(api, USER, "/add لبنان")
+        await say(api, USER, "/add سوريا")
+        await say(api, USER, "/pause")
+    # one check of the user and of the bot, trusted for CHANNEL_RIGHTS_CACHE_SECONDS (300)
+    assert len(api.calls_to("getChatMember")) == linking + 2
+
+
+async def test_a_demoted_channel_admin_is_unlinked_and_told(api, tmp_path):
+    api.channel(CHANNEL, "قناة الأخبار", "news_channel", admins=[USER])
+    settings = bot_settings(api, tmp_path, CHANNEL_RIGHTS_CACHE_SECONDS="0")
+    async with running_bot(settings):
+        await say(api, USER, "/channel @news_channel")
+        assert "بدأت متابعة" in (await say(api, USER, "/add لبنان")).text
+        api.set_member_status(CHANNEL, USER, "member")
+        told = await say(api, USER, "/add سوريا")
+        after = await say(api, USER, "/list")
+    assert "لم تعد مشرفاً في القناة «قناة الأخبار»" in told.text
+    assert "قناة الأخبار" not in after.text  # back to the user's own chat, which follows nothing
+    db = open_database(tmp_path / "rasd.db")
+    assert linked_by(db, CHANNEL) is None
+    keywords = db.execute("SELECT chat_id, keyword FROM subscriptions").fetchall()
+    assert keywords == [(CHANNEL, "لبنان")]
+
+
+async def test_a_bot_that_may_no_longer_post_unlinks_and_a_failed_check_changes_nothing(
+    api, tmp_path
+):
+    api.channel(CHANNEL, "قناة الأخبار", "news_channel", admins=[USER])
+    settings = bot_settings(api, tmp_path, CHANNEL_RIGHTS_CACHE_SECONDS="0")
+    async with running_bot(settings):
+        await say(api, USER, "/channel @news_channel")
+        api.inject("getChatMember", count=1, error=ApiError(502, "Bad Gateway"))
+        later = await say(api, USER, "/pause")
+        db = open_database(tmp_path / "rasd.db")
+        assert linked_by(db, CHANNEL) == USER  # Telegram could not say: the link stays
+        api.chat(CHANNEL).bot_status = "left"
+        told = await say(api, USER, "/pause")
+    assert "حاول بعد قليل" in later.text
+    assert "لم يعد البوت قادراً على النشر" in told.text
+    assert linked_by(db, CHANNEL) is None
+    assert db.execute("SELECT paused FROM chats WHERE id = ?", (CHANNEL,)).fetchone()[0] == 0
