@@ -384,8 +384,8 @@ class Poller:
         await asyncio.gather(*(worker() for _ in range(min(self.import_concurrency, len(entries)))))
         report = ImportReport()
         for entry, result in zip(entries, results, strict=True):
-            if result.error:
-                report.failed.append((entry.url, result.error))
+            if result.error:  # shown to the admin: a password in the address is masked
+                report.failed.append((without_credentials(entry.url), result.error))
             elif result.already:
                 report.already.append(entry.url)
             else:

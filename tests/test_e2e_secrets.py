@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from core.opml import parse_opml
+from core.opml import build_opml, parse_opml
 from storage.db import open_database
 from tests.botapi import ApiError
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
@@ -64,6 +64,11 @@ async def test_feed_addresses_with_a_password_are_refused_and_old_ones_masked(ap
     async with running_bot(bot_settings(api, tmp_path)):
         refused = await say(api, ADMIN, f"/addfeed {with_password}", expect="password")
         assert "s3cret" not in refused.text
+        opml = build_opml([(with_password, "محمي")], "مصادر")
+        await api.send_document(ADMIN, ADMIN, "feeds.opml", opml)
+        report = await api.wait_for_message(ADMIN, lambda m: "📥" in m.text, timeout=30)
+        assert "تعذّر 1" in report.text
+        assert "s3cret" not in report.text
         listing = await say(api, ADMIN, "/feeds", expect="📡")
         await api.send_text(ADMIN, ADMIN, "/export_feeds")
         exported = await api.wait_for_message(ADMIN, lambda m: m.document is not None, timeout=10)
