@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from aiohttp import web
 
-from core.i18n import load_catalog
+from app.bootstrap import Rasd, bootstrap
 from core.models import Subscription
 from core.query import parse_query
 from core.render import plain_text
-from core.subscriptions import SubscriptionBook
-from delivery.poll import Poller
-from delivery.sender import Sender, SendPolicy
-from feeds.fetch import Fetcher
+from core.settings import load_settings
+from delivery.sender import SendPolicy
 from storage import chats as chat_store
 from storage import outbox
-from storage.db import open_database
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "feeds"
 DEMO_KEYWORDS = ["لبنان", "إيران", "المغرب", "رمضان", "ترامب"]
@@ -114,61 +111,68 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
     port = runner.addresses[0][1]
 
     with tempfile.TemporaryDirectory(prefix="rasd-demo-") as tmp:
-        db = open_database(Path(tmp) / "demo.db")
-        catalog = load_catalog()
-        book = SubscriptionBook()
-        chat_store.touch_chat(
-            db, DEMO_CHAT_ID, type="private", title="demo", language="ar", now=time.time()
+        settings = replace(
+            load_settings({}),
+            database_path=Path(tmp) / "demo.db",
+            allow_private_feed_urls=True,  # the sample feeds are served on loopback
+            poll_interval_seconds=0,  # every feed is due at every cycle
+            parse_workers=0,
         )
-        for keyword in DEMO_KEYWORDS:
-            query = parse_query(keyword)
-            sub_id = chat_store.add_subscription(
-                db, DEMO_CHAT_ID, query.raw, query.key, time.time()
+        policy = SendPolicy(private_gap=0.0, overall_per_second=1000)  # a console, not Telegram
+        rasd = bootstrap(settings, bot=ConsoleBot(out), policy=policy)
+        follow_demo_keywords(rasd)
+        print(f"Rasd demo: keywords {'، '.join(DEMO_KEYWORDS)}", file=out)
+        for name in feeds:
+            url = f"http://127.0.0.1:{port}/{name}.xml"
+            result = await rasd.feeds.add_feed(url, added_by=None)
+            print(
+                f"  feed added: {result.title} ({result.item_count} items already "
+                f"published, not alerted)"
+                if not result.error
+                else f"  feed refused: {result.error}",
+                file=out,
             )
-            book.add(Subscription(sub_id, DEMO_CHAT_ID, query.raw, query.key), query)
-        bot = ConsoleBot(out)
-        sender = Sender(
-            db,
-            bot,
-            catalog,
-            clock=time.time,
-            policy=SendPolicy(private_gap=0.0, overall_per_second=1000),
-        )
-        async with Fetcher(allow_private=True) as fetcher:
-            poller = Poller(db, fetcher, book, clock=time.time, interval_seconds=0)
-            print(f"Rasd demo: keywords {'، '.join(DEMO_KEYWORDS)}", file=out)
-            for name in feeds:
-                result = await poller.add_feed(f"http://127.0.0.1:{port}/{name}.xml", added_by=None)
-                print(
-                    f"  feed added: {result.title} ({result.item_count} items already "
-                    f"published, not alerted)"
-                    if not result.error
-                    else f"  feed refused: {result.error}",
-                    file=out,
-                )
-            print(file=out)
-            try:
-                while True:
-                    published = sum(feed.publish_next() for feed in feeds.values())
-                    if once:
-                        while any(feed.publish_next() for feed in feeds.values()):
-                            published += 1
-                    report = await poller.run_once()
-                    await sender.drain()
-                    print(
-                        f"[poll] {report.feeds_checked} feeds, {published} new items "
-                        f"published, {report.articles_new} stored, "
-                        f"{report.alerts_queued} alerts",
-                        file=out,
-                        flush=True,
-                    )
-                    if once:
-                        break
-                    await asyncio.sleep(cycle_seconds)
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                pass
-        counts = outbox.status_counts(db)
+        print(file=out)
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+            await publish_and_alert(rasd, feeds, once=once, cycle_seconds=cycle_seconds, out=out)
+        counts = outbox.status_counts(rasd.db)
         print(f"Done: {counts.get('sent', 0)} alerts sent to the console.", file=out)
-        db.conn.close()
+        await rasd.aclose()
     await runner.cleanup()
     return 0
+
+
+def follow_demo_keywords(rasd: Rasd) -> None:
+    """The demo chat follows DEMO_KEYWORDS."""
+    now = rasd.clock()
+    chat_store.touch_chat(
+        rasd.db, DEMO_CHAT_ID, type="private", title="demo", language="ar", now=now
+    )
+    for keyword in DEMO_KEYWORDS:
+        query = parse_query(keyword)
+        sub_id = chat_store.add_subscription(rasd.db, DEMO_CHAT_ID, query.raw, query.key, now)
+        rasd.book.add(Subscription(sub_id, DEMO_CHAT_ID, query.raw, query.key), query)
+
+
+async def publish_and_alert(
+    rasd: Rasd, feeds: dict[str, SampleFeed], *, once: bool, cycle_seconds: float, out
+) -> None:
+    """Each cycle: the sample feeds publish an item more, the bot polls and alerts."""
+    assert rasd.sender is not None
+    while True:
+        published = sum(feed.publish_next() for feed in feeds.values())
+        if once:
+            while any(feed.publish_next() for feed in feeds.values()):
+                published += 1
+        report = await rasd.poller.run_once()
+        await rasd.sender.drain()
+        print(
+            f"[poll] {report.feeds_checked} feeds, {published} new items "
+            f"published, {report.articles_new} stored, "
+            f"{report.alerts_queued} alerts",
+            file=out,
+            flush=True,
+        )
+        if once:
+            return
+        await asyncio.sleep(cycle_seconds)

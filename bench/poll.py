@@ -48,11 +48,12 @@ from core.arabic import tokenize  # noqa: E402
 from core.models import Subscription  # noqa: E402
 from core.query import QueryError, parse_query  # noqa: E402
 from core.subscriptions import SubscriptionBook  # noqa: E402
-from delivery.poll import Poller, parse_pool  # noqa: E402
+from delivery.prepare import parse_pool  # noqa: E402
 from feeds.fetch import Fetcher  # noqa: E402
 from storage import chats as chat_store  # noqa: E402
 from storage import feeds as feed_store  # noqa: E402
 from storage.db import open_database, transaction  # noqa: E402
+from tests.pipeline import Pipeline  # noqa: E402
 
 EASC = ROOT.parent / "shared" / "data" / "easc" / "Articles"
 FEEDS = 1_000
@@ -233,7 +234,7 @@ def warm_worker(_: int) -> float:
     so its workers hold the profiles: an English item loads them here, as in a bot.
     """
     from core.language import detect_language
-    from delivery.poll import parse_and_prepare
+    from delivery.prepare import parse_and_prepare
 
     body = feed_bodies_sample()
     started = time.perf_counter()
@@ -294,7 +295,7 @@ async def run_rasd(base_url: str, db_path: Path) -> dict[str, float]:
             max_connections=MAX_CONNECTIONS,
             max_per_host=MAX_CONNECTIONS,
         )
-        poller = Poller(
+        poller = Pipeline(
             db,
             fetcher,
             book,

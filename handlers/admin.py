@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from core import links
 from core.i18n import Raw
@@ -35,7 +34,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.jobs import Progress, Report, ticking
-from handlers.services import FeedsImported
+from handlers.services import Context, FeedsImported
 from storage import bans as ban_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -52,7 +51,7 @@ SHOWN_DETAIL_ERROR_CHARS = 1000
 
 
 @admin_only
-async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def addfeed(update: Update, context: Context) -> None:
     """/addfeed <url>: "⏳" at once; the fetch runs in the background and edits in the result."""
     t = turn(update, context)
     url = command_argument(update).split()[0] if command_argument(update) else ""
@@ -63,7 +62,7 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     added_by = user_of(update).id
 
     async def work() -> None:
-        result = await t.svc.add_feed(url, added_by=added_by)
+        result = await t.svc.feeds.add_feed(url, added_by=added_by)
         if result.error:
             await progress.finish(t.text("addfeed_failed", reason=result.error))
         elif result.already:
@@ -174,7 +173,7 @@ def feed_details(t: Turn, feed: Feed) -> str:
 
 
 @admin_only
-async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def feeds(update: Update, context: Context) -> None:
     """/feeds: every feed and its health, with buttons, a page at a time."""
     t = turn(update, context)
     text, buttons = feed_list(t)
@@ -182,7 +181,7 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @admin_only
-async def feed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def feed_button(update: Update, context: Context) -> None:
     """Details, pause, re-enable or delete a feed, or turn the page; the /feeds message is
     edited in place (and keeps its page)."""
     query, data = button_press(update)
@@ -207,11 +206,11 @@ async def feed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await edit(query, feed_details(t, feed), back)
         return
     if action == "pause":
-        feed_store.set_feed_disabled(t.svc.db, feed_id, True, t.svc.clock())
+        t.svc.feeds.set_paused(feed_id, True)
     elif action == "enable":
-        feed_store.set_feed_disabled(t.svc.db, feed_id, False, t.svc.clock())
+        t.svc.feeds.set_paused(feed_id, False)
     elif action == "del":
-        feed_store.delete_feed(t.svc.db, feed_id)
+        t.svc.feeds.delete(feed_id)
     text, buttons = feed_list(t, page)
     await edit(query, text, buttons)
 
@@ -224,18 +223,18 @@ def _chat_id_argument(update: Update) -> int | None:
 
 
 @admin_only
-async def ban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ban(update: Update, context: Context) -> None:
     """/ban <chat or user id>: no alerts, no new keywords, no answers (one polite notice)."""
     await _set_ban(update, context, banned=True)
 
 
 @admin_only
-async def unban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unban(update: Update, context: Context) -> None:
     """/unban <chat id>: lift a ban."""
     await _set_ban(update, context, banned=False)
 
 
-async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned: bool) -> None:
+async def _set_ban(update: Update, context: Context, *, banned: bool) -> None:
     t = turn(update, context)
     chat_id = _chat_id_argument(update)
     if chat_id is None:
@@ -254,7 +253,7 @@ async def _set_ban(update: Update, context: ContextTypes.DEFAULT_TYPE, *, banned
 
 
 @admin_only
-async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast(update: Update, context: Context) -> None:
     """/broadcast <text>: show a preview with Send / Send silently / Cancel buttons."""
     t = turn(update, context)
     text = command_argument(update)
@@ -296,7 +295,7 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @admin_only
-async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_button(update: Update, context: Context) -> None:
     """Send, send silently or cancel a previewed broadcast (a second press does nothing)."""
     query, data = button_press(update)
     t = turn(update, context)
@@ -327,7 +326,7 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 @admin_only
-async def broadcast_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_cancel(update: Update, context: Context) -> None:
     """/broadcast_cancel: stop every notice being sent; the rest is never sent."""
     t = turn(update, context)
     cancelled = outbox.cancel_broadcasts(t.svc.db, t.svc.clock())
@@ -376,26 +375,26 @@ def stats_text(t: Turn) -> str:
 
 
 @admin_only
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: Context) -> None:
     """/stats: the bot's figures for admins."""
     t = turn(update, context)
     await reply(update, stats_text(t))
 
 
 @admin_only
-async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export_feeds(update: Update, context: Context) -> None:
     """/export_feeds: every feed as an OPML file."""
     t = turn(update, context)
     count = len(feed_store.all_feeds(t.svc.db))
     await message_of(update).reply_document(
-        t.svc.export_opml(),
+        t.svc.feeds.export_opml(),
         filename="rasd-feeds.opml",
         caption=t.text("export_caption", count=count),
     )
 
 
 @admin_only
-async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def import_feeds(update: Update, context: Context) -> None:
     """An .opml file sent by an admin: add every feed in it (each fetched once, as /addfeed), in
     the background, with a running count on the "⏳" message and the summary at the end."""
     t = turn(update, context)
@@ -416,7 +415,7 @@ async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     async def work() -> None:
         file = await document.get_file()
         data = bytes(await file.download_as_bytearray())
-        importing = t.svc.import_opml(data, added_by=added_by, on_progress=on_progress)
+        importing = t.svc.feeds.import_opml(data, added_by=added_by, on_progress=on_progress)
         report = await ticking(importing, tick, PROGRESS_SECONDS)
         if report.error:
             await progress.finish(t.text("opml_bad_file", reason=report.error))
@@ -454,7 +453,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 @admin_only
-async def charset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def charset(update: Update, context: Context) -> None:
     """/charset <feed id> <charset|auto>: for a feed that lies about its encoding."""
     t = turn(update, context)
     words = command_argument(update).split()
@@ -467,7 +466,7 @@ async def charset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     wanted = None if words[1].lower() in {"auto", "none", "-"} else words[1]
     try:
-        name = feed_store.set_feed_charset(t.svc.db, feed.id, wanted)
+        name = t.svc.feeds.set_charset(feed.id, wanted)
     except feed_store.UnknownCharset:
         await reply(update, t.text("charset_unknown", charset=words[1]))
         return

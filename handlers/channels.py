@@ -5,7 +5,6 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageOriginChannel, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from core.render import shorten
 from handlers.common import (
@@ -20,12 +19,11 @@ from handlers.common import (
     turn,
     user_of,
 )
+from handlers.services import Context
 from storage import chats as chat_store
 
 
-async def link_channel(
-    t: Turn, context: ContextTypes.DEFAULT_TYPE, ref: str | int, user_id: int
-) -> str:
+async def link_channel(t: Turn, context: Context, ref: str | int, user_id: int) -> str:
     """Check the user and the bot administer the channel, then manage it from this chat."""
     bot = context.bot
     try:
@@ -76,7 +74,7 @@ def _switch_buttons(t: Turn, user_id: int) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
-async def channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel(update: Update, context: Context) -> None:
     """/channel @name links a channel; /channel off comes back; /channel alone explains."""
     t = turn(update, context)
     user = update.effective_user
@@ -99,7 +97,7 @@ async def channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, await link_channel(t, context, ref, user.id))
 
 
-async def forwarded_from_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forwarded_from_channel(update: Update, context: Context) -> None:
     """A post forwarded from a channel into a private chat: link that channel."""
     origin = message_of(update).forward_origin
     t = turn(update, context)
@@ -109,7 +107,7 @@ async def forwarded_from_channel(update: Update, context: ContextTypes.DEFAULT_T
     await reply(update, await link_channel(t, context, origin.chat.id, user_of(update).id))
 
 
-async def channel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel_button(update: Update, context: Context) -> None:
     """Switch which chat the commands act on: a linked channel, or this chat."""
     query, data = button_press(update)
     t = turn(update, context)

@@ -20,9 +20,9 @@ from telegram import (
 from telegram import Chat as TelegramChat
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from core.flood import FloodGuard, Verdict, command_cost
+from core.flood import Verdict, command_cost
 from core.i18n import pick_language
 from core.models import Chat
 from core.render import (
@@ -36,11 +36,11 @@ from core.render import (
     shorten,
     split_message,
 )
-from handlers.services import Services, services
+from handlers.services import Context, Services, services
 from storage import bans as ban_store
 from storage import chats as chat_store
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
@@ -121,7 +121,7 @@ def for_stamped_target(handler: Handler) -> Handler:
     it was shown for another target (or forged), and nothing is changed."""
 
     @functools.wraps(handler)
-    async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def checked(update: Update, context: Context) -> None:
         _, data = button_press(update)
         if data.rpartition("|")[2] != str(turn(update, context).target.id) or "|" not in data:
             await refuse(update, context, "button_stale")
@@ -131,7 +131,7 @@ def for_stamped_target(handler: Handler) -> Handler:
     return checked
 
 
-def turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn:
+def turn(update: Update, context: Context) -> Turn:
     """Record the chat (a chat that writes is active again) and pick the reply language."""
     svc = services(context)
     tg_chat = chat_of(update)
@@ -228,13 +228,13 @@ def number(text: str, default: int = 0) -> int:
     return int(text) if text.isdigit() and len(text) < 10 else default
 
 
-def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin(update: Update, context: Context) -> bool:
     """Whether the sender is one of the bot's admins (ADMIN_IDS)."""
     user = update.effective_user
     return user is not None and user.id in services(context).settings.admin_ids
 
 
-async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def is_chat_admin(update: Update, context: Context) -> bool:
     """In a group: whether the sender administers it (anonymous admins write as the group)."""
     chat = chat_of(update)
     if chat.type == ChatType.PRIVATE:
@@ -252,7 +252,7 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
     return member.status in ADMIN_STATUSES
 
 
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, message_id: str) -> None:
+async def refuse(update: Update, context: Context, message_id: str) -> None:
     """Say why not: as a reply to a command, as an alert on a button press."""
     await refuse_with(update, turn(update, context).text(message_id))
 
@@ -262,7 +262,7 @@ def changes_chat(handler: Handler) -> Handler:
     channel's administrators (while the bot may post there) the channel's."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guarded(update: Update, context: Context) -> None:
         if not await is_chat_admin(update, context):
             await refuse(update, context, "group_admins_only")
             return
@@ -273,7 +273,7 @@ def changes_chat(handler: Handler) -> Handler:
     return guarded
 
 
-async def channel_rights_hold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def channel_rights_hold(update: Update, context: Context) -> bool:
     """When the turn acts on a linked channel: whether the user still administers it and the bot
     may still post there (asked again after CHANNEL_RIGHTS_CACHE_SECONDS). When not, the link is
     removed and the user told; when Telegram cannot say, nothing changes and they try later."""
@@ -281,9 +281,7 @@ async def channel_rights_hold(update: Update, context: ContextTypes.DEFAULT_TYPE
     if t.target.id == t.chat.id:
         return True
     user_id, channel_id, svc = user_of(update).id, t.target.id, t.svc
-    checked: dict[tuple[int, int], float] = context.application.bot_data.setdefault(
-        "channel_rights", {}
-    )
+    checked = context.bot_data.channel_rights
     now, trusted_for = svc.clock(), svc.settings.channel_rights_cache_seconds
     if now - checked.get((channel_id, user_id), -math.inf) < trusted_for:
         return True
@@ -326,7 +324,7 @@ def admin_only(handler: Handler) -> Handler:
     """Refuse politely unless the sender is a bot admin."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guarded(update: Update, context: Context) -> None:
         if not is_admin(update, context):
             await refuse(update, context, "admin_only")
             return
@@ -336,7 +334,7 @@ def admin_only(handler: Handler) -> Handler:
     return guarded
 
 
-async def ban_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ban_guard(update: Update, context: Context) -> None:
     """Runs before everything: a banned chat, or a banned user anywhere, is told once, politely,
     then ignored (storage.bans); changes of membership and migrations still keep its state true."""
     chat, user = update.effective_chat, update.effective_user
@@ -363,7 +361,7 @@ async def ban_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def flood_guard(update: Update, context: Context) -> None:
     """Runs before every handler: whoever sends commands too fast in a chat is told once, then
     ignored until they slow down (core.flood, per chat and sender); bot admins never are."""
     chat = update.effective_chat
@@ -371,7 +369,7 @@ async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if chat is None or (message is None and query is None) or is_admin(update, context):
         return
     svc = services(context)
-    guard: FloodGuard = context.application.bot_data.setdefault("flood", FloodGuard())
+    guard = context.bot_data.flood
     user = update.effective_user
     if query is not None:
         cost = command_cost(guard.policy, None, query.data or "")

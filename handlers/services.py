@@ -1,13 +1,14 @@
-"""What handlers need from the rest of the bot, wired once in bot.py."""
+"""What handlers need from the rest of the bot, wired once by app.bootstrap."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ExtBot
 
+from core.flood import FloodGuard
 from core.i18n import Catalog
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
@@ -44,23 +45,53 @@ class FeedsImported(Protocol):
     def error(self) -> str | None: ...
 
 
+class FeedAdministration(Protocol):
+    """What admins do with feeds (delivery.feed_admin.FeedAdmin)."""
+
+    async def add_feed(self, url: str, *, added_by: int | None) -> FeedAdded: ...
+    async def import_opml(
+        self,
+        data: bytes,
+        *,
+        added_by: int | None,
+        on_progress: Callable[[int, int], None] = ...,
+    ) -> FeedsImported: ...
+    def export_opml(self) -> bytes: ...
+    def set_paused(self, feed_id: int, paused: bool) -> None: ...
+    def delete(self, feed_id: int) -> None: ...
+    def set_charset(self, feed_id: int, wanted: str | None) -> str | None: ...
+
+
 @dataclass
 class Services:
-    """Shared objects for handlers; stored in application.bot_data["services"]."""
+    """Shared objects for handlers (application.bot_data.services)."""
 
     db: Database
     settings: Settings
     catalog: Catalog
     book: SubscriptionBook
     clock: Callable[[], float]
-    add_feed: Callable[..., Awaitable[FeedAdded]]
+    feeds: FeedAdministration
     wake_sender: Callable[[], None]
-    import_opml: Callable[..., Awaitable[FeedsImported]]
-    export_opml: Callable[[], bytes]
-    jobs: BackgroundJobs  # long admin work: /addfeed, OPML import
+    jobs: BackgroundJobs = field(default_factory=BackgroundJobs)  # /addfeed, OPML import
     trials: Trials = field(default_factory=Trials)  # /test's cooldowns, slots and counters
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+class BotData:
+    """What application.bot_data holds (python-telegram-bot makes one with no arguments; the
+    composition root sets `services` before the first update)."""
+
+    services: Services
+
+    def __init__(self) -> None:
+        self.flood = FloodGuard()  # per chat and sender: see handlers.common.flood_guard
+        # (channel, user) -> when their channel rights were last confirmed
+        self.channel_rights: dict[tuple[int, int], float] = {}
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+
+
+def services(context: Context) -> Services:
     """The Services object of the running application."""
-    return context.application.bot_data["services"]
+    return context.bot_data.services

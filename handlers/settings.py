@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
 from core.models import Chat
@@ -22,6 +21,7 @@ from handlers.common import (
     turn,
     unstamped,
 )
+from handlers.services import Context
 from storage import chats as chat_store
 
 _T = TypeVar("_T")
@@ -178,7 +178,7 @@ def change(chat: Chat, kind: str, value: str, default_timezone: str) -> dict[str
     return {}
 
 
-async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings(update: Update, context: Context) -> None:
     """/settings: show the chat's settings with buttons."""
     t = turn(update, context)
     text, buttons = settings_view(t)
@@ -187,7 +187,7 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @changes_chat
 @for_stamped_target
-async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_button(update: Update, context: Context) -> None:
     """A settings button: change the setting, then edit the same message to show it."""
     query, data = button_press(update)
     t = turn(update, context)

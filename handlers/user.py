@@ -8,7 +8,6 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import ContextTypes
 
 from core.i18n import Raw
 from core.models import Subscription
@@ -35,7 +34,7 @@ from handlers.common import (
     turn,
     unstamped,
 )
-from handlers.services import services
+from handlers.services import Context, services
 from storage import articles as article_store
 from storage import bans as ban_store
 from storage import chats as chat_store
@@ -48,7 +47,7 @@ LIST_PAGE_SIZE = 10  # keywords on one page of /list
 CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button's answer
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     """Greet, explain in three lines, offer example keywords as buttons."""
     t = turn(update, context)
     buttons = [
@@ -61,7 +60,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, t.text("welcome"), reply_markup=InlineKeyboardMarkup(buttons))
 
 
-def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Turn) -> str:
+def help_text(update: Update, context: Context, t: Turn) -> str:
     """Every command and the keyword syntax (admin commands for admins)."""
     text = t.text("help")
     if is_admin(update, context):
@@ -69,7 +68,7 @@ def help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Turn) -> st
     return text
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     """Every command and the keyword syntax."""
     t = turn(update, context)
     await reply(update, help_text(update, context, t))
@@ -124,7 +123,7 @@ def add_keywords(t: Turn, raws: list[str]) -> str:
 
 
 @changes_chat
-async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def add(update: Update, context: Context) -> None:
     """/add: follow one or several keywords."""
     t = turn(update, context)
     raws = split_keywords(command_argument(update))
@@ -170,7 +169,7 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
     return t.about_target("\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
-async def list_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_keywords(update: Update, context: Context) -> None:
     """/list: the chat's keywords with buttons, a page at a time."""
     t = turn(update, context)
     text, buttons = keyword_list(t)
@@ -179,7 +178,7 @@ async def list_keywords(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 @changes_chat
 @for_stamped_target
-async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def keyword_button(update: Update, context: Context) -> None:
     """Pause, resume or delete one keyword from /list, or turn its page; the list is edited in
     place. Only the acting chat's (or its managed channel's) keywords are touched, and the
     index changes only when the database did."""
@@ -215,7 +214,7 @@ async def keyword_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 @changes_chat
-async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remove(update: Update, context: Context) -> None:
     """/remove: stop following one or several keywords."""
     t = turn(update, context)
     raws = split_keywords(command_argument(update))
@@ -290,7 +289,7 @@ def test_answer(t: Turn, query: Query, hits: list[article_store.StoredArticle], 
     )
 
 
-async def test(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def test(update: Update, context: Context) -> None:
     """/test: try a keyword on recent news before saving it (runs beside other updates)."""
     t = turn(update, context)
     raw = command_argument(update)
@@ -312,7 +311,7 @@ async def test(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         t.svc.trials.release(t.chat.id)
 
 
-async def test_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def test_button(update: Update, context: Context) -> None:
     """The 🔍 button under a plain message: /test, its answer edited in, with a follow button."""
     press, data = button_press(update)
     t = turn(update, context)
@@ -338,7 +337,7 @@ async def test_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         t.svc.trials.release(t.chat.id)
 
 
-async def _set_paused(update: Update, context: ContextTypes.DEFAULT_TYPE, paused: bool) -> None:
+async def _set_paused(update: Update, context: Context, paused: bool) -> None:
     t = turn(update, context)
     if t.target.paused == paused:
         await reply(update, t.about_target(t.text("already_paused" if paused else "not_paused")))
@@ -348,19 +347,19 @@ async def _set_paused(update: Update, context: ContextTypes.DEFAULT_TYPE, paused
 
 
 @changes_chat
-async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pause(update: Update, context: Context) -> None:
     """/pause: stop all alerts until /resume (keywords are kept)."""
     await _set_paused(update, context, True)
 
 
 @changes_chat
-async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resume(update: Update, context: Context) -> None:
     """/resume: alerts again."""
     await _set_paused(update, context, False)
 
 
 @changes_chat
-async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop(update: Update, context: Context) -> None:
     """/stop: ask before deleting everything about the chat."""
     t = turn(update, context)
     buttons = InlineKeyboardMarkup(
@@ -378,7 +377,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @changes_chat
 @for_stamped_target
-async def stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop_button(update: Update, context: Context) -> None:
     """The answer to /stop's question; the question is edited into the result."""
     query, data = button_press(update)
     t = turn(update, context)
@@ -422,13 +421,13 @@ def my_data(t: Turn) -> str:
     )
 
 
-async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def mydata(update: Update, context: Context) -> None:
     """/mydata: what the bot keeps about this chat."""
     t = turn(update, context)
     await reply(update, my_data(t))
 
 
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def plain_text(update: Update, context: Context) -> None:
     """A plain message in a private chat: offer to follow it or test it first."""
     t = turn(update, context)
     text = " ".join((message_of(update).text or "").split())
@@ -446,7 +445,7 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     )
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: Context) -> None:
     """Buttons under the welcome and under a plain message: follow, help (test: test_button)."""
     query, data = button_press(update)
     t = turn(update, context)
@@ -463,13 +462,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, help_text(update, context, t))
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: Context) -> None:
     """A command the bot does not have."""
     t = turn(update, context)
     await reply(update, t.text("unknown_command"))
 
 
-async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chat_migrated(update: Update, context: Context) -> None:
     """A group became a supergroup: its keywords and pending messages move to the new id."""
     message = message_of(update)
     svc = services(context)
@@ -486,7 +485,7 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc.book.move_chat(old_id, new_id)
 
 
-async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def membership(update: Update, context: Context) -> None:
     """The bot was blocked, removed or added: keep the chat's state true, greet a new group."""
     change = update.my_chat_member
     if change is None:

@@ -18,7 +18,7 @@ from telegram.ext import Application
 # PTB 22 warns when it builds RetryAfter unless it may use timedelta; warnings are errors here.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-import bot  # noqa: E402
+from app import telegram_app  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
@@ -98,12 +98,12 @@ def bot_settings(api: BotApiServer, tmp_path: Path, **extra: str) -> Settings:
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[Application]:
     """The real Application, started the way run_polling starts it, stopped the same way."""
-    application = bot.build_application(settings)
-    await bot.start_application(application, settings, poll_timeout=1)
+    application = telegram_app.build_application(settings)
+    await telegram_app.start_application(application, settings, poll_timeout=1)
     try:
         yield application
     finally:
-        await bot.stop_application(application)
+        await telegram_app.stop_application(application)
 
 
 async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:

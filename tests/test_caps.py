@@ -10,7 +10,7 @@ from core.articles import ARTICLE_MAX_CHARS, TITLE_MAX_CHARS, prepare_article
 from core.models import FeedItem
 from core.settings import SettingsError, load_settings
 from core.text import cap_text
-from delivery.poll import parse_and_prepare
+from delivery.prepare import parse_and_prepare
 from tests.data import EASC_ARTICLES
 from tests.feedserver import make_rss
 

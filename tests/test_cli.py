@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import bot
+from app import telegram_app
 from tests.data import EASC_ARTICLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def test_bad_setting_is_reported_by_name(capsys):
     ],
 )
 def test_file_base_url(base, files):
-    assert bot.file_base_url(base) == files
+    assert telegram_app.file_base_url(base) == files
 
 
 def test_match_reads_lines_and_prints_matched_words():

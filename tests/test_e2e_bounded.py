@@ -64,7 +64,7 @@ async def test_a_test_storm_does_not_hold_up_another_user(api, tmp_path):
     settings = bot_settings(api, tmp_path, TEST_COOLDOWN_SECONDS="600", TEST_BUDGET_SECONDS="600")
     store_recent_articles(settings, 3000)
     async with running_bot(settings) as application:
-        trials = application.bot_data["services"].trials
+        trials = application.bot_data.services.trials
         gate = Gate()
         trials.on_page = gate
         try:
@@ -109,7 +109,7 @@ async def test_a_test_that_stops_early_says_so_and_the_button_keeps_the_cooldown
         assert answer.show_alert
         assert "تجربة واحدة في كل مرة" in (answer.text or "")
         assert offer.text == "هل تريد متابعة «تونس»؟"  # the offer is left as it was
-        trials = application.bot_data["services"].trials
+        trials = application.bot_data.services.trials
         assert (trials.started, trials.stopped_early) == (1, 1)
 
 
@@ -154,9 +154,9 @@ async def test_a_2_mb_item_for_30_chats_is_summarised_once_and_reaches_all(api, 
             "30 alerts",
             seconds=90,
         )
-        sender = application.bot_data["sender"]
+        sender = application.bot_data.sender
         assert sender.summaries_computed == 1
-        services = application.bot_data["services"]
+        services = application.bot_data.services
         (stored,) = [
             a for a in article_store.recent_articles(services.db, now - 60) if a.url.endswith("/9/")
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from telegram.ext import CommandHandler
 
-import bot
+from app import telegram_app
 from handlers import ADMIN_COMMANDS, BUTTONS, USER_COMMANDS
 from storage.db import open_database
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
@@ -174,7 +174,7 @@ async def test_commands_sent_too_fast_are_answered_once(api, tmp_path):
 
 
 async def test_every_registered_admin_command_refuses_non_admins(api, tmp_path):
-    application = bot.build_application(bot_settings(api, tmp_path))
+    application = telegram_app.build_application(bot_settings(api, tmp_path))
     commands = {
         command: handler.callback
         for handlers in application.handlers.values()

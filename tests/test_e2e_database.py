@@ -49,8 +49,8 @@ async def test_a_full_database_is_not_feed_trouble_and_everything_resumes(api, f
         running_bot(bot_settings(api, tmp_path)) as application,
         aiohttp.ClientSession() as http,
     ):
-        base = application.bot_data["web"].url
-        db, writes = application.bot_data["db"], application.bot_data["writes"]
+        base = application.bot_data.web.url
+        db, writes = application.bot_data.rasd.db, application.bot_data.rasd.writes
         await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
         await say(api, USER, "/add الرباط", expect="بدأت متابعة")
         pages = db.execute("PRAGMA page_count").fetchone()[0]

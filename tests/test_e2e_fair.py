@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 from telegram.ext import Application
 
-import bot
+from app import telegram_app
 from core.flood import FloodGuard, FloodPolicy
 from core.opml import build_opml
 from core.settings import Settings
@@ -35,12 +35,12 @@ ADDED, EXISTS, REFUSED = "✅ أضفت المصدر", "هذا المصدر مض�
 @asynccontextmanager
 async def bot_on(settings: Settings, clock: FakeClock) -> AsyncIterator[Application]:
     """The real bot, its injected clock a fake one that moves only when the test says."""
-    application = bot.build_application(settings, clock=clock)
-    await bot.start_application(application, settings, poll_timeout=1)
+    application = telegram_app.build_application(settings, clock=clock)
+    await telegram_app.start_application(application, settings, poll_timeout=1)
     try:
         yield application
     finally:
-        await bot.stop_application(application)
+        await telegram_app.stop_application(application)
 
 
 def count(api, chat_id: int, text: str) -> int:
@@ -64,7 +64,7 @@ async def test_a_flooder_is_warned_once_and_cut_off_while_others_are_answered(ap
     policy = FloodPolicy(burst=5, refill_seconds=3.0, expensive_cost=4)
     clock = FakeClock(time.time())  # stands still: only the test moves it
     async with bot_on(bot_settings(api, tmp_path), clock) as application:
-        application.bot_data["flood"] = FloodGuard(policy)
+        application.bot_data.flood = FloodGuard(policy)
         await flood(api, FLOODER, GROUP, 15)
         await fence(api)  # the neighbour, in the same group, is still answered
         assert count(api, GROUP, HELP) == 5
@@ -87,7 +87,7 @@ async def test_a_flooder_is_warned_once_and_cut_off_while_others_are_answered(ap
         # Quiet long enough for a full bucket: forgotten, and a new burst earns a new warning.
         clock.advance(policy.full_after)
         await fence(api)
-        assert len(application.bot_data["flood"]) == 1  # only the neighbour's bucket is left
+        assert len(application.bot_data.flood) == 1  # only the neighbour's bucket is left
         await flood(api, FLOODER, GROUP, 6)
         await fence(api)
         assert count(api, GROUP, HELP) == 12
@@ -126,7 +126,7 @@ async def test_sixty_addfeeds_at_once_are_all_carried_out(api, feeds, tmp_path):
         assert CHECKING in api.sent_messages(ADMIN)[0].text  # the held one: still checking
         held.set()
         await api.wait_until(lambda: count(api, ADMIN, CHECKING) == 0, 60, "60 results")
-        jobs = application.bot_data["services"].jobs
+        jobs = application.bot_data.services.jobs
         await within(jobs.wait(), "the jobs to be done")
         assert len(jobs) == 0  # finished jobs are not kept
     answers = [m.text for m in api.sent_messages(ADMIN)]
@@ -186,7 +186,7 @@ async def test_a_failing_import_is_reported_to_the_admin(api, tmp_path):
         await api.send_document(ADMIN, ADMIN, "feeds.opml", build_opml([], title="x"))
         failed = await api.wait_for_message(ADMIN, lambda m: "⚠️" in m.text, timeout=30)
         assert "خطأ داخلي" in failed.text
-        assert application.bot_data["services"].jobs.failures == 1
+        assert application.bot_data.services.jobs.failures == 1
         # The bot carries on.
         await api.send_text(USER, USER, "/help")
         await api.wait_for_message(USER, lambda m: HELP in m.text, timeout=30)

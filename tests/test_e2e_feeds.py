@@ -73,7 +73,7 @@ async def test_a_feed_that_keeps_failing_is_disabled_and_admins_are_told(api, fe
 async def test_the_process_pool_parses_in_production_mode(api, feeds, tmp_path):
     feeds.set_feed("/feed.xml", make_rss("أخبار", BASELINE))
     async with running_bot(bot_settings(api, tmp_path, PARSE_WORKERS="2")) as application:
-        assert application.bot_data["executor"] is not None
+        assert application.bot_data.rasd.executor is not None
         await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
         await say(api, USER, "/add المغرب")
         feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, NEW_ITEM]))

@@ -68,7 +68,7 @@ async def test_100_simultaneous_starts_all_answered_through_429s_with_alerts(api
             lambda: all(welcomed()) and all(alerted()), timeout=120, what="every reply and alert"
         )
         await asyncio.sleep(1.0)  # anything sent twice would arrive now
-        db = application.bot_data["db"]
+        db = application.bot_data.rasd.db
         assert outbox.status_counts(db) == {"sent": len(ALERTED)}
         retried = application.bot.rate_limiter.retried
     assert welcomed() == [1] * len(USERS)

@@ -19,9 +19,19 @@ FORBIDDEN = {
         "delivery",
         "handlers",
         "bot",
+        "app",
         "time",
     },
-    "feeds": {"telegram", "sqlite_utils", "sqlite3", "storage", "delivery", "handlers", "bot"},
+    "feeds": {
+        "telegram",
+        "sqlite_utils",
+        "sqlite3",
+        "storage",
+        "delivery",
+        "handlers",
+        "bot",
+        "app",
+    },
     "storage": {
         "telegram",
         "httpx",
@@ -31,9 +41,19 @@ FORBIDDEN = {
         "delivery",
         "handlers",
         "bot",
+        "app",
     },
-    "delivery": {"handlers", "bot", "sqlite_utils", "sqlite3"},
-    "handlers": {"feeds", "delivery", "bot", "sqlite_utils", "sqlite3", "httpx", "feedparser"},
+    "delivery": {"handlers", "bot", "app", "sqlite_utils", "sqlite3"},
+    "handlers": {
+        "feeds",
+        "delivery",
+        "bot",
+        "app",
+        "sqlite_utils",
+        "sqlite3",
+        "httpx",
+        "feedparser",
+    },
     # web/ (aiohttp, prometheus_client) reads storage and core; Telegram stays behind a callable.
     "web": {
         "telegram",
@@ -45,7 +65,10 @@ FORBIDDEN = {
         "delivery",
         "handlers",
         "bot",
+        "app",
     },
+    # app/ is the composition root: it wires everything, and only bot.py (and tests) import it.
+    "app": {"bot"},
 }
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic"}
 
@@ -115,3 +138,19 @@ def test_every_runtime_requirement_is_in_the_readme_with_its_license():
             row = next((r for key, r in rows.items() if key.startswith(name)), None)
             assert row is not None, f"{name} is not in the README's dependency table"
             assert row.split("|")[2].strip(), f"{name} has no license in the README"
+
+
+# The long-lived services, and the one place that builds them (unit tests build their own).
+SERVICES = {"Poller", "FeedAdmin", "Intake", "FeedSchedule", "Preparer", "Sender", "Fetcher"}
+RUNTIME = ["bot.py", "app", "core", "feeds", "storage", "delivery", "web", "handlers"]
+
+
+def test_only_the_composition_root_builds_the_services():
+    builders = set()
+    for top in RUNTIME:
+        for path in [ROOT / top] if top.endswith(".py") else package_files(top):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                called = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                if called and node.func.id in SERVICES:
+                    builders.add(str(path.relative_to(ROOT)))
+    assert builders == {"app/bootstrap.py"}

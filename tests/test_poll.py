@@ -9,23 +9,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.dedup import SAME_STORY_DISTANCE
+from core.dedup import SAME_STORY_DISTANCE, RecentStories
 from core.models import Subscription
 from core.opml import OpmlFeed, build_opml, parse_opml
 from core.query import parse_query
 from core.subscriptions import SubscriptionBook
-from delivery.poll import (
-    PARSE_WORKER_NICENESS,
-    Poller,
-    RecentStories,
-    parse_and_prepare,
-    parse_pool,
-)
+from delivery.prepare import PARSE_WORKER_NICENESS, parse_and_prepare, parse_pool
 from feeds.fetch import Fetcher
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from tests.feedserver import FeedServer, make_rss, sample_items
+from tests.pipeline import Pipeline
 from tests.timing import eventually, within
 
 BASE = 300.0
@@ -105,8 +100,10 @@ def book(db, clock):
     return subscriptions
 
 
-def poller_for(db, fetcher, book, clock, **options) -> Poller:
-    return Poller(db, fetcher, book, clock=clock, interval_seconds=BASE, rng=NoJitter(), **options)
+def poller_for(db, fetcher, book, clock, **options) -> Pipeline:
+    return Pipeline(
+        db, fetcher, book, clock=clock, interval_seconds=BASE, rng=NoJitter(), **options
+    )
 
 
 def primed_feed(db, url: str, clock: Clock) -> int:

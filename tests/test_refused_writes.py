@@ -19,7 +19,6 @@ from core.query import parse_query
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
 from delivery.notices import AdminNotices
-from delivery.poll import Poller
 from delivery.sender import Sender
 from feeds.fetch import Fetcher
 from storage import chats as chat_store
@@ -28,6 +27,7 @@ from storage import outbox
 from storage.db import Database, open_database
 from tests.botapi import BotApiServer
 from tests.feedserver import FeedServer, make_rss
+from tests.pipeline import Pipeline
 from tests.test_delivery import add_private_chats, make_bot, network_idle, queue
 from tests.timing import FakeClock, eventually
 
@@ -118,7 +118,7 @@ async def test_refused_writes_pause_polling_and_leave_feeds_alone_then_resume(
     book = following_rabat(db)
     server.set_feed("/rss", make_rss("أخبار", [long_item(n) for n in range(3)]))
     async with Fetcher(allow_private=True, timeout=5.0, max_bytes=1_000_000) as fetcher:
-        poller = Poller(
+        poller = Pipeline(
             db, fetcher, book, clock=clock, interval_seconds=300, writes=writes, max_failures=2
         )
         feed_id = feed_store.add_feed(

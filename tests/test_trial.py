@@ -9,7 +9,7 @@ from core.matcher import find_matches
 from core.models import Article
 from core.query import parse_query
 from core.trial import Trial
-from delivery.poll import parse_pool
+from delivery.prepare import parse_pool
 from handlers.trial import PAGE, Trials
 from storage import articles as article_store
 from storage import feeds as feed_store

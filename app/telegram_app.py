@@ -1,0 +1,308 @@
+"""Rasd under python-telegram-bot: the Application, its jobs, and how it starts and stops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+)
+
+from app.bootstrap import Rasd, bootstrap
+from core.i18n import LANGUAGES, Catalog, pick_language
+from core.settings import Settings, SettingsError
+from delivery.broadcasts import report_broadcasts
+from delivery.poll import PollReport
+from delivery.ratelimit import BotRateLimiter, SendBudget
+from delivery.sender import Sender
+from handlers import USER_COMMANDS, register
+from handlers.services import BotData
+from storage import chats as chat_store
+from storage import maintenance
+from web.metrics import Metrics
+from web.server import HealthSource, Webhook, WebServer, make_web_app, start_web, webhook_name
+
+log = logging.getLogger("rasd")
+
+MENU_COMMANDS = [
+    "add",
+    "list",
+    "remove",
+    "test",
+    "settings",
+    "pause",
+    "resume",
+    "channel",
+    "mydata",
+    "stop",
+    "help",
+]
+
+
+class AppData(BotData):
+    """application.bot_data of the running bot: what handlers see, and the parts behind it."""
+
+    rasd: Rasd
+    web: WebServer
+    sender_task: asyncio.Task[None]
+
+    @property
+    def sender(self) -> Sender:
+        """The outbox sender (the running bot always has one)."""
+        assert self.rasd.sender is not None
+        return self.rasd.sender
+
+
+AppContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppData]
+RasdApplication = Application[Any, AppContext, dict[Any, Any], dict[Any, Any], AppData, Any]
+
+
+def file_base_url(api_base_url: str) -> str:
+    """Telegram serves files under /file/bot<token>/ beside /bot<token>/."""
+    base = api_base_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"
+
+
+async def poll_tick(context: AppContext) -> None:
+    """The one repeating job: poll whatever feeds are due."""
+    rasd = context.bot_data.rasd
+    report = await rasd.poller.run_once()
+    record_poll_metrics(rasd.metrics, report)
+    if report.feeds_checked:
+        log.info(
+            "poll cycle",
+            extra={
+                "feeds": report.feeds_checked,
+                "failed": report.feeds_failed,
+                "new_articles": report.articles_new,
+                "alerts_queued": report.alerts_queued,
+                "not_stored": report.database_refused,
+            },
+        )
+
+
+def every(application: RasdApplication, callback, interval: float, *, first: float) -> None:
+    """A repeating job that never runs twice at once and never skips a late run: PTB sets no
+    job defaults, and APScheduler's own would drop a run more than a second late."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its [job-queue] extra")
+    job_queue.run_repeating(
+        callback,
+        interval=interval,
+        first=first,
+        name=callback.__name__,
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+
+
+def record_poll_metrics(metrics: Metrics, report: PollReport) -> None:
+    """Count one poll cycle in /metrics."""
+    for _ in range(report.feeds_checked - report.feeds_failed - report.database_refused):
+        metrics.feed_polled(None)
+    for kind in report.error_kinds.values():
+        metrics.feed_polled(kind)
+    metrics.articles_stored(report.articles_new)
+    metrics.alert_queued(report.alerts_queued)
+
+
+async def broadcast_tick(context: AppContext) -> None:
+    """Edit the progress message of running broadcasts; summarize finished ones."""
+    rasd = context.bot_data.rasd
+    await report_broadcasts(
+        rasd.db,
+        context.bot,
+        rasd.catalog,
+        clock=rasd.clock,
+        rate=rasd.settings.send_rate_per_second,
+    )
+
+
+async def maintenance_tick(context: AppContext) -> None:
+    """Once a day: prune old articles and chats that have been unreachable for too long."""
+    rasd = context.bot_data.rasd
+    now, settings = rasd.clock(), rasd.settings
+    report = maintenance.prune_if_due(rasd.db, now=now, retention_days=settings.retention_days)
+    if report is not None:
+        gone = chat_store.purge_inactive(
+            rasd.db, before=now - settings.inactive_retention_days * 86400
+        )
+        for chat_id in gone:
+            rasd.book.remove_chat(chat_id)
+        log.info(
+            "maintenance",
+            extra={
+                "articles_pruned": report.articles,
+                "outbox_pruned": report.outbox_rows,
+                "inactive_chats_removed": len(gone),
+            },
+        )
+
+
+async def on_error(update: object, context: AppContext) -> None:
+    """Log a handler's failure and tell the user kindly that nothing was lost."""
+    log.error("handler failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message:
+        user = update.effective_user
+        language = pick_language(user.language_code if user else None)
+        catalog = context.bot_data.rasd.catalog
+        await update.effective_message.reply_text(catalog.text(language, "error_generic"))
+
+
+async def set_commands(application: RasdApplication, catalog: Catalog) -> None:
+    """Register the command menu with Arabic descriptions (English for English clients)."""
+    for language in LANGUAGES:
+        commands = [
+            BotCommand(name, catalog.text(language, f"cmd_{name}"))
+            for name in MENU_COMMANDS
+            if name in USER_COMMANDS
+        ]
+        await application.bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeDefault(),
+            language_code=None if language == "ar" else language,
+        )
+
+
+async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
+    """Short links, /healthz, /metrics and (with WEBHOOK_URL) the webhook route."""
+    settings, sender = rasd.settings, application.bot_data.sender
+    webhook = None
+    if settings.webhook_url:
+
+        async def on_update(data: dict) -> None:
+            await application.update_queue.put(Update.de_json(data, application.bot))
+
+        webhook = Webhook(webhook_name(settings.webhook_url), settings.webhook_secret, on_update)
+    health = HealthSource(
+        settings.poll_interval_seconds,
+        rasd.clock(),
+        last_poll_success=lambda: rasd.poller.last_success_at,
+        last_telegram_error=lambda: sender.last_error,
+        refused_writes=rasd.writes.refusing,
+    )
+    web_app = make_web_app(
+        db=rasd.db,
+        metrics=rasd.metrics,
+        health=health,
+        clock=rasd.clock,
+        webhook=webhook,
+        allow_private_targets=settings.allow_private_feed_urls,
+    )
+    try:
+        return await start_web(web_app, settings.web_host, settings.web_port)
+    except OSError as error:
+        raise SettingsError(
+            f"cannot listen on WEB_HOST:WEB_PORT ({settings.web_host}:{settings.web_port}): "
+            f"{error.strerror or error}; choose another WEB_PORT"
+        ) from None
+
+
+def build_application(
+    settings: Settings, *, clock: Callable[[], float] = time.time
+) -> RasdApplication:
+    """The python-telegram-bot Application with every part of Rasd wired in (built by
+    app.bootstrap when it starts)."""
+    # PTB 23's timedelta durations (RetryAfter.retry_after) now, without warnings; the bot
+    # reads either form, so this only keeps the logs quiet.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    # One budget for replies and the outbox, so together they keep Telegram's limits.
+    budget = SendBudget(settings.send_rate_per_second)
+
+    async def post_init(application: RasdApplication) -> None:
+        rasd = bootstrap(settings, clock=clock, bot=application.bot, budget=budget)
+        data = application.bot_data
+        data.rasd, data.services = rasd, rasd.services
+        data.web = await start_web_face(application, rasd)
+        every(application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1)
+        every(application, broadcast_tick, 3.0, first=1.0)
+        every(application, maintenance_tick, 3600.0, first=60.0)
+        data.sender_task = asyncio.create_task(data.sender.run(), name="sender")
+        await set_commands(application, rasd.catalog)
+        log.info(
+            "Rasd started",
+            extra={"subscriptions": len(rasd.book), "database": str(settings.database_path)},
+        )
+
+    async def post_stop(application: RasdApplication) -> None:
+        # No update is handled any more: let admin jobs finish briefly, then cancel them
+        # (each says so on its message) while the bot, fetcher and database are still open.
+        data = application.bot_data
+        await data.services.jobs.shutdown()
+        data.sender.stop()
+        await data.sender_task
+        await data.web.stop()
+
+    async def post_shutdown(application: RasdApplication) -> None:
+        await application.bot_data.rasd.aclose()
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_base_url(settings.telegram_api_base_url))
+        .context_types(ContextTypes(bot_data=AppData))
+        .rate_limiter(BotRateLimiter(budget))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.webhook_url:
+        builder = builder.updater(None)  # updates arrive on our web server's webhook route
+    application = builder.build()
+    register(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+async def start_application(
+    application: RasdApplication, settings: Settings, *, poll_timeout: int = 10
+) -> None:
+    """Start the way run_polling does; with WEBHOOK_URL, register the webhook instead."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    if settings.webhook_url:
+        await application.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    elif application.updater is None:
+        raise RuntimeError("polling without WEBHOOK_URL needs the application's Updater")
+    else:
+        await application.updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+        )
+    await application.start()
+
+
+async def stop_application(application: RasdApplication) -> None:
+    """Stop in the order run_polling uses, so the sender finishes what is in flight."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    await application.stop()
+    if application.post_stop is not None:
+        await application.post_stop(application)
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)

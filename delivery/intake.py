@@ -1,0 +1,211 @@
+"""Where new articles enter the database: stored, grouped into stories, matched, and queued as
+alerts; and where a feed's schedule is kept after each check. Shared by the poll cycle and by
+feed administration (a feed's baseline items go the same way, without alerts)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Callable
+
+from core.articles import match_text
+from core.dedup import RecentStories
+from core.models import Article, Chat, Feed
+from core.schedule import MAX_CONSECUTIVE_FAILURES, next_check, server_min_seconds, should_disable
+from core.subscriptions import SubscriptionBook
+from delivery.prepare import Prepared
+from feeds.fetch import FetchResult
+from storage import articles as article_store
+from storage import chats as chat_store
+from storage import feeds as feed_store
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+STORY_WINDOW_SECONDS = 48 * 3600
+CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
+
+
+class Intake:
+    """Stores articles (inside the caller's transaction) and queues alerts for new matches.
+
+    It remembers, for one poll cycle, the recent stories (to group a new article with an
+    earlier telling) and the chats it has read; `new_cycle` starts afresh, and `forget_stories`
+    drops what a rolled-back transaction may have added.
+    """
+
+    def __init__(self, db: Database, book: SubscriptionBook) -> None:
+        self.db = db
+        self.book = book
+        self._stories: RecentStories | None = None  # read from the database when first needed
+        self._chats: dict[int, Chat | None] = {}  # chats read this cycle (None: not stored)
+
+    def new_cycle(self) -> None:
+        """A new poll cycle: stories and chats are read again from the database."""
+        self._stories = None
+        self._chats = {}
+
+    def forget_stories(self) -> None:
+        """A transaction rolled back: the stories it remembered may not exist."""
+        self._stories = None
+
+    def store(
+        self, feed_id: int, articles: list[Article], now: float, *, alert: bool
+    ) -> tuple[int, int]:
+        """(new articles, alerts queued) for a feed's articles, oldest first so that alerts
+        arrive in publishing order."""
+        new = queued = 0
+        for article in sorted(articles, key=lambda a: a.published_at or 0):
+            stored, article_id = article_store.store_article(self.db, feed_id, article, now)
+            if stored is article_store.Stored.UNCHANGED:
+                continue
+            if stored is article_store.Stored.NEW:
+                new += 1
+                story_id = self._story_of(article, article_id, now)
+                article_store.set_story(self.db, article_id, story_id)
+            else:
+                known = article_store.get_article(self.db, article_id)
+                story_id = known.story_id if known is not None else article_id
+            if alert:
+                new_story = stored is article_store.Stored.NEW and story_id == article_id
+                queued += self._queue_matches(article, article_id, story_id, now, new_story)
+        return new, queued
+
+    def _story_of(self, article: Article, article_id: int, now: float) -> int:
+        """The story an article tells: an earlier one with its URL, or a near-identical text."""
+        if article.url:
+            same_url = article_store.story_by_url(self.db, article.url, exclude_id=article_id)
+            if same_url is not None:
+                self._remember(same_url, article.fingerprint, now)
+                return same_url
+        story_id = article_id
+        if article.fingerprint is not None:
+            story_id = self._recent_stories(now).find(article.fingerprint) or article_id
+        self._remember(story_id, article.fingerprint, now)
+        return story_id
+
+    def _recent_stories(self, now: float) -> RecentStories:
+        if self._stories is None:
+            self._stories = RecentStories(
+                article_store.recent_fingerprints(self.db, since=now - STORY_WINDOW_SECONDS)
+            )
+        return self._stories
+
+    def _remember(self, story_id: int, fingerprint: int | None, now: float) -> None:
+        if fingerprint is not None:
+            self._recent_stories(now).add(story_id, fingerprint)
+
+    def _chats_of(self, chat_ids: list[int]) -> dict[int, Chat | None]:
+        """The chats, each read from the database once per cycle."""
+        missing = [chat_id for chat_id in chat_ids if chat_id not in self._chats]
+        for start in range(0, len(missing), CHAT_BATCH):
+            batch = missing[start : start + CHAT_BATCH]
+            loaded = chat_store.chats_by_id(self.db, batch)
+            self._chats.update((chat_id, loaded.get(chat_id)) for chat_id in batch)
+        return {chat_id: self._chats[chat_id] for chat_id in chat_ids}
+
+    def _queue_matches(
+        self, article: Article, article_id: int, story_id: int, now: float, new_story: bool
+    ) -> int:
+        matches = self.book.match(match_text(article.title, article.text))
+        if not matches:
+            return 0
+        chats = self._chats_of(list(matches))
+        wanted = {}
+        for chat_id, keywords in matches.items():
+            chat = chats[chat_id]
+            if chat is None or not chat.active or chat.paused or chat.banned:
+                continue
+            if chat.wants_language(article.language):
+                wanted[chat_id] = keywords
+        return outbox.queue_alerts(
+            self.db, wanted, story_id=story_id, article_id=article_id, now=now, new_story=new_story
+        )
+
+
+class FeedSchedule:
+    """When each feed is checked next: after a success (its pace, the server's wishes) or a
+    failure (backing off, disabling after `max_failures` in a row)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        interval_seconds: float,
+        rng: random.Random | None = None,
+        max_failures: int = MAX_CONSECUTIVE_FAILURES,
+        on_feed_disabled: Callable[[Feed, str], None] = lambda feed, reason: None,
+    ) -> None:
+        self.db = db
+        self.interval_seconds = interval_seconds
+        self.rng = rng if rng is not None else random.Random()
+        self.max_failures = max_failures
+        self.on_feed_disabled = on_feed_disabled
+
+    def succeeded(
+        self,
+        feed_id: int,
+        result: FetchResult,
+        ready: Prepared | None,
+        body_hash: str | None,
+        now: float,
+    ) -> None:
+        """Store the validators and schedule the next check (inside the caller's transaction)."""
+        if ready is not None:
+            feed_store.set_feed_ttl(self.db, feed_id, ready.ttl_minutes)
+            ttl = ready.ttl_minutes
+        else:
+            ttl = feed_store.feed_ttl(self.db, feed_id)
+        next_at = next_check(
+            now,
+            base_interval=self.interval_seconds,
+            items_per_day=feed_store.items_per_day(self.db, feed_id, now),
+            error_count=0,
+            server_min_seconds=server_min_seconds(max_age=result.max_age, ttl_minutes=ttl),
+            rng=self.rng,
+        )
+        feed_store.record_success(
+            self.db,
+            feed_id,
+            now=now,
+            next_check_at=next_at,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            body_hash=body_hash,
+            title=ready.title if ready else None,
+            url=result.permanent_redirect,
+        )
+
+    def failed(
+        self, feed: Feed, error: str, now: float, *, retry_after: float | None = None
+    ) -> bool:
+        """Count a failure and back off; True when it disabled the feed (admins are told)."""
+        failures = feed.error_count + 1
+        disable = should_disable(failures, self.max_failures)
+        next_at = next_check(
+            now,
+            base_interval=self.interval_seconds,
+            items_per_day=None,
+            error_count=failures,
+            server_min_seconds=server_min_seconds(retry_after=retry_after),
+            rng=self.rng,
+        )
+        feed_store.record_failure(
+            self.db, feed.id, now=now, next_check_at=next_at, error=error, disable=disable
+        )
+        log.warning("feed failed: %s", error, extra={"feed_url": feed.url})
+        if disable:
+            reason = f"{failures} consecutive failures; the last one: {error}"
+            log.error("feed disabled: %s", reason, extra={"feed_url": feed.url})
+            try:
+                self.on_feed_disabled(feed_store.get_feed(self.db, feed.id) or feed, reason)
+            except Exception:
+                log.exception("on_feed_disabled failed", extra={"feed_url": feed.url})
+        return disable
+
+
+def body_hash(body: bytes | None) -> str | None:
+    """A short digest of a feed body: the same body again is not parsed again."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest() if body else None

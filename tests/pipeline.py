@@ -1,0 +1,83 @@
+"""The poll cycle and feed administration over one database, wired as app.bootstrap wires them,
+for tests and benchmarks that drive them without a bot."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+from core.models import Feed
+from core.schedule import MAX_CONSECUTIVE_FAILURES
+from core.subscriptions import SubscriptionBook
+from core.write_health import WriteHealth
+from delivery.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
+from delivery.intake import FeedSchedule, Intake
+from delivery.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
+from delivery.prepare import Preparer
+from feeds.fetch import Fetcher
+from storage.db import Database
+
+
+class Pipeline:
+    """`run_once` polls; `add_feed`, `import_opml` and `export_opml` administer feeds."""
+
+    def __init__(
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        book: SubscriptionBook,
+        *,
+        clock: Callable[[], float],
+        interval_seconds: float,
+        executor: Executor | None = None,
+        rng: random.Random | None = None,
+        max_failures: int = MAX_CONSECUTIVE_FAILURES,
+        on_feed_disabled: Callable[[Feed, str], None] = lambda feed, reason: None,
+        on_queued: Callable[[], None] = lambda: None,
+        writes: WriteHealth | None = None,
+        max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
+        import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
+    ) -> None:
+        self.preparer = Preparer(executor)
+        self.intake = Intake(db, book)
+        self.schedule = FeedSchedule(
+            db,
+            interval_seconds=interval_seconds,
+            rng=rng,
+            max_failures=max_failures,
+            on_feed_disabled=on_feed_disabled,
+        )
+        turn = asyncio.Lock()
+        self.poller = Poller(
+            db,
+            fetcher,
+            self.preparer,
+            self.intake,
+            self.schedule,
+            clock=clock,
+            on_queued=on_queued,
+            writes=writes,
+            max_feeds_per_cycle=max_feeds_per_cycle,
+            db_turn=turn,
+        )
+        self.feeds = FeedAdmin(
+            db,
+            fetcher,
+            self.preparer,
+            self.intake,
+            self.schedule,
+            clock=clock,
+            db_turn=turn,
+            import_concurrency=import_concurrency,
+        )
+        self.run_once = self.poller.run_once
+        self.add_feed = self.feeds.add_feed
+        self.import_opml = self.feeds.import_opml
+        self.export_opml = self.feeds.export_opml
+
+    @property
+    def paused_until(self) -> float:
+        """Until when the poll cycle waits after the database refused writes."""
+        return self.poller.paused_until
