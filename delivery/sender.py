@@ -1,4 +1,4 @@
-"""The outbox sender: claims owed rows, renders them, sends within Telegram's limits.
+"""The outbox sender: claims owed rows, decides, composes and sends them within Telegram's limits.
 
 Telegram's limits (README, "Delivery"): at most `overall_per_second` messages in any one-second
 window, one message per `private_gap` seconds to a private chat and per `group_gap` seconds to a
@@ -7,59 +7,33 @@ served least recently go first, so a chat with 500 alerts waiting never delays a
 first alert. A 429 pauses that chat (and, when several chats get one at once, everyone) for
 `retry_after`, and the row is retried, never dropped. The overall limit is a SendBudget
 (delivery/ratelimit.py), shared in the running bot with replies, which go first.
+
+Each row goes through three rooms: core.dispatch decides (drop, hold, send or fold),
+delivery.compose writes the text, delivery.transport sends it and settles the row.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
 
-from telegram import LinkPreviewOptions
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-
-from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
-from core.i18n import Catalog, Raw
+from core.dispatch import AlertLoad, Decision, decide
+from core.i18n import Catalog
 from core.models import Chat, OutboxRow
-from core.render import (
-    MAX_MESSAGE_CHARS,
-    SHORTEST_PART,
-    SHOWN_TITLE_CHARS,
-    AlertContent,
-    fit_message,
-    is_too_long,
-    link_html,
-    message_length,
-    plain_text,
-    render_alert,
-    render_notice,
-    shorten,
-    split_message,
-)
 from core.write_health import WriteHealth
-from delivery.ratelimit import GROUP_GAP, LOW, OUTBOX, PRIVATE_GAP, SendBudget, retry_seconds
+from delivery.compose import Composer
+from delivery.ratelimit import GROUP_GAP, PRIVATE_GAP, SendBudget
 from delivery.refused import RefusedWrites
-from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
-from storage import articles as article_store
+from delivery.transport import MessageBot, Transport
 from storage import chats as chat_store
-from storage import outbox, shortlinks
-from storage.db import Database, is_refused_write, transaction
+from storage import outbox
+from storage.db import Database, is_refused_write
 
 log = logging.getLogger(__name__)
-SHOWN_SOURCE_CHARS = 60
 
-
-class _Outcome(enum.Enum):
-    """A part that was not sent."""
-
-    SETTLED = "settled"  # the row was put back for a retry, or given up
-    TOO_LONG = "too long"  # Telegram found it too long: split it smaller
+__all__ = ["MessageBot", "SendPolicy", "Sender"]
 
 
 @dataclass(frozen=True)
@@ -78,29 +52,8 @@ class SendPolicy:
     shortlink_base_url: str | None = None  # our redirector; None: the publisher's shortest link
 
 
-class _Sent(Protocol):
-    """A sent message, as far as the sender reads it."""
-
-    @property
-    def message_id(self) -> int: ...
-
-
-class MessageBot(Protocol):
-    """What the sender needs of a telegram.Bot (the offline demo prints instead)."""
-
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        parse_mode: str | None,
-        link_preview_options: LinkPreviewOptions,
-        disable_notification: bool,
-    ) -> _Sent: ...
-
-
 class Sender:
-    """Drains the outbox: fair across chats, paced per chat, never drops a message."""
+    """Sends what the outbox owes, fairly and within limits, until stopped."""
 
     def __init__(
         self,
@@ -117,37 +70,87 @@ class Sender:
         budget: SendBudget | None = None,
         writes: WriteHealth | None = None,
     ) -> None:
-        """`budget`: the one the bot's rate limiter spends (bot.py), so alerts and replies share
-        Telegram's limits and replies go first; without it (the demo, a plain Bot) the sender
-        paces itself on a budget of its own. `writes` hears when the database refuses writes."""
+        """`budget`: the one the bot's rate limiter spends (app.telegram_app), so alerts and
+        replies share Telegram's limits and replies go first; without it (the demo, a plain
+        Bot) the sender paces itself on a budget of its own. `writes` hears when the database
+        refuses writes."""
         self.db = db
-        self.bot = bot
-        self.catalog = catalog
         self.clock = clock
         self.sleep = sleep
         self.policy = policy
-        self.on_chat_moved = on_chat_moved
-        self.on_sent = on_sent
-        self.on_failed = on_failed
-        self.shared_budget = budget is not None
-        self.budget = budget or SendBudget(policy.overall_per_second, clock=clock, sleep=sleep)
-        # Through the bot's rate limiter: low priority, and a 429 comes straight back to us.
-        self._rate_args: dict[str, Any] = {"rate_limit_args": OUTBOX} if budget else {}
-        self.next_allowed: dict[int, float] = {}
         self.last_served: dict[int, float] = {}
-        self.last_error: str | None = None
-        self.sent_count = 0
-        self.too_many_requests = 0
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self._busy: set[int] = set()  # chats with a claimed row not yet settled
-        self.summaries = SummaryCache()
-        # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
-        self._unsent: dict[int, tuple[int | None, list[str]]] = {}
         # While the database refuses writes, nothing new is claimed; what was sent is marked
         # sent and what was claimed but not sent is put back once it takes writes again.
         self.refused = RefusedWrites(db, writes if writes is not None else WriteHealth(), clock)
+        self.compose = Composer(
+            db,
+            catalog,
+            clock=clock,
+            summary_words=policy.summary_words,
+            shortlink_base_url=policy.shortlink_base_url,
+        )
+        self.transport = Transport(
+            db,
+            bot,
+            clock=clock,
+            sleep=sleep,
+            budget=budget or SendBudget(policy.overall_per_second, clock=clock, sleep=sleep),
+            shared_budget=budget is not None,
+            refused=self.refused,
+            private_gap=policy.private_gap,
+            group_gap=policy.group_gap,
+            max_attempts=policy.max_attempts,
+            on_chat_moved=on_chat_moved,
+            on_sent=on_sent,
+            on_failed=on_failed,
+        )
+
+    @property
+    def budget(self) -> SendBudget:
+        """The budget every send spends."""
+        return self.transport.budget
+
+    @property
+    def shared_budget(self) -> bool:
+        """Whether the budget is the bot's rate limiter's (else the sender's own)."""
+        return self.transport.shared_budget
+
+    @property
+    def next_allowed(self) -> dict[int, float]:
+        """When each recently served chat may get its next message."""
+        return self.transport.next_allowed
+
+    @next_allowed.setter
+    def next_allowed(self, value: dict[int, float]) -> None:
+        self.transport.next_allowed = value
+
+    @property
+    def last_error(self) -> str | None:
+        """What went wrong with the last message that failed (for /healthz)."""
+        return self.transport.last_error
+
+    @property
+    def sent_count(self) -> int:
+        """Messages sent so far."""
+        return self.transport.sent_count
+
+    @property
+    def too_many_requests(self) -> int:
+        """429 answers so far."""
+        return self.transport.too_many_requests
+
+    @property
+    def summaries_computed(self) -> int:
+        """Alert summaries computed so far (each (article, keywords) once, however many chats)."""
+        return self.compose.summaries.computed
+
+    async def render(self, row: OutboxRow, language: str) -> str | None:
+        """One alert in the chat's language, or None if its article is gone."""
+        return await self.compose.alert(row, language)
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
@@ -260,349 +263,66 @@ class Sender:
             self._wake.set()
 
     async def _process(self, row: OutboxRow) -> None:
+        """Decide what the row needs now, then drop, hold, send or fold it."""
         now = self.clock()
         chat = chat_store.get_chat(self.db, row.chat_id)
-        if chat is None or not chat.active:
-            outbox.mark_failed(self.db, row.id, "chat inactive", status="undeliverable")
-            return
-        if chat.banned or (row.kind == "alert" and chat.paused):
-            outbox.mark_failed(self.db, row.id, "chat banned or paused", status="cancelled")
-            return
-        prefs = chat.delivery(self.policy.default_timezone)
-        held = hold_until(prefs, now)
-        if held is not None:
-            outbox.mark_retry(self.db, row.id, not_before=held, error=None, count_attempt=False)
-            return
-        silent = chat.silent or send_silently(prefs, now)
-        if row.kind == "broadcast":
-            broadcast = (
-                outbox.get_broadcast(self.db, row.broadcast_id)
-                if row.broadcast_id is not None
-                else None
-            )
-            if broadcast is None or broadcast.status == "cancelled":
-                outbox.mark_failed(self.db, row.id, "broadcast cancelled", status="cancelled")
-                return
-            text = render_notice(self.catalog, chat.language, broadcast.text)
-            await self._deliver(row, [], text, chat, silent=silent or broadcast.silent)
-            return
-        if row.kind == "notice":
-            await self._deliver(row, [], row.text or "", chat, silent=silent)
-            return
-        await self._send_alert(row, chat, now, silent)
-
-    async def _send_alert(self, row: OutboxRow, chat: Chat, now: float, silent: bool) -> None:
-        digest = chat.delivery_mode != INSTANT
-        if digest:
-            due = digest_due_at(chat.delivery(self.policy.default_timezone), row.created_at)
-            if due > now:  # a digest chat gets its alerts at the next full hour or digest hour
-                outbox.mark_retry(self.db, row.id, not_before=due, error=None, count_attempt=False)
-                return
-        sent, oldest = outbox.alert_messages_since(self.db, chat.id, now - 3600)
-        cap = self.policy.alerts_per_hour
-        if not digest and sent >= cap:
-            outbox.mark_retry(
-                self.db,
-                row.id,
-                # A second past the hour: at the hour itself the oldest message still counts.
-                not_before=(oldest or now) + 3601,
-                error=None,
-                count_attempt=False,
-            )
-            return
-        folding = digest or (
-            sent >= cap - 1 and outbox.pending_alert_count(self.db, chat.id, now) > 1
+        broadcast = (
+            outbox.get_broadcast(self.db, row.broadcast_id)
+            if row.broadcast_id is not None
+            else None
         )
-        extra = (
-            outbox.claim_more_alerts(
+        decision = decide(
+            row,
+            chat,
+            now,
+            default_timezone=self.policy.default_timezone,
+            alerts_per_hour=self.policy.alerts_per_hour,
+            load=self._alert_load(row, chat, now),
+            broadcast_cancelled=row.kind == "broadcast"
+            and (broadcast is None or broadcast.status == "cancelled"),
+        )
+        if decision.action == "drop":
+            outbox.mark_failed(self.db, row.id, decision.reason, status=decision.status)
+        elif decision.action == "hold":
+            outbox.mark_retry(
+                self.db, row.id, not_before=decision.until, error=None, count_attempt=False
+            )
+        elif chat is None:
+            raise AssertionError("only a known chat is sent to")
+        elif row.kind == "alert":
+            await self._send_alert(row, chat, now, decision)
+        else:
+            text = self.compose.notice(row, chat.language) or ""
+            silent = decision.silent or bool(broadcast and broadcast.silent)
+            await self.transport.deliver(row, [], text, chat, silent=silent)
+
+    def _alert_load(self, row: OutboxRow, chat: Chat | None, now: float) -> AlertLoad:
+        """The chat's recent alerts, read only when the decision depends on them."""
+        if row.kind != "alert" or chat is None or chat.delivery_mode != "instant":
+            return AlertLoad()
+        sent, oldest = outbox.alert_messages_since(self.db, chat.id, now - 3600)
+        near_cap = sent >= self.policy.alerts_per_hour - 1
+        pending = outbox.pending_alert_count(self.db, chat.id, now) if near_cap else 1
+        return AlertLoad(sent, oldest, pending)
+
+    async def _send_alert(self, row: OutboxRow, chat: Chat, now: float, decision: Decision) -> None:
+        """One alert, or (folding) a digest or the "more alerts" message with those waiting."""
+        extra: list[OutboxRow] = []
+        text: str | None
+        if decision.action == "fold":
+            extra = outbox.claim_more_alerts(
                 self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
             )
-            if folding
-            else []
-        )
-        if folding and (extra or digest):
+        if extra or decision.digest:
             rows = [row, *extra]
-            built = self.render_digest(rows, chat.language, digest=digest)
+            built = self.compose.digest(rows, chat.language, digest=decision.digest)
             text, carried = built if built is not None else (None, len(rows))
             outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
             extra = rows[1:carried]
         else:
-            text = await self.render(row, chat.language)
+            text = await self.compose.alert(row, chat.language)
         if text is None:
             outbox.mark_failed(self.db, row.id, "article no longer stored")
             outbox.release(self.db, [r.id for r in extra])
             return
-        await self._deliver(row, extra, text, chat, silent=silent)
-
-    async def _deliver(
-        self, row: OutboxRow, folded: list[OutboxRow], text: str, chat: Chat, *, silent: bool
-    ) -> None:
-        """Send a row's message, in several parts when it is too long for one, and settle it.
-        Parts already delivered are not sent again when the row is retried."""
-        key = hash(text)
-        saved, parts = self._unsent.pop(row.id, (None, []))
-        if saved != key:
-            parts = split_message(text)
-        started, delivered, message_id = None, False, 0
-        while parts:
-            if delivered:
-                await self._chat_gap(row.chat_id)
-            slot = await self._take_slot(row.chat_id)
-            started = slot if started is None else started
-            result = await self._send_part(row, folded, parts[0], chat, silent=silent)
-            if isinstance(result, int):
-                message_id, delivered = result, True
-                parts.pop(0)
-                continue
-            if result is _Outcome.TOO_LONG:
-                limit = max(message_length(parts[0]) * 3 // 4, SHORTEST_PART)
-                shorter = split_message(parts[0], limit)
-                if len(shorter) > 1:
-                    parts[:1] = shorter
-                    continue
-                self._retry_later(row, folded, "message is too long")
-            if delivered:
-                self._unsent[row.id] = (key, parts)
-            return
-        now = self.clock()
-        self.refused.attempt(functools.partial(self._mark_sent, row, folded, message_id, now))
-        self.sent_count += 1
-        self.on_sent(row.kind, now - (started or now))
-
-    async def _take_slot(self, chat_id: int) -> float:
-        """Wait for the overall pace, book the chat's next gap; when the request starts."""
-        if not self.shared_budget:  # else the bot's rate limiter waits for the slot
-            await self.budget.acquire(LOW)  # right before the request: Telegram sees the pace
-        started = self.clock()
-        gap = self.policy.group_gap if chat_id < 0 else self.policy.private_gap
-        self.next_allowed[chat_id] = max(self.next_allowed.get(chat_id, 0), started + gap)
-        return started
-
-    async def _chat_gap(self, chat_id: int) -> None:
-        """Wait until the chat may get its next message (between the parts of one row)."""
-        wait = self.next_allowed.get(chat_id, 0.0) - self.clock()
-        if wait > 0:
-            await self.sleep(wait)
-
-    async def _send_part(
-        self,
-        row: OutboxRow,
-        folded: list[OutboxRow],
-        text: str,
-        chat: Chat,
-        *,
-        silent: bool,
-        html: bool = True,
-    ) -> int | _Outcome:
-        """One message to the chat (its slot taken): its id, or why it was not sent."""
-        try:
-            message = await self.bot.send_message(
-                row.chat_id,
-                text if html else plain_text(text),
-                parse_mode=ParseMode.HTML if html else None,
-                link_preview_options=LinkPreviewOptions(is_disabled=not chat.link_previews),
-                disable_notification=silent,
-                **self._rate_args,
-            )
-        except RetryAfter as error:
-            self._too_many_requests(row, folded, retry_seconds(error))
-            self.on_failed(row.kind, "rate_limited")
-        except ChatMigrated as error:
-            new_id = int(error.new_chat_id)
-            log.info("chat migrated", extra={"chat_id": row.chat_id, "new_chat_id": new_id})
-            chat_store.migrate_chat(self.db, row.chat_id, new_id, self.clock())
-            self.on_chat_moved(row.chat_id, new_id)
-            outbox.release(self.db, [r.id for r in (row, *folded)])
-            self.on_failed(row.kind, "migrated")
-        except Forbidden as error:
-            self._undeliverable(row, str(error), "blocked")
-        except BadRequest as error:
-            return await self._bad_request(row, folded, text, chat, error, silent=silent, html=html)
-        except TelegramError as error:  # network errors, timeouts, 5xx
-            self._network_error(row, folded, error)
-        else:
-            return message.message_id
-        return _Outcome.SETTLED
-
-    async def _bad_request(
-        self,
-        row: OutboxRow,
-        folded: list[OutboxRow],
-        text: str,
-        chat: Chat,
-        error: BadRequest,
-        *,
-        silent: bool,
-        html: bool,
-    ) -> int | _Outcome:
-        reason = str(error)
-        if "chat not found" in reason.lower():
-            self._undeliverable(row, reason, "chat_not_found")
-        elif is_too_long(reason):  # never a reason to give up: the part is split smaller
-            self.on_failed(row.kind, "too_long")
-            log.warning("Telegram found a message too long", extra={"chat_id": row.chat_id})
-            return _Outcome.TOO_LONG
-        elif html and "parse entities" in reason.lower():
-            self.on_failed(row.kind, "html_refused")
-            log.warning(
-                "Telegram refused our HTML; sending as plain text",
-                extra={"chat_id": row.chat_id, "error": reason},
-            )
-            await self._take_slot(row.chat_id)
-            return await self._send_part(row, folded, text, chat, silent=silent, html=False)
-        else:
-            self._failed(row, folded, reason, "bad_request")
-        return _Outcome.SETTLED
-
-    def _network_error(self, row: OutboxRow, folded: list[OutboxRow], error: Exception) -> None:
-        self.last_error = str(error)
-        self.on_failed(row.kind, "network")
-        if row.attempts + 1 >= self.policy.max_attempts:
-            self._failed(row, folded, str(error), None)
-        else:
-            backoff = min(2.0 * 2**row.attempts, 300.0)
-            outbox.mark_retry(self.db, row.id, not_before=self.clock() + backoff, error=str(error))
-            outbox.release(self.db, [r.id for r in folded])
-
-    def _retry_later(self, row: OutboxRow, folded: list[OutboxRow], reason: str) -> None:
-        """Try the row again in a minute, as a new message (not counted as an attempt)."""
-        self.last_error = reason
-        outbox.mark_retry(
-            self.db, row.id, not_before=self.clock() + 60, error=reason, count_attempt=False
-        )
-        outbox.release(self.db, [r.id for r in folded])
-
-    def _mark_sent(
-        self, row: OutboxRow, folded: list[OutboxRow], message_id: int, now: float
-    ) -> None:
-        with transaction(self.db):
-            outbox.mark_sent(self.db, row.id, message_id=message_id, now=now)
-            outbox.mark_folded(
-                self.db, [r.id for r in folded], carrier_id=row.id, message_id=message_id, now=now
-            )
-
-    def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
-        now = self.clock()
-        self.too_many_requests += 1
-        self.last_error = f"429 retry after {wait:g}s"
-        self.next_allowed[row.chat_id] = now + wait
-        # The budget pauses everyone when several chats get one at once (the bot's rate
-        # limiter has told a shared budget already; telling it twice changes nothing).
-        self.budget.too_many_requests(row.chat_id, wait)
-        outbox.mark_retry(
-            self.db, row.id, not_before=now + wait, error=self.last_error, count_attempt=False
-        )
-        outbox.release(self.db, [r.id for r in folded])
-
-    def _failed(
-        self, row: OutboxRow, folded: list[OutboxRow], reason: str, kind: str | None
-    ) -> None:
-        self.last_error = reason
-        outbox.mark_failed(self.db, row.id, reason)
-        outbox.release(self.db, [r.id for r in folded])
-        if kind:
-            self.on_failed(row.kind, kind)
-        log.warning("message failed", extra={"chat_id": row.chat_id, "reason": reason})
-
-    def _undeliverable(self, row: OutboxRow, reason: str, kind: str) -> None:
-        log.info(
-            "chat unreachable, marked inactive", extra={"chat_id": row.chat_id, "reason": reason}
-        )
-        chat_store.deactivate_chat(self.db, row.chat_id, reason, self.clock())
-        self.on_failed(row.kind, kind)
-
-    async def render(self, row: OutboxRow, language: str) -> str | None:
-        """One alert in the chat's language, or None if its article is gone."""
-        if row.article_id is None:
-            return None
-        article = article_store.get_article(self.db, row.article_id)
-        if article is None:
-            return None
-        words = self.policy.summary_words
-        key = summary_key(article.id, article.title, article.text, row.keywords, words)
-        summary = await self.summaries.get(
-            key, functools.partial(choose_summary, article.title, article.text, row.keywords, words)
-        )
-        content = alert_content(
-            article,
-            row.keywords,
-            article_store.story_sources(self.db, article.story_id),
-            summary,
-            link=self.link(article),
-        )
-        return render_alert(self.catalog, language, content)
-
-    @property
-    def summaries_computed(self) -> int:
-        """Alert summaries computed so far (each (article, keywords) once, however many chats)."""
-        return self.summaries.computed
-
-    def link(self, article: article_store.StoredArticle) -> str:
-        """Our short link, the publisher's per-article short link, or the clean canonical URL."""
-        return shortlinks.alert_link(
-            self.db, article, base_url=self.policy.shortlink_base_url, now=self.clock()
-        )
-
-    def render_digest(
-        self,
-        rows: list[OutboxRow],
-        language: str,
-        *,
-        digest: bool,
-        budget: int = MAX_MESSAGE_CHARS,
-    ) -> tuple[str, int] | None:
-        """Several alerts as one message: a digest, or the "more alerts" fold past the cap.
-        It holds as many of `rows` as fit in `budget`, in order: (text, how many rows it
-        carries); None when no row has an article to show."""
-        header_id = "digest_header" if digest else "fold_header"
-        room = budget - message_length(self.catalog.text(language, header_id, count=len(rows)))
-        lines: list[str] = []
-        carried = 0
-        for row in rows:
-            line = self._digest_line(row, language)
-            if line is not None:
-                width = message_length(line) + 2  # and the blank line before it
-                if lines and width > room:
-                    break
-                room -= width
-                lines.append(line)
-            carried += 1
-        if not lines:
-            return None
-        header = self.catalog.text(language, header_id, count=len(lines))
-        return fit_message(header + "\n\n" + "\n\n".join(lines), budget), carried
-
-    def _digest_line(self, row: OutboxRow, language: str) -> str | None:
-        """One alert in a digest: title, source, link (None when its article is gone)."""
-        article = article_store.get_article(self.db, row.article_id) if row.article_id else None
-        if article is None:
-            return None
-        return self.catalog.text(
-            language,
-            "digest_line",
-            title=shorten(article.title, SHOWN_TITLE_CHARS),
-            source=shorten(article.feed_title, SHOWN_SOURCE_CHARS),
-            link=Raw(link_html(self.link(article))),
-        )
-
-
-def alert_content(
-    article: article_store.StoredArticle,
-    keywords: tuple[str, ...],
-    sources: list[str],
-    summary: Highlighted,
-    *,
-    link: str,
-) -> AlertContent:
-    """What one alert shows, its summary already chosen (delivery.summaries)."""
-    published = datetime.fromtimestamp(article.published_at, UTC) if article.published_at else None
-    others = [s for s in sources if s != article.feed_title]
-    return AlertContent(
-        title=article.title,
-        summary=summary.sentences,
-        highlights=summary.highlights,
-        sources=[article.feed_title, *others],
-        keywords=list(keywords),
-        link=link,
-        published=published,
-    )
+        await self.transport.deliver(row, extra, text, chat, silent=decision.silent)

@@ -1,0 +1,76 @@
+"""What to do with one owed message now: drop it, hold it, send it, or fold it with others.
+
+Pure: the caller reads the chat, the row and the chat's recent alerts, and passes `now`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
+from core.models import Chat, OutboxRow
+
+Action = Literal["drop", "hold", "send", "fold"]
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class AlertLoad:
+    """A chat's alerts lately: messages in the last hour (the oldest at `oldest_at`) and how
+    many are owed now."""
+
+    sent_last_hour: int = 0
+    oldest_at: float | None = None
+    pending: int = 1
+
+
+@dataclass(frozen=True)
+class Decision:
+    """`drop` with an outbox `status` and `reason`; `hold` until `until`; `send` one message;
+    `fold` several alerts into one (a `digest`, or the "more alerts" message past the cap)."""
+
+    action: Action
+    until: float = 0.0
+    status: str = ""
+    reason: str = ""
+    silent: bool = False
+    digest: bool = False
+
+
+def decide(
+    row: OutboxRow,
+    chat: Chat | None,
+    now: float,
+    *,
+    default_timezone: str,
+    alerts_per_hour: int,
+    load: AlertLoad = AlertLoad(),
+    broadcast_cancelled: bool = False,
+) -> Decision:
+    """The decision for `row` in `chat` at `now` (module docstring)."""
+    if chat is None or not chat.active:
+        return Decision("drop", status="undeliverable", reason="chat inactive")
+    if chat.banned or (row.kind == "alert" and chat.paused):
+        return Decision("drop", status="cancelled", reason="chat banned or paused")
+    if row.kind == "broadcast" and broadcast_cancelled:
+        return Decision("drop", status="cancelled", reason="broadcast cancelled")
+    prefs = chat.delivery(default_timezone)
+    held = hold_until(prefs, now)
+    if held is not None:  # quiet hours that hold messages back
+        return Decision("hold", until=held)
+    silent = chat.silent or send_silently(prefs, now)
+    if row.kind != "alert":
+        return Decision("send", silent=silent)
+    digest = chat.delivery_mode != INSTANT
+    if digest:
+        due = digest_due_at(prefs, row.created_at)
+        if due > now:  # a digest chat gets its alerts at the next full hour or digest hour
+            return Decision("hold", until=due)
+        return Decision("fold", silent=silent, digest=True)
+    if load.sent_last_hour >= alerts_per_hour:
+        # A second past the hour: at the hour itself the oldest message still counts.
+        return Decision("hold", until=(load.oldest_at or now) + HOUR + 1)
+    if load.sent_last_hour >= alerts_per_hour - 1 and load.pending > 1:
+        return Decision("fold", silent=silent)  # the last message this hour carries the rest
+    return Decision("send", silent=silent)

@@ -1,0 +1,146 @@
+"""Outbox rows made into message text: one alert (title, summary, sources, link), a digest or
+the "more alerts" fold, a notice. Summaries are computed once per (article, keywords)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from core.i18n import Catalog, Raw
+from core.models import OutboxRow
+from core.render import (
+    MAX_MESSAGE_CHARS,
+    SHOWN_TITLE_CHARS,
+    AlertContent,
+    fit_message,
+    link_html,
+    message_length,
+    render_alert,
+    render_notice,
+    shorten,
+)
+from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
+from storage import articles as article_store
+from storage import outbox, shortlinks
+from storage.db import Database
+
+SHOWN_SOURCE_CHARS = 60
+
+
+class Composer:
+    """Writes the messages the sender sends, in the chat's language."""
+
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        *,
+        clock: Callable[[], float],
+        summary_words: int,
+        shortlink_base_url: str | None,
+    ) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.clock = clock
+        self.summary_words = summary_words
+        self.shortlink_base_url = shortlink_base_url
+        self.summaries = SummaryCache()
+
+    def notice(self, row: OutboxRow, language: str) -> str | None:
+        """A broadcast in the chat's language (None when it is gone), or a notice's own text."""
+        if row.kind == "notice":
+            return row.text or ""
+        broadcast = outbox.get_broadcast(self.db, row.broadcast_id) if row.broadcast_id else None
+        return render_notice(self.catalog, language, broadcast.text) if broadcast else None
+
+    async def alert(self, row: OutboxRow, language: str) -> str | None:
+        """One alert in the chat's language, or None if its article is gone."""
+        if row.article_id is None:
+            return None
+        article = article_store.get_article(self.db, row.article_id)
+        if article is None:
+            return None
+        words = self.summary_words
+        key = summary_key(article.id, article.title, article.text, row.keywords, words)
+        summary = await self.summaries.get(
+            key, functools.partial(choose_summary, article.title, article.text, row.keywords, words)
+        )
+        content = alert_content(
+            article,
+            row.keywords,
+            article_store.story_sources(self.db, article.story_id),
+            summary,
+            link=self.link(article),
+        )
+        return render_alert(self.catalog, language, content)
+
+    def link(self, article: article_store.StoredArticle) -> str:
+        """Our short link, the publisher's per-article short link, or the clean canonical URL."""
+        return shortlinks.alert_link(
+            self.db, article, base_url=self.shortlink_base_url, now=self.clock()
+        )
+
+    def digest(
+        self,
+        rows: list[OutboxRow],
+        language: str,
+        *,
+        digest: bool,
+        budget: int = MAX_MESSAGE_CHARS,
+    ) -> tuple[str, int] | None:
+        """Several alerts as one message: a digest, or the "more alerts" fold past the cap.
+        It holds as many of `rows` as fit in `budget`, in order: (text, how many rows it
+        carries); None when no row has an article to show."""
+        header_id = "digest_header" if digest else "fold_header"
+        room = budget - message_length(self.catalog.text(language, header_id, count=len(rows)))
+        lines: list[str] = []
+        carried = 0
+        for row in rows:
+            line = self._digest_line(row, language)
+            if line is not None:
+                width = message_length(line) + 2  # and the blank line before it
+                if lines and width > room:
+                    break
+                room -= width
+                lines.append(line)
+            carried += 1
+        if not lines:
+            return None
+        header = self.catalog.text(language, header_id, count=len(lines))
+        return fit_message(header + "\n\n" + "\n\n".join(lines), budget), carried
+
+    def _digest_line(self, row: OutboxRow, language: str) -> str | None:
+        """One alert in a digest: title, source, link (None when its article is gone)."""
+        article = article_store.get_article(self.db, row.article_id) if row.article_id else None
+        if article is None:
+            return None
+        return self.catalog.text(
+            language,
+            "digest_line",
+            title=shorten(article.title, SHOWN_TITLE_CHARS),
+            source=shorten(article.feed_title, SHOWN_SOURCE_CHARS),
+            link=Raw(link_html(self.link(article))),
+        )
+
+
+def alert_content(
+    article: article_store.StoredArticle,
+    keywords: tuple[str, ...],
+    sources: list[str],
+    summary: Highlighted,
+    *,
+    link: str,
+) -> AlertContent:
+    """What one alert shows, its summary already chosen (delivery.summaries)."""
+    published = datetime.fromtimestamp(article.published_at, UTC) if article.published_at else None
+    others = [s for s in sources if s != article.feed_title]
+    return AlertContent(
+        title=article.title,
+        summary=summary.sentences,
+        highlights=summary.highlights,
+        sources=[article.feed_title, *others],
+        keywords=list(keywords),
+        link=link,
+        published=published,
+    )

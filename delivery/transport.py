@@ -1,0 +1,271 @@
+"""Messages onto Telegram: each part in its slot of the shared budget and its chat's gap, and
+every answer settled on the row (sent, retried later, given up, or the chat gone or moved)."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from core.models import Chat, OutboxRow
+from core.render import SHORTEST_PART, is_too_long, message_length, plain_text, split_message
+from delivery.ratelimit import GROUP_GAP, LOW, OUTBOX, PRIVATE_GAP, SendBudget, retry_seconds
+from delivery.refused import RefusedWrites
+from storage import chats as chat_store
+from storage import outbox
+from storage.db import Database, transaction
+
+log = logging.getLogger(__name__)
+
+
+class _Outcome(enum.Enum):
+    """A part that was not sent."""
+
+    SETTLED = "settled"  # the row was put back for a retry, or given up
+    TOO_LONG = "too long"  # Telegram found it too long: split it smaller
+
+
+class _Sent(Protocol):
+    """A sent message, as far as the sender reads it."""
+
+    @property
+    def message_id(self) -> int: ...
+
+
+class MessageBot(Protocol):
+    """What the transport needs of a telegram.Bot (the offline demo prints instead)."""
+
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        **kwargs: Any,
+    ) -> _Sent: ...
+
+
+class Transport:
+    """Sends a row's text and settles the row; remembers when each chat may get its next
+    message (`next_allowed`) and what went wrong last (`last_error`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: MessageBot,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        budget: SendBudget,
+        shared_budget: bool,
+        refused: RefusedWrites,
+        private_gap: float = PRIVATE_GAP,
+        group_gap: float = GROUP_GAP,
+        max_attempts: int = 5,
+        on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
+        on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
+        on_failed: Callable[[str, str], None] = lambda kind, reason: None,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.clock = clock
+        self.sleep = sleep
+        self.budget = budget
+        # A shared budget is the bot's rate limiter's: it waits for the slot, and a 429 comes
+        # straight back here (low priority, no retry of its own).
+        self.shared_budget = shared_budget
+        self._rate_args: dict[str, Any] = {"rate_limit_args": OUTBOX} if shared_budget else {}
+        self.refused = refused
+        self.private_gap = private_gap
+        self.group_gap = group_gap
+        self.max_attempts = max_attempts
+        self.on_chat_moved = on_chat_moved
+        self.on_sent = on_sent
+        self.on_failed = on_failed
+        self.next_allowed: dict[int, float] = {}
+        self.last_error: str | None = None
+        self.sent_count = 0
+        self.too_many_requests = 0
+        # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
+        self._unsent: dict[int, tuple[int | None, list[str]]] = {}
+
+    async def deliver(
+        self, row: OutboxRow, folded: list[OutboxRow], text: str, chat: Chat, *, silent: bool
+    ) -> None:
+        """Send a row's message, in several parts when it is too long for one, and settle it.
+        Parts already delivered are not sent again when the row is retried."""
+        key = hash(text)
+        saved, parts = self._unsent.pop(row.id, (None, []))
+        if saved != key:
+            parts = split_message(text)
+        started, delivered, message_id = None, False, 0
+        while parts:
+            if delivered:
+                await self._chat_gap(row.chat_id)
+            slot = await self._take_slot(row.chat_id, chat.is_group)
+            started = slot if started is None else started
+            result = await self._send_part(row, folded, parts[0], chat, silent=silent)
+            if isinstance(result, int):
+                message_id, delivered = result, True
+                parts.pop(0)
+                continue
+            if result is _Outcome.TOO_LONG:
+                limit = max(message_length(parts[0]) * 3 // 4, SHORTEST_PART)
+                shorter = split_message(parts[0], limit)
+                if len(shorter) > 1:
+                    parts[:1] = shorter
+                    continue
+                self._retry_later(row, folded, "message is too long")
+            if delivered:
+                self._unsent[row.id] = (key, parts)
+            return
+        now = self.clock()
+        self.refused.attempt(functools.partial(self._mark_sent, row, folded, message_id, now))
+        self.sent_count += 1
+        self.on_sent(row.kind, now - (started or now))
+
+    async def _take_slot(self, chat_id: int, is_group: bool) -> float:
+        """Wait for the overall pace, book the chat's next gap; when the request starts."""
+        if not self.shared_budget:  # else the bot's rate limiter waits for the slot
+            await self.budget.acquire(LOW)  # right before the request: Telegram sees the pace
+        started = self.clock()
+        gap = self.group_gap if is_group else self.private_gap
+        self.next_allowed[chat_id] = max(self.next_allowed.get(chat_id, 0), started + gap)
+        return started
+
+    async def _chat_gap(self, chat_id: int) -> None:
+        """Wait until the chat may get its next message (between the parts of one row)."""
+        wait = self.next_allowed.get(chat_id, 0.0) - self.clock()
+        if wait > 0:
+            await self.sleep(wait)
+
+    async def _send_part(
+        self,
+        row: OutboxRow,
+        folded: list[OutboxRow],
+        text: str,
+        chat: Chat,
+        *,
+        silent: bool,
+        html: bool = True,
+    ) -> int | _Outcome:
+        """One message to the chat (its slot taken): its id, or why it was not sent."""
+        try:
+            message = await self.bot.send_message(
+                row.chat_id,
+                text if html else plain_text(text),
+                parse_mode=ParseMode.HTML if html else None,
+                link_preview_options=LinkPreviewOptions(is_disabled=not chat.link_previews),
+                disable_notification=silent,
+                **self._rate_args,
+            )
+        except RetryAfter as error:
+            self._too_many_requests(row, folded, retry_seconds(error))
+            self.on_failed(row.kind, "rate_limited")
+        except ChatMigrated as error:
+            new_id = int(error.new_chat_id)
+            log.info("chat migrated", extra={"chat_id": row.chat_id, "new_chat_id": new_id})
+            chat_store.migrate_chat(self.db, row.chat_id, new_id, self.clock())
+            self.on_chat_moved(row.chat_id, new_id)
+            outbox.release(self.db, [r.id for r in (row, *folded)])
+            self.on_failed(row.kind, "migrated")
+        except Forbidden as error:
+            self._undeliverable(row, str(error), "blocked")
+        except BadRequest as error:
+            return await self._bad_request(row, folded, text, chat, error, silent=silent, html=html)
+        except TelegramError as error:  # network errors, timeouts, 5xx
+            self._network_error(row, folded, error)
+        else:
+            return message.message_id
+        return _Outcome.SETTLED
+
+    async def _bad_request(
+        self,
+        row: OutboxRow,
+        folded: list[OutboxRow],
+        text: str,
+        chat: Chat,
+        error: BadRequest,
+        *,
+        silent: bool,
+        html: bool,
+    ) -> int | _Outcome:
+        reason = str(error)
+        if "chat not found" in reason.lower():
+            self._undeliverable(row, reason, "chat_not_found")
+        elif is_too_long(reason):  # never a reason to give up: the part is split smaller
+            self.on_failed(row.kind, "too_long")
+            log.warning("Telegram found a message too long", extra={"chat_id": row.chat_id})
+            return _Outcome.TOO_LONG
+        elif html and "parse entities" in reason.lower():
+            self.on_failed(row.kind, "html_refused")
+            log.warning(
+                "Telegram refused our HTML; sending as plain text",
+                extra={"chat_id": row.chat_id, "error": reason},
+            )
+            await self._take_slot(row.chat_id, chat.is_group)
+            return await self._send_part(row, folded, text, chat, silent=silent, html=False)
+        else:
+            self._failed(row, folded, reason, "bad_request")
+        return _Outcome.SETTLED
+
+    def _network_error(self, row: OutboxRow, folded: list[OutboxRow], error: Exception) -> None:
+        self.last_error = str(error)
+        self.on_failed(row.kind, "network")
+        if row.attempts + 1 >= self.max_attempts:
+            self._failed(row, folded, str(error), None)
+        else:
+            backoff = min(2.0 * 2**row.attempts, 300.0)
+            outbox.mark_retry(self.db, row.id, not_before=self.clock() + backoff, error=str(error))
+            outbox.release(self.db, [r.id for r in folded])
+
+    def _retry_later(self, row: OutboxRow, folded: list[OutboxRow], reason: str) -> None:
+        """Try the row again in a minute, as a new message (not counted as an attempt)."""
+        self.last_error = reason
+        outbox.mark_retry(
+            self.db, row.id, not_before=self.clock() + 60, error=reason, count_attempt=False
+        )
+        outbox.release(self.db, [r.id for r in folded])
+
+    def _mark_sent(
+        self, row: OutboxRow, folded: list[OutboxRow], message_id: int, now: float
+    ) -> None:
+        with transaction(self.db):
+            outbox.mark_sent(self.db, row.id, message_id=message_id, now=now)
+            outbox.mark_folded(
+                self.db, [r.id for r in folded], carrier_id=row.id, message_id=message_id, now=now
+            )
+
+    def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
+        now = self.clock()
+        self.too_many_requests += 1
+        self.last_error = f"429 retry after {wait:g}s"
+        self.next_allowed[row.chat_id] = now + wait
+        # The budget pauses everyone when several chats get one at once (the bot's rate
+        # limiter has told a shared budget already; telling it twice changes nothing).
+        self.budget.too_many_requests(row.chat_id, wait)
+        outbox.mark_retry(
+            self.db, row.id, not_before=now + wait, error=self.last_error, count_attempt=False
+        )
+        outbox.release(self.db, [r.id for r in folded])
+
+    def _failed(
+        self, row: OutboxRow, folded: list[OutboxRow], reason: str, kind: str | None
+    ) -> None:
+        self.last_error = reason
+        outbox.mark_failed(self.db, row.id, reason)
+        outbox.release(self.db, [r.id for r in folded])
+        if kind:
+            self.on_failed(row.kind, kind)
+        log.warning("message failed", extra={"chat_id": row.chat_id, "reason": reason})
+
+    def _undeliverable(self, row: OutboxRow, reason: str, kind: str) -> None:
+        log.info(
+            "chat unreachable, marked inactive", extra={"chat_id": row.chat_id, "reason": reason}
+        )
+        chat_store.deactivate_chat(self.db, row.chat_id, reason, self.clock())
+        self.on_failed(row.kind, kind)
