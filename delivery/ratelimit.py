@@ -208,12 +208,22 @@ class SendBudget:
 
     def _free_at(self, waiter: _Waiter) -> float:
         """When the waiter's chat may get its message (0: no chat, or no limit now)."""
-        pace = self._chats.get(waiter.chat) if waiter.chat is not None else None
+        return self.chat_free_at(waiter.chat, waiter.priority)
+
+    def busy_chats(self, now: float) -> dict[int | str, float]:
+        """Chats an outbox message would have to wait for now, and when each is free."""
+        free = {chat: self.chat_free_at(chat, LOW) for chat in self._chats}
+        return {chat: at for chat, at in free.items() if at > now}
+
+    def chat_free_at(self, chat: int | str | None, priority: int = LOW) -> float:
+        """When `chat` may get a message of this priority (0: no limit now). Telegram's chat
+        ids say what a chat is: private chats are positive, groups and channels negative."""
+        pace = self._chats.get(chat) if chat is not None else None
         if pace is None:
             return 0.0
         free_at = pace.held_until
-        private = isinstance(waiter.chat, int) and waiter.chat > 0
-        if waiter.priority != HIGH and pace.times:
+        private = isinstance(chat, int) and chat > 0
+        if priority != HIGH and pace.times:
             gap = self.private_gap if private else self.group_gap
             free_at = max(free_at, pace.times[-1] + gap)
         if not private and len(pace.times) == GROUP_PER_MINUTE:

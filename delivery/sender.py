@@ -98,11 +98,16 @@ class Sender:
             bot,
             clock=clock,
             sleep=sleep,
-            budget=budget or SendBudget(policy.overall_per_second, clock=clock, sleep=sleep),
+            budget=budget
+            or SendBudget(
+                policy.overall_per_second,
+                clock=clock,
+                sleep=sleep,
+                private_gap=policy.private_gap,
+                group_gap=policy.group_gap,
+            ),
             shared_budget=budget is not None,
             refused=self.refused,
-            private_gap=policy.private_gap,
-            group_gap=policy.group_gap,
             max_attempts=policy.max_attempts,
             on_chat_moved=on_chat_moved,
             on_sent=on_sent,
@@ -118,15 +123,6 @@ class Sender:
     def shared_budget(self) -> bool:
         """Whether the budget is the bot's rate limiter's (else the sender's own)."""
         return self.transport.shared_budget
-
-    @property
-    def next_allowed(self) -> dict[int, float]:
-        """When each recently served chat may get its next message."""
-        return self.transport.next_allowed
-
-    @next_allowed.setter
-    def next_allowed(self, value: dict[int, float]) -> None:
-        self.transport.next_allowed = value
 
     @property
     def last_error(self) -> str | None:
@@ -202,7 +198,7 @@ class Sender:
         due = outbox.next_due_at(self.db)
         if due is not None:
             waits.append(due - now)
-        waits += [t - now for t in self.next_allowed.values() if t > now]
+        waits += list(self._busy_chats().values())
         await self._nap(min(waits))
 
     async def _nap(self, seconds: float) -> None:
@@ -219,8 +215,8 @@ class Sender:
     async def send_due(self) -> bool:
         """Claim one round of rows and start sending them; True if anything was claimed."""
         now = self.clock()
-        self.next_allowed = {c: t for c, t in self.next_allowed.items() if t > now}
-        heads = outbox.due_heads(self.db, now, skip_chats=self.next_allowed.keys() | self._busy)
+        waiting = self._busy_chats().keys() | self._busy
+        heads = outbox.due_heads(self.db, now, skip_chats=waiting)
         if not heads:
             return False
         heads.sort(key=lambda head: (self.last_served.get(head[0], 0.0), head[1]))
@@ -236,6 +232,13 @@ class Sender:
         while len(self._in_flight) > 2 * self.policy.batch:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
         return bool(rows)
+
+    def _busy_chats(self) -> dict[int, float]:
+        """Chats the budget would hold a message for now, and in how many seconds each is free
+        (the budget keeps its own clock)."""
+        now = self.budget.clock()
+        busy = self.budget.busy_chats(now)
+        return {chat: at - now for chat, at in busy.items() if isinstance(chat, int)}
 
     async def drain(self) -> None:
         """Send until nothing is due now (used by the demo and tests)."""

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from core.models import Chat, OutboxRow
 from core.render import SHORTEST_PART, is_too_long, message_length, plain_text, split_message
-from delivery.ratelimit import GROUP_GAP, LOW, OUTBOX, PRIVATE_GAP, SendBudget, retry_seconds
+from delivery.ratelimit import LOW, OUTBOX, SendBudget, retry_seconds
 from delivery.refused import RefusedWrites
 from storage import chats as chat_store
 from storage import outbox
@@ -50,8 +50,8 @@ class MessageBot(Protocol):
 
 
 class Transport:
-    """Sends a row's text and settles the row; remembers when each chat may get its next
-    message (`next_allowed`) and what went wrong last (`last_error`)."""
+    """Sends a row's text and settles the row, every part in a slot of the one SendBudget (the
+    overall limit, each chat's gap, a 429's hold); remembers what went wrong last."""
 
     def __init__(
         self,
@@ -63,8 +63,6 @@ class Transport:
         budget: SendBudget,
         shared_budget: bool,
         refused: RefusedWrites,
-        private_gap: float = PRIVATE_GAP,
-        group_gap: float = GROUP_GAP,
         max_attempts: int = 5,
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
@@ -80,13 +78,10 @@ class Transport:
         self.shared_budget = shared_budget
         self._rate_args: dict[str, Any] = {"rate_limit_args": OUTBOX} if shared_budget else {}
         self.refused = refused
-        self.private_gap = private_gap
-        self.group_gap = group_gap
         self.max_attempts = max_attempts
         self.on_chat_moved = on_chat_moved
         self.on_sent = on_sent
         self.on_failed = on_failed
-        self.next_allowed: dict[int, float] = {}
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
@@ -104,9 +99,7 @@ class Transport:
             parts = split_message(text)
         started, delivered, message_id = None, False, 0
         while parts:
-            if delivered:
-                await self._chat_gap(row.chat_id)
-            slot = await self._take_slot(row.chat_id, chat.is_group)
+            slot = await self._take_slot(row.chat_id)
             started = slot if started is None else started
             result = await self._send_part(row, folded, parts[0], chat, silent=silent)
             if isinstance(result, int):
@@ -128,20 +121,12 @@ class Transport:
         self.sent_count += 1
         self.on_sent(row.kind, now - (started or now))
 
-    async def _take_slot(self, chat_id: int, is_group: bool) -> float:
-        """Wait for the overall pace, book the chat's next gap; when the request starts."""
-        if not self.shared_budget:  # else the bot's rate limiter waits for the slot
-            await self.budget.acquire(LOW)  # right before the request: Telegram sees the pace
-        started = self.clock()
-        gap = self.group_gap if is_group else self.private_gap
-        self.next_allowed[chat_id] = max(self.next_allowed.get(chat_id, 0), started + gap)
-        return started
-
-    async def _chat_gap(self, chat_id: int) -> None:
-        """Wait until the chat may get its next message (between the parts of one row)."""
-        wait = self.next_allowed.get(chat_id, 0.0) - self.clock()
-        if wait > 0:
-            await self.sleep(wait)
+    async def _take_slot(self, chat_id: int) -> float:
+        """Wait for the chat's slot (the bot's rate limiter waits for it when the budget is
+        shared); when the request starts."""
+        if not self.shared_budget:
+            await self.budget.acquire(LOW, chat_id)  # right before the request
+        return self.clock()
 
     async def _send_part(
         self,
@@ -207,7 +192,7 @@ class Transport:
                 "Telegram refused our HTML; sending as plain text",
                 extra={"chat_id": row.chat_id, "error": reason},
             )
-            await self._take_slot(row.chat_id, chat.is_group)
+            await self._take_slot(row.chat_id)
             return await self._send_part(row, folded, text, chat, silent=silent, html=False)
         else:
             self._failed(row, folded, reason, "bad_request")
@@ -244,7 +229,6 @@ class Transport:
         now = self.clock()
         self.too_many_requests += 1
         self.last_error = f"429 retry after {wait:g}s"
-        self.next_allowed[row.chat_id] = now + wait
         # The budget pauses everyone when several chats get one at once (the bot's rate
         # limiter has told a shared budget already; telling it twice changes nothing).
         self.budget.too_many_requests(row.chat_id, wait)
