@@ -106,7 +106,7 @@ async def run_opml(settings: Settings, args: argparse.Namespace) -> int:
         print(f"added  {url}  ({title})")
     for url in report.already:
         print(f"known  {url}")
-    for url, reason in report.failed:
+    for url, _, reason in report.failed:
         print(f"failed {url}: {reason}")
     print(
         f"{len(report.added)} added, {len(report.already)} already there, "

@@ -104,20 +104,46 @@ def bootstrap(
     metrics = Metrics(db, writes)
     sender = None
     if bot is not None:
+        policy = policy or send_policy(settings)
         sender = Sender(
-            db,
-            bot,
-            catalog,
-            clock=clock,
-            policy=policy or send_policy(settings),
-            on_chat_moved=book.move_chat,
-            on_sent=metrics.message_sent,
-            on_failed=metrics.message_failed,
-            budget=budget,
+            db, bot, catalog, clock=clock, policy=policy, on_chat_moved=book.move_chat,
+            on_sent=metrics.message_sent, on_failed=metrics.message_failed, budget=budget,
             writes=writes,
-        )
+        )  # fmt: skip
         notices.wake = sender.wake
     wake = sender.wake if sender is not None else _nothing
+    poller, feeds, intake = _feed_pipeline(
+        settings, db, book, fetcher, executor, notices, writes, clock, wake
+    )
+    services = Services(
+        db=db,
+        settings=settings,
+        catalog=catalog,
+        book=book,
+        clock=clock,
+        feeds=feeds,
+        wake_sender=wake,
+        jobs=BackgroundJobs(),
+        trials=Trials(executor=executor),
+    )
+    return Rasd(
+        settings, clock, catalog, db, book, fetcher, executor, writes, metrics, notices,
+        intake, poller, feeds, sender, budget, services,
+    )  # fmt: skip
+
+
+def _feed_pipeline(
+    settings: Settings,
+    db: Database,
+    book: SubscriptionBook,
+    fetcher: Fetcher,
+    executor: Executor | None,
+    notices: AdminNotices,
+    writes: WriteHealth,
+    clock: Clock,
+    wake: Callable[[], None],
+) -> tuple[Poller, FeedAdmin, Intake]:
+    """The poll cycle and feed administration, sharing parsing, intake, schedule and turns."""
     preparer = Preparer(
         executor,
         max_text_chars=settings.article_max_chars,
@@ -140,35 +166,7 @@ def bootstrap(
         db_turn=db_turn,
     )
     feeds = FeedAdmin(db, fetcher, preparer, intake, schedule, clock=clock, db_turn=db_turn)
-    services = Services(
-        db=db,
-        settings=settings,
-        catalog=catalog,
-        book=book,
-        clock=clock,
-        feeds=feeds,
-        wake_sender=wake,
-        jobs=BackgroundJobs(),
-        trials=Trials(executor=executor),
-    )
-    return Rasd(
-        settings=settings,
-        clock=clock,
-        catalog=catalog,
-        db=db,
-        book=book,
-        fetcher=fetcher,
-        executor=executor,
-        writes=writes,
-        metrics=metrics,
-        notices=notices,
-        intake=intake,
-        poller=poller,
-        feeds=feeds,
-        sender=sender,
-        budget=budget,
-        services=services,
-    )
+    return poller, feeds, intake
 
 
 def _nothing() -> None:

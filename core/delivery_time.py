@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-INSTANT, HOURLY, DAILY = "instant", "hourly", "daily"
-MODES = (INSTANT, HOURLY, DAILY)
-QUIET_SILENT, QUIET_HOLD = "silent", "hold"
+DeliveryMode = Literal["instant", "hourly", "daily"]
+QuietMode = Literal["silent", "hold"]  # quiet hours: sent without sound, or held back
+
+INSTANT: Final = "instant"
+HOURLY: Final = "hourly"
+DAILY: Final = "daily"
+MODES: tuple[DeliveryMode, ...] = (INSTANT, HOURLY, DAILY)
+QUIET_SILENT: Final = "silent"
+QUIET_HOLD: Final = "hold"
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPrefs:
     """A chat's delivery choices."""
 
-    mode: str = INSTANT
+    mode: DeliveryMode = INSTANT
     digest_hour: int = 8  # local hour of the daily digest
     timezone: str = "UTC"
     quiet_start: int | None = None  # local hour quiet hours begin, e.g. 23
     quiet_end: int | None = None  # local hour they end, e.g. 7
-    quiet_mode: str = QUIET_SILENT
+    quiet_mode: QuietMode = QUIET_SILENT
 
 
 def zone(name: str) -> ZoneInfo:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
-from core.models import Chat, OutboxRow
+from core.models import Chat, OutboxRow, OutboxStatus
 
 Action = Literal["drop", "hold", "send", "fold"]
 HOUR = 3600.0
@@ -32,7 +32,7 @@ class Decision:
 
     action: Action
     until: float = 0.0
-    status: str = ""
+    status: OutboxStatus = "failed"  # a drop: how the row is settled
     reason: str = ""
     silent: bool = False
     digest: bool = False

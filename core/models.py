@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
-from core.delivery_time import DeliveryPrefs
+from core.delivery_time import DeliveryMode, DeliveryPrefs, QuietMode
+
+ChatType = Literal["private", "group", "supergroup", "channel"]
+OutboxKind = Literal["alert", "broadcast", "notice"]
+# owed: pending (due at not_before) or sending (claimed); settled: the rest
+OutboxStatus = Literal["pending", "sending", "sent", "failed", "undeliverable", "cancelled"]
+ALL_LANGUAGES = frozenset({"*"})  # a chat that wants articles in every language
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +43,19 @@ class Chat:
     """A chat the bot talks to: a private chat, a group or a channel."""
 
     id: int
-    type: str = "private"
+    type: ChatType = "private"
     title: str = ""
     language: str = "ar"
-    article_languages: str = "ar"  # comma-separated ISO codes, or "*" for all
+    article_languages: frozenset[str] = frozenset({"ar"})  # ISO codes, or ALL_LANGUAGES
     active: bool = True
     paused: bool = False
     banned: bool = False
-    delivery_mode: str = "instant"  # instant | hourly | daily
+    delivery_mode: DeliveryMode = "instant"
     digest_hour: int = 8
     timezone: str | None = None  # None: the DEFAULT_TIMEZONE setting
     quiet_start: int | None = None
     quiet_end: int | None = None
-    quiet_mode: str = "silent"  # silent | hold
+    quiet_mode: QuietMode = "silent"
     link_previews: bool = False
     silent: bool = False
     linked_by: int | None = None  # a channel: the user who linked it
@@ -72,8 +79,7 @@ class Chat:
 
     def wants_language(self, language: str) -> bool:
         """Whether alerts for an article in `language` go to this chat."""
-        wanted = self.article_languages.split(",")
-        return "*" in wanted or language in wanted
+        return self.article_languages == ALL_LANGUAGES or language in self.article_languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +135,7 @@ class OutboxRow:
 
     id: int
     chat_id: int
-    kind: str
+    kind: OutboxKind
     article_id: int | None
     broadcast_id: int | None
     keywords: tuple[str, ...]

@@ -35,8 +35,9 @@ class AddFeedResult:
     feed_id: int | None = None
     title: str = ""
     item_count: int = 0
-    error: str | None = None
+    error: str | None = None  # in English, for admins and logs
     already: bool = False
+    error_kind: str | None = None  # what failed (catalog: error_kind_<kind>)
 
 
 @dataclass
@@ -45,7 +46,7 @@ class ImportReport:
 
     added: list[tuple[str, str]] = field(default_factory=list)  # (url, title)
     already: list[str] = field(default_factory=list)  # urls
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (url, kind, reason)
     error: str | None = None
 
 
@@ -80,16 +81,16 @@ class FeedAdmin:
 
     async def _add(self, url: str, *, added_by: int | None, fallback_title: str) -> AddFeedResult:
         if has_credentials(url):
-            return AddFeedResult(error=CREDENTIALS_REFUSED)
+            return AddFeedResult(error=CREDENTIALS_REFUSED, error_kind="credentials")
         existing = feed_store.feed_by_url(self.db, url)
         if existing is not None:
             return AddFeedResult(existing.id, existing.title, already=True)
         result = await self.fetcher.fetch(url)
         if result.error:
-            return AddFeedResult(error=result.error)
+            return AddFeedResult(error=result.error, error_kind=result.error_kind or "fetch")
         prepared = await self.preparer.prepare(result, None, "")
         if prepared.error:
-            return AddFeedResult(error=prepared.error)
+            return AddFeedResult(error=prepared.error, error_kind="not_feed")
         title = prepared.title or fallback_title or url
         try:
             async with self.db_turn:
@@ -142,7 +143,7 @@ class FeedAdmin:
             entries = parse_opml(data)
         except OpmlError as error:
             return ImportReport(error=str(error))
-        results = [AddFeedResult(error="not tried")] * len(entries)
+        results = [AddFeedResult(error="not tried", error_kind="internal")] * len(entries)
         todo = iter(enumerate(entries))  # shared by the workers: each entry is taken once
         done = 0
         on_progress(done, len(entries))
@@ -158,7 +159,8 @@ class FeedAdmin:
         report = ImportReport()
         for entry, result in zip(entries, results, strict=True):
             if result.error:  # shown to the admin: a password in the address is masked
-                report.failed.append((without_credentials(entry.url), result.error))
+                kind = result.error_kind or "fetch"
+                report.failed.append((without_credentials(entry.url), kind, result.error))
             elif result.already:
                 report.already.append(entry.url)
             else:
@@ -170,7 +172,9 @@ class FeedAdmin:
             return await self._add(url, added_by=added_by, fallback_title=title)
         except Exception as error:  # one bad entry must not stop the import
             log.exception("OPML import of a feed failed", extra={"feed_url": url})
-            return AddFeedResult(error=f"internal error: {type(error).__name__}")
+            return AddFeedResult(
+                error=f"internal error: {type(error).__name__}", error_kind="internal"
+            )
 
     def export_opml(self) -> bytes:
         """Every stored feed (disabled ones too) as an OPML 2.0 document."""

@@ -127,7 +127,8 @@ class Intake:
 
 class FeedSchedule:
     """When each feed is checked next: after a success (its pace, the server's wishes) or a
-    failure (backing off, disabling after `max_failures` in a row)."""
+    failure (backing off, disabling after `max_failures` in a row, when
+    `on_feed_disabled(feed, failures, kind, error)` tells the admins)."""
 
     def __init__(
         self,
@@ -136,7 +137,7 @@ class FeedSchedule:
         interval_seconds: float,
         rng: random.Random | None = None,
         max_failures: int = MAX_CONSECUTIVE_FAILURES,
-        on_feed_disabled: Callable[[Feed, str], None] = lambda feed, reason: None,
+        on_feed_disabled: Callable[[Feed, int, str, str], None] = lambda *why: None,
     ) -> None:
         self.db = db
         self.interval_seconds = interval_seconds
@@ -179,7 +180,13 @@ class FeedSchedule:
         )
 
     def failed(
-        self, feed: Feed, error: str, now: float, *, retry_after: float | None = None
+        self,
+        feed: Feed,
+        error: str,
+        now: float,
+        *,
+        kind: str = "fetch",
+        retry_after: float | None = None,
     ) -> bool:
         """Count a failure and back off; True when it disabled the feed (admins are told)."""
         failures = feed.error_count + 1
@@ -200,7 +207,8 @@ class FeedSchedule:
             reason = f"{failures} consecutive failures; the last one: {error}"
             log.error("feed disabled: %s", reason, extra={"feed_url": feed.url})
             try:
-                self.on_feed_disabled(feed_store.get_feed(self.db, feed.id) or feed, reason)
+                stored = feed_store.get_feed(self.db, feed.id) or feed
+                self.on_feed_disabled(stored, failures, kind, error)
             except Exception:
                 log.exception("on_feed_disabled failed", extra={"feed_url": feed.url})
         return disable

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from core.i18n import Catalog
+from core.i18n import Catalog, Phrase, Plural
 from core.models import Feed
 from core.render import SHOWN_ERROR_CHARS, SHOWN_TITLE_CHARS, shorten
+from core.safety import without_credentials
 from storage import chats as chat_store
 from storage import outbox
 from storage.db import Database, is_refused_write, transaction
@@ -90,10 +91,19 @@ class AdminNotices:
             return
         self.wake()
 
-    def feed_disabled(self, feed: Feed, reason: str) -> None:
-        """A feed was disabled after repeated failures (Poller.on_feed_disabled)."""
-        title = shorten(feed.title or feed.url, SHOWN_TITLE_CHARS)
-        self._queue("feed_disabled_notice", title=title, reason=shorten(reason, SHOWN_ERROR_CHARS))
+    def feed_disabled(self, feed: Feed, failures: int, kind: str, error: str) -> None:
+        """A feed was disabled after `failures` in a row (FeedSchedule.on_feed_disabled)."""
+        title = shorten(feed.title or without_credentials(feed.url), SHOWN_TITLE_CHARS)
+        reason = Phrase(
+            "error_reason",
+            {"why": Phrase(f"error_kind_{kind}"), "detail": shorten(error, SHOWN_ERROR_CHARS)},
+        )
+        self._queue(
+            "feed_disabled_notice",
+            title=title,
+            failures=Plural("n_errors", failures),
+            reason=reason,
+        )
 
     def database_failing(self, error: str, since: float) -> None:
         """The database started refusing writes (WriteHealth.on_start)."""
@@ -110,5 +120,8 @@ class AdminNotices:
         if self._tell_recovery:
             self._tell_recovery = False
             self._queue(
-                "database_recovered_notice", error=error, since=_utc(since), minutes=minutes
+                "database_recovered_notice",
+                error=error,
+                since=_utc(since),
+                minutes=Plural("n_minutes", minutes),
             )

@@ -253,5 +253,5 @@ class Poller:
         report.feeds_failed += 1
         report.errors[feed.url] = error
         report.error_kinds[feed.url] = kind
-        if self.schedule.failed(feed, error, self.clock(), retry_after=retry_after):
+        if self.schedule.failed(feed, error, self.clock(), kind=kind, retry_after=retry_after):
             report.feeds_disabled += 1

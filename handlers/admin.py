@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from core import links
-from core.i18n import Raw
+from core.i18n import Phrase, Raw
 from core.models import Feed
 from core.render import (
     SHOWN_ERROR_CHARS,
@@ -64,7 +64,8 @@ async def addfeed(update: Update, context: Context) -> None:
     async def work() -> None:
         result = await t.svc.feeds.add_feed(url, added_by=added_by)
         if result.error:
-            await progress.finish(t.text("addfeed_failed", reason=result.error))
+            reason = failure_reason(result.error_kind or "fetch", result.error)
+            await progress.finish(t.text("addfeed_failed", reason=reason))
         elif result.already:
             await progress.finish(t.text("addfeed_exists", title=result.title))
         else:
@@ -425,6 +426,11 @@ async def import_feeds(update: Update, context: Context) -> None:
     t.svc.jobs.start(f"OPML import {document.file_name or ''}", work, _report_on(t, progress))
 
 
+def failure_reason(kind: str, detail: str) -> Phrase:
+    """Why a feed failed, in the admin's language, the technical detail after it."""
+    return Phrase("error_reason", {"why": Phrase(f"error_kind_{kind}"), "detail": detail})
+
+
 def import_summary(t: Turn, report: FeedsImported) -> str:
     """The counts, then the first failures with their reasons, within one message."""
     lines = [
@@ -436,8 +442,9 @@ def import_summary(t: Turn, report: FeedsImported) -> str:
         )
     ]
     size = len(lines[0])
-    for url, reason in report.failed[:MAX_FAILURES_LISTED]:
-        line = t.text("opml_failed_line", url=_clip(url, 100), reason=_clip(reason, 150))
+    for url, kind, detail in report.failed[:MAX_FAILURES_LISTED]:
+        reason = failure_reason(kind, _clip(detail, 150))
+        line = t.text("opml_failed_line", url=_clip(url, 100), reason=reason)
         if size + len(line) + 1 > REPORT_BUDGET:
             break
         lines.append(line)

@@ -29,6 +29,8 @@ class FeedAdded(Protocol):
     @property
     def error(self) -> str | None: ...
     @property
+    def error_kind(self) -> str | None: ...
+    @property
     def already(self) -> bool: ...
 
 
@@ -40,7 +42,7 @@ class FeedsImported(Protocol):
     @property
     def already(self) -> list[str]: ...
     @property
-    def failed(self) -> list[tuple[str, str]]: ...  # (url, reason)
+    def failed(self) -> list[tuple[str, str, str]]: ...  # (url, kind, reason)
     @property
     def error(self) -> str | None: ...
 

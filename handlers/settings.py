@@ -8,7 +8,7 @@ from typing import TypeVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
-from core.models import Chat
+from core.models import ALL_LANGUAGES, Chat
 from handlers.common import (
     Turn,
     button_press,
@@ -44,13 +44,13 @@ TIMEZONES = (
 )
 
 
-def toggle_language(current: str, language: str) -> str:
+def toggle_language(current: frozenset[str], language: str) -> frozenset[str]:
     """The chat's article languages after tapping one (never empty: Arabic is the fallback)."""
     if language == ALL:
-        return ALL if current != ALL else "ar"
-    chosen = set() if current == ALL else set(filter(None, current.split(",")))
+        return ALL_LANGUAGES if current != ALL_LANGUAGES else frozenset({"ar"})
+    chosen = set() if current == ALL_LANGUAGES else set(current)
     chosen ^= {language}
-    return ",".join(code for code in ARTICLE_LANGUAGES if code in chosen) or "ar"
+    return frozenset(chosen & set(ARTICLE_LANGUAGES)) or frozenset({"ar"})
 
 
 def _next(options: tuple[_T, ...], current: object) -> _T:
@@ -61,91 +61,98 @@ def _next(options: tuple[_T, ...], current: object) -> _T:
 
 def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
     """The settings message and its buttons for the chat's current state."""
+    rows = [*_delivery_buttons(t), *_language_buttons(t)]
+    return t.about_target("\n".join(_settings_lines(t))), InlineKeyboardMarkup(rows)
+
+
+def _settings_lines(t: Turn) -> list[str]:
+    """Each setting in words."""
     chat = t.target
-    timezone = chat.timezone or t.svc.settings.default_timezone
-    current = chat.article_languages
-    chosen = set(ARTICLE_LANGUAGES) if current == ALL else set(current.split(","))
-    names = (
-        t.text("language_all")
-        if current == ALL
-        else "، ".join(t.text(f"language_{c}") for c in ARTICLE_LANGUAGES if c in chosen)
-    )
+    if chat.article_languages == ALL_LANGUAGES:
+        names = t.text("language_all")
+    else:
+        chosen = [c for c in ARTICLE_LANGUAGES if c in chat.article_languages]
+        names = "، ".join(t.text(f"language_{c}") for c in chosen)
     on_off = {True: t.text("on"), False: t.text("off")}
-    lines = [
+    return [
         t.text("settings_title"),
         "",
         t.text("settings_mode", mode=t.text(f"mode_{chat.delivery_mode}")),
         t.text("settings_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
         t.text("settings_quiet", quiet=quiet_hours_text(t, chat)),
-        t.text("settings_timezone", timezone=timezone),
+        t.text("settings_timezone", timezone=chat.timezone or t.svc.settings.default_timezone),
         t.text("settings_previews", state=on_off[chat.link_previews]),
         t.text("settings_silent", state=on_off[chat.silent]),
         t.text("settings_languages", languages=names),
     ]
 
-    def mark(selected: bool, label: str) -> str:
-        return ("✅ " if selected else "") + label
 
-    rows = [
+def _mark(selected: bool, label: str) -> str:
+    return ("✅ " if selected else "") + label
+
+
+def _button(t: Turn, label: str, data: str) -> InlineKeyboardButton:
+    """A settings button, stamped with the chat it changes."""
+    return InlineKeyboardButton(label, callback_data=stamped(t, data))
+
+
+def _delivery_buttons(t: Turn) -> list[list[InlineKeyboardButton]]:
+    """Mode, digest hour, quiet hours, time zone, previews, sound."""
+    chat = t.target
+    on_off = {True: t.text("on"), False: t.text("off")}
+    timezone = chat.timezone or t.svc.settings.default_timezone
+    quiet = quiet_hours_text(t, chat).split(" (")[0]
+    return [
         [
-            InlineKeyboardButton(
-                mark(chat.delivery_mode == mode, t.text(f"button_mode_{mode}")),
-                callback_data=stamped(t, f"set:mode:{mode}"),
+            _button(
+                t,
+                _mark(chat.delivery_mode == mode, t.text(f"button_mode_{mode}")),
+                f"set:mode:{mode}",
             )
             for mode in MODES
         ],
         [
-            InlineKeyboardButton(
-                t.text("button_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
-                callback_data=stamped(t, "set:hour:next"),
+            _button(
+                t, t.text("button_digest_hour", hour=f"{chat.digest_hour:02d}:00"), "set:hour:next"
             )
         ],
         [
-            InlineKeyboardButton(
-                t.text("button_quiet", quiet=quiet_hours_text(t, chat).split(" (")[0]),
-                callback_data=stamped(t, "set:quiet:next"),
-            ),
-            InlineKeyboardButton(
+            _button(t, t.text("button_quiet", quiet=quiet), "set:quiet:next"),
+            _button(
+                t,
                 t.text("button_quiet_mode", how=t.text(f"quiet_{chat.quiet_mode}")),
-                callback_data=stamped(t, "set:quietmode:next"),
+                "set:quietmode:next",
             ),
         ],
+        [_button(t, t.text("button_timezone", timezone=timezone), "set:tz:next")],
         [
-            InlineKeyboardButton(
-                t.text("button_timezone", timezone=timezone),
-                callback_data=stamped(t, "set:tz:next"),
-            )
-        ],
-        [
-            InlineKeyboardButton(
+            _button(
+                t,
                 t.text("button_previews", state=on_off[chat.link_previews]),
-                callback_data=stamped(t, "set:previews:toggle"),
+                "set:previews:toggle",
             ),
-            InlineKeyboardButton(
-                t.text("button_silent", state=on_off[chat.silent]),
-                callback_data=stamped(t, "set:silent:toggle"),
-            ),
+            _button(t, t.text("button_silent", state=on_off[chat.silent]), "set:silent:toggle"),
         ],
     ]
-    rows += [
+
+
+def _language_buttons(t: Turn) -> list[list[InlineKeyboardButton]]:
+    """Which languages of articles the chat gets: three a row, then "all"."""
+    current = t.target.article_languages
+    everything = current == ALL_LANGUAGES
+    rows = [
         [
-            InlineKeyboardButton(
-                mark(code in chosen and current != ALL, t.text(f"language_{code}")),
-                callback_data=stamped(t, f"set:lang:{code}"),
+            _button(
+                t,
+                _mark(code in current and not everything, t.text(f"language_{code}")),
+                f"set:lang:{code}",
             )
             for code in ARTICLE_LANGUAGES[i : i + 3]
         ]
         for i in range(0, len(ARTICLE_LANGUAGES), 3)
     ]
-    rows.append(
-        [
-            InlineKeyboardButton(
-                mark(current == ALL, t.text("language_all")),
-                callback_data=stamped(t, f"set:lang:{ALL}"),
-            )
-        ]
-    )
-    return t.about_target("\n".join(lines)), InlineKeyboardMarkup(rows)
+    rows.append([_button(t, _mark(everything, t.text("language_all")), f"set:lang:{ALL}")])
+    return rows
 
 
 def change(chat: Chat, kind: str, value: str, default_timezone: str) -> dict[str, object]:

@@ -9,7 +9,7 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from core.i18n import Raw
+from core.i18n import Plural, Raw
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
 from core.render import SHOWN_KEYWORD_CHARS, SHOWN_TITLE_CHARS, escape, page_of, shorten
@@ -277,14 +277,14 @@ def test_answer(t: Turn, query: Query, hits: list[article_store.StoredArticle], 
     """The answer to /test: the stories matched out of those looked at, three titles."""
     days = t.svc.settings.test_days
     if not hits:
-        return t.text("test_none", keyword=query.raw, days=days, total=total)
+        return t.text("test_none", keyword=query.raw, days=Plural("n_days", days), total=total)
     titles = "\n".join(f"• {escape(shorten(a.title, SHOWN_TITLE_CHARS))}" for a in hits[:3])
     return t.text(
         "test_result",
         keyword=query.raw,
         count=len(hits),
         total=total,
-        days=days,
+        days=Plural("n_days", days),
         titles=Raw(titles),
     )
 
@@ -398,7 +398,7 @@ def my_data(t: Turn) -> str:
     target = t.target
     keywords = data["keywords"] or [t.text("none")]
     quiet = quiet_hours_text(t, target)
-    languages = "*" if target.article_languages == "*" else target.article_languages
+    languages = ",".join(sorted(target.article_languages))  # "*": every language
     return t.about_target(
         t.text(
             "mydata",

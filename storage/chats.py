@@ -22,7 +22,7 @@ def _chat(row: dict) -> Chat:
         type=row["type"],
         title=row["title"],
         language=row["language"],
-        article_languages=row["article_languages"],
+        article_languages=languages_of(row["article_languages"]),
         active=bool(row["active"]),
         paused=bool(row["paused"]),
         banned=bool(row["is_banned"]),
@@ -148,6 +148,16 @@ def migrate_chat(db: Database, old_id: int, new_id: int, now: float) -> None:
             )
 
 
+def languages_of(text: str) -> frozenset[str]:
+    """A chat's article languages as stored ("ar,en", or "*" for every language)."""
+    return frozenset(filter(None, text.split(","))) or frozenset({"ar"})
+
+
+def _stored(value: object) -> object:
+    """A flag's value as a column holds it (a set of languages as "ar,en")."""
+    return ",".join(sorted(value)) if isinstance(value, frozenset) else value
+
+
 def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:
     """Update some of the chat's flags and delivery choices."""
     allowed = {
@@ -171,7 +181,7 @@ def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:
     assignments = ", ".join(f"{name} = ?" for name in flags)
     db.execute(
         f"UPDATE chats SET {assignments} WHERE id = ?",  # noqa: S608 (names are whitelisted)
-        (*flags.values(), chat_id),
+        (*map(_stored, flags.values()), chat_id),
     )
 
 

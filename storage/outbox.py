@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from core.models import OutboxRow
+from core.models import OutboxRow, OutboxStatus
 from core.safety import safe_error
 from storage.chats import _inserted_id, _rows
 
@@ -434,7 +434,7 @@ def mark_retry(
     )
 
 
-def mark_failed(db: Database, row_id: int, error: str, *, status: str = "failed") -> None:
+def mark_failed(db: Database, row_id: int, error: str, *, status: OutboxStatus = "failed") -> None:
     """Give up on a row; it stays, with the reason, for admins."""
     db.execute(
         """UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1

@@ -34,7 +34,7 @@ class Pipeline:
         executor: Executor | None = None,
         rng: random.Random | None = None,
         max_failures: int = MAX_CONSECUTIVE_FAILURES,
-        on_feed_disabled: Callable[[Feed, str], None] = lambda feed, reason: None,
+        on_feed_disabled: Callable[[Feed, int, str, str], None] = lambda *why: None,
         on_queued: Callable[[], None] = lambda: None,
         writes: WriteHealth | None = None,
         max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,

@@ -26,7 +26,7 @@ async def test_a_disabled_feed_notice_is_queued_then_sent_to_each_admin_in_their
             db, CATALOG, [900, 901, 902], clock=time.time, wake=lambda: woken.append(1)
         )
         feed = Feed(id=1, url="https://site/feed", title="أخبار <عاجلة> & محلية")
-        notices.feed_disabled(feed, "10 consecutive failures; the last one: HTTP 500")
+        notices.feed_disabled(feed, 10, "http", "HTTP 500")
         assert woken == [1]
         rows = db.execute("SELECT chat_id, kind, status FROM outbox ORDER BY chat_id").fetchall()
         assert rows == [(900, "notice", "pending"), (901, "notice", "pending")]  # 902: never wrote
@@ -38,5 +38,9 @@ async def test_a_disabled_feed_notice_is_queued_then_sent_to_each_admin_in_their
     arabic, english = (api.sent_messages(admin)[0] for admin in (900, 901))
     assert arabic.text.startswith("⛔ عُطّل المصدر «أخبار <عاجلة> & محلية»")
     assert english.text.startswith("⛔ The feed «أخبار <عاجلة> & محلية» was disabled")
-    assert "HTTP 500" in english.text
+    assert (
+        "after 10 errors in a row; the last one:\nthe site answered with an error (HTTP 500)"
+        in english.text
+    )
+    assert "بعد 10 أخطاء متتالية، آخرها:\nردّ الموقع بخطأ (HTTP 500)" in arabic.text
     assert outbox.status_counts(db) == {"sent": 2}

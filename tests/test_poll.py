@@ -185,7 +185,7 @@ async def test_backoff_doubles_then_disables_once_then_an_admin_re_enables(
         book,
         clock,
         max_failures=3,
-        on_feed_disabled=lambda f, r: disabled.append((f, r)),
+        on_feed_disabled=lambda f, n, kind, error: disabled.append((f, n, kind, error)),
     )
     server.set_feed("/rss", "server error", status=500)
     feed_id = primed_feed(db, server.url("/rss"), clock)
@@ -201,10 +201,10 @@ async def test_backoff_doubles_then_disables_once_then_an_admin_re_enables(
     assert feed.error_count == 3
     assert feed.disabled
     assert len(disabled) == 1
-    feed_then, reason = disabled[0]
+    feed_then, failures, kind, error = disabled[0]
     assert feed_then.id == feed_id
     assert feed_then.disabled
-    assert reason == "3 consecutive failures; the last one: HTTP 500"
+    assert (failures, kind, error) == (3, "http", "HTTP 500")
 
     requests = len(server.requests_to("/rss"))
     clock.advance(10 * 86_400)
@@ -424,7 +424,7 @@ async def test_import_opml_adds_feeds_with_baselines(server, db, fetcher, book, 
     assert report.error is None
     assert report.already == [server.url("/f0")]
     assert report.added == [(server.url("/f1"), "موجز 1"), (server.url("/f2"), "موجز 2")]
-    assert report.failed == [(server.url("/missing"), "HTTP 404")]
+    assert report.failed == [(server.url("/missing"), "http", "HTTP 404")]
     counts = dict(db.execute("SELECT feed_id, count(*) FROM articles GROUP BY feed_id").fetchall())
     assert sorted(counts.values()) == [4, 4, 4]  # baselines stored...
     assert outbox_count(db) == 0  # ...and never alerted

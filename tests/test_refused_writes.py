@@ -208,7 +208,7 @@ def test_admins_hear_of_a_refusing_database_once_even_when_the_notice_cannot_be_
     writes.succeeded(clock())
     (recovered,) = texts()
     assert recovered.startswith("✅ The database takes writes again")
-    assert "about 10 min (since 2026-03-24 12:00 UTC)" in recovered
+    assert "about 10 minutes (since 2026-03-24 12:00 UTC)" in recovered
     assert "database is locked" in recovered
 
     clock.now += 60  # again within the hour: logged, not told again

@@ -216,8 +216,21 @@ def make_web_app(
         body, content_type = metrics.render()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
+    app = web.Application(middlewares=[_arabic_not_found])
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
+    if webhook is not None:
+        app.router.add_post(WEBHOOK_PREFIX + "{name}", webhook_route(webhook, metrics))
+    app.router.add_get("/{code}", follow)
+    return app
+
+
+def webhook_route(
+    webhook: Webhook, metrics: Metrics
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """POST /telegram/<name>: an update from Telegram, checked by its secret, handed on."""
+
     async def telegram_update(request: web.Request) -> web.StreamResponse:
-        assert webhook is not None
         if not hmac.compare_digest(request.match_info["name"].encode(), webhook.name.encode()):
             return not_found_response()
         given = request.headers.get(SECRET_HEADER, "")
@@ -241,13 +254,7 @@ def make_web_app(
             metrics.webhook_update("accepted")
         return web.Response(text="ok")
 
-    app = web.Application(middlewares=[_arabic_not_found])
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_page)
-    if webhook is not None:
-        app.router.add_post(WEBHOOK_PREFIX + "{name}", telegram_update)
-    app.router.add_get("/{code}", follow)
-    return app
+    return telegram_update
 
 
 class WebServer:
