@@ -63,7 +63,7 @@ OUTBOX = RateArgs(priority=LOW, retry=False)
 
 def retry_seconds(error: RetryAfter) -> float:
     """How long Telegram asked us to wait."""
-    value = error.retry_after  # a timedelta with PTB_TIMEDELTA=true (bot.py sets it), else int
+    value = error.retry_after  # a timedelta with PTB_TIMEDELTA=true (app.telegram_app), else int
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

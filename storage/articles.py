@@ -8,7 +8,7 @@ from enum import Enum
 from sqlite_utils import Database
 
 from core.models import Article
-from storage.chats import _inserted_id, _rows
+from storage.db import fetch_rows, inserted_id
 
 _SIGN_BIT = 1 << 63
 
@@ -50,7 +50,7 @@ class StoredArticle:
 
 def store_article(db: Database, feed_id: int, article: Article, now: float) -> tuple[Stored, int]:
     """Insert an item once per feed; a changed item under the same key is updated in place."""
-    rows = _rows(
+    rows = fetch_rows(
         db,
         "SELECT id, content_hash FROM articles WHERE feed_id = ? AND item_key = ?",
         (feed_id, article.item_key),
@@ -92,7 +92,7 @@ def store_article(db: Database, feed_id: int, article: Article, now: float) -> t
             now,
         ),
     )
-    return Stored.NEW, _inserted_id(cursor)
+    return Stored.NEW, inserted_id(cursor)
 
 
 def set_story(db: Database, article_id: int, story_id: int) -> None:
@@ -131,7 +131,7 @@ _ARTICLE_SELECT = """
 
 def get_article(db: Database, article_id: int) -> StoredArticle | None:
     """One article with its feed's title."""
-    rows = _rows(db, _ARTICLE_SELECT + " WHERE a.id = ?", (article_id,))
+    rows = fetch_rows(db, _ARTICLE_SELECT + " WHERE a.id = ?", (article_id,))
     return StoredArticle(**rows[0]) if rows else None
 
 
@@ -142,7 +142,7 @@ def recent_articles(
     the one that ended at that id."""
     where = " WHERE a.fetched_at >= ?" + ("" if before_id is None else " AND a.id < ?")
     params = (since,) if before_id is None else (since, before_id)
-    rows = _rows(db, _ARTICLE_SELECT + where + " ORDER BY a.id DESC LIMIT ?", (*params, limit))
+    rows = fetch_rows(db, _ARTICLE_SELECT + where + " ORDER BY a.id DESC LIMIT ?", (*params, limit))
     return [StoredArticle(**row) for row in rows]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TypedDict
 
 from sqlite_utils import Database
@@ -10,6 +9,7 @@ from sqlite_utils import Database
 from core.models import Chat, Subscription
 from core.safety import safe_error
 from storage import bans
+from storage.db import fetch_rows, inserted_id
 
 
 class KeywordExists(Exception):
@@ -44,20 +44,6 @@ _CHATS = "SELECT chats.*, EXISTS (SELECT 1 FROM bans WHERE bans.chat_id = chats.
 _NOT_BANNED = "NOT EXISTS (SELECT 1 FROM bans WHERE bans.chat_id = chats.id)"
 
 
-def _rows(db: Database, sql: str, params: tuple | list = ()) -> list[dict]:
-    cursor = db.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _inserted_id(cursor: sqlite3.Cursor) -> int:
-    """The rowid an INSERT just made (sqlite3 types `lastrowid` as int | None)."""
-    rowid = cursor.lastrowid
-    if rowid is None:
-        raise sqlite3.InterfaceError("the statement inserted no row")
-    return rowid
-
-
 def touch_chat(
     db: Database, chat_id: int, *, type: str, title: str, language: str, now: float
 ) -> Chat:
@@ -80,7 +66,7 @@ def touch_chat(
 
 def get_chat(db: Database, chat_id: int) -> Chat | None:
     """The chat, or None when the bot keeps nothing about it."""
-    rows = _rows(db, f"{_CHATS} WHERE id = ?", (chat_id,))  # noqa: S608
+    rows = fetch_rows(db, f"{_CHATS} WHERE id = ?", (chat_id,))  # noqa: S608
     return _chat(rows[0]) if rows else None
 
 
@@ -196,7 +182,7 @@ def chats_by_id(db: Database, chat_ids: list[int]) -> dict[int, Chat]:
     if not chat_ids:
         return {}
     marks = ",".join("?" * len(chat_ids))
-    rows = _rows(db, f"{_CHATS} WHERE id IN ({marks})", chat_ids)  # noqa: S608
+    rows = fetch_rows(db, f"{_CHATS} WHERE id IN ({marks})", chat_ids)  # noqa: S608
     return {row["id"]: _chat(row) for row in rows}
 
 
@@ -219,12 +205,14 @@ def add_subscription(db: Database, chat_id: int, keyword: str, key: str, now: fl
     )
     if cursor.rowcount == 0:
         raise KeywordExists(keyword)
-    return _inserted_id(cursor)
+    return inserted_id(cursor)
 
 
 def remove_subscription(db: Database, chat_id: int, key: str) -> Subscription | None:
     """Delete a chat's keyword by its normalized key; the removed one, or None."""
-    rows = _rows(db, "SELECT * FROM subscriptions WHERE chat_id = ? AND key = ?", (chat_id, key))
+    rows = fetch_rows(
+        db, "SELECT * FROM subscriptions WHERE chat_id = ? AND key = ?", (chat_id, key)
+    )
     if not rows:
         return None
     db.execute("DELETE FROM subscriptions WHERE id = ?", (rows[0]["id"],))
@@ -233,7 +221,7 @@ def remove_subscription(db: Database, chat_id: int, key: str) -> Subscription | 
 
 def chat_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
     """A chat's keywords, oldest first."""
-    rows = _rows(db, "SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,))
+    rows = fetch_rows(db, "SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,))
     return [_subscription(row) for row in rows]
 
 
@@ -246,7 +234,7 @@ def count_subscriptions(db: Database, chat_id: int) -> int:
 
 def all_subscriptions(db: Database) -> list[Subscription]:
     """Every subscription, for building the match index at start."""
-    return [_subscription(row) for row in _rows(db, "SELECT * FROM subscriptions ORDER BY id")]
+    return [_subscription(row) for row in fetch_rows(db, "SELECT * FROM subscriptions ORDER BY id")]
 
 
 def purge_inactive(db: Database, *, before: float) -> list[int]:
@@ -270,7 +258,7 @@ def set_subscription_paused(
         "UPDATE subscriptions SET paused = ? WHERE id = ? AND chat_id = ?",
         (int(paused), subscription_id, chat_id),
     )
-    rows = _rows(
+    rows = fetch_rows(
         db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
     )
     return _subscription(rows[0]) if rows else None
@@ -280,7 +268,7 @@ def remove_subscription_by_id(
     db: Database, chat_id: int, subscription_id: int
 ) -> Subscription | None:
     """Delete one keyword of a chat by id; the removed one, or None."""
-    rows = _rows(
+    rows = fetch_rows(
         db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
     )
     if not rows:
@@ -291,7 +279,7 @@ def remove_subscription_by_id(
 
 def linked_channels(db: Database, user_id: int) -> list[Chat]:
     """Channels a user linked to manage from their private chat."""
-    rows = _rows(
+    rows = fetch_rows(
         db,
         f"{_CHATS} WHERE linked_by = ? AND type = 'channel' ORDER BY id",  # noqa: S608
         (user_id,),
@@ -313,7 +301,7 @@ class ChatData(TypedDict):
 
 def chat_data(db: Database, chat_id: int) -> ChatData:
     """Everything stored about a chat, for /mydata."""
-    rows = _rows(db, "SELECT * FROM chats WHERE id = ?", (chat_id,))
+    rows = fetch_rows(db, "SELECT * FROM chats WHERE id = ?", (chat_id,))
     return {
         "chat": rows[0] if rows else None,
         "keywords": [s.keyword for s in chat_subscriptions(db, chat_id)],

@@ -278,3 +278,18 @@ def open_database(path: Path | str, *, busy_timeout: float = BUSY_TIMEOUT_SECOND
 def transaction(db: Database):
     """One atomic unit of work (nested calls become savepoints)."""
     return db.atomic()
+
+
+def fetch_rows(db: Database, sql: str, params: tuple | list = ()) -> list[dict]:
+    """The rows of a query as dicts by column name."""
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (sqlite3 types `lastrowid` as int | None)."""
+    rowid = cursor.lastrowid
+    if rowid is None:
+        raise sqlite3.InterfaceError("the statement inserted no row")
+    return rowid

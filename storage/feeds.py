@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from core.models import Feed
 from core.safety import has_credentials, safe_error, without_credentials
 from core.schedule import items_per_day as rate_per_day
-from storage.chats import _inserted_id, _rows
+from storage.db import fetch_rows, inserted_id
 
 RATE_WINDOW_SECONDS = 7 * 86_400.0
 FUTURE_SLACK_SECONDS = 86_400.0  # items dated up to a day ahead (time zone mistakes) still count
@@ -64,29 +64,29 @@ def add_feed(
     )
     if cursor.rowcount == 0:
         raise FeedExists(url)
-    return _inserted_id(cursor)
+    return inserted_id(cursor)
 
 
 def get_feed(db: Database, feed_id: int) -> Feed | None:
     """One feed by id."""
-    rows = _rows(db, "SELECT * FROM feeds WHERE id = ?", (feed_id,))
+    rows = fetch_rows(db, "SELECT * FROM feeds WHERE id = ?", (feed_id,))
     return _feed(rows[0]) if rows else None
 
 
 def feed_by_url(db: Database, url: str) -> Feed | None:
     """One feed by its URL."""
-    rows = _rows(db, "SELECT * FROM feeds WHERE url = ?", (url,))
+    rows = fetch_rows(db, "SELECT * FROM feeds WHERE url = ?", (url,))
     return _feed(rows[0]) if rows else None
 
 
 def all_feeds(db: Database) -> list[Feed]:
     """Every feed, in the order they were added."""
-    return [_feed(row) for row in _rows(db, "SELECT * FROM feeds ORDER BY id")]
+    return [_feed(row) for row in fetch_rows(db, "SELECT * FROM feeds ORDER BY id")]
 
 
 def due_feeds(db: Database, now: float, limit: int = 1000) -> list[Feed]:
     """Enabled feeds whose next check time has come, most overdue first."""
-    rows = _rows(
+    rows = fetch_rows(
         db,
         """SELECT * FROM feeds WHERE disabled = 0 AND next_check_at <= ?
            ORDER BY next_check_at LIMIT ?""",
@@ -266,7 +266,7 @@ def feed_stats(db: Database, now: float) -> list[FeedStats]:
             (now - RATE_WINDOW_SECONDS, now + FUTURE_SLACK_SECONDS),
         ).fetchall()
     }
-    rows = _rows(
+    rows = fetch_rows(
         db,
         """SELECT id, url, title, disabled, disabled_at, last_success_at, last_checked_at,
                   last_error, error_count, next_check_at, charset, ttl_minutes, note

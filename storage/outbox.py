@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from core.models import OutboxRow, OutboxStatus
 from core.safety import safe_error
-from storage.chats import _inserted_id, _rows
+from storage.db import fetch_rows, inserted_id
 
 _CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
 
@@ -118,7 +118,7 @@ def queue_notice(db: Database, chat_id: int, text: str, *, now: float) -> int:
         "INSERT INTO outbox (chat_id, kind, text, created_at) VALUES (?, 'notice', ?, ?)",
         (chat_id, text, now),
     )
-    return _inserted_id(cursor)
+    return inserted_id(cursor)
 
 
 def create_broadcast(
@@ -149,7 +149,7 @@ def create_broadcast(
         )
         if cursor.rowcount == 0:
             return None
-        broadcast_id = _inserted_id(cursor)
+        broadcast_id = inserted_id(cursor)
         if draft:
             return broadcast_id, 0
         return broadcast_id, _owe_broadcast(db, broadcast_id, chat_ids, now)
@@ -181,7 +181,7 @@ class Broadcast:
 
 def get_broadcast(db: Database, broadcast_id: int) -> Broadcast | None:
     """One broadcast."""
-    rows = _rows(db, "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+    rows = fetch_rows(db, "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
     if not rows:
         return None
     row = rows[0]
@@ -254,7 +254,7 @@ def cancel_broadcasts(db: Database, now: float) -> list[int]:
 
 def active_broadcasts(db: Database) -> list[Broadcast]:
     """Broadcasts being sent, and cancelled ones whose last report is still owed."""
-    rows = _rows(
+    rows = fetch_rows(
         db,
         "SELECT id FROM broadcasts WHERE status IN ('sending', 'cancelled') "
         "AND started_at IS NOT NULL AND reported = 0 ORDER BY id",
@@ -329,7 +329,7 @@ def claim(db: Database, row_ids: list[int], now: float) -> list[OutboxRow]:
     if not row_ids:
         return []
     with db.atomic():
-        rows = _rows(
+        rows = fetch_rows(
             db,
             f"SELECT * FROM outbox WHERE id IN ({_marks(row_ids)}) AND status = 'pending' "  # noqa: S608
             "ORDER BY id",

@@ -154,3 +154,24 @@ def test_only_the_composition_root_builds_the_services():
                 if called and node.func.id in SERVICES:
                     builders.add(str(path.relative_to(ROOT)))
     assert builders == {"app/bootstrap.py"}
+
+
+FUNCTION_LINES, CLASS_LINES = 60, 300
+# Still too big, and why: MatchIndex's memo layers are to be measured and cut (issue #16, item 7).
+TOO_BIG_FOR_NOW = {"core/matcher.py:MatchIndex"}
+
+
+def test_no_runtime_function_over_60_lines_and_no_class_over_300():
+    too_big = []
+    for top in RUNTIME:
+        for path in [ROOT / top] if top.endswith(".py") else package_files(top):
+            name = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    continue
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                limit = CLASS_LINES if isinstance(node, ast.ClassDef) else FUNCTION_LINES
+                migration = name == "storage/db.py" and node.name.startswith("m0")
+                if lines > limit and not migration:  # a migration's schema SQL is one piece
+                    too_big.append(f"{name}:{node.name}")
+    assert set(too_big) == TOO_BIG_FOR_NOW
