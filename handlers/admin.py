@@ -29,8 +29,8 @@ from handlers.common import (
     number,
     page_buttons,
     page_line,
+    record_turn,
     reply,
-    turn,
     user_of,
 )
 from handlers.jobs import Progress, Report, ticking
@@ -53,7 +53,7 @@ SHOWN_DETAIL_ERROR_CHARS = 1000
 @admin_only
 async def addfeed(update: Update, context: Context) -> None:
     """/addfeed <url>: "⏳" at once; the fetch runs in the background and edits in the result."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     url = command_argument(update).split()[0] if command_argument(update) else ""
     if not url:
         await reply(update, t.text("addfeed_usage"))
@@ -176,7 +176,7 @@ def feed_details(t: Turn, feed: Feed) -> str:
 @admin_only
 async def feeds(update: Update, context: Context) -> None:
     """/feeds: every feed and its health, with buttons, a page at a time."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     text, buttons = feed_list(t)
     await reply(update, text, reply_markup=buttons)
 
@@ -186,7 +186,7 @@ async def feed_button(update: Update, context: Context) -> None:
     """Details, pause, re-enable or delete a feed, or turn the page; the /feeds message is
     edited in place (and keeps its page)."""
     query, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     _, action, rest = (data.split(":", 2) + ["", ""])[:3]
     raw_id, _, raw_page = rest.partition(":")
     if action == "list":  # feed:list:<page>
@@ -236,7 +236,7 @@ async def unban(update: Update, context: Context) -> None:
 
 
 async def _set_ban(update: Update, context: Context, *, banned: bool) -> None:
-    t = turn(update, context)
+    t = record_turn(update, context)
     chat_id = _chat_id_argument(update)
     if chat_id is None:
         await reply(update, t.text("ban_usage"))
@@ -256,7 +256,7 @@ async def _set_ban(update: Update, context: Context, *, banned: bool) -> None:
 @admin_only
 async def broadcast(update: Update, context: Context) -> None:
     """/broadcast <text>: show a preview with Send / Send silently / Cancel buttons."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     text = command_argument(update)
     if not text:
         await reply(update, t.text("broadcast_usage"))
@@ -299,7 +299,7 @@ async def broadcast(update: Update, context: Context) -> None:
 async def broadcast_button(update: Update, context: Context) -> None:
     """Send, send silently or cancel a previewed broadcast (a second press does nothing)."""
     query, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     _, action, raw_id = data.split(":", 2)
     broadcast_id = int(raw_id)
     await query.answer()
@@ -329,7 +329,7 @@ async def broadcast_button(update: Update, context: Context) -> None:
 @admin_only
 async def broadcast_cancel(update: Update, context: Context) -> None:
     """/broadcast_cancel: stop every notice being sent; the rest is never sent."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     cancelled = outbox.cancel_broadcasts(t.svc.db, t.svc.clock())
     await reply(update, t.text("broadcast_cancel_done" if cancelled else "broadcast_cancel_none"))
 
@@ -378,14 +378,14 @@ def stats_text(t: Turn) -> str:
 @admin_only
 async def stats_command(update: Update, context: Context) -> None:
     """/stats: the bot's figures for admins."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     await reply(update, stats_text(t))
 
 
 @admin_only
 async def export_feeds(update: Update, context: Context) -> None:
     """/export_feeds: every feed as an OPML file."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     count = len(feed_store.all_feeds(t.svc.db))
     await message_of(update).reply_document(
         t.svc.feeds.export_opml(),
@@ -398,7 +398,7 @@ async def export_feeds(update: Update, context: Context) -> None:
 async def import_feeds(update: Update, context: Context) -> None:
     """An .opml file sent by an admin: add every feed in it (each fetched once, as /addfeed), in
     the background, with a running count on the "⏳" message and the summary at the end."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     document = message_of(update).document
     if document is None:
         return
@@ -462,7 +462,7 @@ def _clip(text: str, limit: int) -> str:
 @admin_only
 async def charset(update: Update, context: Context) -> None:
     """/charset <feed id> <charset|auto>: for a feed that lies about its encoding."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     words = command_argument(update).split()
     if len(words) != 2 or not words[0].isdigit():
         await reply(update, t.text("charset_usage"))

@@ -15,8 +15,8 @@ from handlers.common import (
     edit,
     may_post,
     message_of,
+    record_turn,
     reply,
-    turn,
     user_of,
 )
 from handlers.services import Context
@@ -76,7 +76,7 @@ def _switch_buttons(t: Turn, user_id: int) -> InlineKeyboardMarkup | None:
 
 async def channel(update: Update, context: Context) -> None:
     """/channel @name links a channel; /channel off comes back; /channel alone explains."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     user = update.effective_user
     if t.chat.type != ChatType.PRIVATE or user is None:
         await reply(update, t.text("channel_usage"))
@@ -100,7 +100,7 @@ async def channel(update: Update, context: Context) -> None:
 async def forwarded_from_channel(update: Update, context: Context) -> None:
     """A post forwarded from a channel into a private chat: link that channel."""
     origin = message_of(update).forward_origin
-    t = turn(update, context)
+    t = record_turn(update, context)
     if not isinstance(origin, MessageOriginChannel):
         await reply(update, t.text("channel_usage"))
         return
@@ -110,14 +110,14 @@ async def forwarded_from_channel(update: Update, context: Context) -> None:
 async def channel_button(update: Update, context: Context) -> None:
     """Switch which chat the commands act on: a linked channel, or this chat."""
     query, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     value = data.partition(":")[2]
     user_id = user_of(update).id
     linked = {str(c.id): c.id for c in chat_store.linked_channels(t.svc.db, user_id)}
     target = linked.get(value)  # "off", or a channel this user did not link: back to this chat
     chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=target)
     await query.answer()
-    t = turn(update, context)
+    t = record_turn(update, context)
     text = (
         t.text("channel_off") if target is None else t.text("channel_linked", title=t.target.title)
     )

@@ -123,7 +123,10 @@ def for_stamped_target(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def checked(update: Update, context: Context) -> None:
         _, data = button_press(update)
-        if data.rpartition("|")[2] != str(turn(update, context).target.id) or "|" not in data:
+        if (
+            data.rpartition("|")[2] != str(record_turn(update, context).target.id)
+            or "|" not in data
+        ):
             await refuse(update, context, "button_stale")
             return
         await handler(update, context)
@@ -131,7 +134,7 @@ def for_stamped_target(handler: Handler) -> Handler:
     return checked
 
 
-def turn(update: Update, context: Context) -> Turn:
+def record_turn(update: Update, context: Context) -> Turn:
     """Record the chat (a chat that writes is active again) and pick the reply language."""
     svc = services(context)
     tg_chat = chat_of(update)
@@ -254,7 +257,7 @@ async def is_chat_admin(update: Update, context: Context) -> bool:
 
 async def refuse(update: Update, context: Context, message_id: str) -> None:
     """Say why not: as a reply to a command, as an alert on a button press."""
-    await refuse_with(update, turn(update, context).text(message_id))
+    await refuse_with(update, record_turn(update, context).text(message_id))
 
 
 def changes_chat(handler: Handler) -> Handler:
@@ -277,7 +280,7 @@ async def channel_rights_hold(update: Update, context: Context) -> bool:
     """When the turn acts on a linked channel: whether the user still administers it and the bot
     may still post there (asked again after CHANNEL_RIGHTS_CACHE_SECONDS). When not, the link is
     removed and the user told; when Telegram cannot say, nothing changes and they try later."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     if t.target.id == t.chat.id:
         return True
     user_id, channel_id, svc = user_of(update).id, t.target.id, t.svc

@@ -16,9 +16,9 @@ from handlers.common import (
     edit,
     for_stamped_target,
     quiet_hours_text,
+    record_turn,
     reply,
     stamped,
-    turn,
     unstamped,
 )
 from handlers.services import Context
@@ -187,7 +187,7 @@ def change(chat: Chat, kind: str, value: str, default_timezone: str) -> dict[str
 
 async def settings(update: Update, context: Context) -> None:
     """/settings: show the chat's settings with buttons."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     text, buttons = settings_view(t)
     await reply(update, text, reply_markup=buttons)
 
@@ -197,7 +197,7 @@ async def settings(update: Update, context: Context) -> None:
 async def settings_button(update: Update, context: Context) -> None:
     """A settings button: change the setting, then edit the same message to show it."""
     query, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     _, kind, value = (unstamped(data).split(":", 2) + ["", ""])[:3]
     values = change(t.target, kind, value, t.svc.settings.default_timezone)
     if values:

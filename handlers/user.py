@@ -29,9 +29,9 @@ from handlers.common import (
     page_buttons,
     page_line,
     quiet_hours_text,
+    record_turn,
     reply,
     stamped,
-    turn,
     unstamped,
 )
 from handlers.services import Context, services
@@ -49,7 +49,7 @@ CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button
 
 async def start(update: Update, context: Context) -> None:
     """Greet, explain in three lines, offer example keywords as buttons."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     buttons = [
         [
             InlineKeyboardButton(f"➕ {word}", callback_data=f"add:{word}")
@@ -70,7 +70,7 @@ def help_text(update: Update, context: Context, t: Turn) -> str:
 
 async def help_command(update: Update, context: Context) -> None:
     """Every command and the keyword syntax."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     await reply(update, help_text(update, context, t))
 
 
@@ -125,7 +125,7 @@ def add_keywords(t: Turn, raws: list[str]) -> str:
 @changes_chat
 async def add(update: Update, context: Context) -> None:
     """/add: follow one or several keywords."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     raws = split_keywords(command_argument(update))
     if not raws:
         await reply(update, t.text("add_usage"))
@@ -171,7 +171,7 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
 
 async def list_keywords(update: Update, context: Context) -> None:
     """/list: the chat's keywords with buttons, a page at a time."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     text, buttons = keyword_list(t)
     await reply(update, text, reply_markup=buttons)
 
@@ -183,7 +183,7 @@ async def keyword_button(update: Update, context: Context) -> None:
     place. Only the acting chat's (or its managed channel's) keywords are touched, and the
     index changes only when the database did."""
     query, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     _, action, rest = (unstamped(data).split(":", 2) + ["", ""])[:3]
     raw_id, _, raw_page = rest.partition(":")
     if action == "page":
@@ -216,7 +216,7 @@ async def keyword_button(update: Update, context: Context) -> None:
 @changes_chat
 async def remove(update: Update, context: Context) -> None:
     """/remove: stop following one or several keywords."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     raws = split_keywords(command_argument(update))
     if not raws:
         text, buttons = keyword_list(t)
@@ -291,7 +291,7 @@ def test_answer(t: Turn, query: Query, hits: list[article_store.StoredArticle], 
 
 async def test(update: Update, context: Context) -> None:
     """/test: try a keyword on recent news before saving it (runs beside other updates)."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     raw = command_argument(update)
     if not raw:
         await reply(update, t.text("test_usage"))
@@ -314,7 +314,7 @@ async def test(update: Update, context: Context) -> None:
 async def test_button(update: Update, context: Context) -> None:
     """The 🔍 button under a plain message: /test, its answer edited in, with a follow button."""
     press, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     raw = data.partition(":")[2]
     try:
         query = parse_for(t, raw)
@@ -338,7 +338,7 @@ async def test_button(update: Update, context: Context) -> None:
 
 
 async def _set_paused(update: Update, context: Context, paused: bool) -> None:
-    t = turn(update, context)
+    t = record_turn(update, context)
     if t.target.paused == paused:
         await reply(update, t.about_target(t.text("already_paused" if paused else "not_paused")))
         return
@@ -361,7 +361,7 @@ async def resume(update: Update, context: Context) -> None:
 @changes_chat
 async def stop(update: Update, context: Context) -> None:
     """/stop: ask before deleting everything about the chat."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     buttons = InlineKeyboardMarkup(
         [
             [
@@ -380,7 +380,7 @@ async def stop(update: Update, context: Context) -> None:
 async def stop_button(update: Update, context: Context) -> None:
     """The answer to /stop's question; the question is edited into the result."""
     query, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     await query.answer()
     if unstamped(data) != "stop:yes":
         await edit(query, t.text("stop_kept"))
@@ -423,13 +423,13 @@ def my_data(t: Turn) -> str:
 
 async def mydata(update: Update, context: Context) -> None:
     """/mydata: what the bot keeps about this chat."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     await reply(update, my_data(t))
 
 
 async def plain_text(update: Update, context: Context) -> None:
     """A plain message in a private chat: offer to follow it or test it first."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     text = " ".join((message_of(update).text or "").split())
     if len(f"test:{text}".encode()) > CALLBACK_DATA_BYTES:
         await reply(update, t.text("plain_text_hint", text=text[:100]))
@@ -448,7 +448,7 @@ async def plain_text(update: Update, context: Context) -> None:
 async def button(update: Update, context: Context) -> None:
     """Buttons under the welcome and under a plain message: follow, help (test: test_button)."""
     query, data = button_press(update)
-    t = turn(update, context)
+    t = record_turn(update, context)
     action, _, value = data.partition(":")
     if action == "add" and not await is_chat_admin(update, context):
         await query.answer(t.text("group_admins_only"), show_alert=True)
@@ -464,7 +464,7 @@ async def button(update: Update, context: Context) -> None:
 
 async def unknown_command(update: Update, context: Context) -> None:
     """A command the bot does not have."""
-    t = turn(update, context)
+    t = record_turn(update, context)
     await reply(update, t.text("unknown_command"))
 
 
@@ -499,7 +499,7 @@ async def membership(update: Update, context: Context) -> None:
         return
     joined = change.old_chat_member.status in gone
     if change.chat.type in {ChatType.GROUP, ChatType.SUPERGROUP} and joined:
-        t = turn(update, context)
+        t = record_turn(update, context)
         await context.bot.send_message(change.chat.id, t.text("welcome_group"))
     elif change.chat.type == ChatType.PRIVATE and joined:
-        turn(update, context)  # unblocked: active again
+        record_turn(update, context)  # unblocked: active again

@@ -173,7 +173,9 @@ async def test_an_opml_import_of_a_thousand_dead_urls_runs_while_others_are_answ
         )
     assert summary.text.startswith("📥 الاستيراد: أُضيف 0 · موجود من قبل 0 · تعذّر 1000")
     lines = summary.text.split("\n")
-    assert lines[1] == f"• {feeds.url('/held.xml')}: HTTP 503"
+    assert (
+        lines[1] == f"• {feeds.url('/held.xml')}: ردّ الموقع بخطأ (HTTP 503)"
+    )  # the kind, in Arabic
     assert len(lines) == 22  # the counts, 20 failures with their reasons, how many more
     assert lines[-1] == "… و980 غيرها تعذّر"
     assert len(summary.text) <= 4096
