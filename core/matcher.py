@@ -21,8 +21,12 @@ Each distinct query has a small integer id while it is indexed (`entry_id`, `key
 - What each distinct text word hits (ids it makes match or excludes, phrases it may start), and
   what it starts with each word that followed it, are memoized per index until the distinct
   queries change; adding a subscriber to an existing query changes nothing there.
-`find_matches` runs the same code on a one-query index, so both always agree; `matcher_for` keeps
-that one-query index for many texts (/test, highlighting a summary's sentences).
+`find_matches` runs the same code on a one-query index; `matcher_for` keeps that one-query index
+for many texts (/test, highlighting a summary's sentences). tests/reference_matcher.py is the
+independent check: what a keyword means, tried plainly at every position.
+
+`_Postings` holds the inverted index and the memo of what each text word hits; `MatchIndex`
+adds the distinct queries (ids, subscriptions) and reads texts against it.
 
 The index holds about ten Python objects per distinct query, and the memos keep growing while
 articles come in: a long-lived process should call gc.freeze() after loading the index, or
@@ -249,8 +253,10 @@ def _merged(spans: list[Span]) -> list[Span]:
     return merged
 
 
-class MatchIndex:
-    """All subscriptions' queries in one index, matched per distinct query (see `match_keys`)."""
+class _Postings:
+    """The inverted index of the distinct queries (stem slots with their groups, terms and
+    phrases; prefixes), and what each text word hits in it, memoized until the postings change.
+    MatchIndex keeps the queries and subscriptions, and reads texts against it."""
 
     def __init__(self) -> None:
         self._slots: dict[str, _Slot] = {}
@@ -258,101 +264,9 @@ class MatchIndex:
         self._prefix_lengths: Counter[int] = Counter()
         self._lengths: tuple[int, ...] = ()
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
-        self._entries: dict[str, _Entry] = {}
-        self._keys: list[str] = []  # entry id → query key; "" while the id is free
-        self._free_ids: list[int] = []
-        self._sub_queries: dict[int, Query] = {}
         self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
         self._phrase_postings = 0
         self._excluded_phrase_postings = 0
-
-    def __len__(self) -> int:
-        return len(self._sub_queries)
-
-    def __contains__(self, sub_id: object) -> bool:
-        return sub_id in self._sub_queries
-
-    @property
-    def distinct_queries(self) -> int:
-        """How many distinct query keys the index holds."""
-        return len(self._entries)
-
-    def query(self, sub_id: int) -> Query:
-        """The query a subscription follows (KeyError when absent)."""
-        return self._sub_queries[sub_id]
-
-    def entry_id(self, key: str) -> int | None:
-        """The id of the distinct query with this key; None when no subscription follows it."""
-        entry = self._entries.get(key)
-        return None if entry is None else entry.id
-
-    def key_of(self, entry_id: int) -> str:
-        """The key of the distinct query with this id (an id `matched_ids` gave)."""
-        return self._keys[entry_id]
-
-    def followers(self, entry_id: int) -> tuple[int, ...]:
-        """Sorted ids of the subscriptions that follow the query with this entry id."""
-        return self.subscribers(self._keys[entry_id])
-
-    def subscribers(self, key: str) -> tuple[int, ...]:
-        """Sorted ids of the subscriptions that follow the query with this key; () when none."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return ()
-        if entry.followers is None:
-            entry.followers = tuple(sorted(entry.subs))
-        return entry.followers
-
-    def add(self, sub_id: int, query: Query) -> None:
-        """Follow `query` for `sub_id` (replacing what it followed before)."""
-        if sub_id in self._sub_queries:
-            self.remove(sub_id)
-        entry = self._entries.get(query.key)
-        if entry is None:
-            entry = self._entries[query.key] = self._new_entry(query)
-            self._post_entry(entry)
-        entry.subs.add(sub_id)
-        entry.followers = None
-        self._sub_queries[sub_id] = query
-
-    def remove(self, sub_id: int) -> bool:
-        """Stop following for `sub_id`; False when it followed nothing."""
-        query = self._sub_queries.pop(sub_id, None)
-        if query is None:
-            return False
-        key = query.key
-        entry = self._entries[key]
-        entry.subs.discard(sub_id)
-        entry.followers = None
-        if entry.subs:
-            return True
-        del self._entries[key]
-        self._keys[entry.id] = ""
-        self._free_ids.append(entry.id)  # reused once the memos that hold it are forgotten (below)
-        group = entry.group
-        if group is not None:
-            self._forget_hits()
-            group.entries.remove(entry)
-            group.ids = tuple(e.id for e in group.entries)
-            if not group.entries:
-                self._unpost_group(group)
-        for kind, stem_key, second_key, posting in entry.postings:
-            self._unpost(kind, stem_key, second_key, posting)
-        return True
-
-    # --- posting ---------------------------------------------------------------------------------
-
-    def _new_entry(self, query: Query) -> _Entry:
-        """An entry for a new distinct query, with a free id (ids stay dense)."""
-        if not self._free_ids:
-            # ids made a block at a time: their int objects then lie side by side in memory, and
-            # an article's union of ~1,000 matched ids reads fewer cache lines
-            size = len(self._keys)
-            self._keys += [""] * _ID_BLOCK
-            self._free_ids = list(range(size + _ID_BLOCK - 1, size - 1, -1))
-        entry = _Entry(query, self._free_ids.pop())
-        self._keys[entry.id] = query.key
-        return entry
 
     def _slot(self, key: str) -> _Slot:
         """The slot of a stem key, created when missing."""
@@ -460,6 +374,156 @@ class MatchIndex:
         if self._prefix_lengths[length] <= 0:
             del self._prefix_lengths[length]
         self._lengths = tuple(sorted(self._prefix_lengths))
+
+    def _word_hits(self, norm: str) -> _WordHits:
+        """What one normalized text word hits in the index (memoized until postings change)."""
+        groups: list[_Group] = []
+        terms: list[_Term] = []
+        seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
+        slots_get = self._slots.get
+        for key, pbit, sbit in CANDIDATES[norm]:
+            slot = slots_get(key)
+            if slot is None:
+                continue
+            for pmask, smask, group in slot.groups:
+                if pmask & pbit and smask & sbit and group not in groups:
+                    groups.append(group)
+            for pmask, smask, term in slot.terms:
+                if pmask & pbit and smask & sbit and term not in terms:
+                    terms.append(term)
+            if slot.phrases:
+                seconds.append((slot.phrases, pbit, sbit))
+        if self._prefixes:
+            prefixes_get = self._prefixes.get
+            for core, pbit in CORES[norm]:
+                for length in self._lengths:
+                    if length > len(core):
+                        break
+                    for pmask, term in prefixes_get(core[:length], ()):
+                        if pmask & pbit and term not in terms:
+                            terms.append(term)
+        if groups or terms or seconds:
+            hits = _WordHits(_ids_of(groups), seconds=tuple(seconds), after={} if seconds else None)
+            if terms:
+                _add_terms(hits, terms)
+        else:
+            hits = _NO_HITS
+        return _remember(self._hits, norm, hits, _HIT_CACHE_LIMIT)
+
+    def _pair_hits(self, hits: _WordHits, following: str) -> _MaybeRun:
+        """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
+        after = hits.after
+        if after is None:  # starts no phrase
+            return False
+        phrases: dict[_Term, None] = {}
+        readings = CANDIDATES[following] if following else ()
+        for by_second, pbit, sbit in hits.seconds:
+            for key2, pbit2, sbit2 in readings:
+                for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
+                    if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
+                        phrases[term] = None
+        return _remember(after, following, _RunHits.of(list(phrases), 2))
+
+    def _forget_hits(self) -> None:
+        """Drop every memoized word (and with them their pairs): the distinct queries changed."""
+        self._hits.clear()
+
+
+class MatchIndex(_Postings):
+    """All subscriptions' queries in one index, matched per distinct query (see `match_keys`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._entries: dict[str, _Entry] = {}
+        self._keys: list[str] = []  # entry id → query key; "" while the id is free
+        self._free_ids: list[int] = []
+        self._sub_queries: dict[int, Query] = {}
+
+    def __len__(self) -> int:
+        return len(self._sub_queries)
+
+    def __contains__(self, sub_id: object) -> bool:
+        return sub_id in self._sub_queries
+
+    @property
+    def distinct_queries(self) -> int:
+        """How many distinct query keys the index holds."""
+        return len(self._entries)
+
+    def query(self, sub_id: int) -> Query:
+        """The query a subscription follows (KeyError when absent)."""
+        return self._sub_queries[sub_id]
+
+    def entry_id(self, key: str) -> int | None:
+        """The id of the distinct query with this key; None when no subscription follows it."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.id
+
+    def key_of(self, entry_id: int) -> str:
+        """The key of the distinct query with this id (an id `matched_ids` gave)."""
+        return self._keys[entry_id]
+
+    def followers(self, entry_id: int) -> tuple[int, ...]:
+        """Sorted ids of the subscriptions that follow the query with this entry id."""
+        return self.subscribers(self._keys[entry_id])
+
+    def subscribers(self, key: str) -> tuple[int, ...]:
+        """Sorted ids of the subscriptions that follow the query with this key; () when none."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return ()
+        if entry.followers is None:
+            entry.followers = tuple(sorted(entry.subs))
+        return entry.followers
+
+    def add(self, sub_id: int, query: Query) -> None:
+        """Follow `query` for `sub_id` (replacing what it followed before)."""
+        if sub_id in self._sub_queries:
+            self.remove(sub_id)
+        entry = self._entries.get(query.key)
+        if entry is None:
+            entry = self._entries[query.key] = self._new_entry(query)
+            self._post_entry(entry)
+        entry.subs.add(sub_id)
+        entry.followers = None
+        self._sub_queries[sub_id] = query
+
+    def remove(self, sub_id: int) -> bool:
+        """Stop following for `sub_id`; False when it followed nothing."""
+        query = self._sub_queries.pop(sub_id, None)
+        if query is None:
+            return False
+        key = query.key
+        entry = self._entries[key]
+        entry.subs.discard(sub_id)
+        entry.followers = None
+        if entry.subs:
+            return True
+        del self._entries[key]
+        self._keys[entry.id] = ""
+        self._free_ids.append(entry.id)  # reused once the memos that hold it are forgotten (below)
+        group = entry.group
+        if group is not None:
+            self._forget_hits()
+            group.entries.remove(entry)
+            group.ids = tuple(e.id for e in group.entries)
+            if not group.entries:
+                self._unpost_group(group)
+        for kind, stem_key, second_key, posting in entry.postings:
+            self._unpost(kind, stem_key, second_key, posting)
+        return True
+
+    def _new_entry(self, query: Query) -> _Entry:
+        """An entry for a new distinct query, with a free id (ids stay dense)."""
+        if not self._free_ids:
+            # ids made a block at a time: their int objects then lie side by side in memory, and
+            # an article's union of ~1,000 matched ids reads fewer cache lines
+            size = len(self._keys)
+            self._keys += [""] * _ID_BLOCK
+            self._free_ids = list(range(size + _ID_BLOCK - 1, size - 1, -1))
+        entry = _Entry(query, self._free_ids.pop())
+        self._keys[entry.id] = query.key
+        return entry
 
     # --- matching --------------------------------------------------------------------------------
 
@@ -604,59 +668,6 @@ class MatchIndex:
                     runs.append(run)
         if self._excluded_phrase_postings:
             scan.excluded.update(*map(_EXCLUDES, runs))
-
-    def _word_hits(self, norm: str) -> _WordHits:
-        """What one normalized text word hits in the index (memoized until postings change)."""
-        groups: list[_Group] = []
-        terms: list[_Term] = []
-        seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
-        slots_get = self._slots.get
-        for key, pbit, sbit in CANDIDATES[norm]:
-            slot = slots_get(key)
-            if slot is None:
-                continue
-            for pmask, smask, group in slot.groups:
-                if pmask & pbit and smask & sbit and group not in groups:
-                    groups.append(group)
-            for pmask, smask, term in slot.terms:
-                if pmask & pbit and smask & sbit and term not in terms:
-                    terms.append(term)
-            if slot.phrases:
-                seconds.append((slot.phrases, pbit, sbit))
-        if self._prefixes:
-            prefixes_get = self._prefixes.get
-            for core, pbit in CORES[norm]:
-                for length in self._lengths:
-                    if length > len(core):
-                        break
-                    for pmask, term in prefixes_get(core[:length], ()):
-                        if pmask & pbit and term not in terms:
-                            terms.append(term)
-        if groups or terms or seconds:
-            hits = _WordHits(_ids_of(groups), seconds=tuple(seconds), after={} if seconds else None)
-            if terms:
-                _add_terms(hits, terms)
-        else:
-            hits = _NO_HITS
-        return _remember(self._hits, norm, hits, _HIT_CACHE_LIMIT)
-
-    def _pair_hits(self, hits: _WordHits, following: str) -> _MaybeRun:
-        """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
-        after = hits.after
-        if after is None:  # starts no phrase
-            return False
-        phrases: dict[_Term, None] = {}
-        readings = CANDIDATES[following] if following else ()
-        for by_second, pbit, sbit in hits.seconds:
-            for key2, pbit2, sbit2 in readings:
-                for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
-                    if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
-                        phrases[term] = None
-        return _remember(after, following, _RunHits.of(list(phrases), 2))
-
-    def _forget_hits(self) -> None:
-        """Drop every memoized word (and with them their pairs): the distinct queries changed."""
-        self._hits.clear()
 
 
 @dataclass(slots=True, eq=False)
