@@ -52,7 +52,7 @@ _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and se
 _MaybeRun: TypeAlias = "_RunHits | Literal[False]"  # False in a memo: the run starts nothing
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
 _ID_BLOCK = 1_024  # entry ids made at once
-_SEEN_CACHE_LIMIT = 1_000  # memoized text words per word of a phrase, or after a text word
+_SEEN_CACHE_LIMIT = 1_000  # memoized text words after a text word (its phrase runs)
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
 # other punctuation (، . : ؛ ( …) ends the phrase, so a title and its text never join.
@@ -69,17 +69,11 @@ class _Word:
 
     stems: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     prefixes: list[tuple[str, int]] = field(default_factory=list)
-    seen: dict[str, bool] = field(default_factory=dict)  # memo of `matches`
 
     def matches(self, norm: str) -> bool:
-        """True when the normalized text word is an accepted form of this keyword word."""
-        found = self.seen.get(norm)
-        if found is None:
-            found = _remember(self.seen, norm, self._reads(norm))
-        return found
-
-    def _reads(self, norm: str) -> bool:
-        """`matches`, computed."""
+        """True when the normalized text word is an accepted form of this keyword word (not
+        memoized: over a cycle's articles a memo here made no difference bench/memo.py could
+        tell from the machine's noise; the memo of each text word's hits answers most words)."""
         stems = self.stems
         for key, pbit, sbit in CANDIDATES[norm]:
             for pmask, smask in stems.get(key, ()):
