@@ -47,12 +47,12 @@ class Composer:
         self.shortlink_base_url = shortlink_base_url
         self.summaries = SummaryCache()
 
-    def notice(self, row: OutboxRow, language: str) -> str | None:
-        """A broadcast in the chat's language (None when it is gone), or a notice's own text."""
+    def notice(self, row: OutboxRow, language: str, broadcast: outbox.Broadcast | None) -> str:
+        """A notice's own text, or the row's broadcast (read by the caller) in the chat's
+        language; "" when the broadcast is gone."""
         if row.kind == "notice":
             return row.text or ""
-        broadcast = outbox.get_broadcast(self.db, row.broadcast_id) if row.broadcast_id else None
-        return render_notice(self.catalog, language, broadcast.text) if broadcast else None
+        return render_notice(self.catalog, language, broadcast.text) if broadcast else ""
 
     async def alert(self, row: OutboxRow, language: str) -> str | None:
         """One alert in the chat's language, or None if its article is gone."""

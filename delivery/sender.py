@@ -295,7 +295,7 @@ class Sender:
         elif row.kind == "alert":
             await self._send_alert(row, chat, now, decision)
         else:
-            text = self.compose.notice(row, chat.language) or ""
+            text = self.compose.notice(row, chat.language, broadcast)
             silent = decision.silent or bool(broadcast and broadcast.silent)
             await self.transport.deliver(row, [], text, chat, silent=silent)
 
