@@ -33,7 +33,7 @@ class Trial(Generic[A]):
 
     def __init__(self, query: Query) -> None:
         self.query = query
-        self._spans = matcher_for(query)
+        self._spans: Callable[[str], list[Span]] | None = None  # built by the first `scan`
         self.hits: list[A] = []  # the newest article of each story it matches
         self.stories: set[int] = set()  # every story looked at
         self.scanned = 0  # articles looked at
@@ -41,6 +41,8 @@ class Trial(Generic[A]):
 
     def scan(self, articles: Iterable[A], expired: Callable[[], bool]) -> bool:
         """Match articles in order; False when expired() stopped it before the last one."""
+        if self._spans is None:  # not when the pages are matched elsewhere (`absorb`)
+            self._spans = matcher_for(self.query)
         for article in articles:
             if expired():
                 return False
