@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
 from delivery.feed_admin import FeedAdmin
-from delivery.intake import FeedSchedule, Intake
+from delivery.intake import FeedSchedule, FeedWork, Intake
 from delivery.notices import AdminNotices
 from delivery.poll import Poller
 from delivery.prepare import Preparer, parse_pool
@@ -45,7 +44,6 @@ class Rasd:
     writes: WriteHealth  # whether the database takes writes
     metrics: Metrics
     notices: AdminNotices
-    intake: Intake
     poller: Poller
     feeds: FeedAdmin
     sender: Sender | None  # None without a bot to send with (the CLI's feed commands)
@@ -112,7 +110,7 @@ def bootstrap(
         )  # fmt: skip
         notices.wake = sender.wake
     wake = sender.wake if sender is not None else _nothing
-    poller, feeds, intake = _feed_pipeline(
+    poller, feeds = _feed_pipeline(
         settings, db, book, fetcher, executor, notices, writes, clock, wake
     )
     services = Services(
@@ -128,7 +126,7 @@ def bootstrap(
     )
     return Rasd(
         settings, clock, catalog, db, book, fetcher, executor, writes, metrics, notices,
-        intake, poller, feeds, sender, budget, services,
+        poller, feeds, sender, budget, services,
     )  # fmt: skip
 
 
@@ -142,31 +140,19 @@ def _feed_pipeline(
     writes: WriteHealth,
     clock: Clock,
     wake: Callable[[], None],
-) -> tuple[Poller, FeedAdmin, Intake]:
+) -> tuple[Poller, FeedAdmin]:
     """The poll cycle and feed administration, sharing parsing, intake, schedule and turns."""
     preparer = Preparer(
         executor,
         max_text_chars=settings.article_max_chars,
         max_title_chars=settings.title_max_chars,
     )
-    intake = Intake(db, book)
     schedule = FeedSchedule(
         db, interval_seconds=settings.poll_interval_seconds, on_feed_disabled=notices.feed_disabled
     )
-    db_turn = asyncio.Lock()  # database work takes turns between the poll cycle and admins
-    poller = Poller(
-        db,
-        fetcher,
-        preparer,
-        intake,
-        schedule,
-        clock=clock,
-        on_queued=wake,
-        writes=writes,
-        db_turn=db_turn,
-    )
-    feeds = FeedAdmin(db, fetcher, preparer, intake, schedule, clock=clock, db_turn=db_turn)
-    return poller, feeds, intake
+    work = FeedWork(db, fetcher, preparer, Intake(db, book), schedule)
+    poller = Poller(work, clock=clock, on_queued=wake, writes=writes)
+    return poller, FeedAdmin(work, clock=clock)
 
 
 def _nothing() -> None:

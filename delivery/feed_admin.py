@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from core.opml import OpmlError, build_opml, parse_opml
 from core.safety import has_credentials, without_credentials
-from delivery.intake import FeedSchedule, Intake, body_hash
-from delivery.prepare import Prepared, Preparer
-from feeds.fetch import Fetcher, FetchResult
+from delivery.intake import FeedWork, body_hash
+from delivery.prepare import Prepared
+from feeds.fetch import FetchResult
 from storage import feeds as feed_store
-from storage.db import Database, transaction
+from storage.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +55,13 @@ class FeedAdmin:
 
     def __init__(
         self,
-        db: Database,
-        fetcher: Fetcher,
-        preparer: Preparer,
-        intake: Intake,
-        schedule: FeedSchedule,
+        work: FeedWork,
         *,
         clock: Callable[[], float],
-        db_turn: asyncio.Lock | None = None,
         import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
     ) -> None:
-        self.db = db
-        self.fetcher = fetcher
-        self.preparer = preparer
-        self.intake = intake
-        self.schedule = schedule
+        self.work = work
         self.clock = clock
-        # Shared with the poll cycle: database work takes turns, one batch per event-loop turn.
-        self.db_turn = db_turn or asyncio.Lock()
         self.import_concurrency = import_concurrency
 
     async def add_feed(self, url: str, *, added_by: int | None) -> AddFeedResult:
@@ -82,21 +71,21 @@ class FeedAdmin:
     async def _add(self, url: str, *, added_by: int | None, fallback_title: str) -> AddFeedResult:
         if has_credentials(url):
             return AddFeedResult(error=CREDENTIALS_REFUSED, error_kind="credentials")
-        existing = feed_store.feed_by_url(self.db, url)
+        existing = feed_store.feed_by_url(self.work.db, url)
         if existing is not None:
             return AddFeedResult(existing.id, existing.title, already=True)
-        result = await self.fetcher.fetch(url)
+        result = await self.work.fetcher.fetch(url)
         if result.error:
             return AddFeedResult(error=result.error, error_kind=result.error_kind or "fetch")
-        prepared = await self.preparer.prepare(result, None, "")
+        prepared = await self.work.preparer.prepare(result, None, "")
         if prepared.error:
             return AddFeedResult(error=prepared.error, error_kind="not_feed")
         title = prepared.title or fallback_title or url
         try:
-            async with self.db_turn:
+            async with self.work.db_turn:
                 feed_id = self._store_new_feed(url, title, added_by, result, prepared)
         except feed_store.FeedExists:
-            feed = feed_store.feed_by_url(self.db, url)
+            feed = feed_store.feed_by_url(self.work.db, url)
             return AddFeedResult(feed.id if feed else None, title, already=True)
         return AddFeedResult(feed_id, title, prepared.item_count)
 
@@ -111,22 +100,22 @@ class FeedAdmin:
         """Store a feed and its baseline items in one transaction; FeedExists if it is there."""
         now = self.clock()
         try:
-            with transaction(self.db):
+            with transaction(self.work.db):
                 feed_id = feed_store.add_feed(
-                    self.db,
+                    self.work.db,
                     url,
                     title=title,
-                    interval_seconds=self.schedule.interval_seconds,
+                    interval_seconds=self.work.schedule.interval_seconds,
                     now=now,
                     added_by=added_by,
                 )
                 # The items present now are the baseline: stored, never alerted.
-                self.intake.store(feed_id, prepared.articles, now, alert=False)
-                self.schedule.succeeded(feed_id, result, prepared, body_hash(result.body), now)
+                self.work.intake.store(feed_id, prepared.articles, now, alert=False)
+                self.work.schedule.succeeded(feed_id, result, prepared, body_hash(result.body), now)
         except feed_store.FeedExists:
             raise
         except Exception:
-            self.intake.forget_stories()
+            self.work.intake.forget_stories()
             raise
         return feed_id
 
@@ -178,20 +167,20 @@ class FeedAdmin:
 
     def export_opml(self) -> bytes:
         """Every stored feed (disabled ones too) as an OPML 2.0 document."""
-        feeds = feed_store.all_feeds(self.db)
+        feeds = feed_store.all_feeds(self.work.db)
         return build_opml(
             [(without_credentials(feed.url), feed.title) for feed in feeds], EXPORT_TITLE
         )
 
     def set_paused(self, feed_id: int, paused: bool) -> None:
         """Pause a feed, or re-enable it (due now, its error count cleared)."""
-        feed_store.set_feed_disabled(self.db, feed_id, paused, self.clock())
+        feed_store.set_feed_disabled(self.work.db, feed_id, paused, self.clock())
 
     def delete(self, feed_id: int) -> None:
         """Forget a feed and its articles."""
-        feed_store.delete_feed(self.db, feed_id)
+        feed_store.delete_feed(self.work.db, feed_id)
 
     def set_charset(self, feed_id: int, wanted: str | None) -> str | None:
         """Decode a feed with this charset from now on (None: detect); the codec's name.
         Raises storage.feeds.UnknownCharset for a name Python does not know."""
-        return feed_store.set_feed_charset(self.db, feed_id, wanted)
+        return feed_store.set_feed_charset(self.work.db, feed_id, wanted)

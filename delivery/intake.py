@@ -4,18 +4,20 @@ feed administration (a feed's baseline items go the same way, without alerts).""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from core.articles import match_text
 from core.dedup import RecentStories
 from core.models import Article, Chat, Feed
 from core.schedule import MAX_CONSECUTIVE_FAILURES, next_check, server_min_seconds, should_disable
 from core.subscriptions import SubscriptionBook
-from delivery.prepare import Prepared
-from feeds.fetch import FetchResult
+from delivery.prepare import Prepared, Preparer
+from feeds.fetch import Fetcher, FetchResult
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -212,6 +214,20 @@ class FeedSchedule:
             except Exception:
                 log.exception("on_feed_disabled failed", extra={"feed_url": feed.url})
         return disable
+
+
+@dataclass(frozen=True)
+class FeedWork:
+    """What the poll cycle and feed administration share: the database, the fetcher, the parse
+    pool, the intake and the schedule, and the turns they take at the database (one batch of
+    feeds per event-loop turn, so fetches in flight are served between them)."""
+
+    db: Database
+    fetcher: Fetcher
+    preparer: Preparer
+    intake: Intake
+    schedule: FeedSchedule
+    db_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def body_hash(body: bytes | None) -> str | None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from core.models import Feed
 from core.write_health import WriteHealth, backoff
-from delivery.intake import FeedSchedule, Intake, body_hash
-from delivery.prepare import Prepared, Preparer
-from feeds.fetch import Fetcher, FetchResult
+from delivery.intake import FeedWork, body_hash
+from delivery.prepare import Prepared
+from feeds.fetch import FetchResult
 from storage import feeds as feed_store
-from storage.db import Database, is_refused_write, transaction
+from storage.db import is_refused_write, transaction
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +73,14 @@ class Poller:
 
     def __init__(
         self,
-        db: Database,
-        fetcher: Fetcher,
-        preparer: Preparer,
-        intake: Intake,
-        schedule: FeedSchedule,
+        work: FeedWork,
         *,
         clock: Callable[[], float],
         on_queued: Callable[[], None] = lambda: None,
         max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
         writes: WriteHealth | None = None,
-        db_turn: asyncio.Lock | None = None,
     ) -> None:
-        self.db = db
-        self.fetcher = fetcher
-        self.preparer = preparer
-        self.intake = intake
-        self.schedule = schedule
+        self.work = work
         self.clock = clock
         self.on_queued = on_queued
         self.max_feeds_per_cycle = max_feeds_per_cycle
@@ -97,10 +88,6 @@ class Poller:
         self.last_success_at: float | None = None
         self.paused_until = 0.0
         self._refusals = 0  # cycles in a row whose writes the database refused
-        # Database work takes turns: one batch of feeds per event-loop turn, so fetches in
-        # flight are served between them (a cycle full of new articles must not starve
-        # connections into timeouts). Shared with feed administration.
-        self._db_turn = db_turn or asyncio.Lock()
         self._unwritten: list[_Outcome] = []  # fetched (and parsed) feeds waiting for storage
 
     async def run_once(self) -> PollReport:
@@ -109,8 +96,8 @@ class Poller:
         if self.clock() < self.paused_until:
             report.paused = True
             return report
-        self.intake.new_cycle()
-        feeds = feed_store.due_feeds(self.db, self.clock(), limit=self.max_feeds_per_cycle)
+        self.work.intake.new_cycle()
+        feeds = feed_store.due_feeds(self.work.db, self.clock(), limit=self.max_feeds_per_cycle)
         await asyncio.gather(*(self._check(feed, report) for feed in feeds))
         healthy = report.feeds_checked - report.feeds_failed - report.database_refused
         if healthy > 0:
@@ -139,23 +126,23 @@ class Poller:
         """One feed, start to finish; whatever goes wrong stays with this feed."""
         report.feeds_checked += 1
         try:
-            result = await self.fetcher.fetch(
+            result = await self.work.fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
             digest = body_hash(result.body)
             ready = None
             if result.ok and not result.not_modified and digest != feed.body_hash:
-                ready = await self.preparer.prepare(result, feed.charset, feed.title)
+                ready = await self.work.preparer.prepare(result, feed.charset, feed.title)
             outcome = _Outcome(feed, result, ready, digest, report)
             self._unwritten.append(outcome)
             while not outcome.written:
-                async with self._db_turn:
+                async with self.work.db_turn:
                     if not outcome.written:
                         self._write_some()
             if outcome.error is not None:
                 raise outcome.error
         except Exception as error:  # one broken feed must not stop the others
-            self.intake.forget_stories()
+            self.work.intake.forget_stories()
             if is_refused_write(error):
                 self._not_stored(error, report)
                 return
@@ -183,10 +170,10 @@ class Poller:
         batch = self._unwritten[:WRITE_BATCH]
         del self._unwritten[:WRITE_BATCH]
         try:
-            with transaction(self.db):
+            with transaction(self.work.db):
                 for outcome in batch:
                     try:
-                        with transaction(self.db):
+                        with transaction(self.work.db):
                             self._finish_feed(
                                 outcome.feed,
                                 outcome.result,
@@ -195,7 +182,7 @@ class Poller:
                                 outcome.report,
                             )
                     except Exception as error:
-                        self.intake.forget_stories()  # it may remember rolled-back articles
+                        self.work.intake.forget_stories()  # it may remember rolled-back articles
                         outcome.error = error
         except Exception as error:  # the whole transaction failed (at commit, say)
             for outcome in batch:
@@ -228,8 +215,8 @@ class Poller:
         now = self.clock()
         new = queued = 0
         if ready is not None:
-            new, queued = self.intake.store(feed.id, ready.articles, now, alert=feed.primed)
-        self.schedule.succeeded(feed.id, result, ready, body_hash or feed.body_hash, now)
+            new, queued = self.work.intake.store(feed.id, ready.articles, now, alert=feed.primed)
+        self.work.schedule.succeeded(feed.id, result, ready, body_hash or feed.body_hash, now)
         # Counted once stored: a feed whose storage fails is counted as failed only.
         report.articles_new += new
         report.alerts_queued += queued
@@ -253,5 +240,5 @@ class Poller:
         report.feeds_failed += 1
         report.errors[feed.url] = error
         report.error_kinds[feed.url] = kind
-        if self.schedule.failed(feed, error, self.clock(), kind=kind, retry_after=retry_after):
+        if self.work.schedule.failed(feed, error, self.clock(), kind=kind, retry_after=retry_after):
             report.feeds_disabled += 1

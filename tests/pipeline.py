@@ -3,7 +3,6 @@ for tests and benchmarks that drive them without a bot."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -13,7 +12,7 @@ from core.schedule import MAX_CONSECUTIVE_FAILURES
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
 from delivery.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
-from delivery.intake import FeedSchedule, Intake
+from delivery.intake import FeedSchedule, FeedWork, Intake
 from delivery.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
 from delivery.prepare import Preparer
 from feeds.fetch import Fetcher
@@ -40,38 +39,22 @@ class Pipeline:
         max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
         import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
     ) -> None:
-        self.preparer = Preparer(executor)
-        self.intake = Intake(db, book)
-        self.schedule = FeedSchedule(
+        schedule = FeedSchedule(
             db,
             interval_seconds=interval_seconds,
             rng=rng,
             max_failures=max_failures,
             on_feed_disabled=on_feed_disabled,
         )
-        turn = asyncio.Lock()
+        work = FeedWork(db, fetcher, Preparer(executor), Intake(db, book), schedule)
         self.poller = Poller(
-            db,
-            fetcher,
-            self.preparer,
-            self.intake,
-            self.schedule,
+            work,
             clock=clock,
             on_queued=on_queued,
             writes=writes,
             max_feeds_per_cycle=max_feeds_per_cycle,
-            db_turn=turn,
         )
-        self.feeds = FeedAdmin(
-            db,
-            fetcher,
-            self.preparer,
-            self.intake,
-            self.schedule,
-            clock=clock,
-            db_turn=turn,
-            import_concurrency=import_concurrency,
-        )
+        self.feeds = FeedAdmin(work, clock=clock, import_concurrency=import_concurrency)
         self.run_once = self.poller.run_once
         self.add_feed = self.feeds.add_feed
         self.import_opml = self.feeds.import_opml
