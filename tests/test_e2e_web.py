@@ -104,28 +104,21 @@ def test_backup_command_copies_a_consistent_database(tmp_path):
     db.conn.close()
     copy = tmp_path / "backup.db"
     env = {"DATABASE_PATH": str(source), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "bot.py", "backup", str(copy)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+    def backup(path: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "bot.py", "backup", str(path)]
+        return subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    result = backup(copy)
     assert result.returncode == 0, result.stderr
     assert copy.stat().st_mode & 0o777 == 0o600  # every chat's keywords: the owner's eyes only
     restored = open_database(copy)
     assert restored.execute("SELECT id FROM chats").fetchall() == [(5,)]
     assert restored.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     for live in (source, tmp_path / "." / "rasd.db-wal", tmp_path / "rasd.db-shm"):
-        refused = subprocess.run(
-            [sys.executable, "bot.py", "backup", str(live)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        refused = backup(live)
         assert refused.returncode == 2
         assert "is the live database" in refused.stderr
     assert open_database(source).execute("SELECT id FROM chats").fetchall() == [(5,)]
