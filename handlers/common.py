@@ -198,25 +198,19 @@ async def edit(
 
 
 def page_buttons(
-    t: Turn, prefix: str, page: Page, stamp: int | None = None
+    t: Turn, prefix: str, page: Page, *, for_target: bool = False
 ) -> list[InlineKeyboardButton]:
-    """◀️ / ▶️ to the previous and next page; callback data is `prefix` and the page number
-    (and `|stamp`, the target, for buttons checked by `for_stamped_target`)."""
-    suffix = "" if stamp is None else f"|{stamp}"
-    buttons = []
-    if page.number > 0:
-        buttons.append(
-            InlineKeyboardButton(
-                t.text("button_page_previous"), callback_data=f"{prefix}{page.number - 1}{suffix}"
-            )
+    """◀️ / ▶️ to the previous and next page; callback data is `prefix` and the page number,
+    `stamped` with the target when the buttons are checked by `for_stamped_target`."""
+    moves = [("button_page_previous", page.number - 1), ("button_page_next", page.number + 1)]
+    return [
+        InlineKeyboardButton(
+            t.text(label),
+            callback_data=stamped(t, f"{prefix}{number}") if for_target else f"{prefix}{number}",
         )
-    if page.number < page.count - 1:
-        buttons.append(
-            InlineKeyboardButton(
-                t.text("button_page_next"), callback_data=f"{prefix}{page.number + 1}{suffix}"
-            )
-        )
-    return buttons
+        for label, number in moves
+        if 0 <= number < page.count
+    ]
 
 
 def page_line(t: Turn, page: Page) -> str:

@@ -161,7 +161,7 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
                 ),
             ]
         )
-    if navigation := page_buttons(t, "kw:page:", shown, stamp=t.target.id):
+    if navigation := page_buttons(t, "kw:page:", shown, for_target=True):
         rows.append(navigation)
     if more := page_line(t, shown):
         lines.append(more)
