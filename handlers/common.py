@@ -336,14 +336,13 @@ async def ban_guard(update: Update, context: Context) -> None:
     then ignored (storage.bans); changes of membership and migrations still keep its state true."""
     chat, user = update.effective_chat, update.effective_user
     message, query = update.effective_message, update.callback_query
-    if update.my_chat_member is not None or (message is not None and message.migrate_to_chat_id):
-        return
-    if message is not None and message.migrate_from_chat_id:
+    migrating = message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id)
+    svc = services(context)
+    if update.my_chat_member is not None or migrating or is_admin(update, context):
         return
     ids = [i for i in (chat.id if chat else None, user.id if user else None) if i is not None]
-    svc = services(context)
     banned = ban_store.banned_among(svc.db, ids)
-    if banned is None or (user is not None and user.id in svc.settings.admin_ids):
+    if banned is None:
         return
     if ban_store.tell_once(svc.db, banned, svc.clock()):
         text = svc.catalog.text(
