@@ -162,7 +162,7 @@ P_NONE = 1  # no proclitic
 P_CLITIC = 2  # و ف ب ك ل and their combinations, without the article
 P_ARTICLE = 4  # any combination that contains the article: ال وال بال لل فلل وبال …
 P_FUTURE = 8  # future س (with و/ف) before an imperfect verb
-P_KAF = 16  # bare ك "like, as" (ك وك فك): only on stems of 4+ letters (كامنة is not ك + أمن + ة)
+P_KAF = 16  # bare ك "like, as": only on stems of 4+ letters (كامنة is not ك + أمن + ة); وك فك are P_CLITIC
 
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ك", "ل")
@@ -174,7 +174,7 @@ def _proclitic_bits() -> dict[str, int]:
     for conj in _CONJ:
         for prep in _PREP:
             if conj or prep:
-                bits[conj + prep] = P_KAF if prep == "ك" else P_CLITIC
+                bits[conj + prep] = P_KAF if conj + prep == "ك" else P_CLITIC
             bits[conj + ("لل" if prep == "ل" else prep + "ال")] = P_ARTICLE
         bits[conj + "س"] = P_FUTURE
     return bits
@@ -201,7 +201,7 @@ S_AT_ENC = 1 << 12  # ات + enclitic
 S_PLURAL = 1 << 13  # ان ين ون
 S_W_ENC = 1 << 14  # و alone or + enclitic (construct plural: معلمو، معلموها)
 S_T_ENC = 1 << 15  # ت + enclitic (وزيرتها, حكومتها)
-S_T_DUAL = 1 << 16  # تان تين تا تا+enclitic
+S_T_DUAL = 1 << 16  # تان تين تا, تا/تي + enclitic (مملكتاه، مملكتيه)
 
 _ENCLITICS = ("ها", "هم", "هن", "هما", "ك", "كم", "كن", "كما", "نا", "ني")
 _ENCLITICS_HY = (*_ENCLITICS, "ه", "ي")
@@ -224,7 +224,14 @@ def _suffix_classes() -> dict[str, int]:
     put(S_AT, "ات")
     put(S_PLURAL, "ان", "ين", "ون")
     put(S_A, "ا")
-    put(S_T_DUAL, "تان", "تين", "تا", *("تا" + e for e in _ENCLITICS_HY))
+    put(
+        S_T_DUAL,
+        "تان",
+        "تين",
+        "تا",
+        *("تا" + e for e in _ENCLITICS_HY),
+        *("تي" + e for e in _ENCLITICS_HY),
+    )
     put(S_Y_ENC, "يي", *("ي" + e for e in _ENCLITICS))
     put(S_YT_ENC, *("يت" + e for e in _ENCLITICS_HY))
     put(S_A_ENC, *("ا" + e for e in _ENCLITICS_HY))
@@ -238,7 +245,7 @@ SUFFIXES = _suffix_classes()
 _SUFFIX_MAX = max(map(len, SUFFIXES))
 _MIN_STEM = 2  # no candidate stem is shorter than this
 
-_NISBA = S_Y | S_YH | S_YA | S_NISBA_PL | S_Y_ENC | S_YT_ENC
+NISBA_SUFFIXES = _NISBA = S_Y | S_YH | S_YA | S_NISBA_PL | S_Y_ENC | S_YT_ENC
 SUFFIXES_SHORT = S_NONE | S_H | S_Y | S_YH | S_YA | S_NISBA_PL | S_ENC
 SUFFIXES_LONG = (
     SUFFIXES_SHORT

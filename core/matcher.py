@@ -43,7 +43,8 @@ from itertools import chain, compress
 from operator import attrgetter
 from typing import Literal, TypeAlias, TypeVar, cast
 
-from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words, stem_rules
+from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words
+from core.forms import word_rules
 from core.query import Query, Term
 
 Span = tuple[int, int]
@@ -194,7 +195,7 @@ def _compile_word(text: str, mode: str) -> _Word:
     elif mode == "exact":
         word.stems[text] = [(1, 1)]  # P_NONE, S_NONE: the whole word, nothing attached
     else:
-        for key, pmask, smask in stem_rules(text):
+        for key, pmask, smask, *_ in word_rules(text):
             word.stems.setdefault(key, []).append((pmask, smask))
     return word
 

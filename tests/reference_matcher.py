@@ -1,7 +1,7 @@
 """A reference matcher: what a keyword means, written as plainly as possible.
 
-It shares only the word-level rules with the bot (core.arabic: how a text word may be read,
-and which readings a keyword word accepts) and none of core.matcher's index, groups, postings or
+It shares only the word-level rules with the bot (core.arabic: how a text word may be read;
+core.forms: which readings a keyword word accepts, its plurals and variants included) and none of core.matcher's index, groups, postings or
 memos. Slow on purpose: every term is tried at every position. tests/test_matcher_reference.py
 checks that MatchIndex, with many queries in one index, agrees with it.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words, stem_rules
+from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words
+from core.forms import word_rules
 from core.query import Query, Term, Word
 
 Span = tuple[int, int]
@@ -35,11 +36,11 @@ def word_matches(word: Word, norm: str) -> bool:
             for prefix, pmask in prefix_rules(word.text)
             for core, pbit in CORES[norm]
         )
-    accepted = stem_rules(word.text)
+    accepted = word_rules(word.text)
     return any(
         key == stem and pmask & pbit and smask & sbit
         for key, pbit, sbit in CANDIDATES[norm]
-        for stem, pmask, smask in accepted
+        for stem, pmask, smask, *_ in accepted
     )
 
 
