@@ -130,7 +130,9 @@ def run_backup(settings: Settings, destination: str) -> int:
 
 
 def run_match(keyword: str, lines: list[str], out) -> int:
-    """`match`: 1<TAB>matched words, or 0, for each input line (the bot's own code path)."""
+    """`match`: 1<TAB>matched words[<TAB>forms], or 0, for each input line (the bot's own
+    code path; forms says which other form of a keyword matched: «وزراء ← وزير»)."""
+    from core.forms import explain, matched_forms
     from core.matcher import find_matches
     from core.models import Subscription
     from core.query import QueryError, parse_query
@@ -146,8 +148,10 @@ def run_match(keyword: str, lines: list[str], out) -> int:
     for line in lines:
         text = line.rstrip("\n")
         if book.match(text):
-            words = [text[start:end] for start, end in find_matches(query, text)]
-            out.write("1\t" + " ".join(words) + "\n")
+            spans = find_matches(query, text)
+            words = " ".join(text[start:end] for start, end in spans)
+            notes = "؛ ".join(explain(matched_forms(query, text, spans)))
+            out.write(f"1\t{words}\t{notes}\n" if notes else f"1\t{words}\n")
         else:
             out.write("0\n")
     return 0

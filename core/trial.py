@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Generic, Protocol, TypeVar
 
 from core.articles import match_text
+from core.forms import explain, matched_forms
 from core.matcher import Span, matcher_for
 from core.query import Query
 
@@ -88,3 +89,13 @@ def matching_ids(
         if spans(match_text(title, text)):
             matched.append(article_id)
     return scanned, matched
+
+
+def form_notes(query: Query, articles: Iterable[Told]) -> list[str]:
+    """Which other forms of the keyword the articles matched through («وزراء ← وزير»)."""
+    spans = _cached_matcher(query)
+    pairs: dict[tuple[str, str], None] = {}
+    for article in articles:
+        text = match_text(article.title, article.text)
+        pairs.update(dict.fromkeys(matched_forms(query, text, spans(text))))
+    return explain(list(pairs))

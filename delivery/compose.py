@@ -140,7 +140,7 @@ def alert_content(
         summary=summary.sentences,
         highlights=summary.highlights,
         sources=[article.feed_title, *others],
-        keywords=list(keywords),
+        keywords=list(summary.keywords or keywords),
         link=link,
         published=published,
     )

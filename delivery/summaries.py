@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from core.articles import match_text
+from core.forms import explain, keyword_shown, matched_forms
 from core.matcher import Span, matcher_for
 from core.query import QueryError, parse_stored
 from core.summary import summarize
@@ -27,10 +29,12 @@ Key = tuple[int, int, tuple[str, ...], int]  # article id, hash of its text, key
 
 @dataclass(frozen=True)
 class Highlighted:
-    """The summary sentences chosen for an alert and the spans to bold in each."""
+    """The summary sentences chosen for an alert, the spans to bold in each, and each keyword
+    as the keyword line shows it (with the other forms that matched: «وزراء ← وزير»)."""
 
     sentences: tuple[str, ...]
     highlights: tuple[tuple[Span, ...], ...]
+    keywords: tuple[str, ...] = ()
 
 
 def choose_summary(
@@ -38,11 +42,17 @@ def choose_summary(
 ) -> Highlighted:
     """Choose the summary (keyword sentences preferred) and the words to bold."""
     matchers = []
+    shown = []
+    whole = match_text(title, text)
     for keyword in keywords:
         try:
-            matchers.append(matcher_for(parse_stored(keyword)))
+            query = parse_stored(keyword)
         except QueryError:
+            shown.append(keyword)
             continue
+        match = matcher_for(query)
+        matchers.append(match)
+        shown.append(keyword_shown(keyword, explain(matched_forms(query, whole, match(whole)))))
 
     @functools.cache  # asked once to choose the summary, again to bold the chosen sentences
     def spans(sentence: str) -> tuple[Span, ...]:
@@ -51,7 +61,8 @@ def choose_summary(
     sentences = summarize(
         text, title=title, max_words=summary_words, prefer=lambda sentence: bool(spans(sentence))
     )
-    return Highlighted(tuple(sentences), tuple(spans(sentence) for sentence in sentences))
+    highlights = tuple(spans(sentence) for sentence in sentences)
+    return Highlighted(tuple(sentences), highlights, tuple(shown))
 
 
 def summary_key(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import re
@@ -13,7 +14,7 @@ from core.i18n import Plural, Raw
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
 from core.render import SHOWN_KEYWORD_CHARS, SHOWN_TITLE_CHARS, escape, page_of, shorten
-from core.trial import Trial
+from core.trial import Trial, form_notes
 from handlers.common import (
     Turn,
     button_press,
@@ -268,6 +269,9 @@ async def test_keyword(t: Turn, query: Query) -> str:
         trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
     )
     answer = test_answer(t, query, trial.hits, len(trial.stories))
+    notes = await asyncio.to_thread(form_notes, query, trial.hits[:3])
+    if notes:
+        answer += "\n" + t.text("test_forms", forms="»، «".join(notes))
     if not complete:
         answer += "\n\n" + t.text("test_stopped_early", count=trial.scanned)
     return answer

@@ -73,6 +73,17 @@ def test_match_reads_lines_and_prints_matched_words():
     assert out.getvalue().splitlines() == ["1\tوبالمغرب", "0", "0"]
 
 
+def test_match_says_which_other_form_matched():
+    out = io.StringIO()
+    lines = ["اجتمع الوزراء أمس\n", "قال الوزير\n", "قال ترمب\n"]
+    assert bot.run_match("وزير|ترامب", lines, out) == 0
+    assert out.getvalue().splitlines() == [
+        "1\tالوزراء\tوزراء ← وزير",
+        "1\tالوزير",
+        "1\tترمب\tترمب ← ترامب",
+    ]
+
+
 @pytest.mark.e2e  # bot.py in a subprocess
 def test_match_cli_end_to_end():
     result = run("match", "الرباط", stdin="وصل الوفد للرباط أمس\nلا شيء هنا\n")
