@@ -268,21 +268,28 @@ async def test_keyword(t: Turn, query: Query) -> str:
     complete = await svc.trials.run(
         trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
     )
-    answer = test_answer(t, query, trial.hits, len(trial.stories))
     notes = await asyncio.to_thread(form_notes, query, trial.hits[:3])
-    if notes:
-        answer += "\n" + t.text("test_forms", forms="»، «".join(notes))
+    answer = test_answer(t, query, trial.hits, len(trial.stories), notes)
     if not complete:
         answer += "\n\n" + t.text("test_stopped_early", count=trial.scanned)
     return answer
 
 
-def test_answer(t: Turn, query: Query, hits: list[article_store.StoredArticle], total: int) -> str:
-    """The answer to /test: the stories matched out of those looked at, three titles."""
+def test_answer(
+    t: Turn,
+    query: Query,
+    hits: list[article_store.StoredArticle],
+    total: int,
+    notes: list[str],
+) -> str:
+    """The answer to /test: the stories matched out of those looked at, three titles, and the
+    other forms of the keyword they matched through (`notes`: «وزراء ← وزير»)."""
     days = t.svc.settings.test_days
     if not hits:
         return t.text("test_none", keyword=query.raw, days=Plural("n_days", days), total=total)
     titles = "\n".join(f"• {escape(shorten(a.title, SHOWN_TITLE_CHARS))}" for a in hits[:3])
+    if notes:
+        titles += "\n" + t.text("test_forms", forms="»، «".join(notes))
     return t.text(
         "test_result",
         keyword=query.raw,
