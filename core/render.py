@@ -22,9 +22,10 @@ SHORTEST_PART = 256  # a part Telegram still finds too long at this size is not 
 SHOWN_TITLE_CHARS = 150
 SHOWN_KEYWORD_CHARS = 100
 SHOWN_URL_CHARS = 80
+SHOWN_SOURCE_CHARS = 60
 SHOWN_ERROR_CHARS = 200
 _TAG = re.compile(r"<[^<>]+>")
-_LINK = re.compile(r'<a href="([^"<>]*)">[^<]*</a>')  # as link_html writes them
+_LINK = re.compile(r'<a href="([^"<>]*)">([^<]*)</a>')  # as link_html and anchor_html write them
 # What a cut never splits: a tag, a character reference.
 _MARKUP = re.compile(r"<[^<>]+>|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);")
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w-]*)")
@@ -90,7 +91,13 @@ def render_alert(catalog: Catalog, language: str, alert: AlertContent) -> str:
     if alert.keywords:
         lines.append(catalog.text(language, "alert_keywords", keywords="، ".join(alert.keywords)))
     if alert.link:
-        lines.append(f"🔗 {link_html(alert.link)}")
+        source = shorten(alert.sources[0], SHOWN_SOURCE_CHARS) if alert.sources else ""
+        label = (
+            catalog.text(language, "alert_read_on", source=source)
+            if source
+            else catalog.text(language, "alert_read")
+        )
+        lines.append(f"🔗 {anchor_html(alert.link, label)}")
     return fit_message("\n".join(lines))
 
 
@@ -132,9 +139,15 @@ def page_of(total: int, number: int, size: int) -> Page:
 
 
 def plain_text(message_html: str) -> str:
-    """The same message without markup, for when Telegram refuses our HTML (a shortened link
-    shows its whole URL again)."""
-    return _visible(_LINK.sub(lambda match: match.group(1), message_html))
+    """The same message without markup, for when Telegram refuses our HTML (a link shows its
+    whole URL again, after its words when it has some: "اقرأ في هسبريس https://…")."""
+    return _visible(_LINK.sub(_plain_link, message_html))
+
+
+def _plain_link(match: re.Match[str]) -> str:
+    url, text = html.unescape(match.group(1)), html.unescape(match.group(2))
+    shortened_url = text.endswith("…") and url.startswith(text[:-1])
+    return html.escape(url if shortened_url or text == url else f"{text} {url}", quote=False)
 
 
 def _visible(message_html: str) -> str:
@@ -166,6 +179,11 @@ def shorten(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip() + "…"
+
+
+def anchor_html(url: str, label_html: str) -> str:
+    """A link shown as words ("اقرأ في هسبريس"), never as its URL; `label_html` is already HTML."""
+    return f'<a href="{html.escape(url, quote=True)}">{label_html}</a>'
 
 
 def link_html(url: str, limit: int = SHOWN_URL_CHARS) -> str:

@@ -11,10 +11,12 @@ from core.i18n import Catalog, Raw
 from core.models import OutboxRow
 from core.render import (
     MAX_MESSAGE_CHARS,
+    SHOWN_SOURCE_CHARS,
     SHOWN_TITLE_CHARS,
     AlertContent,
+    anchor_html,
+    escape,
     fit_message,
-    link_html,
     message_length,
     render_alert,
     render_notice,
@@ -24,8 +26,6 @@ from delivery.summaries import Highlighted, SummaryCache, choose_summary, summar
 from storage import articles as article_store
 from storage import outbox, shortlinks
 from storage.db import Database
-
-SHOWN_SOURCE_CHARS = 60
 
 
 class Composer:
@@ -115,12 +115,12 @@ class Composer:
         article = article_store.get_article(self.db, row.article_id) if row.article_id else None
         if article is None:
             return None
+        title = escape(shorten(article.title, SHOWN_TITLE_CHARS))
         return self.catalog.text(
             language,
             "digest_line",
-            title=shorten(article.title, SHOWN_TITLE_CHARS),
+            title=Raw(anchor_html(self.link(article), title)),
             source=shorten(article.feed_title, SHOWN_SOURCE_CHARS),
-            link=Raw(link_html(self.link(article))),
         )
 
 

@@ -704,6 +704,14 @@ class ChatMessage:
             if e["type"] == entity_type
         ]
 
+    def links(self) -> list[tuple[str, str]]:
+        """(text, url) of each text_link entity: what a reader sees and where it leads."""
+        return [
+            (utf16_slice(self.text, e["offset"], e["length"]), e["url"])
+            for e in self.entities
+            if e["type"] == "text_link"
+        ]
+
     def to_api(self, *, nested: bool = False) -> JsonDict:
         """The Message object in its current state."""
         message: JsonDict = {"message_id": self.message_id}

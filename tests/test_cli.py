@@ -1,6 +1,7 @@
 """The command line: help, a missing token explained, settings errors named, match."""
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,8 @@ def test_demo_once_prints_alerts_and_exits():
     assert "items already published, not alerted" in out
     assert out.count("🔔 ") >= 3
     assert "🔑 " in out
-    assert "🔗 http" in out
+    assert "🔗 اقرأ في " in out  # the link's words, then its URL (the console has no links)
+    assert re.search(r"🔗 اقرأ في [^\n]+ https?://", out)
     assert "Done:" in out
 
 

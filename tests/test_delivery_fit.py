@@ -87,7 +87,7 @@ async def test_a_40_item_digest_arrives_whole_in_messages_that_fit(db):
         await bot.shutdown()
     assert_all_fit(api)
     messages = api.sent_messages(21)
-    assert len(messages) >= 3  # 20 such items are more than one message holds
+    assert len(messages) >= 2  # 40 such items are more than one message holds
     assert all(m.text.startswith("📬 ملخص الأخبار") for m in messages)
     assert sorted(shown_numbers(api, 21)) == list(range(40))  # each alert once, none lost
     links = [e["url"] for m in messages for e in m.entities if e["type"] == "text_link"]
@@ -118,7 +118,9 @@ async def test_the_fold_past_the_cap_leaves_what_does_not_fit_for_the_next_messa
     texts = [r.text for r in api.send_log]
     assert api.send_log[2].at - api.send_log[0].at >= 3600  # the next fold, an hour later
     assert texts[0].startswith("🔔 الخبر 0:")
-    assert all(t.startswith("📬 تنبيهات أخرى") for t in texts[1:])
+    assert texts[1].startswith("📬 تنبيهات أخرى")
+    # what is left goes out an hour later: a fold again, or one alert when only one is left
+    assert all(t.startswith(("📬 تنبيهات أخرى", "🔔")) for t in texts[2:])
     assert sorted(shown_numbers(api, 22)) == list(range(30))
 
 

@@ -98,8 +98,10 @@ async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):
         assert "الاستثمارات الجديدة" in alert.text  # the sentence with the keyword
         assert "📰 أخبار الاختبار" in alert.text
         assert "🔑 المغرب" in alert.text
-        assert "🔗 https://news.example.org/3/" in alert.text
-        assert "utm_source" not in alert.text
+        assert "🔗 اقرأ في أخبار الاختبار" in alert.text  # the link is words, not a URL
+        assert alert.links() == [("اقرأ في أخبار الاختبار", "https://news.example.org/3/")]
+        assert "https://" not in alert.text
+        assert "utm_source" not in alert.current.source
         assert alert.current.parse_mode == "HTML"
         assert html.escape(TRICKY_TITLE, quote=False) in alert.current.source
 

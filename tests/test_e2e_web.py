@@ -38,7 +38,8 @@ async def test_short_link_redirects_counts_and_shows_in_stats(api, feeds, tmp_pa
         await say(api, USER, "/add المغرب")
         feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, NEW_ITEM]))
         alert = await api.wait_for_message(USER, lambda m: m.text.startswith("🔔"), timeout=20)
-        link = alert.text.split("🔗 ")[1].strip()
+        ((words, link),) = alert.links()
+        assert words == "اقرأ في أخبار"
         assert link.startswith(base)
         code = link.removeprefix(base)
         assert len(code) == 7

@@ -47,9 +47,11 @@ def test_alert_layout_in_arabic():
     assert "<b>المغرب</b>" in lines[2]
     assert lines[4] == "📰 هسبريس، وأيضاً: الجزيرة · 26 فبراير 2024"
     assert lines[5] == "🔑 المغرب"
-    assert lines[6] == "🔗 https://example.org/a?x=1&amp;y=2"
-    # Nothing but <b> markup, and the text survives a round trip.
-    assert set(re.findall(r"</?[a-z]+>", html)) <= {"<b>", "</b>"}
+    assert lines[6] == '🔗 <a href="https://example.org/a?x=1&amp;y=2">اقرأ في هسبريس</a>'
+    assert "https://" not in re.sub(r"<[^>]+>", "", html)  # what Telegram shows: no raw URL
+    assert plain_text(html).endswith("🔗 اقرأ في هسبريس https://example.org/a?x=1&y=2")
+    # Nothing but <b> and the link's markup, and the text survives a round trip.
+    assert set(re.findall(r"</?[a-z]+>", html)) <= {"<b>", "</b>", "</a>"}
     assert "زيارة <وزير> & الداخلية" in plain_text(html)
 
 
