@@ -7,6 +7,7 @@ from core.dedup import canonical_url, content_hash, item_key, simhash
 from core.language import detect_language
 from core.models import Article, FeedItem
 from core.text import cap_text, clean_article
+from core.titles import NO_AFFIXES, Affixes, strip_affixes
 
 ARTICLE_MAX_CHARS = 20_000  # the ARTICLE_MAX_CHARS setting's default
 TITLE_MAX_CHARS = 300  # the TITLE_MAX_CHARS setting's default
@@ -21,13 +22,15 @@ def prepare_article(
     site_name: str = "",
     max_text_chars: int = ARTICLE_MAX_CHARS,
     max_title_chars: int = TITLE_MAX_CHARS,
+    title_affixes: Affixes = NO_AFFIXES,
 ) -> Article:
     """Clean the item's text, detect its language, and compute its identity and fingerprint.
 
     Title and text are capped first, so nothing later (storing, matching, summaries) ever sees
-    more than max_title_chars and max_text_chars characters.
+    more than max_title_chars and max_text_chars characters; the feed's site name goes from the
+    title (`title_affixes`, learned by core.titles from all the feed's titles).
     """
-    whole_title = " ".join(item.title[: 4 * max_title_chars].split())
+    whole_title = strip_affixes(item.title[: 4 * max_title_chars], title_affixes)
     title = cap_text(whole_title, max_title_chars)
     html = _head(item.html, max_text_chars * HTML_PER_TEXT_CHAR)
     # The whole title, so that a first line repeating it is still recognised and dropped.

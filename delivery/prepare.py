@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from core.articles import ARTICLE_MAX_CHARS, TITLE_MAX_CHARS, prepare_article
 from core.models import Article
+from core.titles import learn_affixes
 from feeds.fetch import FetchResult
 from feeds.parse import parse_feed
 
@@ -76,9 +77,14 @@ def parse_and_prepare(
     if parsed.error:
         return Prepared(error=parsed.error, cpu_seconds=time.process_time() - started)
     name = site_name or parsed.title
+    affixes = learn_affixes([item.title for item in parsed.items], name)
     articles = [
         prepare_article(
-            item, site_name=name, max_text_chars=max_text_chars, max_title_chars=max_title_chars
+            item,
+            site_name=name,
+            max_text_chars=max_text_chars,
+            max_title_chars=max_title_chars,
+            title_affixes=affixes,
         )
         for item in parsed.items
     ]
