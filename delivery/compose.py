@@ -15,6 +15,7 @@ from core.render import (
     SHOWN_TITLE_CHARS,
     AlertContent,
     anchor_html,
+    bold_spans,
     escape,
     fit_message,
     message_length,
@@ -61,11 +62,7 @@ class Composer:
         article = article_store.get_article(self.db, row.article_id)
         if article is None:
             return None
-        words = self.summary_words
-        key = summary_key(article.id, article.title, article.text, row.keywords, words)
-        summary = await self.summaries.get(
-            key, functools.partial(choose_summary, article.title, article.text, row.keywords, words)
-        )
+        summary = await self._summary(article, row.keywords)
         content = alert_content(
             article,
             row.keywords,
@@ -75,13 +72,23 @@ class Composer:
         )
         return render_alert(self.catalog, language, content)
 
+    async def _summary(
+        self, article: article_store.StoredArticle, keywords: tuple[str, ...]
+    ) -> Highlighted:
+        """The article's summary for these keywords, chosen once in a worker thread (cached)."""
+        words = self.summary_words
+        key = summary_key(article.id, article.title, article.text, keywords, words)
+        return await self.summaries.get(
+            key, functools.partial(choose_summary, article.title, article.text, keywords, words)
+        )
+
     def link(self, article: article_store.StoredArticle) -> str:
         """Our short link, the publisher's per-article short link, or the clean canonical URL."""
         return shortlinks.alert_link(
             self.db, article, base_url=self.shortlink_base_url, now=self.clock()
         )
 
-    def digest(
+    async def digest(
         self,
         rows: list[OutboxRow],
         language: str,
@@ -89,15 +96,16 @@ class Composer:
         digest: bool,
         budget: int = MAX_MESSAGE_CHARS,
     ) -> tuple[str, int] | None:
-        """Several alerts as one message: a digest, or the "more alerts" fold past the cap.
-        It holds as many of `rows` as fit in `budget`, in order: (text, how many rows it
-        carries); None when no row has an article to show."""
+        """Several alerts as one message: a digest (each story's summary in an expandable
+        quote), or the "more alerts" fold past the cap (one line a story). It holds as many of
+        `rows` as fit in `budget`, in order: (text, how many rows it carries); None when no row
+        has an article to show."""
         header_id = "digest_header" if digest else "fold_header"
         room = budget - message_length(self.catalog.text(language, header_id, count=len(rows)))
         lines: list[str] = []
         carried = 0
         for row in rows:
-            line = self._digest_line(row, language)
+            line = await self._digest_line(row, language, with_summary=digest)
             if line is not None:
                 width = message_length(line) + 2  # and the blank line before it
                 if lines and width > room:
@@ -110,18 +118,31 @@ class Composer:
         header = self.catalog.text(language, header_id, count=len(lines))
         return fit_message(header + "\n\n" + "\n\n".join(lines), budget), carried
 
-    def _digest_line(self, row: OutboxRow, language: str) -> str | None:
-        """One alert in a digest: title, source, link (None when its article is gone)."""
+    async def _digest_line(
+        self, row: OutboxRow, language: str, *, with_summary: bool
+    ) -> str | None:
+        """One alert in a digest: its title as the link, its source, and with `with_summary`
+        its summary folded in an expandable quote (None when its article is gone)."""
         article = article_store.get_article(self.db, row.article_id) if row.article_id else None
         if article is None:
             return None
         title = escape(shorten(article.title, SHOWN_TITLE_CHARS))
-        return self.catalog.text(
+        line = self.catalog.text(
             language,
             "digest_line",
             title=Raw(anchor_html(self.link(article), title)),
             source=shorten(article.feed_title, SHOWN_SOURCE_CHARS),
         )
+        if not with_summary:
+            return line
+        summary = await self._summary(article, row.keywords)
+        if not summary.sentences:
+            return line
+        quoted = " ".join(
+            bold_spans(sentence, spans)
+            for sentence, spans in zip(summary.sentences, summary.highlights, strict=True)
+        )
+        return f"{line}\n<blockquote expandable>{quoted}</blockquote>"
 
 
 def alert_content(

@@ -318,7 +318,7 @@ class Sender:
             )
         if extra or decision.digest:
             rows = [row, *extra]
-            built = self.compose.digest(rows, chat.language, digest=decision.digest)
+            built = await self.compose.digest(rows, chat.language, digest=decision.digest)
             text, carried = built if built is not None else (None, len(rows))
             outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
             extra = rows[1:carried]

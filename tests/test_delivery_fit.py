@@ -92,6 +92,9 @@ async def test_a_40_item_digest_arrives_whole_in_messages_that_fit(db):
     assert sorted(shown_numbers(api, 21)) == list(range(40))  # each alert once, none lost
     links = [e["url"] for m in messages for e in m.entities if e["type"] == "text_link"]
     assert sorted(links) == sorted(long_url(n) for n in range(40))  # every link opens in full
+    quotes = [q for m in messages for q in m.entity_texts("expandable_blockquote")]
+    assert len(quotes) == 40  # each story's summary, folded under its title
+    assert all(q.strip() for q in quotes)
 
 
 async def test_the_fold_past_the_cap_leaves_what_does_not_fit_for_the_next_message(db):
@@ -119,6 +122,8 @@ async def test_the_fold_past_the_cap_leaves_what_does_not_fit_for_the_next_messa
     assert api.send_log[2].at - api.send_log[0].at >= 3600  # the next fold, an hour later
     assert texts[0].startswith("🔔 الخبر 0:")
     assert texts[1].startswith("📬 تنبيهات أخرى")
+    fold = api.sent_messages(22)[1]
+    assert fold.entity_texts("expandable_blockquote") == []  # one line a story, no summaries
     # what is left goes out an hour later: a fold again, or one alert when only one is left
     assert all(t.startswith(("📬 تنبيهات أخرى", "🔔")) for t in texts[2:])
     assert sorted(shown_numbers(api, 22)) == list(range(30))

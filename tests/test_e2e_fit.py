@@ -255,6 +255,8 @@ async def test_a_40_item_hourly_digest_arrives_whole_through_the_bot(api, tmp_pa
     assert all(m.text.startswith("📬 ملخص الأخبار") for m in digests)
     shown = "\n".join(m.text for m in digests)
     assert all(shown.count(f"الخبر رقم {n}:") == 1 for n in range(40))  # each once
+    quotes = [q for m in digests for q in m.entity_texts("expandable_blockquote")]
+    assert len(quotes) == 40  # each story's summary, folded in an expandable quote
     assert_everything_fits(api, USER)
 
 
