@@ -12,6 +12,8 @@ ChatType = Literal["private", "group", "supergroup", "channel"]
 OutboxKind = Literal["alert", "broadcast", "notice"]
 # owed: pending (due at not_before) or sending (claimed); settled: the rest
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "undeliverable", "cancelled"]
+LinkPreview = Literal["off", "below", "above"]
+LINK_PREVIEWS: tuple[LinkPreview, ...] = ("off", "below", "above")  # as stored: 0, 1, 2
 ALL_LANGUAGES = frozenset({"*"})  # a chat that wants articles in every language
 
 
@@ -56,7 +58,7 @@ class Chat:
     quiet_start: int | None = None
     quiet_end: int | None = None
     quiet_mode: QuietMode = "silent"
-    link_previews: bool = False
+    link_previews: LinkPreview = "off"  # off, or the article's preview below or above the text
     silent: bool = False
     linked_by: int | None = None  # a channel: the user who linked it
     managing_chat_id: int | None = None  # a private chat: the channel its commands act on

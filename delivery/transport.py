@@ -17,6 +17,7 @@ from core.models import Chat, OutboxRow
 from core.render import SHORTEST_PART, is_too_long, message_length, plain_text, split_message
 from delivery.ratelimit import LOW, OUTBOX, SendBudget, retry_seconds
 from delivery.refused import RefusedWrites
+from storage import articles as article_store
 from storage import chats as chat_store
 from storage import outbox
 from storage.db import Database, transaction
@@ -128,6 +129,20 @@ class Transport:
             await self.budget.acquire(LOW, chat_id)  # right before the request
         return self.clock()
 
+    def _preview(self, row: OutboxRow, folded: list[OutboxRow], chat: Chat) -> LinkPreviewOptions:
+        """The article's own preview under or over an alert, as the chat chose: its URL, not
+        the short link's (Telegram would fetch that as a click); none on a digest or a fold,
+        whose stories one preview would not stand for."""
+        if chat.link_previews == "off" or folded or row.kind != "alert":
+            return LinkPreviewOptions(is_disabled=chat.link_previews == "off" or bool(folded))
+        article = article_store.get_article(self.db, row.article_id) if row.article_id else None
+        return LinkPreviewOptions(  # is_disabled given: the bot's Defaults would fill it in
+            is_disabled=False,
+            url=article.url if article is not None and article.url else None,
+            prefer_small_media=True,
+            show_above_text=chat.link_previews == "above",
+        )
+
     async def _send_part(
         self,
         row: OutboxRow,
@@ -144,7 +159,7 @@ class Transport:
                 row.chat_id,
                 text if html else plain_text(text),
                 parse_mode=ParseMode.HTML if html else None,
-                link_preview_options=LinkPreviewOptions(is_disabled=not chat.link_previews),
+                link_preview_options=self._preview(row, folded, chat),
                 disable_notification=silent,
                 **self._rate_args,
             )

@@ -8,7 +8,7 @@ from typing import TypeVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
-from core.models import ALL_LANGUAGES, Chat
+from core.models import ALL_LANGUAGES, LINK_PREVIEWS, Chat
 from handlers.common import (
     Turn,
     button_press,
@@ -81,7 +81,7 @@ def _settings_lines(t: Turn) -> list[str]:
         t.text("settings_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
         t.text("settings_quiet", quiet=quiet_hours_text(t, chat)),
         t.text("settings_timezone", timezone=chat.timezone or t.svc.settings.default_timezone),
-        t.text("settings_previews", state=on_off[chat.link_previews]),
+        t.text("settings_previews", state=t.text(f"preview_{chat.link_previews}")),
         t.text("settings_silent", state=on_off[chat.silent]),
         t.text("settings_languages", languages=names),
     ]
@@ -128,7 +128,7 @@ def _delivery_buttons(t: Turn) -> list[list[InlineKeyboardButton]]:
         [
             _button(
                 t,
-                t.text("button_previews", state=on_off[chat.link_previews]),
+                t.text("button_previews", state=t.text(f"preview_{chat.link_previews}")),
                 "set:previews:toggle",
             ),
             _button(t, t.text("button_silent", state=on_off[chat.silent]), "set:silent:toggle"),
@@ -178,8 +178,10 @@ def change(chat: Chat, kind: str, value: str, default_timezone: str) -> dict[str
         return {"quiet_mode": QUIET_HOLD if chat.quiet_mode == QUIET_SILENT else QUIET_SILENT}
     if kind == "tz":
         return {"timezone": _next(TIMEZONES, chat.timezone or default_timezone)}
-    if kind == "previews":
-        return {"link_previews": int(not chat.link_previews)}
+    if kind == "previews":  # off → below the text → above it → off
+        return {
+            "link_previews": chat_store.preview_stored(_next(LINK_PREVIEWS, chat.link_previews))
+        }
     if kind == "silent":
         return {"silent": int(not chat.silent)}
     return {}

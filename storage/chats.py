@@ -6,7 +6,7 @@ from typing import TypedDict
 
 from sqlite_utils import Database
 
-from core.models import Chat, Subscription
+from core.models import LINK_PREVIEWS, Chat, Subscription
 from core.safety import safe_error
 from storage import bans
 from storage.db import fetch_rows, inserted_id
@@ -32,7 +32,9 @@ def _chat(row: dict) -> Chat:
         quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"],
         quiet_mode=row["quiet_mode"],
-        link_previews=bool(row["link_previews"]),
+        link_previews=LINK_PREVIEWS[row["link_previews"]]
+        if 0 <= row["link_previews"] < 3
+        else "off",
         silent=bool(row["silent"]),
         linked_by=row["linked_by"],
         managing_chat_id=row["managing_chat_id"],
@@ -142,6 +144,11 @@ def languages_of(text: str) -> frozenset[str]:
 def _stored(value: object) -> object:
     """A flag's value as a column holds it (a set of languages as "ar,en")."""
     return ",".join(sorted(value)) if isinstance(value, frozenset) else value
+
+
+def preview_stored(mode: str) -> int:
+    """How the link_previews column holds a preview choice (0 off, 1 below, 2 above)."""
+    return LINK_PREVIEWS.index(mode) if mode in LINK_PREVIEWS else 0
 
 
 def set_chat_flags(db: Database, chat_id: int, **flags: object) -> None:

@@ -142,6 +142,18 @@ async def test_redirect_to_the_stored_url_and_count_the_click(site):
     assert samples[("rasd_link_clicks_total", ())] == 4
 
 
+async def test_telegrams_preview_fetcher_is_redirected_but_not_counted(site):
+    article = add_article(site.db, add_feed(site.db), 1)
+    code = shortlinks.code_for_article(site.db, article, now=NOW)
+    fetcher = {"User-Agent": "TelegramBot (like TwitterBot)"}
+    response = await site.http.get(site.url(f"/{code}"), headers=fetcher, allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"] == STORY_URL
+    assert clicks(site.db) == 0
+    assert (await site.get(f"/{code}")).status == 302  # a reader's click still counts
+    assert clicks(site.db) == 1
+
+
 async def test_head_redirects_without_counting(site):
     article = add_article(site.db, add_feed(site.db), 1)
     code = shortlinks.code_for_article(site.db, article, now=NOW)

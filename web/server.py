@@ -155,6 +155,12 @@ def health_report(db: Database, source: HealthSource, now: float) -> tuple[bool,
     return not problems, report
 
 
+def is_preview_fetcher(request: web.Request) -> bool:
+    """True for Telegram's link preview fetcher ("TelegramBot (like TwitterBot)"), which opens a
+    link when a message is sent, not when someone reads it."""
+    return "telegrambot" in request.headers.get("User-Agent", "").lower()
+
+
 def not_found_response(status: int = 404, page: str = NOT_FOUND_PAGE) -> web.Response:
     """The Arabic page for unknown or expired short links (and any unknown path)."""
     return web.Response(
@@ -198,8 +204,10 @@ def make_web_app(
         if not allow_private_targets and links.private_target(target):
             return not_found_response(403, PRIVATE_TARGET_PAGE)
         now = clock()
-        # HEAD is a link checker, not a reader: not counted; nor are clicks past the throttle.
-        if request.method == "GET" and clicks.check(code, now) is Verdict.ALLOW:
+        # HEAD is a link checker and Telegram's preview fetcher is not a reader: neither is
+        # counted; nor are clicks past the throttle.
+        reader = request.method == "GET" and not is_preview_fetcher(request)
+        if reader and clicks.check(code, now) is Verdict.ALLOW:
             shortlinks.record_click(db, found[0], links.day_of(now))
             metrics.link_clicked()
         # 302, not 301: a cached permanent redirect would hide later clicks from the count,
