@@ -7,12 +7,13 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from handlers import admin, channels, settings, user
+from handlers import admin, channels, inline, settings, user
 from handlers.common import ban_guard, flood_guard
 
 USER_COMMANDS = {
@@ -68,6 +69,7 @@ def register(application: Application) -> None:
             )
         )
     application.add_handler(CallbackQueryHandler(user.button))  # add:, help
+    application.add_handler(InlineQueryHandler(inline.inline_search, block=False))
     # Order matters: forwarded channel posts and migrations before the plain-text catch-all.
     application.add_handler(
         MessageHandler(

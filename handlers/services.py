@@ -77,6 +77,7 @@ class Services:
     wake_sender: Callable[[], None]
     jobs: BackgroundJobs = field(default_factory=BackgroundJobs)  # /addfeed, OPML import
     trials: Trials = field(default_factory=Trials)  # /test's cooldowns, slots and counters
+    inline_latest: dict[int, str] = field(default_factory=dict)  # user -> newest inline query
 
 
 class BotData:

@@ -54,6 +54,7 @@ DEFAULT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
+INLINE_RESULTS_LIMIT = 50  # answerInlineQuery takes at most 50 results
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
 SUPERGROUP_ID_MAX = -1_000_000_000_000
@@ -804,6 +805,21 @@ class CallbackAnswer:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class InlineAnswer:
+    """An answerInlineQuery call: its results as sent (each an InlineQueryResult object)."""
+
+    query_id: str
+    results: list[JsonDict]
+    cache_time: int
+    is_personal: bool
+    at: float
+
+    def titles(self) -> list[str]:
+        """The title of each result, in order."""
+        return [str(result.get("title", "")) for result in self.results]
+
+
 @dataclass(slots=True)
 class Fault:
     """An injected fault: the next `remaining` calls of `method` (to `chat_id`) wait `delay`, then fail."""
@@ -998,6 +1014,7 @@ class BotApiServer:
         self.too_many_requests = 0
         self.waiting_polls = 0  # getUpdates calls held open now, waiting for an update
         self.answered_callbacks: list[CallbackAnswer] = []
+        self.inline_answers: dict[str, InlineAnswer] = {}
         self.chat_actions: list[tuple[int, str, float]] = []
         self.profile_texts: dict[tuple[str, str], str] = {}
         self.faults: list[Fault] = []
@@ -1016,6 +1033,7 @@ class BotApiServer:
         self._webhook_last_error: tuple[int, str] | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._pending_queries: dict[str, _PendingQuery] = {}
+        self._pending_inline: dict[str, float] = {}
         self._query_counter = itertools.count(4_382_910_000_000_000_001)
         self._file_counter = itertools.count(1)
         self._windows: dict[tuple[str, int], _Window] = {}
@@ -1048,6 +1066,7 @@ class BotApiServer:
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
+                "answerInlineQuery": self._answer_inline_query,
                 "sendDocument": self._send_document,
                 "getFile": self._get_file,
                 "getChat": self._get_chat,
@@ -1419,6 +1438,29 @@ class BotApiServer:
         self._emit("callback_query", query)
         await asyncio.sleep(0)
         return query_id
+
+    async def inline_query(self, user_id: int, query: str) -> str:
+        """A user types `@bot query` in any chat; returns the inline query id (see
+        `wait_for_inline_answer`). Telegram sends these only to bots with inline mode on."""
+        user = self._known_user(user_id)
+        query_id = str(next(self._query_counter))
+        self._pending_inline[query_id] = self._clock()
+        inline = {"id": query_id, "from": user.to_api(), "query": query, "offset": ""}
+        self._emit("inline_query", {**inline, "chat_type": "sender"})
+        await asyncio.sleep(0)
+        return query_id
+
+    async def wait_for_inline_answer(
+        self,
+        query_id: str,
+        timeout: float = 15.0,  # noqa: ASYNC109
+    ) -> InlineAnswer:
+        """The bot's answer to an inline query, once it has come."""
+        answer = await self.wait_until(
+            lambda: self.inline_answers.get(query_id), timeout, f"an answer to inline {query_id}"
+        )
+        assert answer is not None
+        return answer
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sends to them now fail with 403."""
@@ -2493,6 +2535,45 @@ class BotApiServer:
             raise bad_request("message can't be deleted")
         message.deleted = True
         return True
+
+    async def _answer_inline_query(self, params: _Params) -> bool:
+        query_id = params.string("inline_query_id") or ""
+        if self._pending_inline.pop(query_id, None) is None:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params.json("results")
+        if not isinstance(results, list) or len(results) > INLINE_RESULTS_LIMIT:
+            raise bad_request(
+                "RESULTS_TOO_MUCH" if isinstance(results, list) else "can't parse results"
+            )
+        ids = [str(result.get("id", "")) if isinstance(result, dict) else "" for result in results]
+        if any(not 1 <= len(i.encode()) <= 64 for i in ids) or len(set(ids)) != len(ids):
+            raise bad_request(
+                "RESULT_ID_INVALID" if len(set(ids)) == len(ids) else "RESULT_ID_DUPLICATE"
+            )
+        for result in results:
+            self._check_inline_result(result)
+        self.inline_answers[query_id] = InlineAnswer(
+            query_id,
+            results,
+            params.integer("cache_time", 300) or 0,
+            params.flag("is_personal"),
+            self._clock(),
+        )
+        return True
+
+    def _check_inline_result(self, result: JsonDict) -> None:
+        """An article result as Telegram checks it: a title and a message that would send."""
+        if result.get("type") != "article" or not result.get("title"):
+            raise bad_request(
+                "RESULT_TYPE_INVALID" if result.get("type") != "article" else "RESULT_TITLE_EMPTY"
+            )
+        content = result.get("input_message_content")
+        if not isinstance(content, dict) or not isinstance(content.get("message_text"), str):
+            raise bad_request("MESSAGE_EMPTY")
+        values = {"text": content["message_text"], "parse_mode": content.get("parse_mode") or ""}
+        self._formatted(_Params(values, {}), "text", "entities", limit=MESSAGE_LIMIT, caption=False)
 
     async def _answer_callback_query(self, params: _Params) -> bool:
         query_id = params.string("callback_query_id") or ""

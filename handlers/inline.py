@@ -1,0 +1,111 @@
+"""Inline search: `@bot keyword` in any chat lists the recent stories the keyword matches."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from babel.dates import format_date
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram.constants import ParseMode
+
+from core.i18n import pick_language
+from core.query import QueryError, parse_query
+from core.render import (
+    SHOWN_SOURCE_CHARS,
+    SHOWN_TITLE_CHARS,
+    anchor_html,
+    escape,
+    plain_text,
+    shorten,
+)
+from core.trial import Trial
+from handlers.services import Context, services
+from storage import articles as article_store
+from storage import shortlinks
+
+RESULTS = 10  # stories listed; Telegram takes up to 50
+SETTLE_SECONDS = 0.6  # a query typed a letter at a time: only the last one is searched
+CACHE_SECONDS = 60  # Telegram may reuse an answer this long
+
+
+async def inline_search(update: Update, context: Context) -> None:
+    """Answer an inline query with the newest stories its keyword matches (or why it cannot)."""
+    inline = update.inline_query
+    if inline is None:
+        return
+    svc = services(context)
+    user_id = inline.from_user.id
+    language = pick_language(inline.from_user.language_code)
+    svc.inline_latest[user_id] = inline.id
+    await asyncio.sleep(SETTLE_SECONDS)
+    if svc.inline_latest.get(user_id) != inline.id or not inline.query.strip():
+        return  # a newer query from the same user replaces this one; it is left unanswered
+    settings = svc.settings
+    try:
+        query = parse_query(
+            inline.query,
+            min_letters=settings.keyword_min_letters,
+            max_length=settings.keyword_max_length,
+        )
+    except QueryError as error:
+        reason = svc.catalog.text(
+            language, f"refused_{error.code}", keyword=inline.query, **error.params
+        )
+        await inline.answer([_note("refused", reason)], cache_time=0)
+        return
+    if svc.trials.claim(user_id, svc.clock(), 0.0):
+        return  # this user's previous search is still running
+    try:
+        since = svc.clock() - settings.test_days * 86400
+
+        def read(before_id: int | None, limit: int) -> list[article_store.StoredArticle]:
+            return article_store.recent_articles(svc.db, since, limit, before_id=before_id)
+
+        trial: Trial[article_store.StoredArticle] = Trial(query)
+        await svc.trials.run(
+            trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
+        )
+    finally:
+        svc.trials.release(user_id)
+    results = [_story(context, article, language) for article in trial.hits[:RESULTS]]
+    if not results:
+        none = svc.catalog.text(language, "inline_none", keyword=query.raw)
+        results = [_note("none", none)]
+    await inline.answer(results, cache_time=CACHE_SECONDS, is_personal=False)
+
+
+def _story(
+    context: Context, article: article_store.StoredArticle, language: str
+) -> InlineQueryResultArticle:
+    """One matching story: title, source and date; sending it posts the title and its link."""
+    svc = services(context)
+    link = shortlinks.alert_link(
+        svc.db, article, base_url=svc.settings.shortlink_base_url, now=svc.clock()
+    )
+    source = shorten(article.feed_title, SHOWN_SOURCE_CHARS)
+    when = article.published_at or article.fetched_at
+    date = format_date(datetime.fromtimestamp(when, UTC), "d MMMM y", locale=language)
+    title = shorten(article.title, SHOWN_TITLE_CHARS)
+    read = svc.catalog.text(language, "alert_read_on", source=source)
+    message = (
+        f"🔔 <b>{escape(title)}</b>\n🔗 {anchor_html(link, read)}"
+        if link
+        else f"🔔 <b>{escape(title)}</b>"
+    )
+    return InlineQueryResultArticle(
+        id=str(article.id),
+        title=title,
+        description=f"{source} · {date}",
+        input_message_content=InputTextMessageContent(message, parse_mode=ParseMode.HTML),
+        url=link or None,
+    )
+
+
+def _note(result_id: str, message_html: str) -> InlineQueryResultArticle:
+    """A result that only says something (no story matched, or the keyword is refused)."""
+    return InlineQueryResultArticle(
+        id=result_id,
+        title=shorten(plain_text(message_html), SHOWN_TITLE_CHARS),
+        input_message_content=InputTextMessageContent(message_html, parse_mode=ParseMode.HTML),
+    )
