@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import re
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -82,9 +84,26 @@ class ConsoleBot:
             else text
         )
         print(f"─── alert #{self.sent} to chat {chat_id} " + "─" * 30, file=self.out)
-        print(plain_text(shown), file=self.out, flush=True)
+        print(plain_text(_console_links(shown, clickable=bold)), file=self.out, flush=True)
         print(file=self.out)
         return _Sent(self.sent)
+
+
+_ANCHOR = re.compile(r'<a href="([^"<>]*)">([^<]*)</a>')
+
+
+def _console_links(message_html: str, *, clickable: bool) -> str:
+    """Links as a phone shows them, their words, with the site after them: "اقرأ في هسبريس
+    ⟨hespress.com⟩"; on a terminal, a clickable hyperlink (OSC 8) as well."""
+
+    def shown(match: re.Match[str]) -> str:
+        url, words = html.unescape(match.group(1)), match.group(2)
+        host = urlsplit(url).hostname or url
+        if clickable:
+            words = f"\033]8;;{url}\033\\{words}\033]8;;\033\\"
+        return f"{words} ⟨{html.escape(host, quote=False)}⟩"
+
+    return _ANCHOR.sub(shown, message_html)
 
 
 @dataclass(frozen=True)

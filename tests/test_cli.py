@@ -110,8 +110,9 @@ def test_demo_once_prints_alerts_and_exits():
     assert "items already published, not alerted" in out
     assert out.count("🔔 ") >= 3
     assert "🔑 " in out
-    assert "🔗 اقرأ في " in out  # the link's words, then its URL (the console has no links)
-    assert re.search(r"🔗 اقرأ في [^\n]+ https?://", out)
+    assert "🔗 اقرأ في " in out  # the link's words, then its site, as a phone shows it
+    assert re.search(r"🔗 اقرأ في [^\n]+ ⟨[a-z0-9.-]+⟩\n", out)
+    assert "https://" not in out  # no raw URL, in the console either
     assert "Done:" in out
 
 
