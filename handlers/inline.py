@@ -39,8 +39,11 @@ async def inline_search(update: Update, context: Context) -> None:
     language = pick_language(inline.from_user.language_code)
     svc.inline_latest[user_id] = inline.id
     await asyncio.sleep(SETTLE_SECONDS)
-    if svc.inline_latest.get(user_id) != inline.id or not inline.query.strip():
+    if svc.inline_latest.get(user_id) != inline.id:
         return  # a newer query from the same user replaces this one; it is left unanswered
+    del svc.inline_latest[user_id]  # the newest: forgotten once taken, so the map stays small
+    if not inline.query.strip():
+        return
     settings = svc.settings
     try:
         query = parse_query(
@@ -54,8 +57,9 @@ async def inline_search(update: Update, context: Context) -> None:
         )
         await inline.answer([_note("refused", reason)], cache_time=0)
         return
-    if svc.trials.claim(user_id, svc.clock(), 0.0):
+    if user_id in svc.inline_running:
         return  # this user's previous search is still running
+    svc.inline_running.add(user_id)  # apart from /test's cooldown: a search does not delay it
     try:
         since = svc.clock() - settings.test_days * 86400
 
@@ -67,7 +71,7 @@ async def inline_search(update: Update, context: Context) -> None:
             trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
         )
     finally:
-        svc.trials.release(user_id)
+        svc.inline_running.discard(user_id)
     results = [_story(context, article, language) for article in trial.hits[:RESULTS]]
     if not results:
         none = svc.catalog.text(language, "inline_none", keyword=query.raw)

@@ -78,6 +78,7 @@ class Services:
     jobs: BackgroundJobs = field(default_factory=BackgroundJobs)  # /addfeed, OPML import
     trials: Trials = field(default_factory=Trials)  # /test's cooldowns, slots and counters
     inline_latest: dict[int, str] = field(default_factory=dict)  # user -> newest inline query
+    inline_running: set[int] = field(default_factory=set)  # users whose search is running
 
 
 class BotData:
