@@ -18,7 +18,7 @@ from aiohttp import web
 from app.bootstrap import Rasd, bootstrap
 from core.models import Subscription
 from core.query import parse_query
-from core.render import plain_text
+from core.render import plain_text, replace_links
 from core.settings import load_settings
 from delivery.sender import SendPolicy
 from storage import chats as chat_store
@@ -89,21 +89,17 @@ class ConsoleBot:
         return _Sent(self.sent)
 
 
-_ANCHOR = re.compile(r'<a href="([^"<>]*)">([^<]*)</a>')
-
-
 def _console_links(message_html: str, *, clickable: bool) -> str:
     """Links as a phone shows them, their words, with the site after them: "اقرأ في هسبريس
     ⟨hespress.com⟩"; on a terminal, a clickable hyperlink (OSC 8) as well."""
 
-    def shown(match: re.Match[str]) -> str:
-        url, words = html.unescape(match.group(1)), match.group(2)
+    def shown(url: str, words: str) -> str:
         host = urlsplit(url).hostname or url
         if clickable:
             words = f"\033]8;;{url}\033\\{words}\033]8;;\033\\"
         return f"{words} ⟨{html.escape(host, quote=False)}⟩"
 
-    return _ANCHOR.sub(shown, message_html)
+    return replace_links(message_html, shown)
 
 
 @dataclass(frozen=True)

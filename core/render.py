@@ -7,7 +7,7 @@ import html
 import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -138,14 +138,20 @@ def page_of(total: int, number: int, size: int) -> Page:
     return Page(number, count, number * size, min(total, (number + 1) * size))
 
 
+def replace_links(message_html: str, replace: Callable[[str, str], str]) -> str:
+    """The message with each link written by link_html or anchor_html replaced by
+    replace(url, words_html), the URL unescaped."""
+    return _LINK.sub(lambda m: replace(html.unescape(m.group(1)), m.group(2)), message_html)
+
+
 def plain_text(message_html: str) -> str:
     """The same message without markup, for when Telegram refuses our HTML (a link shows its
     whole URL again, after its words when it has some: "اقرأ في هسبريس https://…")."""
-    return _visible(_LINK.sub(_plain_link, message_html))
+    return _visible(replace_links(message_html, _plain_link))
 
 
-def _plain_link(match: re.Match[str]) -> str:
-    url, text = html.unescape(match.group(1)), html.unescape(match.group(2))
+def _plain_link(url: str, words_html: str) -> str:
+    text = html.unescape(words_html)
     shortened_url = text.endswith("…") and url.startswith(text[:-1])
     return html.escape(url if shortened_url or text == url else f"{text} {url}", quote=False)
 
