@@ -10,7 +10,7 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 
 from core.i18n import pick_language
-from core.query import QueryError, parse_query
+from core.query import QueryError
 from core.render import (
     SHOWN_SOURCE_CHARS,
     SHOWN_TITLE_CHARS,
@@ -19,8 +19,8 @@ from core.render import (
     plain_text,
     shorten,
 )
-from core.trial import Trial
 from handlers.services import Context, services
+from handlers.user import parse_keyword, scan_recent
 from storage import articles as article_store
 from storage import shortlinks
 
@@ -44,13 +44,8 @@ async def inline_search(update: Update, context: Context) -> None:
     del svc.inline_latest[user_id]  # the newest: forgotten once taken, so the map stays small
     if not inline.query.strip():
         return
-    settings = svc.settings
     try:
-        query = parse_query(
-            inline.query,
-            min_letters=settings.keyword_min_letters,
-            max_length=settings.keyword_max_length,
-        )
+        query = parse_keyword(svc.settings, inline.query)
     except QueryError as error:
         reason = svc.catalog.text(
             language, f"refused_{error.code}", keyword=inline.query, **error.params
@@ -61,15 +56,7 @@ async def inline_search(update: Update, context: Context) -> None:
         return  # this user's previous search is still running
     svc.inline_running.add(user_id)  # apart from /test's cooldown: a search does not delay it
     try:
-        since = svc.clock() - settings.test_days * 86400
-
-        def read(before_id: int | None, limit: int) -> list[article_store.StoredArticle]:
-            return article_store.recent_articles(svc.db, since, limit, before_id=before_id)
-
-        trial: Trial[article_store.StoredArticle] = Trial(query)
-        await svc.trials.run(
-            trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
-        )
+        trial, _ = await scan_recent(svc, query)
     finally:
         svc.inline_running.discard(user_id)
     results = [_story(context, article, language) for article in trial.hits[:RESULTS]]

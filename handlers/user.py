@@ -14,6 +14,7 @@ from core.i18n import Plural, Raw
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
 from core.render import SHOWN_KEYWORD_CHARS, SHOWN_TITLE_CHARS, escape, page_of, shorten
+from core.settings import Settings
 from core.trial import Trial, form_notes
 from handlers.common import (
     Turn,
@@ -35,10 +36,11 @@ from handlers.common import (
     stamped,
     unstamped,
 )
-from handlers.services import Context, services
+from handlers.services import Context, Services, services
 from storage import articles as article_store
 from storage import bans as ban_store
 from storage import chats as chat_store
+from storage.articles import StoredArticle
 
 _KEYWORD_SEPARATORS = re.compile(r"[\n,،]+")
 CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
@@ -87,7 +89,11 @@ def refusal(t: Turn, raw: str, error: QueryError) -> str:
 
 def parse_for(t: Turn, raw: str) -> Query:
     """Parse a keyword with this bot's limits."""
-    settings = t.svc.settings
+    return parse_keyword(t.svc.settings, raw)
+
+
+def parse_keyword(settings: Settings, raw: str) -> Query:
+    """Parse a keyword with these settings' limits (QueryError when refused)."""
     return parse_query(
         raw, min_letters=settings.keyword_min_letters, max_length=settings.keyword_max_length
     )
@@ -255,19 +261,26 @@ def claim_test(t: Turn) -> str | None:
     return t.text("test_cooldown", seconds=math.ceil(wait)) if wait else None
 
 
-async def test_keyword(t: Turn, query: Query) -> str:
-    """How many recent stories a keyword would have matched, with up to three titles (the scan
-    runs in the parse pool, a page at a time; see handlers.trial)."""
-    svc, settings = t.svc, t.svc.settings
+async def scan_recent(svc: Services, query: Query) -> tuple[Trial[StoredArticle], bool]:
+    """The keyword tried on the stories of the last TEST_DAYS days, within /test's cap and
+    budget (in the parse pool, a page at a time; see handlers.trial): the trial, and whether
+    every story was read."""
+    settings = svc.settings
     since = svc.clock() - settings.test_days * 86400
 
-    def read(before_id: int | None, limit: int) -> list[article_store.StoredArticle]:
+    def read(before_id: int | None, limit: int) -> list[StoredArticle]:
         return article_store.recent_articles(svc.db, since, limit, before_id=before_id)
 
-    trial: Trial[article_store.StoredArticle] = Trial(query)
+    trial: Trial[StoredArticle] = Trial(query)
     complete = await svc.trials.run(
         trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
     )
+    return trial, complete
+
+
+async def test_keyword(t: Turn, query: Query) -> str:
+    """How many recent stories a keyword would have matched, with up to three titles."""
+    trial, complete = await scan_recent(t.svc, query)
     notes = await asyncio.to_thread(form_notes, query, trial.hits[:3])
     answer = test_answer(t, query, trial.hits, len(trial.stories), notes)
     if not complete:
