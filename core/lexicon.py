@@ -6,6 +6,7 @@ core/data/PROVENANCE.md says what was kept and why. Loaded once, on first use.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,6 +14,14 @@ from pathlib import Path
 from core.arabic import normalize
 
 _DATA = Path(__file__).with_name("data")
+
+
+def rivals(frequency: Mapping[str, int], form: str, stem: str) -> bool:
+    """True when `form` (with or without the article) is itself a lemma at least a twentieth as
+    frequent as `stem`: in news it is then mostly that other word (عمران for عمر, الجزائر for
+    جزيرة), so `stem` must not take it. The lexicon's build applies the same rule to plurals."""
+    other = max(frequency.get(form, 0), frequency.get("ال" + form, 0))
+    return other * 20 > frequency.get(stem, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +48,8 @@ class Lexicon:
         return (word in self.frequency and word not in self.names) or word in self.singulars
 
     def rivals(self, form: str, stem: str) -> bool:
-        """True when `form` is itself a lemma at least a twentieth as frequent as `stem`: in news
-        it is then mostly that other word (عمران for عمر), so `stem` must not take it."""
-        frequency = self.frequency.get
-        return max(frequency(form, 0), frequency("ال" + form, 0)) * 20 > frequency(stem, 0)
+        """True when `form` is mostly another word in news (see `rivals`)."""
+        return rivals(self.frequency, form, stem)
 
     def spelling(self, form: str) -> str:
         """How news writes a normalized lexicon form (the form itself when unknown)."""

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.arabic import normalize  # noqa: E402
+from core.lexicon import rivals  # noqa: E402
 
 OUT = ROOT / "core" / "data"
 _PAREN = re.compile(r"\([^)]*\)")
@@ -143,16 +144,16 @@ def plural_pairs(dictionary: Path, freq: dict[str, int], names: set[str]) -> dic
         key = normalize(singular)
         excluded = {normalize(p) for p in EXCLUDED.get(key, ())}
         added = {normalize(p) for p in ADDED.get(singular, ())}
-        # a plural that is itself a lemma a twentieth as frequent as the singular is mostly that
-        # other word in news: سوق (market) for ساق, الجزائر (Algeria) for جزيرة, عملة for عامل
-        # a collective without ة (شرك for شركة, كلم for كلمة) is mostly another word too
+        # a plural that is itself a frequent other lemma is mostly that word in news: سوق
+        # (market) for ساق, الجزائر (Algeria) for جزيرة, عملة for عامل; so is a collective
+        # without ة (شرك for شركة, كلم for كلمة)
         good = [
             plain
             for norm, plain in sorted(plurals.items())
             if norm in added
             or norm not in excluded
             and norm != key[:-1]
-            and max(freq.get(norm, 0), freq.get("ال" + norm, 0)) * 20 <= freq.get(key, 0)
+            and not rivals(freq, norm, key)
         ]
         # names keep to their spellings: العراق must not take عرق (sweat), قطر not أقطار
         good = [plain for plain in good if normalize(plain) not in names]
