@@ -604,6 +604,8 @@ class TgChat:
     messages: dict[int, ChatMessage] = field(default_factory=dict)
     bot_messages: list[ChatMessage] = field(default_factory=list)
     edit_log: list[tuple[int, int]] = field(default_factory=list)
+    is_forum: bool = False
+    topics: dict[int, ForumTopic] = field(default_factory=dict)  # by message_thread_id
 
     def to_api(self) -> JsonDict:
         """The Chat object as it appears inside messages."""
@@ -611,7 +613,19 @@ class TgChat:
         for key in ("title", "username", "first_name", "last_name"):
             if getattr(self, key) is not None:
                 chat[key] = getattr(self, key)
+        if self.is_forum:
+            chat["is_forum"] = True
         return chat
+
+
+@dataclass(slots=True)
+class ForumTopic:
+    """A topic of a forum supergroup; its thread id is the id of the message that created it."""
+
+    thread_id: int
+    name: str
+    closed: bool = False
+    deleted: bool = False
 
 
 @dataclass(slots=True)
@@ -648,6 +662,12 @@ class ChatMessage:
     edit_date: int | None = None
     update_id: int | None = None
     reply_keyboard: JsonDict | None = None
+    reactions: dict[int, list[str]] = field(default_factory=dict)  # emoji chosen, by user id
+
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic the message is in (None: General, or not a forum)."""
+        return self.extra.get("message_thread_id")
 
     @property
     def current(self) -> MessageVersion:
@@ -1207,17 +1227,23 @@ class BotApiServer:
         kind: str = "group",
         username: str | None = None,
         bot_status: str = "member",
+        forum: bool = False,
     ) -> TgChat:
-        """A group or supergroup; the creator defaults to the first admin."""
+        """A group or supergroup (a forum, with topics, when `forum`); the creator defaults to
+        the first admin."""
         if kind not in ("group", "supergroup"):
             raise ValueError("kind is 'group' or 'supergroup'")
+        if forum and kind != "supergroup":
+            raise ValueError("only supergroups are forums")
         if kind == "group" and not SUPERGROUP_ID_MAX < chat_id < 0:
             raise ValueError("basic group ids are small negative numbers")
         if kind == "supergroup" and chat_id > SUPERGROUP_ID_MAX:
             raise ValueError("supergroup ids look like -100xxxxxxxxxx")
         if username is not None and kind == "group":
             raise ValueError("only supergroups have usernames")
-        return self._add_chat(chat_id, kind, title, username, admins, members, creator, bot_status)
+        chat = self._add_chat(chat_id, kind, title, username, admins, members, creator, bot_status)
+        chat.is_forum = forum
+        return chat
 
     def channel(
         self,
@@ -1303,17 +1329,22 @@ class BotApiServer:
         *,
         entities: list[JsonDict] | None = None,
         reply_to: int | None = None,
+        thread: int | None = None,
     ) -> ChatMessage:
-        """A user sends text (commands get their bot_command entity); returns the message."""
+        """A user sends text (commands get their bot_command entity), in a forum topic when
+        `thread` names one; returns the message."""
         user, chat = self._user_in_chat(user_id, chat_id)
         if not text:
             raise ValueError("Telegram clients do not send empty messages")
         found = detect_entities(text, list(entities or []))
+        extra = self._reply_extra(chat, reply_to)
+        if thread is not None:
+            extra = {**self._topic_extra(chat, thread), **extra}
         message = self._store_message(
             chat,
             sender=user,
             version=self._version(text, found),
-            extra=self._reply_extra(chat, reply_to),
+            extra=extra,
         )
         if chat.type == "private":
             chat.started = True
@@ -1462,6 +1493,86 @@ class BotApiServer:
         assert answer is not None
         return answer
 
+    async def create_topic(self, user_id: int, chat_id: int, name: str) -> int:
+        """A member opens a topic in a forum (the forum_topic_created service message); its
+        message_thread_id."""
+        user, chat = self._user_in_chat(user_id, chat_id)
+        if not chat.is_forum:
+            raise ValueError(f"chat {chat_id} is not a forum")
+        service = self._store_message(
+            chat,
+            sender=user,
+            version=self._version("", []),
+            kind="service",
+            extra={"forum_topic_created": {"name": name, "icon_color": 7322096}},
+        )
+        service.extra.update(message_thread_id=service.message_id, is_topic_message=True)
+        chat.topics[service.message_id] = ForumTopic(service.message_id, name)
+        if chat.bot_status in ("member", "administrator"):
+            service.update_id = self._emit("message", service.to_api())
+        await asyncio.sleep(0)
+        return service.message_id
+
+    def close_topic(self, chat_id: int, thread: int) -> None:
+        """An admin closes a topic: only its admins may post there now."""
+        self._topic(self._known_chat(chat_id), thread).closed = True
+
+    def delete_topic(self, chat_id: int, thread: int) -> None:
+        """An admin deletes a topic and every message in it."""
+        chat = self._known_chat(chat_id)
+        self._topic(chat, thread).deleted = True
+        for message in chat.messages.values():
+            if message.thread_id == thread:
+                message.deleted = True
+
+    def _topic(self, chat: TgChat, thread: int) -> ForumTopic:
+        topic = chat.topics.get(thread)
+        if topic is None or topic.deleted:
+            raise ValueError(f"no topic {thread} in chat {chat.id}")
+        return topic
+
+    def _topic_extra(self, chat: TgChat, thread: int) -> JsonDict:
+        """What a message in a topic carries: the thread, and (like Telegram) a reply to the
+        topic's first message, which tells its name."""
+        self._topic(chat, thread)
+        return {
+            "message_thread_id": thread,
+            "is_topic_message": True,
+            "reply_to_message": chat.messages[thread].to_api(nested=True),
+        }
+
+    async def react(
+        self, user_id: int, message: ChatMessage | tuple[int, int], emoji: Iterable[str]
+    ) -> int | None:
+        """A user sets their reaction to a message (an empty `emoji` takes it back); Telegram
+        tells the bot only if it asked for message_reaction and, in a group, is an admin.
+        Returns the update's id, or None when the bot was not told."""
+        chat_id, message_id = (
+            (message.chat_id, message.message_id) if isinstance(message, ChatMessage) else message
+        )
+        user, chat = self._user_in_chat(user_id, chat_id)
+        target = chat.messages.get(message_id)
+        if target is None or target.deleted:
+            raise ValueError(f"no message {message_id} in chat {chat_id}")
+        old = target.reactions.get(user_id, [])
+        new = list(dict.fromkeys(emoji))
+        target.reactions[user_id] = new
+        if chat.type != "private" and chat.bot_status != "administrator":
+            return None
+        update_id = self._emit(
+            "message_reaction",
+            {
+                "chat": chat.to_api(),
+                "message_id": message_id,
+                "user": user.to_api(),
+                "date": self._now(),
+                "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
+                "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
+            },
+        )
+        await asyncio.sleep(0)
+        return update_id
+
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sends to them now fail with 403."""
         user = self._known_user(user_id)
@@ -1488,6 +1599,14 @@ class BotApiServer:
         old = chat.bot_status
         chat.bot_status = "kicked"
         self._emit_my_chat_member(chat, self._actor(chat, by_user_id), old, "kicked")
+
+    def promote_bot(self, chat_id: int, by_user_id: int) -> None:
+        """An admin makes the bot an administrator of a group it is in."""
+        chat = self._known_chat(chat_id)
+        if chat.bot_status != "member":
+            raise ValueError(f"the bot is {chat.bot_status} in chat {chat_id}, not a member")
+        chat.bot_status = "administrator"
+        self._emit_my_chat_member(chat, self._known_user(by_user_id), "member", "administrator")
 
     async def add_bot(self, chat_id: int, by_user_id: int, *, as_admin: bool = False) -> None:
         """Someone adds the bot to a group or channel (my_chat_member, then the service message)."""
@@ -2344,6 +2463,22 @@ class BotApiServer:
             return None, None
         return {"inline_keyboard": [row for row in rows if row]}, None
 
+    def _send_thread(self, chat: TgChat, params: _Params, reply: JsonDict) -> JsonDict:
+        """Where in a forum a send goes: the topic named by message_thread_id, or that of the
+        message it replies to (refused when the topic is gone or closed); else General."""
+        thread = params.integer("message_thread_id")
+        replied = reply.get("reply_to_message") or {}
+        if thread is None and replied.get("is_topic_message"):
+            thread = replied.get("message_thread_id")
+        if thread is None:
+            return {}
+        topic = chat.topics.get(thread)
+        if topic is None or topic.deleted:
+            raise bad_request("message thread not found")
+        if topic.closed:
+            raise bad_request("TOPIC_CLOSED")
+        return {"message_thread_id": thread, "is_topic_message": True}
+
     def _reply_target(self, chat: TgChat, params: _Params) -> JsonDict:
         reply = params.json("reply_parameters")
         message_id = params.integer("reply_to_message_id")
@@ -2396,7 +2531,8 @@ class BotApiServer:
         extra: JsonDict | None = None,
         reply_keyboard: JsonDict | None = None,
     ) -> JsonDict:
-        extra = {**self._reply_target(chat, params), **(extra or {})}
+        reply = self._reply_target(chat, params)
+        extra = {**self._send_thread(chat, params, reply), **reply, **(extra or {})}
         preview = params.json("link_preview_options")
         if isinstance(preview, dict) and preview:
             extra["link_preview_options"] = preview

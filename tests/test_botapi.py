@@ -686,3 +686,55 @@ async def test_bot_added_and_leaving_a_group(server: BotApiServer, bot: Bot) -> 
     assert await bot.leave_chat(GROUP)
     with pytest.raises(Forbidden, match="^Forbidden: bot is not a member of the group chat$"):
         await bot.send_message(GROUP, "x")
+
+
+async def test_forum_topics_carry_threads_and_refuse_gone_ones(
+    server: BotApiServer, bot: Bot
+) -> None:
+    server.private_chat(OTHER, "Omar")
+    forum = server.group(
+        SUPERGROUP, "منتدى", admins=[OTHER], members=[USER], kind="supergroup", forum=True
+    )
+    thread = await server.create_topic(OTHER, SUPERGROUP, "رياضة")
+    asked = await server.send_text(USER, SUPERGROUP, "/list@rasd_test_bot", thread=thread)
+    (created, update) = await bot.get_updates()
+    assert created.message.forum_topic_created.name == "رياضة"
+    message = update.message
+    assert message.chat.is_forum
+    assert message.is_topic_message
+    assert message.message_thread_id == thread
+    assert message.reply_to_message.forum_topic_created.name == "رياضة"
+
+    answer = await message.reply_text("تم")  # PTB keeps a reply in the topic
+    assert answer.message_thread_id == thread
+    general = await bot.send_message(SUPERGROUP, "للجميع")
+    assert general.message_thread_id is None
+    replied = await bot.send_message(SUPERGROUP, "رد", reply_to_message_id=asked.message_id)
+    assert replied.message_thread_id == thread  # a reply lands in the replied message's topic
+    server.close_topic(SUPERGROUP, thread)
+    with pytest.raises(BadRequest, match="(?i)topic_closed"):
+        await bot.send_message(SUPERGROUP, "مغلق", message_thread_id=thread)
+    server.delete_topic(SUPERGROUP, thread)
+    with pytest.raises(BadRequest, match="[Mm]essage thread not found"):
+        await bot.send_message(SUPERGROUP, "محذوف", message_thread_id=thread)
+    assert forum.messages[asked.message_id].deleted
+
+
+async def test_reactions_are_told_only_to_a_bot_that_asked(server: BotApiServer, bot: Bot) -> None:
+    sent = await bot.send_message(USER, "خبر")
+    assert await server.react(USER, (USER, sent.message_id), ["👎"]) is None  # not asked for
+    await bot.get_updates(allowed_updates=["message", "message_reaction"])
+    await server.react(USER, (USER, sent.message_id), ["👍"])
+    (update,) = await bot.get_updates()
+    change = update.message_reaction
+    assert change.message_id == sent.message_id
+    assert change.user.id == USER
+    assert [r.emoji for r in change.old_reaction] == ["👎"]
+    assert [r.emoji for r in change.new_reaction] == ["👍"]
+
+    server.private_chat(OTHER, "Omar")
+    server.group(SUPERGROUP, "مجموعة", admins=[OTHER], members=[USER], kind="supergroup")
+    post = await bot.send_message(SUPERGROUP, "خبر")
+    assert await server.react(USER, (SUPERGROUP, post.message_id), ["👎"]) is None  # not admin
+    server.promote_bot(SUPERGROUP, OTHER)
+    assert await server.react(USER, (SUPERGROUP, post.message_id), []) is not None
