@@ -45,6 +45,7 @@ MENU_COMMANDS = [
     "pause",
     "resume",
     "channel",
+    "stats",
     "mydata",
     "stop",
     "help",

@@ -74,3 +74,11 @@ def decide(
     if load.sent_last_hour >= alerts_per_hour - 1 and load.pending > 1:
         return Decision("fold", silent=silent)  # the last message this hour carries the rest
     return Decision("send", silent=silent)
+
+
+def topic_of(row: OutboxRow, threads: dict[str, int]) -> int | None:
+    """The forum topic an alert goes to: that of the first of its keywords added in one (one
+    story, one alert, however many topics its keywords were added in); None: General."""
+    if row.kind != "alert":
+        return None
+    return next((threads[keyword] for keyword in row.keywords if keyword in threads), None)

@@ -93,6 +93,10 @@ class Subscription:
     keyword: str
     key: str
     paused: bool = False
+    thread_id: int | None = None  # the forum topic its alerts go to (None: General)
+    topic: str | None = None  # that topic's name, when known
+    likes: int = 0  # 👍 on its alerts
+    dislikes: int = 0  # 👎 on its alerts
 
 
 @dataclass(frozen=True, slots=True)

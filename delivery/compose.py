@@ -8,9 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from core.i18n import Catalog, Raw
-from core.models import OutboxRow
+from core.models import OutboxRow, Subscription
 from core.render import (
     MAX_MESSAGE_CHARS,
+    SHOWN_KEYWORD_CHARS,
     SHOWN_SOURCE_CHARS,
     SHOWN_TITLE_CHARS,
     AlertContent,
@@ -54,6 +55,17 @@ class Composer:
         if row.kind == "notice":
             return row.text or ""
         return render_notice(self.catalog, language, broadcast.text) if broadcast else ""
+
+    def topic_gone(self, language: str, left: list[Subscription]) -> str:
+        """The note to a group whose topic was deleted or closed: its keywords now send to
+        General."""
+        keywords = "، ".join(shorten(sub.keyword, SHOWN_KEYWORD_CHARS) for sub in left[:5])
+        return self.catalog.text(
+            language,
+            "topic_gone",
+            topic=shorten(left[0].topic or "", SHOWN_KEYWORD_CHARS) or "—",
+            keywords=keywords + ("…" if len(left) > 5 else ""),
+        )
 
     async def alert(self, row: OutboxRow, language: str) -> str | None:
         """One alert in the chat's language, or None if its article is gone."""

@@ -19,9 +19,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from core.dispatch import AlertLoad, Decision, decide
+from core.dispatch import AlertLoad, Decision, decide, topic_of
 from core.i18n import Catalog
-from core.models import Chat, OutboxRow
+from core.models import Chat, OutboxRow, Subscription
 from core.write_health import WriteHealth
 from delivery.compose import Composer
 from delivery.ratelimit import GROUP_GAP, PRIVATE_GAP, SendBudget
@@ -112,6 +112,7 @@ class Sender:
             on_chat_moved=on_chat_moved,
             on_sent=on_sent,
             on_failed=on_failed,
+            on_topic_gone=self._topic_gone,
         )
 
     @property
@@ -313,8 +314,12 @@ class Sender:
         extra: list[OutboxRow] = []
         text: str | None
         if decision.action == "fold":
-            extra = outbox.claim_more_alerts(
-                self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
+            extra = same_topic(
+                self.db,
+                row,
+                outbox.claim_more_alerts(
+                    self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
+                ),
             )
         if extra or decision.digest:
             rows = [row, *extra]
@@ -329,3 +334,21 @@ class Sender:
             outbox.release(self.db, [r.id for r in extra])
             return
         await self.transport.deliver(row, extra, text, chat, silent=decision.silent)
+
+    def _topic_gone(self, chat: Chat, left: list[Subscription]) -> None:
+        """Tell a group, once, that a topic's alerts now go to General."""
+        text = self.compose.topic_gone(chat.language, left)
+        outbox.queue_notice(self.db, chat.id, text, now=self.clock())
+        self.wake()
+
+
+def same_topic(db: Database, row: OutboxRow, others: list[OutboxRow]) -> list[OutboxRow]:
+    """The alerts that go to the row's forum topic; the others are put back for their own
+    message (a digest in one topic never carries another topic's stories)."""
+    threads = chat_store.keyword_threads(db, row.chat_id)
+    if not threads:
+        return others
+    topic = topic_of(row, threads)
+    same = [other for other in others if topic_of(other, threads) == topic]
+    outbox.release(db, [other.id for other in others if topic_of(other, threads) != topic])
+    return same

@@ -13,7 +13,8 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from core.models import Chat, OutboxRow
+from core.dispatch import topic_of
+from core.models import Chat, OutboxRow, Subscription
 from core.render import SHORTEST_PART, is_too_long, message_length, plain_text, split_message
 from delivery.ratelimit import LOW, OUTBOX, SendBudget, retry_seconds
 from delivery.refused import RefusedWrites
@@ -68,6 +69,7 @@ class Transport:
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
         on_failed: Callable[[str, str], None] = lambda kind, reason: None,
+        on_topic_gone: Callable[[Chat, list[Subscription]], None] = lambda chat, subs: None,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -83,6 +85,7 @@ class Transport:
         self.on_chat_moved = on_chat_moved
         self.on_sent = on_sent
         self.on_failed = on_failed
+        self.on_topic_gone = on_topic_gone
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
@@ -102,7 +105,10 @@ class Transport:
         while parts:
             slot = await self._take_slot(row.chat_id)
             started = slot if started is None else started
-            result = await self._send_part(row, folded, parts[0], chat, silent=silent)
+            thread = topic_of(row, chat_store.keyword_threads(self.db, row.chat_id))
+            result = await self._send_part(
+                row, folded, parts[0], chat, silent=silent, thread=thread
+            )
             if isinstance(result, int):
                 message_id, delivered = result, True
                 parts.pop(0)
@@ -152,8 +158,11 @@ class Transport:
         *,
         silent: bool,
         html: bool = True,
+        thread: int | None = None,
     ) -> int | _Outcome:
-        """One message to the chat (its slot taken): its id, or why it was not sent."""
+        """One message to the chat (its slot taken), into a forum topic when `thread` names one:
+        its id, or why it was not sent."""
+        where = {"message_thread_id": thread} if thread is not None else {}
         try:
             message = await self.bot.send_message(
                 row.chat_id,
@@ -161,6 +170,7 @@ class Transport:
                 parse_mode=ParseMode.HTML if html else None,
                 link_preview_options=self._preview(row, folded, chat),
                 disable_notification=silent,
+                **where,
                 **self._rate_args,
             )
         except RetryAfter as error:
@@ -176,7 +186,13 @@ class Transport:
         except Forbidden as error:
             self._undeliverable(row, str(error), "blocked")
         except BadRequest as error:
-            return await self._bad_request(row, folded, text, chat, error, silent=silent, html=html)
+            if thread is not None and _is_topic_gone(str(error)):
+                self._leave_topic(chat, thread, str(error))
+                await self._take_slot(row.chat_id)
+                return await self._send_part(row, folded, text, chat, silent=silent, html=html)
+            return await self._bad_request(
+                row, folded, text, chat, error, silent=silent, html=html, thread=thread
+            )
         except TelegramError as error:  # network errors, timeouts, 5xx
             self._network_error(row, folded, error)
         else:
@@ -193,6 +209,7 @@ class Transport:
         *,
         silent: bool,
         html: bool,
+        thread: int | None,
     ) -> int | _Outcome:
         reason = str(error)
         if "chat not found" in reason.lower():
@@ -208,10 +225,23 @@ class Transport:
                 extra={"chat_id": row.chat_id, "error": reason},
             )
             await self._take_slot(row.chat_id)
-            return await self._send_part(row, folded, text, chat, silent=silent, html=False)
+            return await self._send_part(
+                row, folded, text, chat, silent=silent, html=False, thread=thread
+            )
         else:
             self._failed(row, folded, reason, "bad_request")
         return _Outcome.SETTLED
+
+    def _leave_topic(self, chat: Chat, thread: int, reason: str) -> None:
+        """The topic was deleted or closed: its keywords send to General from now on, and the
+        group is told once (the topic is forgotten, so this happens once)."""
+        log.info(
+            "forum topic gone; its alerts go to General",
+            extra={"chat_id": chat.id, "thread_id": thread, "reason": reason},
+        )
+        left = chat_store.leave_topic(self.db, chat.id, thread)
+        if left:
+            self.on_topic_gone(chat, left)
 
     def _network_error(self, row: OutboxRow, folded: list[OutboxRow], error: Exception) -> None:
         self.last_error = str(error)
@@ -268,3 +298,9 @@ class Transport:
         )
         chat_store.deactivate_chat(self.db, row.chat_id, reason, self.clock())
         self.on_failed(row.kind, kind)
+
+
+def _is_topic_gone(reason: str) -> bool:
+    """Telegram's answer to a send into a deleted or closed forum topic."""
+    reason = reason.lower()
+    return "message thread not found" in reason or "topic_closed" in reason

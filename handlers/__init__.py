@@ -9,11 +9,12 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    MessageReactionHandler,
     TypeHandler,
     filters,
 )
 
-from handlers import admin, channels, inline, settings, user
+from handlers import admin, channels, feedback, inline, settings, user
 from handlers.common import ban_guard, flood_guard
 
 USER_COMMANDS = {
@@ -27,13 +28,13 @@ USER_COMMANDS = {
     "pause": user.pause,
     "resume": user.resume,
     "channel": channels.channel,
+    "stats": admin.stats_command,
     "mydata": user.mydata,
     "stop": user.stop,
 }
 ADMIN_COMMANDS = {
     "addfeed": admin.addfeed,
     "feeds": admin.feeds,
-    "stats": admin.stats_command,
     "ban": admin.ban,
     "unban": admin.unban,
     "broadcast": admin.broadcast,
@@ -52,6 +53,7 @@ BUTTONS = {
     "bc:": admin.broadcast_button,
     "feed:": admin.feed_button,
     "test:": user.test_button,
+    "fb:": feedback.feedback_button,
 }
 
 
@@ -70,6 +72,7 @@ def register(application: Application) -> None:
         )
     application.add_handler(CallbackQueryHandler(user.button))  # add:, help
     application.add_handler(InlineQueryHandler(inline.inline_search, block=False))
+    application.add_handler(MessageReactionHandler(feedback.reaction))
     # Order matters: forwarded channel posts and migrations before the plain-text catch-all.
     application.add_handler(
         MessageHandler(

@@ -25,6 +25,7 @@ from handlers.common import (
     button_press,
     command_argument,
     edit,
+    is_admin,
     message_of,
     number,
     page_buttons,
@@ -33,6 +34,7 @@ from handlers.common import (
     reply,
     user_of,
 )
+from handlers.feedback import keyword_stats_text
 from handlers.jobs import Progress, Report, ticking
 from handlers.services import Context, FeedsImported
 from storage import bans as ban_store
@@ -375,11 +377,14 @@ def stats_text(t: Turn) -> str:
     return text
 
 
-@admin_only
 async def stats_command(update: Update, context: Context) -> None:
-    """/stats: the bot's figures for admins."""
+    """/stats: the chat's keywords with their alerts and reactions; for admins, the bot's
+    figures first."""
     t = record_turn(update, context)
-    await reply(update, stats_text(t))
+    text = keyword_stats_text(t)
+    if is_admin(update, context):
+        text = stats_text(t) + "\n\n" + text
+    await reply(update, text)
 
 
 @admin_only

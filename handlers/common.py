@@ -65,6 +65,29 @@ class Turn:
         return self.text("managing", title=self.target.title) + "\n" + text
 
 
+@dataclass(frozen=True)
+class Topic:
+    """A forum topic: its thread id, and its name when Telegram told it."""
+
+    thread_id: int
+    name: str | None
+
+
+def topic_here(update: Update, t: Turn) -> Topic | None:
+    """The forum topic the update happened in, when the chat acts on its own keywords (a
+    message in a topic replies, as Telegram sends it, to the topic's first message: its name)."""
+    message = update.effective_message
+    if t.target.id != t.chat.id or message is None or not message.is_topic_message:
+        return None
+    thread = message.message_thread_id
+    if thread is None:
+        return None
+    opening = message.reply_to_message
+    created = opening.forum_topic_created if opening is not None else None
+    name = created.name if created else chat_store.topic_name(t.svc.db, t.chat.id, thread)
+    return Topic(thread, name)
+
+
 def quiet_hours_text(t: Turn, chat: Chat) -> str:
     """A chat's quiet hours in words: off, or "from 22:00 to 07:00 (silent)"."""
     if chat.quiet_start is None or chat.quiet_end is None:

@@ -17,6 +17,7 @@ from core.render import SHOWN_KEYWORD_CHARS, SHOWN_TITLE_CHARS, escape, page_of,
 from core.settings import Settings
 from core.trial import Trial, form_notes
 from handlers.common import (
+    Topic,
     Turn,
     button_press,
     changes_chat,
@@ -34,6 +35,7 @@ from handlers.common import (
     record_turn,
     reply,
     stamped,
+    topic_here,
     unstamped,
 )
 from handlers.services import Context, Services, services
@@ -99,8 +101,9 @@ def parse_keyword(settings: Settings, raw: str) -> Query:
     )
 
 
-def add_keywords(t: Turn, raws: list[str]) -> str:
-    """Store each keyword that is valid and new; one answer that covers them all."""
+def add_keywords(t: Turn, raws: list[str], topic: Topic | None = None) -> str:
+    """Store each keyword that is valid and new (in the forum topic it was added in); one
+    answer that covers them all."""
     svc, target = t.svc, t.target
     if target.banned:
         return t.text("banned_notice")
@@ -117,7 +120,13 @@ def add_keywords(t: Turn, raws: list[str]) -> str:
             break
         try:
             sub_id = chat_store.add_subscription(
-                svc.db, target.id, query.raw, query.key, svc.clock()
+                svc.db,
+                target.id,
+                query.raw,
+                query.key,
+                svc.clock(),
+                thread_id=topic.thread_id if topic else None,
+                topic=topic.name if topic else None,
             )
         except chat_store.KeywordExists:
             answers.append(t.text("already", keyword=query.raw))
@@ -126,7 +135,14 @@ def add_keywords(t: Turn, raws: list[str]) -> str:
         added.append(query.raw)
     if added:
         answers.insert(0, t.text("added", keywords="، ".join(added)))
+        if topic is not None:
+            answers.insert(1, t.text("added_in_topic", topic=topic_label(topic)))
     return t.about_target("\n".join(answers))
+
+
+def topic_label(topic: Topic) -> str:
+    """A topic as a list shows it: its name, or its number when Telegram never told it."""
+    return shorten(topic.name, SHOWN_KEYWORD_CHARS) if topic.name else f"#{topic.thread_id}"
 
 
 @changes_chat
@@ -137,7 +153,7 @@ async def add(update: Update, context: Context) -> None:
     if not raws:
         await reply(update, t.text("add_usage"))
         return
-    await reply(update, add_keywords(t, raws))
+    await reply(update, add_keywords(t, raws, topic_here(update, t)))
 
 
 def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -151,7 +167,11 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
     rows = []
     for sub in subscriptions[shown.start : shown.end]:
         keyword = shorten(sub.keyword, SHOWN_KEYWORD_CHARS)
-        lines.append(t.text("list_line_paused" if sub.paused else "list_line", keyword=keyword))
+        line = t.text("list_line_paused" if sub.paused else "list_line", keyword=keyword)
+        if sub.thread_id is not None:
+            topic = topic_label(Topic(sub.thread_id, sub.topic))
+            line += " " + t.text("list_in_topic", topic=topic)
+        lines.append(line)
         short = shorten(sub.keyword, BUTTON_KEYWORD_CHARS)
         action, label = (
             ("resume", "button_resume_kw") if sub.paused else ("pause", "button_pause_kw")
@@ -481,7 +501,7 @@ async def button(update: Update, context: Context) -> None:
         return
     await query.answer()
     if action == "add":
-        await edit(query, add_keywords(t, [value]))
+        await edit(query, add_keywords(t, [value], topic_here(update, t)))
     elif action == "help":
         await reply(update, help_text(update, context, t))
 

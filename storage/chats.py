@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TypedDict
 
 from sqlite_utils import Database
@@ -200,15 +201,29 @@ def _subscription(row: dict) -> Subscription:
         keyword=row["keyword"],
         key=row["key"],
         paused=bool(row["paused"]),
+        thread_id=row["thread_id"],
+        topic=row["topic"],
+        likes=row["likes"],
+        dislikes=row["dislikes"],
     )
 
 
-def add_subscription(db: Database, chat_id: int, keyword: str, key: str, now: float) -> int:
-    """Store a keyword for a chat and return its id; KeywordExists if already followed."""
+def add_subscription(
+    db: Database,
+    chat_id: int,
+    keyword: str,
+    key: str,
+    now: float,
+    *,
+    thread_id: int | None = None,
+    topic: str | None = None,
+) -> int:
+    """Store a keyword for a chat (in a forum topic) and return its id; KeywordExists if
+    already followed."""
     cursor = db.execute(
-        """INSERT INTO subscriptions (chat_id, keyword, key, created_at)
-           VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, key) DO NOTHING""",
-        (chat_id, keyword, key, now),
+        """INSERT INTO subscriptions (chat_id, keyword, key, created_at, thread_id, topic)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, key) DO NOTHING""",
+        (chat_id, keyword, key, now, thread_id, topic),
     )
     if cursor.rowcount == 0:
         raise KeywordExists(keyword)
@@ -269,6 +284,62 @@ def set_subscription_paused(
         db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
     )
     return _subscription(rows[0]) if rows else None
+
+
+def set_keyword(
+    db: Database, chat_id: int, subscription_id: int, keyword: str, key: str
+) -> Subscription | None:
+    """Change what one keyword of a chat says (its counts and topic stay); the subscription,
+    None if not the chat's, KeywordExists if the chat follows the new one already."""
+    try:
+        db.execute(
+            "UPDATE subscriptions SET keyword = ?, key = ? WHERE id = ? AND chat_id = ?",
+            (keyword, key, subscription_id, chat_id),
+        )
+    except sqlite3.IntegrityError:
+        raise KeywordExists(keyword) from None
+    return subscription(db, chat_id, subscription_id)
+
+
+def subscription(db: Database, chat_id: int, subscription_id: int) -> Subscription | None:
+    """One keyword of a chat, by id; None if not the chat's."""
+    rows = fetch_rows(
+        db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
+    )
+    return _subscription(rows[0]) if rows else None
+
+
+def keyword_threads(db: Database, chat_id: int) -> dict[str, int]:
+    """The forum topic of each of a chat's keywords that has one (keyword as typed → thread)."""
+    rows = db.execute(
+        "SELECT keyword, thread_id FROM subscriptions WHERE chat_id = ? AND thread_id IS NOT NULL",
+        (chat_id,),
+    ).fetchall()
+    return {keyword: thread for keyword, thread in rows}
+
+
+def topic_name(db: Database, chat_id: int, thread_id: int) -> str | None:
+    """The name a chat's keywords know a forum topic by, if any."""
+    row = db.execute(
+        """SELECT topic FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND topic IS NOT NULL
+           LIMIT 1""",
+        (chat_id, thread_id),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def leave_topic(db: Database, chat_id: int, thread_id: int) -> list[Subscription]:
+    """A topic is gone or closed: its keywords now send to General; those keywords."""
+    rows = fetch_rows(
+        db,
+        "SELECT * FROM subscriptions WHERE chat_id = ? AND thread_id = ? ORDER BY id",
+        (chat_id, thread_id),
+    )
+    db.execute(
+        "UPDATE subscriptions SET thread_id = NULL, topic = NULL WHERE chat_id = ? AND thread_id = ?",
+        (chat_id, thread_id),
+    )
+    return [_subscription(row) for row in rows]
 
 
 def remove_subscription_by_id(

@@ -237,6 +237,31 @@ def m008_bans(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_topics(db: Database) -> None:
+    """In a forum group, a keyword remembers the topic it was added in: its alerts go there."""
+    db.executescript(
+        """
+        ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER;  -- NULL: General, or not a forum
+        ALTER TABLE subscriptions ADD COLUMN topic TEXT;         -- the topic's name, when known
+        """
+    )
+
+
+@migrations()
+def m010_feedback(db: Database) -> None:
+    """Reactions on alerts: counted per keyword, and the alert a reaction is on found by its
+    message."""
+    db.executescript(
+        """
+        ALTER TABLE subscriptions ADD COLUMN likes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE subscriptions ADD COLUMN dislikes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN feedback_asked INTEGER NOT NULL DEFAULT 0;  -- 👎 answered
+        CREATE INDEX outbox_message ON outbox(chat_id, message_id) WHERE message_id IS NOT NULL;
+        """
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

@@ -94,3 +94,125 @@ async def test_inline_search_lists_the_stories_a_keyword_matches(api, feeds, tmp
         assert "شائعة" in refused.titles()[0]  # a stop word: the reason, in Arabic
         nothing = await api.wait_for_inline_answer(await api.inline_query(USER, "زلزال"))
         assert nothing.titles() == ["🔍 لا أخبار في الأيام الأخيرة تطابق «زلزال»"]
+
+
+FORUM = -1_001_800_000_001
+FORUM_ADMIN = 301
+FORUM_MEMBER = 302
+
+
+async def test_a_keyword_added_in_a_topic_sends_there_and_falls_back_once(api, feeds, tmp_path):
+    api.group(
+        FORUM,
+        "منتدى الأخبار",
+        admins=[FORUM_ADMIN],
+        members=[FORUM_MEMBER],
+        kind="supergroup",
+        forum=True,
+        bot_status="administrator",
+    )
+    baseline = [item(1, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."])]
+    first = item(2, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])
+    second = item(3, "مؤتمر في الرباط", ["افتتح في الرباط مؤتمر دولي للمناخ."])
+    third = item(4, "قمة في الرباط", ["تنعقد في الرباط قمة عربية."])
+    feeds.set_feed("/feed.xml", make_rss("أخبار", baseline))
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        morocco = await api.create_topic(FORUM_ADMIN, FORUM, "المغرب")
+        await api.send_text(FORUM_ADMIN, FORUM, "/add الرباط", thread=morocco)
+        added = await api.wait_for_message(FORUM, timeout=10)
+        assert added.thread_id == morocco  # the answer stays in the topic
+        assert "📌 ستصل تنبيهاتها إلى هذا الموضوع: المغرب" in added.text
+        await api.send_text(FORUM_MEMBER, FORUM, "/list")  # from General
+        listed = await api.wait_for_message(FORUM, timeout=10)
+        assert "• الرباط · 📌 المغرب" in listed.text
+
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, first]))
+        alert = await api.wait_for_message(FORUM, lambda m: "وفد يزور" in m.text, timeout=20)
+        assert alert.thread_id == morocco
+
+        api.close_topic(FORUM, morocco)
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, first, second]))
+        fallback = await api.wait_for_message(FORUM, lambda m: "مؤتمر في" in m.text, timeout=20)
+        assert fallback.thread_id is None  # General
+        note = await api.wait_for_message(FORUM, lambda m: m.text.startswith("📌"), timeout=10)
+        assert "حُذف الموضوع «المغرب» أو أُغلق" in note.text
+        assert note.thread_id is None
+
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, first, second, third]))
+        later = await api.wait_for_message(FORUM, lambda m: "قمة في" in m.text, timeout=20)
+        assert later.thread_id is None
+    refused = [c for c in api.calls_to("sendMessage") if "TOPIC_CLOSED" in (c.description or "")]
+    assert len(refused) == 1  # the topic was tried once, then forgotten
+    assert len([m for m in api.sent_messages(FORUM) if m.text.startswith("📌 حُذف")]) == 1
+
+
+async def test_a_thumbs_down_offers_an_exclusion_that_then_holds(api, feeds, tmp_path):
+    baseline = [item(1, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."])]
+    football = item(
+        2,
+        "الرباط تستضيف نهائي كأس أفريقيا",
+        ["تستضيف الرباط نهائي كأس أفريقيا. ويتوقع أن يحضر النهائي آلاف المشجعين."],
+    )
+    again = item(3, "تذاكر نهائي كأس أفريقيا في الرباط", ["نفدت تذاكر النهائي في الرباط."])
+    summit = item(4, "قمة عربية في الرباط", ["تنعقد في الرباط قمة عربية."])
+    feeds.set_feed("/feed.xml", make_rss("أخبار", baseline))
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        await say(api, USER, "/add الرباط")
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, football]))
+        alert = await api.wait_for_message(USER, lambda m: "نهائي" in m.text, timeout=20)
+
+        await api.react(USER, alert, ["👍"])
+        await api.react(USER, alert, ["👎"])  # the 👍 taken back, a 👎 instead
+        asked = await api.wait_for_message(USER, lambda m: m.text.startswith("👎"), timeout=10)
+        assert asked.extra["reply_to_message"]["message_id"] == alert.message_id
+        labels = [b["text"] for b in asked.buttons]
+        assert labels[0] == "🚫 بلا «نهائي»"  # the story's most repeated word first
+        assert "⏸ أوقف «الرباط»" in labels
+        await api.react(USER, alert, [])
+        await api.react(USER, alert, ["👎"])  # asked once per alert, however often it is put
+        stats = await say(api, USER, "/stats")
+        assert "• الرباط: 🔔 1 · 👍 0 · 👎 1" in stats.text
+
+        await api.press_button(USER, asked, asked.button(asked.callback_data[0]))
+        done = await api.wait_for_edit(USER, asked.message_id, timeout=10)
+        assert "صارت الكلمة: الرباط -نهائي" in done.text
+        assert "الرباط -نهائي" in (await say(api, USER, "/list")).text
+
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, football, again, summit]))
+        await api.wait_for_message(USER, lambda m: "قمة عربية" in m.text, timeout=20)
+        assert not [m for m in api.sent_messages(USER) if "تذاكر" in m.text]  # excluded
+
+        await api.press_button(USER, done, done.button(done.callback_data[0]))  # undo
+        undone = await api.wait_for_edit(USER, asked.message_id, lambda m: "🚫" in str(m.buttons))
+        assert undone.text.startswith("👎")
+        assert "• الرباط\n" in (await say(api, USER, "/list")).text + "\n"
+    assert [m.text.startswith("👎") for m in api.sent_messages(USER)].count(True) == 1
+
+
+async def test_reactions_in_a_group_reach_the_bot_only_as_an_admin(api, feeds, tmp_path):
+    api.group(FORUM, "مجموعة", admins=[FORUM_ADMIN], members=[FORUM_MEMBER], kind="supergroup")
+    baseline = [item(1, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."])]
+    story = item(2, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])
+    feeds.set_feed("/feed.xml", make_rss("أخبار", baseline))
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        await api.send_text(FORUM_ADMIN, FORUM, "/add الرباط")
+        await api.wait_for_message(FORUM, timeout=10)
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, story]))
+        alert = await api.wait_for_message(FORUM, lambda m: "وفد" in m.text, timeout=20)
+        assert await api.react(FORUM_MEMBER, alert, ["👎"]) is None  # the bot is not an admin
+        api.promote_bot(FORUM, FORUM_ADMIN)
+        await api.react(FORUM_ADMIN, alert, ["👎"])
+        asked = await api.wait_for_message(FORUM, lambda m: m.text.startswith("👎"), timeout=10)
+        pause = next(d for d in asked.callback_data if d.startswith("fb:p:"))
+        refused = await api.wait_for_callback_answer(
+            await api.press_button(FORUM_MEMBER, asked, pause)
+        )
+        assert refused.text == "تغيير كلمات هذه المجموعة وإعداداتها متاح لمشرفيها فقط."
+        await api.press_button(FORUM_ADMIN, asked, pause)
+        paused = await api.wait_for_edit(FORUM, asked.message_id, timeout=10)
+        assert paused.text == "⏸ أُوقفت «الرباط» مؤقتًا. تستأنفها من /list."
+        await api.send_text(FORUM_MEMBER, FORUM, "/list")
+        assert "⏸" in (await api.wait_for_message(FORUM, lambda m: "الرباط" in m.text)).text

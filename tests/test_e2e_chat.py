@@ -111,8 +111,11 @@ async def test_english_speaker_gets_english_everywhere(api, tmp_path):
         assert "hourly digest" in (await edited(api, ENGLISH, panel, "hourly")).text
         assert "too common" in (await say(api, ENGLISH, "/add the")).text
         assert (
-            await say(api, ENGLISH, "/stats")
+            await say(api, ENGLISH, "/feeds")
         ).text == "This command is for the bot's admins only."
+        stats = await say(api, ENGLISH, "/stats")
+        assert "• غزة: 🔔 0 · 👍 0 · 👎 0" in stats.text
+        assert "Rasd statistics" not in stats.text  # the bot's figures are for admins
     english_commands = api.commands(None, "en")
     arabic_commands = api.commands(None, "")
     assert {"command": "add", "description": "follow a keyword"} in english_commands

@@ -46,6 +46,9 @@ def forged_presses(victim: int, victim_subs: list[int], own: int) -> list[str]:
         for action in ("del", "pause", "resume"):
             for stamp in ("", f"|{victim}", f"|{own}", "|x"):
                 data.append(f"kw:{action}:{sub}:0{stamp}")
+        for row in (1, 2, 3):  # a 👎's buttons: outbox rows and keywords of the victim's
+            data += [f"fb:x:{row}:{sub}:0", f"fb:ux:{row}:{sub}:0", f"fb:p:{row}:{sub}"]
+            data += [f"fb:up:{row}:{sub}", f"fb:n:{row}"]
     for stamp in ("", f"|{victim}", f"|{own}"):
         data += [
             f"set:mode:daily{stamp}",
@@ -70,6 +73,9 @@ def forged_presses(victim: int, victim_subs: list[int], own: int) -> list[str]:
         "feed:pause:1",
         "feed:list:0",
         "test:المغرب",
+        "fb:",
+        "fb:x",
+        "fb:p:abc:def",
         "add:",
         "help",
         "nonsense",

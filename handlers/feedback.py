@@ -1,0 +1,228 @@
+"""Reactions on alerts: 👍 and 👎 counted per keyword, and a 👎 answered with what to change."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReactionTypeEmoji,
+    ReplyParameters,
+    Update,
+)
+
+from core.feedback import DISLIKE, LIKE, salient_words, with_exclusion, without_exclusion
+from core.i18n import Raw
+from core.models import Subscription
+from core.query import QueryError, parse_stored
+from core.render import SHOWN_KEYWORD_CHARS, shorten
+from handlers.common import (
+    Turn,
+    button_press,
+    edit,
+    is_chat_admin,
+    record_turn,
+    refuse,
+)
+from handlers.services import Context, services
+from handlers.user import BUTTON_KEYWORD_CHARS, CALLBACK_ANSWER_CHARS, parse_for, refusal
+from storage import articles as article_store
+from storage import chats as chat_store
+from storage import feedback as feedback_store
+from storage.feedback import SentAlert
+
+PAUSE_BUTTONS = 3  # keywords of one alert offered to pause
+
+
+def _emoji(reactions: tuple[object, ...]) -> set[str]:
+    return {r.emoji for r in reactions if isinstance(r, ReactionTypeEmoji)}
+
+
+async def reaction(update: Update, context: Context) -> None:
+    """A 👍 or 👎 on an alert counts for its keywords (taking it back uncounts it); the first 👎
+    on an alert is answered under it with buttons."""
+    change = update.message_reaction
+    if change is None:
+        return
+    svc = services(context)
+    alerts = feedback_store.alerts_on_message(svc.db, change.chat.id, change.message_id)
+    if not alerts:
+        return
+    old, new = _emoji(change.old_reaction), _emoji(change.new_reaction)
+    likes, dislikes = (LIKE in new) - (LIKE in old), (DISLIKE in new) - (DISLIKE in old)
+    keywords = list(dict.fromkeys(k for alert in alerts for k in alert.keywords))
+    if likes or dislikes:
+        feedback_store.count_reactions(
+            svc.db, change.chat.id, keywords, likes=likes, dislikes=dislikes
+        )
+    if dislikes > 0 and feedback_store.ask_once(svc.db, alerts[0].row_id):
+        t = _turn(update, context)
+        text, buttons = _choices(t, alerts[0])
+        await context.bot.send_message(
+            change.chat.id,
+            text,
+            reply_markup=buttons,
+            reply_parameters=ReplyParameters(change.message_id, allow_sending_without_reply=True),
+        )
+
+
+def _turn(update: Update, context: Context) -> Turn:
+    """The turn, acting on the chat the alert is in (not a channel it manages)."""
+    t = record_turn(update, context)
+    return dataclasses.replace(t, target=t.chat)
+
+
+def _subscriptions(t: Turn, alert: SentAlert) -> list[Subscription]:
+    """The chat's keywords an alert names, in its order (those since removed are left out)."""
+    by_keyword = {s.keyword: s for s in chat_store.chat_subscriptions(t.svc.db, t.chat.id)}
+    return [by_keyword[k] for k in alert.keywords if k in by_keyword]
+
+
+def _words(t: Turn, alert: SentAlert, sub: Subscription) -> list[str]:
+    """The story's salient words that one keyword could exclude."""
+    article = article_store.get_article(t.svc.db, alert.article_id) if alert.article_id else None
+    if article is None:
+        return []
+    try:
+        return salient_words(article.title, article.text, parse_stored(sub.keyword))
+    except QueryError:
+        return []
+
+
+def _choices(t: Turn, alert: SentAlert) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What a 👎 offers: exclude one of the story's words from its first keyword, pause one of
+    its keywords, or leave things as they are."""
+    subs = _subscriptions(t, alert)
+    if not subs:
+        return t.text("feedback_keyword_gone"), None
+    first = subs[0]
+    rows = [
+        [_button(t, "feedback_exclude", f"x:{alert.row_id}:{first.id}:{i}", word=word)]
+        for i, word in enumerate(_words(t, alert, first))
+        if f" -{word}" not in first.keyword
+    ]
+    rows += [
+        [_button(t, "feedback_pause", f"p:{alert.row_id}:{sub.id}", keyword=sub.keyword)]
+        for sub in subs[:PAUSE_BUTTONS]
+        if not sub.paused
+    ]
+    rows.append([_button(t, "feedback_keep", f"n:{alert.row_id}")])
+    keyword = shorten(first.keyword, SHOWN_KEYWORD_CHARS)
+    return t.text("feedback_ask", keyword=keyword), InlineKeyboardMarkup(rows)
+
+
+def _button(t: Turn, label: str, data: str, **params: str) -> InlineKeyboardButton:
+    shown = {name: shorten(value, BUTTON_KEYWORD_CHARS) for name, value in params.items()}
+    return InlineKeyboardButton(t.text(label, **shown), callback_data=f"fb:{data}")
+
+
+def _undo(t: Turn, data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(t, "feedback_undo", data)]])
+
+
+async def feedback_button(update: Update, context: Context) -> None:
+    """A button under a 👎: exclude a word, pause a keyword, undo that, or change nothing. Only
+    this chat's alerts and keywords are touched, and in a group only by its admins."""
+    if not await is_chat_admin(update, context):
+        await refuse(update, context, "group_admins_only")
+        return
+    query, data = button_press(update)
+    t = _turn(update, context)
+    action, *numbers = data.removeprefix("fb:").split(":")
+    ids = [int(n) if n.isdigit() else -1 for n in numbers] + [-1, -1, -1]
+    alert = feedback_store.sent_alert(t.svc.db, t.chat.id, ids[0])
+    sub = chat_store.subscription(t.svc.db, t.chat.id, ids[1])
+    if alert is None or (action != "n" and sub is None):
+        await query.answer(t.text("feedback_keyword_gone"), show_alert=True)
+        return
+    if action == "n":
+        await query.answer()
+        await edit(query, t.text("feedback_kept"))
+        return
+    assert sub is not None
+    answer, text, markup = _act(t, action, alert, sub, ids[2])
+    await query.answer(shorten(answer, CALLBACK_ANSWER_CHARS))
+    await edit(query, text, markup)
+
+
+def _act(
+    t: Turn, action: str, alert: SentAlert, sub: Subscription, word_index: int
+) -> tuple[str, str, InlineKeyboardMarkup | None]:
+    """Do what a button says: (the button's answer, the message's new text, its buttons)."""
+    keyword = shorten(sub.keyword, SHOWN_KEYWORD_CHARS)
+    if action in ("p", "up"):
+        _set_paused(t, sub, action == "p")
+        if action == "p":
+            text = t.text("feedback_paused", keyword=keyword)
+            return text, text, _undo(t, f"up:{alert.row_id}:{sub.id}")
+        text, buttons = _choices(t, alert)
+        return t.text("feedback_undone"), text, buttons
+    words = _words(t, alert, sub)
+    if not 0 <= word_index < len(words) or action not in ("x", "ux"):
+        return t.text("feedback_keyword_gone"), t.text("feedback_keyword_gone"), None
+    word = words[word_index]
+    if action == "x":
+        raw = with_exclusion(sub.keyword, word)
+    else:
+        raw = without_exclusion(sub.keyword, word)
+    changed = _set_keyword(t, sub, raw)
+    if isinstance(changed, str):
+        return changed, changed, None
+    if action == "ux":
+        text, buttons = _choices(t, alert)
+        return t.text("feedback_undone"), text, buttons
+    text = t.text("feedback_excluded", keyword=keyword, word=word, now=changed.keyword)
+    return text, text, _undo(t, f"ux:{alert.row_id}:{sub.id}:{word_index}")
+
+
+def _set_paused(t: Turn, sub: Subscription, paused: bool) -> None:
+    changed = chat_store.set_subscription_paused(t.svc.db, t.chat.id, sub.id, paused)
+    if changed is None:
+        return
+    if paused:
+        t.svc.book.remove(changed.id)
+    else:
+        t.svc.book.add(changed, parse_stored(changed.keyword))
+
+
+def _set_keyword(t: Turn, sub: Subscription, raw: str) -> Subscription | str:
+    """The keyword changed to `raw` in storage and in the index; or why not, in words."""
+    try:
+        query = parse_for(t, raw)
+    except QueryError as error:
+        return refusal(t, raw, error)
+    try:
+        changed = chat_store.set_keyword(t.svc.db, t.chat.id, sub.id, query.raw, query.key)
+    except chat_store.KeywordExists:
+        return t.text("already", keyword=query.raw)
+    if changed is None:
+        return t.text("feedback_keyword_gone")
+    t.svc.book.remove(changed.id)
+    if not changed.paused:
+        t.svc.book.add(changed, query)
+    return changed
+
+
+STATS_DAYS = 7
+
+
+def keyword_stats_text(t: Turn) -> str:
+    """The chat's keywords (or its managed channel's) with their alerts of the last week and the
+    reactions on them."""
+    since = t.svc.clock() - STATS_DAYS * 86400
+    rows = feedback_store.keyword_feedback(t.svc.db, t.target.id, since=since)
+    if not rows:
+        return t.about_target(t.text("list_empty"))
+    lines = "\n".join(
+        t.text(
+            "keyword_stats_line",
+            keyword=shorten(row.keyword, SHOWN_KEYWORD_CHARS),
+            alerts=row.alerts,
+            likes=row.likes,
+            dislikes=row.dislikes,
+        )
+        for row in rows
+    )
+    text = t.text("keyword_stats", lines=Raw(lines)) + "\n\n" + t.text("keyword_stats_hint")
+    return t.about_target(text)
