@@ -1058,6 +1058,7 @@ class BotApiServer:
         self._file_counter = itertools.count(1)
         self._windows: dict[tuple[str, int], _Window] = {}
         self._returned_messages: dict[int, set[int]] = {}
+        self.menu_buttons: dict[int | None, JsonDict] = {}  # by private chat; None: the default
         self._returned_edits: dict[int, set[int]] = {}
         self._updates_changed = _Signal()
         self._changed = _Signal()
@@ -1094,6 +1095,8 @@ class BotApiServer:
                 "getChatAdministrators": self._get_chat_administrators,
                 "getChatMemberCount": self._get_chat_member_count,
                 "sendChatAction": self._send_chat_action,
+                "setChatMenuButton": self._set_chat_menu_button,
+                "getChatMenuButton": self._get_chat_menu_button,
                 "leaveChat": self._leave_chat,
                 "close": self._close,
                 "logOut": self._log_out,
@@ -2443,8 +2446,11 @@ class BotApiServer:
             text, detect_entities(text, entities), None, source, parse_mode, self._clock()
         )
 
-    def _inline_markup(self, params: _Params) -> tuple[JsonDict | None, JsonDict | None]:
-        """(inline keyboard or None, any other reply markup or None), validated like Telegram."""
+    def _inline_markup(
+        self, params: _Params, chat: TgChat
+    ) -> tuple[JsonDict | None, JsonDict | None]:
+        """(inline keyboard or None, any other reply markup or None), validated like Telegram
+        (a web_app button only in a private chat)."""
         markup = params.json("reply_markup")
         if markup is None:
             return None, None
@@ -2459,6 +2465,8 @@ class BotApiServer:
             )
         for button in (b for row in rows for b in row):
             _check_button(button)
+            if "web_app" in button and chat.type != "private":
+                raise bad_request("BUTTON_TYPE_INVALID")
         if not any(rows):
             return None, None
         return {"inline_keyboard": [row for row in rows if row]}, None
@@ -2547,10 +2555,34 @@ class BotApiServer:
         )
         return message.to_api()
 
+    async def _set_chat_menu_button(self, params: _Params) -> bool:
+        button = params.json("menu_button")
+        if button is None:
+            button = {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+            "default",
+            "commands",
+            "web_app",
+        ):
+            raise bad_request("can't parse menu button JSON object")
+        if button["type"] == "web_app" and (
+            not button.get("text") or not is_web_app_url(button.get("web_app"))
+        ):
+            raise bad_request("BUTTON_URL_INVALID")
+        chat_id = params.integer("chat_id")
+        if chat_id is not None and self._known_chat(chat_id).type != "private":
+            raise bad_request("chat is not a private chat")
+        self.menu_buttons[chat_id] = button
+        return True
+
+    async def _get_chat_menu_button(self, params: _Params) -> JsonDict:
+        chat_id = params.integer("chat_id")
+        return self.menu_buttons.get(chat_id) or self.menu_buttons.get(None) or {"type": "commands"}
+
     async def _send_message(self, params: _Params) -> JsonDict:
         chat = self._writable_chat(params)
         version = self._formatted(params, "text", "entities", limit=MESSAGE_LIMIT, caption=False)
-        version.reply_markup, keyboard = self._inline_markup(params)
+        version.reply_markup, keyboard = self._inline_markup(params, chat)
         return self._accept_send("sendMessage", chat, version, params, reply_keyboard=keyboard)
 
     async def _send_document(self, params: _Params) -> JsonDict:
@@ -2559,7 +2591,7 @@ class BotApiServer:
         version = self._formatted(
             params, "caption", "caption_entities", limit=CAPTION_LIMIT, caption=True
         )
-        version.reply_markup, keyboard = self._inline_markup(params)
+        version.reply_markup, keyboard = self._inline_markup(params, chat)
         return self._accept_send(
             "sendDocument",
             chat,
@@ -2645,13 +2677,13 @@ class BotApiServer:
             raise bad_request("there is no text in the message to edit")
         version = self._formatted(params, "text", "entities", limit=MESSAGE_LIMIT, caption=False)
         # Telegram drops the keyboard when an edit does not repeat it.
-        version.reply_markup, _other = self._inline_markup(params)
+        version.reply_markup, _other = self._inline_markup(params, chat)
         return self._apply_edit(chat, message, version)
 
     async def _edit_message_reply_markup(self, params: _Params) -> JsonDict:
         chat, message = self._editable(params, "message to edit not found")
         current = message.current
-        markup, _other = self._inline_markup(params)
+        markup, _other = self._inline_markup(params, chat)
         version = MessageVersion(
             current.text,
             current.entities,
@@ -2739,6 +2771,19 @@ class BotApiServer:
         return True
 
 
+def is_web_app_url(web_app: Any) -> bool:
+    """A Mini App's URL as Telegram takes it: https (this server also takes http to a loopback
+    address, where tests run the bot's web server)."""
+    url = web_app.get("url") if isinstance(web_app, dict) else None
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    return bool(parts.hostname) and (
+        parts.scheme == "https" or (parts.scheme == "http" and loopback)
+    )
+
+
 def _check_button(button: Any) -> None:
     """Refuse an inline button the way Telegram does."""
     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
@@ -2756,4 +2801,6 @@ def _check_button(button: Any) -> None:
         raise bad_request("BUTTON_DATA_INVALID")
     url = button.get("url")
     if url is not None and (not isinstance(url, str) or check_link(url) is None):
+        raise bad_request("BUTTON_URL_INVALID")
+    if "web_app" in button and not is_web_app_url(button["web_app"]):
         raise bad_request("BUTTON_URL_INVALID")
