@@ -9,7 +9,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -22,13 +29,15 @@ from telegram.ext import (
 
 from app.bootstrap import Rasd, bootstrap
 from core.i18n import LANGUAGES, Catalog, pick_language
-from core.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError, is_loopback_url
 from delivery.broadcasts import report_broadcasts
 from delivery.poll import PollReport
 from delivery.ratelimit import BotRateLimiter, SendBudget
 from delivery.sender import Sender
 from handlers import USER_COMMANDS, register
 from handlers.services import BotData
+from miniapp import PREFIX as MINIAPP_PREFIX
+from miniapp import make_miniapp
 from storage import chats as chat_store
 from storage import maintenance
 from web.metrics import Metrics
@@ -164,6 +173,12 @@ async def on_error(update: object, context: AppContext) -> None:
         await update.effective_message.reply_text(catalog.text(language, "error_generic"))
 
 
+async def set_menus(application: RasdApplication, catalog: Catalog, settings: Settings) -> None:
+    """The command menu, and (with WEBAPP_URL) the menu button that opens the Mini App."""
+    await set_commands(application, catalog)
+    await set_menu_button(application, settings)
+
+
 async def set_commands(application: RasdApplication, catalog: Catalog) -> None:
     """Register the command menu with Arabic descriptions (English for English clients)."""
     for language in LANGUAGES:
@@ -177,6 +192,20 @@ async def set_commands(application: RasdApplication, catalog: Catalog) -> None:
             scope=BotCommandScopeDefault(),
             language_code=None if language == "ar" else language,
         )
+
+
+async def set_menu_button(application: RasdApplication, settings: Settings) -> None:
+    """With WEBAPP_URL, the menu button of private chats opens the Mini App."""
+    url = settings.webapp_url
+    if not url:
+        return
+    if is_loopback_url(url) and url.startswith("http:"):
+        log.warning(
+            "WEBAPP_URL is plain http on a loopback address: fine for tests, "
+            "but Telegram opens Mini Apps over https only"
+        )
+    button = MenuButtonWebApp(text="رصد", web_app=WebAppInfo(url))
+    await application.bot.set_chat_menu_button(menu_button=button)
 
 
 async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
@@ -203,6 +232,7 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
         clock=rasd.clock,
         webhook=webhook,
         allow_private_targets=settings.allow_private_feed_urls,
+        mounted={MINIAPP_PREFIX: make_miniapp(rasd.services, settings.telegram_bot_token)},
     )
     try:
         return await start_web(web_app, settings.web_host, settings.web_port)
@@ -233,7 +263,7 @@ def build_application(
         every(application, broadcast_tick, 3.0, first=1.0)
         every(application, maintenance_tick, 3600.0, first=60.0)
         data.sender_task = asyncio.create_task(data.sender.run(), name="sender")
-        await set_commands(application, rasd.catalog)
+        await set_menus(application, rasd.catalog, settings)
         log.info(
             "Rasd started",
             extra={"subscriptions": len(rasd.book), "database": str(settings.database_path)},

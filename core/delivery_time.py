@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DeliveryMode = Literal["instant", "hourly", "daily"]
 QuietMode = Literal["silent", "hold"]  # quiet hours: sent without sound, or held back
@@ -45,6 +46,15 @@ def is_valid_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+@functools.cache
+def all_timezones() -> list[str]:
+    """Every IANA time zone this machine knows, for a picker: areas first, legacy names out."""
+    names = {
+        n for n in available_timezones() if "/" in n and not n.startswith(("Etc/", "SystemV/"))
+    }
+    return sorted(names | {"UTC"})
 
 
 def _local(now: float, prefs: DeliveryPrefs) -> datetime:

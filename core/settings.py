@@ -52,6 +52,8 @@ class Settings:
     web_port: int = 8080
     webhook_url: str | None = None
     webhook_secret: str = ""
+    webapp_url: str | None = None  # the Mini App's public URL (…/app/)
+    webapp_auth_max_age: float = 86400.0  # initData older than this is refused
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -131,7 +133,9 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "RETENTION_DAYS": ("retention_days", int, 1),
     "PARSE_WORKERS": ("parse_workers", int, 0),
     "WEB_PORT": ("web_port", int, 0),
+    "WEBAPP_AUTH_MAX_AGE": ("webapp_auth_max_age", float, 60),
 }
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 _WEBHOOK_PATH_END = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -171,6 +175,19 @@ def _web_settings(env: Mapping[str, str], values: dict[str, Any], base_url: str)
             )
         values["webhook_url"] = url
         values["webhook_secret"] = secret
+    if env.get("WEBAPP_URL", "").strip():
+        url = _public_url("WEBAPP_URL", env["WEBAPP_URL"], https_only=False)
+        if urlsplit(url).scheme == "http" and not is_loopback_url(url):
+            raise SettingsError(
+                "WEBAPP_URL must be https (Telegram opens Mini Apps over HTTPS only); "
+                f"plain http is allowed for loopback addresses, for tests; got {url!r}"
+            )
+        values["webapp_url"] = url if url.endswith("/") else url + "/"
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a URL points at this machine (localhost, 127.0.0.1, ::1)."""
+    return (urlsplit(url).hostname or "") in _LOOPBACK_HOSTS
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

@@ -16,6 +16,7 @@ from telegram import (
     Message,
     Update,
     User,
+    WebAppInfo,
 )
 from telegram import Chat as TelegramChat
 from telegram.constants import ChatMemberStatus, ChatType
@@ -86,6 +87,15 @@ def topic_here(update: Update, t: Turn) -> Topic | None:
     created = opening.forum_topic_created if opening is not None else None
     name = created.name if created else chat_store.topic_name(t.svc.db, t.chat.id, thread)
     return Topic(thread, name)
+
+
+def app_buttons(t: Turn) -> list[list[InlineKeyboardButton]]:
+    """The row that opens the Mini App, in a private chat acting on itself when WEBAPP_URL is
+    set (Telegram takes web_app buttons in private chats only)."""
+    url = t.svc.settings.webapp_url
+    if not url or t.chat.type != "private" or t.target.id != t.chat.id:
+        return []
+    return [[InlineKeyboardButton(t.text("app_open"), web_app=WebAppInfo(url))]]
 
 
 def quiet_hours_text(t: Turn, chat: Chat) -> str:

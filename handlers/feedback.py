@@ -26,7 +26,13 @@ from handlers.common import (
     refuse,
 )
 from handlers.services import Context, services
-from handlers.user import BUTTON_KEYWORD_CHARS, CALLBACK_ANSWER_CHARS, parse_for, refusal
+from handlers.user import (
+    BUTTON_KEYWORD_CHARS,
+    CALLBACK_ANSWER_CHARS,
+    parse_for,
+    refusal,
+    set_keyword_paused,
+)
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feedback as feedback_store
@@ -152,7 +158,7 @@ def _act(
     """Do what a button says: (the button's answer, the message's new text, its buttons)."""
     keyword = shorten(sub.keyword, SHOWN_KEYWORD_CHARS)
     if action in ("p", "up"):
-        _set_paused(t, sub, action == "p")
+        set_keyword_paused(t, sub.id, action == "p")
         if action == "p":
             text = t.text("feedback_paused", keyword=keyword)
             return text, text, _undo(t, f"up:{alert.row_id}:{sub.id}")
@@ -174,16 +180,6 @@ def _act(
         return t.text("feedback_undone"), text, buttons
     text = t.text("feedback_excluded", keyword=keyword, word=word, now=changed.keyword)
     return text, text, _undo(t, f"ux:{alert.row_id}:{sub.id}:{word_index}")
-
-
-def _set_paused(t: Turn, sub: Subscription, paused: bool) -> None:
-    changed = chat_store.set_subscription_paused(t.svc.db, t.chat.id, sub.id, paused)
-    if changed is None:
-        return
-    if paused:
-        t.svc.book.remove(changed.id)
-    else:
-        t.svc.book.add(changed, parse_stored(changed.keyword))
 
 
 def _set_keyword(t: Turn, sub: Subscription, raw: str) -> Subscription | str:

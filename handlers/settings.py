@@ -7,10 +7,11 @@ from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT
+from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT, is_valid_timezone
 from core.models import ALL_LANGUAGES, LINK_PREVIEWS, Chat
 from handlers.common import (
     Turn,
+    app_buttons,
     button_press,
     changes_chat,
     edit,
@@ -61,7 +62,7 @@ def _next(options: tuple[_T, ...], current: object) -> _T:
 
 def settings_view(t: Turn) -> tuple[str, InlineKeyboardMarkup]:
     """The settings message and its buttons for the chat's current state."""
-    rows = [*_delivery_buttons(t), *_language_buttons(t)]
+    rows = [*_delivery_buttons(t), *_language_buttons(t), *app_buttons(t)]
     return t.about_target("\n".join(_settings_lines(t))), InlineKeyboardMarkup(rows)
 
 
@@ -211,3 +212,84 @@ async def settings_button(update: Update, context: Context) -> None:
     await query.answer(t.text("settings_saved"))
     text, buttons = settings_view(Turn(t.svc, t.chat, target, t.language))
     await edit(query, text, reply_markup=buttons)
+
+
+class SettingRefused(ValueError):
+    """A setting the Mini App sent that no button could have chosen; names the field."""
+
+
+def settings_of(chat: Chat, default_timezone: str) -> dict[str, object]:
+    """A chat's settings as the Mini App reads and writes them."""
+    everything = chat.article_languages == ALL_LANGUAGES
+    return {
+        "delivery_mode": chat.delivery_mode,
+        "digest_hour": chat.digest_hour,
+        "quiet_start": chat.quiet_start,
+        "quiet_end": chat.quiet_end,
+        "quiet_mode": chat.quiet_mode,
+        "timezone": chat.timezone or default_timezone,
+        "link_previews": chat.link_previews,
+        "silent": chat.silent,
+        "article_languages": [ALL]
+        if everything
+        else [c for c in ARTICLE_LANGUAGES if c in chat.article_languages],
+    }
+
+
+def _hour(payload: dict[str, object], name: str, *, optional: bool = False) -> int | None:
+    value = payload[name]
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
+        raise SettingRefused(name)
+    return value
+
+
+def _choice(payload: dict[str, object], name: str, options: tuple[str, ...]) -> str:
+    value = payload[name]
+    if value not in options:
+        raise SettingRefused(name)
+    return str(value)
+
+
+def settings_change(payload: dict[str, object]) -> dict[str, object]:
+    """The chat flags a settings object sets (only the fields it has); SettingRefused naming
+    the first field no button could have chosen."""
+    values: dict[str, object] = {}
+    if "delivery_mode" in payload:
+        values["delivery_mode"] = _choice(payload, "delivery_mode", MODES)
+    if "digest_hour" in payload:
+        values["digest_hour"] = _hour(payload, "digest_hour")
+    if "quiet_start" in payload or "quiet_end" in payload:
+        payload = {"quiet_start": None, "quiet_end": None, **payload}
+        start = _hour(payload, "quiet_start", optional=True)
+        end = _hour(payload, "quiet_end", optional=True)
+        if (start is None) != (end is None) or (start is not None and start == end):
+            raise SettingRefused("quiet_end")
+        values.update(quiet_start=start, quiet_end=end)
+    if "quiet_mode" in payload:
+        values["quiet_mode"] = _choice(payload, "quiet_mode", (QUIET_SILENT, QUIET_HOLD))
+    if "timezone" in payload:
+        if not isinstance(payload["timezone"], str) or not is_valid_timezone(payload["timezone"]):
+            raise SettingRefused("timezone")
+        values["timezone"] = payload["timezone"]
+    if "link_previews" in payload:
+        mode = _choice(payload, "link_previews", LINK_PREVIEWS)
+        values["link_previews"] = chat_store.preview_stored(mode)
+    if "silent" in payload:
+        if not isinstance(payload["silent"], bool):
+            raise SettingRefused("silent")
+        values["silent"] = int(payload["silent"])
+    if "article_languages" in payload:
+        values["article_languages"] = _languages(payload["article_languages"])
+    return values
+
+
+def _languages(value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
+        raise SettingRefused("article_languages")
+    if ALL in value:
+        return ALL_LANGUAGES
+    if not set(value) <= set(ARTICLE_LANGUAGES):
+        raise SettingRefused("article_languages")
+    return frozenset(value)

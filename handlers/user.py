@@ -19,6 +19,7 @@ from core.trial import Trial, form_notes
 from handlers.common import (
     Topic,
     Turn,
+    app_buttons,
     button_press,
     changes_chat,
     channel_rights_hold,
@@ -104,40 +105,68 @@ def parse_keyword(settings: Settings, raw: str) -> Query:
 def add_keywords(t: Turn, raws: list[str], topic: Topic | None = None) -> str:
     """Store each keyword that is valid and new (in the forum topic it was added in); one
     answer that covers them all."""
-    svc, target = t.svc, t.target
-    if target.banned:
+    if t.target.banned:
         return t.text("banned_notice")
+    too_many = t.text("too_many", max=t.svc.settings.max_keywords_per_chat)
     added, answers = [], []
     for raw in raws:
-        try:
-            query = parse_for(t, raw)
-        except QueryError as error:
-            answers.append(refusal(t, raw, error))
+        result = add_keyword(t, raw, topic)
+        if isinstance(result, Subscription):
+            added.append(result.keyword)
             continue
-        limit = svc.settings.max_keywords_per_chat
-        if chat_store.count_subscriptions(svc.db, target.id) >= limit:
-            answers.append(t.text("too_many", max=limit))
+        answers.append(result)
+        if result == too_many:
             break
-        try:
-            sub_id = chat_store.add_subscription(
-                svc.db,
-                target.id,
-                query.raw,
-                query.key,
-                svc.clock(),
-                thread_id=topic.thread_id if topic else None,
-                topic=topic.name if topic else None,
-            )
-        except chat_store.KeywordExists:
-            answers.append(t.text("already", keyword=query.raw))
-            continue
-        svc.book.add(Subscription(sub_id, target.id, query.raw, query.key), query)
-        added.append(query.raw)
     if added:
         answers.insert(0, t.text("added", keywords="، ".join(added)))
         if topic is not None:
             answers.insert(1, t.text("added_in_topic", topic=topic_label(topic)))
     return t.about_target("\n".join(answers))
+
+
+def add_keyword(t: Turn, raw: str, topic: Topic | None = None) -> Subscription | str:
+    """Follow one keyword for the target, in the chat and the Mini App alike: parsed, within
+    the limits, stored and in the index at once; the subscription, or why not in words."""
+    svc, target = t.svc, t.target
+    if target.banned:
+        return t.text("banned_notice")
+    try:
+        query = parse_for(t, raw)
+    except QueryError as error:
+        return refusal(t, raw, error)
+    limit = svc.settings.max_keywords_per_chat
+    if chat_store.count_subscriptions(svc.db, target.id) >= limit:
+        return t.text("too_many", max=limit)
+    thread, name = (topic.thread_id, topic.name) if topic else (None, None)
+    try:
+        sub_id = chat_store.add_subscription(
+            svc.db, target.id, query.raw, query.key, svc.clock(), thread_id=thread, topic=name
+        )
+    except chat_store.KeywordExists:
+        return t.text("already", keyword=query.raw)
+    subscription = Subscription(
+        sub_id, target.id, query.raw, query.key, thread_id=thread, topic=name
+    )
+    svc.book.add(subscription, query)
+    return subscription
+
+
+def delete_keyword(t: Turn, sub_id: int) -> Subscription | None:
+    """Stop following one of the target's keywords by id (storage and index); the removed one."""
+    removed = chat_store.remove_subscription_by_id(t.svc.db, t.target.id, sub_id)
+    if removed:
+        t.svc.book.remove(removed.id)
+    return removed
+
+
+def set_keyword_paused(t: Turn, sub_id: int, paused: bool) -> Subscription | None:
+    """Pause or resume one of the target's keywords (storage and index); None if not its."""
+    sub = chat_store.set_subscription_paused(t.svc.db, t.target.id, sub_id, paused)
+    if sub is not None and sub.paused:
+        t.svc.book.remove(sub.id)
+    elif sub is not None:
+        t.svc.book.add(sub, parse_stored(sub.keyword))
+    return sub
 
 
 def topic_label(topic: Topic) -> str:
@@ -161,7 +190,10 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
     buttons, and ◀️ ▶️ to the other pages."""
     subscriptions = chat_store.chat_subscriptions(t.svc.db, t.target.id)
     if not subscriptions:
-        return t.about_target(t.text("list_empty")), None
+        opening = app_buttons(t)
+        return t.about_target(t.text("list_empty")), InlineKeyboardMarkup(
+            opening
+        ) if opening else None
     shown = page_of(len(subscriptions), page, LIST_PAGE_SIZE)
     lines = [t.text("list_header", count=len(subscriptions))]
     rows = []
@@ -190,6 +222,7 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
         )
     if navigation := page_buttons(t, "kw:page:", shown, for_target=True):
         rows.append(navigation)
+    rows += app_buttons(t)
     if more := page_line(t, shown):
         lines.append(more)
     lines += ["", t.text("list_hint")]
@@ -219,22 +252,16 @@ async def keyword_button(update: Update, context: Context) -> None:
         await edit(query, text, buttons)
         return
     sub_id = number(raw_id, default=-1)
-    svc = t.svc
     if action == "del":
-        removed = chat_store.remove_subscription_by_id(svc.db, t.target.id, sub_id)
-        if removed:
-            svc.book.remove(sub_id)
+        removed = delete_keyword(t, sub_id)
         note = t.text("removed", keyword=removed.keyword) if removed else t.text("keyword_gone")
     else:
-        sub = chat_store.set_subscription_paused(svc.db, t.target.id, sub_id, action == "pause")
+        sub = set_keyword_paused(t, sub_id, action == "pause")
         if sub is None:
             note = t.text("keyword_gone")
-        elif sub.paused:
-            svc.book.remove(sub.id)
-            note = t.text("list_line_paused", keyword=sub.keyword)
         else:
-            svc.book.add(sub, parse_stored(sub.keyword))
-            note = t.text("list_line", keyword=sub.keyword)
+            line = "list_line_paused" if sub.paused else "list_line"
+            note = t.text(line, keyword=sub.keyword)
     await query.answer(shorten(note, CALLBACK_ANSWER_CHARS))
     text, buttons = keyword_list(t, number(raw_page))
     await edit(query, text, buttons)

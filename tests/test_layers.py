@@ -70,6 +70,9 @@ FORBIDDEN = {
     # app/ is the composition root: it wires everything, and only bot.py (and tests) import it.
     "app": {"bot"},
 }
+# miniapp/ is the Mini App: HTTP in front of the chat's own functions (handlers' Turn-based
+# keyword and settings code), never Telegram's client, the fetcher or the delivery.
+FORBIDDEN["miniapp"] = FORBIDDEN["web"] - {"handlers"}
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic"}
 
 
@@ -144,7 +147,7 @@ def test_every_runtime_requirement_is_in_the_readme_with_its_license():
 SERVICES = {
     "Poller", "FeedAdmin", "FeedWork", "Intake", "FeedSchedule", "Preparer", "Sender", "Fetcher",
 }  # fmt: skip
-RUNTIME = ["bot.py", "app", "core", "feeds", "storage", "delivery", "web", "handlers"]
+RUNTIME = ["bot.py", "app", "core", "feeds", "storage", "delivery", "web", "handlers", "miniapp"]
 
 
 def test_only_the_composition_root_builds_the_services():

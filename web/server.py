@@ -190,8 +190,10 @@ def make_web_app(
     clock: Callable[[], float],
     webhook: Webhook | None = None,
     allow_private_targets: bool = False,
+    mounted: dict[str, web.Application] | None = None,
 ) -> web.Application:
-    """The aiohttp application: GET|HEAD /<code>, GET /healthz, GET /metrics, POST /telegram/<name>."""
+    """The aiohttp application: GET|HEAD /<code>, GET /healthz, GET /metrics, POST
+    /telegram/<name>, and any application `mounted` under its prefix (the Mini App's /app/)."""
     clicks = FloodGuard(CLICKS_COUNTED)
 
     async def follow(request: web.Request) -> web.StreamResponse:
@@ -229,6 +231,8 @@ def make_web_app(
     app.router.add_get("/metrics", metrics_page)
     if webhook is not None:
         app.router.add_post(WEBHOOK_PREFIX + "{name}", webhook_route(webhook, metrics))
+    for prefix, mounted_app in (mounted or {}).items():
+        app.add_subapp(prefix, mounted_app)
     app.router.add_get("/{code}", follow)
     return app
 

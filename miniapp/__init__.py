@@ -1,0 +1,47 @@
+"""The Telegram Mini App: its page (miniapp/static/) and its JSON API, served under /app/."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from aiohttp import web
+
+from handlers.services import Services
+from miniapp.api import MiniAppApi
+
+STATIC = Path(__file__).with_name("static")
+PREFIX = "/app/"
+# Everything the page needs is ours: no script, style or font from another host, no frames.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+_FILES = (("index.html", "text/html"), ("app.js", "text/javascript"), ("app.css", "text/css"))
+
+
+@cache
+def _file(name: str) -> bytes:
+    return (STATIC / name).read_bytes()
+
+
+def _static(name: str, content_type: str) -> web.RouteDef:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=_file(name), content_type=content_type, charset="utf-8", headers=PAGE_HEADERS
+        )
+
+    return web.get("/" if name == "index.html" else f"/{name}", serve)
+
+
+def make_miniapp(services: Services, token: str) -> web.Application:
+    """The Mini App as an aiohttp application, to mount at PREFIX."""
+    app = web.Application()
+    app.add_routes([_static(name, kind) for name, kind in _FILES])
+    app.add_routes(MiniAppApi(services, token).routes())
+    return app

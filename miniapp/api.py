@@ -1,0 +1,258 @@
+"""The Mini App's JSON API under /app/api/: the chat's own functions, for the user whose
+initData Telegram signed (`Authorization: tma <initData>`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT, all_timezones
+from core.flood import FloodGuard, FloodPolicy, Verdict
+from core.i18n import pick_language
+from core.models import LINK_PREVIEWS, Subscription
+from core.query import QueryError
+from core.render import SHOWN_TITLE_CHARS, plain_text, shorten
+from core.webapp import InitDataRefused, verify_init_data
+from handlers.common import Turn
+from handlers.services import Services
+from handlers.settings import (
+    ALL,
+    ARTICLE_LANGUAGES,
+    SettingRefused,
+    settings_change,
+    settings_of,
+)
+from handlers.user import (
+    add_keyword,
+    delete_keyword,
+    parse_for,
+    refusal,
+    scan_recent,
+    set_keyword_paused,
+)
+from storage import bans as ban_store
+from storage import chats as chat_store
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 4096
+# The catalog's messages the page shows (app_*, and the words of /settings' buttons).
+PAGE_TEXTS = (
+    "app_",
+    "mode_",
+    "quiet_silent",
+    "quiet_hold",
+    "preview_",
+    "language_",
+    "settings_saved",
+)
+# Each user's calls, as the chat's commands are paced: a burst, then two a second.
+API_PACE = FloodPolicy(burst=30, refill_seconds=0.5, max_buckets=100_000)
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class MiniAppApi:
+    """The API's state: the bot's services and token, the pace of each user, running tests."""
+
+    svc: Services
+    token: str
+    pace: FloodGuard = field(default_factory=lambda: FloodGuard(API_PACE))
+    testing: set[int] = field(default_factory=set)  # users whose keyword test is running
+
+    def routes(self) -> list[web.RouteDef]:
+        """Every route, relative to the Mini App's prefix."""
+        return [
+            web.get("/api/me", self._signed(self.me)),
+            web.get("/api/keywords", self._signed(self.keywords)),
+            web.post("/api/keywords", self._signed(self.add)),
+            web.delete("/api/keywords/{id}", self._signed(self.delete)),
+            web.patch("/api/keywords/{id}", self._signed(self.pause)),
+            web.post("/api/test", self._signed(self.test)),
+            web.get("/api/settings", self._signed(self.settings)),
+            web.put("/api/settings", self._signed(self.change_settings)),
+        ]
+
+    def _signed(self, route: Callable[[web.Request, Turn], Awaitable[web.StreamResponse]]) -> Route:
+        """The route, for the user initData names (401 without it), unless banned (403) or too
+        fast (429)."""
+
+        async def signed(request: web.Request) -> web.StreamResponse:
+            t = self._turn(request)
+            if isinstance(t, web.StreamResponse):
+                return t
+            return await route(request, t)
+
+        return signed
+
+    def _turn(self, request: web.Request) -> Turn | web.StreamResponse:
+        svc = self.svc
+        scheme, _, init_data = request.headers.get("Authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "tma":
+                raise InitDataRefused("no 'Authorization: tma …' header")
+            user = verify_init_data(
+                init_data.strip(),
+                self.token,
+                now=svc.clock(),
+                max_age=svc.settings.webapp_auth_max_age,
+            )
+        except InitDataRefused as refused:
+            log.info("Mini App call refused", extra={"reason": str(refused)})
+            return _error(401, svc.catalog.text("ar", "app_unauthorized"))
+        language = pick_language(user.language_code)
+        if ban_store.banned_among(svc.db, [user.id]) is not None:
+            return _error(403, plain_text(svc.catalog.text(language, "banned_notice")))
+        if self.pace.check((user.id, "app"), svc.clock(), 1) is not Verdict.ALLOW:
+            return _error(429, plain_text(svc.catalog.text(language, "too_fast")))
+        known = chat_store.get_chat(svc.db, user.id)
+        chat = chat_store.touch_chat(
+            svc.db,
+            user.id,
+            type="private",
+            title=known.title if known else "",
+            language=language,
+            now=svc.clock(),
+        )
+        return Turn(svc, chat, chat, language)  # the user's own chat, never a linked channel
+
+    async def me(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """GET: the page's texts in the user's language, and the choices its pickers offer."""
+        table = t.svc.catalog.messages[t.language]
+        texts = {key: text for key, text in table.items() if key.startswith(PAGE_TEXTS)}
+        return web.json_response(
+            {
+                "language": t.language,
+                "direction": "rtl" if t.language == "ar" else "ltr",
+                "texts": texts,
+                "modes": list(MODES),
+                "previews": list(LINK_PREVIEWS),
+                "quiet_modes": [QUIET_SILENT, QUIET_HOLD],
+                "languages": [*ARTICLE_LANGUAGES, ALL],
+                "timezones": all_timezones(),
+                "keyword_max_length": t.svc.settings.keyword_max_length,
+            }
+        )
+
+    async def keywords(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """GET: the user's keywords, oldest first."""
+        subs = chat_store.chat_subscriptions(t.svc.db, t.chat.id)
+        return web.json_response({"keywords": [_keyword(sub) for sub in subs]})
+
+    async def add(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """POST {"keyword"}: follow it, as /add does (201), or the chat's refusal (400)."""
+        raw = await _keyword_of(request, t)
+        if isinstance(raw, web.StreamResponse):
+            return raw
+        added = add_keyword(t, raw)
+        if isinstance(added, str):
+            return _error(400, plain_text(added))
+        return web.json_response(_keyword(added), status=201)
+
+    async def delete(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """DELETE: stop following one of the user's keywords (404 when it is not theirs)."""
+        removed = delete_keyword(t, _id(request))
+        if removed is None:
+            return _error(404, t.text("keyword_gone"))
+        return web.Response(status=204)
+
+    async def pause(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """PATCH {"paused"}: pause or resume one of the user's keywords."""
+        body = await _body(request, t)
+        if isinstance(body, web.StreamResponse):
+            return body
+        paused = body.get("paused")
+        if not isinstance(paused, bool):
+            return _error(400, t.text("app_bad_request"))
+        sub = set_keyword_paused(t, _id(request), paused)
+        if sub is None:
+            return _error(404, t.text("keyword_gone"))
+        return web.json_response(_keyword(sub))
+
+    async def test(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """POST {"keyword"}: what /test answers: how many recent stories it would have matched,
+        and three titles. One test per user at a time, in /test's pool and budget."""
+        raw = await _keyword_of(request, t)
+        if isinstance(raw, web.StreamResponse):
+            return raw
+        try:
+            query = parse_for(t, raw)
+        except QueryError as error:
+            return _error(400, plain_text(refusal(t, raw, error)))
+        if t.chat.id in self.testing:
+            return _error(429, t.text("app_test_busy"))
+        self.testing.add(t.chat.id)
+        try:
+            trial, complete = await scan_recent(t.svc, query)
+        finally:
+            self.testing.discard(t.chat.id)
+        titles = [shorten(a.title, SHOWN_TITLE_CHARS) for a in trial.hits[:3]]
+        return web.json_response(
+            {
+                "count": len(trial.hits),
+                "total": len(trial.stories),
+                "days": t.svc.settings.test_days,
+                "complete": complete,
+                "titles": titles,
+            }
+        )
+
+    async def settings(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """GET: the chat's settings."""
+        return web.json_response(settings_of(t.chat, t.svc.settings.default_timezone))
+
+    async def change_settings(self, request: web.Request, t: Turn) -> web.StreamResponse:
+        """PUT: change the settings given (the same choices as /settings' buttons)."""
+        body = await _body(request, t)
+        if isinstance(body, web.StreamResponse):
+            return body
+        try:
+            values = settings_change(body)
+        except SettingRefused as refused:
+            return _error(400, t.text("app_bad_setting", field=str(refused)))
+        if values:
+            chat_store.set_chat_flags(t.svc.db, t.chat.id, **values)
+        chat = chat_store.get_chat(t.svc.db, t.chat.id) or t.chat
+        return web.json_response(settings_of(chat, t.svc.settings.default_timezone))
+
+
+def _keyword(sub: Subscription) -> dict[str, object]:
+    return {"id": sub.id, "keyword": sub.keyword, "paused": sub.paused}
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info.get("id", "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else -1
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _body(request: web.Request, t: Turn) -> dict[str, object] | web.StreamResponse:
+    """The request's JSON object, or the 400/413 answer that says why not."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return _error(413, t.text("app_bad_request"))
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        return _error(413, t.text("app_bad_request"))
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return _error(400, t.text("app_bad_request"))
+    return body
+
+
+async def _keyword_of(request: web.Request, t: Turn) -> str | web.StreamResponse:
+    """The "keyword" of the request's JSON object, or the answer that says why there is none."""
+    body = await _body(request, t)
+    if isinstance(body, web.StreamResponse):
+        return body
+    raw = body.get("keyword")
+    return raw if isinstance(raw, str) else _error(400, t.text("app_bad_request"))
