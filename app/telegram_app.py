@@ -18,6 +18,7 @@ from telegram import (
     WebAppInfo,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -205,7 +206,10 @@ async def set_menu_button(application: RasdApplication, settings: Settings) -> N
             "but Telegram opens Mini Apps over https only"
         )
     button = MenuButtonWebApp(text="رصد", web_app=WebAppInfo(url))
-    await application.bot.set_chat_menu_button(menu_button=button)
+    try:
+        await application.bot.set_chat_menu_button(menu_button=button)
+    except TelegramError as error:  # Telegram refuses http: the bot runs on without the button
+        log.warning("the menu button could not be set", extra={"error": str(error)})
 
 
 async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:

@@ -35,7 +35,7 @@ def zone(name: str) -> ZoneInfo:
     """A time zone by IANA name; UTC for an unknown name."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a name too long
         return ZoneInfo("UTC")
 
 
@@ -43,7 +43,7 @@ def is_valid_timezone(name: str) -> bool:
     """Whether `name` is an IANA time zone this machine knows."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a name too long
         return False
     return True
 

@@ -303,4 +303,6 @@ class Transport:
 def _is_topic_gone(reason: str) -> bool:
     """Telegram's answer to a send into a deleted or closed forum topic."""
     reason = reason.lower()
-    return "message thread not found" in reason or "topic_closed" in reason
+    return any(
+        sign in reason for sign in ("message thread not found", "topic_closed", "topic_deleted")
+    )

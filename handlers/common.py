@@ -255,7 +255,7 @@ def page_line(t: Turn, page: Page) -> str:
 
 def number(text: str, default: int = 0) -> int:
     """A non-negative number from callback data, or `default` when it is not one."""
-    return int(text) if text.isdigit() and len(text) < 10 else default
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else default
 
 
 def is_admin(update: Update, context: Context) -> bool:

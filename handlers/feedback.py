@@ -22,6 +22,7 @@ from handlers.common import (
     button_press,
     edit,
     is_chat_admin,
+    number,
     record_turn,
     refuse,
 )
@@ -136,7 +137,7 @@ async def feedback_button(update: Update, context: Context) -> None:
     query, data = button_press(update)
     t = _turn(update, context)
     action, *numbers = data.removeprefix("fb:").split(":")
-    ids = [int(n) if n.isdigit() else -1 for n in numbers] + [-1, -1, -1]
+    ids = [number(n, default=-1) for n in numbers] + [-1, -1, -1]
     alert = feedback_store.sent_alert(t.svc.db, t.chat.id, ids[0])
     sub = chat_store.subscription(t.svc.db, t.chat.id, ids[1])
     if alert is None or (action != "n" and sub is None):
@@ -162,7 +163,7 @@ def _act(
         if action == "p":
             text = t.text("feedback_paused", keyword=keyword)
             return text, text, _undo(t, f"up:{alert.row_id}:{sub.id}")
-        text, buttons = _choices(t, alert)
+        text, buttons = _choices(t, _reread(t, alert))
         return t.text("feedback_undone"), text, buttons
     words = _words(t, alert, sub)
     if not 0 <= word_index < len(words) or action not in ("x", "ux"):
@@ -176,10 +177,15 @@ def _act(
     if isinstance(changed, str):
         return changed, changed, None
     if action == "ux":
-        text, buttons = _choices(t, alert)
+        text, buttons = _choices(t, _reread(t, alert))
         return t.text("feedback_undone"), text, buttons
     text = t.text("feedback_excluded", keyword=keyword, word=word, now=changed.keyword)
     return text, text, _undo(t, f"ux:{alert.row_id}:{sub.id}:{word_index}")
+
+
+def _reread(t: Turn, alert: SentAlert) -> SentAlert:
+    """The alert as stored now (a changed keyword renames itself in the alerts that name it)."""
+    return feedback_store.sent_alert(t.svc.db, t.chat.id, alert.row_id) or alert
 
 
 def _set_keyword(t: Turn, sub: Subscription, raw: str) -> Subscription | str:

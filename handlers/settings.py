@@ -215,7 +215,7 @@ async def settings_button(update: Update, context: Context) -> None:
 
 
 class SettingRefused(ValueError):
-    """A setting the Mini App sent that no button could have chosen; names the field."""
+    """A setting the Mini App sent that the bot does not take; names the field."""
 
 
 def settings_of(chat: Chat, default_timezone: str) -> dict[str, object]:
@@ -253,8 +253,9 @@ def _choice(payload: dict[str, object], name: str, options: tuple[str, ...]) -> 
 
 
 def settings_change(payload: dict[str, object]) -> dict[str, object]:
-    """The chat flags a settings object sets (only the fields it has); SettingRefused naming
-    the first field no button could have chosen."""
+    """The chat flags a settings object sets (only the fields it has): the settings /settings
+    changes, with any hour, hour pair and IANA zone where its buttons cycle through presets;
+    SettingRefused naming the first field the bot does not take."""
     values: dict[str, object] = {}
     if "delivery_mode" in payload:
         values["delivery_mode"] = _choice(payload, "delivery_mode", MODES)

@@ -33,6 +33,7 @@ from handlers.user import (
     refusal,
     scan_recent,
     set_keyword_paused,
+    split_keywords,
 )
 from storage import bans as ban_store
 from storage import chats as chat_store
@@ -57,12 +58,11 @@ Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass
 class MiniAppApi:
-    """The API's state: the bot's services and token, the pace of each user, running tests."""
+    """The API's state: the bot's services and token, and the pace of each user."""
 
     svc: Services
     token: str
     pace: FloodGuard = field(default_factory=lambda: FloodGuard(API_PACE))
-    testing: set[int] = field(default_factory=set)  # users whose keyword test is running
 
     def routes(self) -> list[web.RouteDef]:
         """Every route, relative to the Mini App's prefix."""
@@ -109,14 +109,10 @@ class MiniAppApi:
             return _error(403, plain_text(svc.catalog.text(language, "banned_notice")))
         if self.pace.check((user.id, "app"), svc.clock(), 1) is not Verdict.ALLOW:
             return _error(429, plain_text(svc.catalog.text(language, "too_fast")))
-        known = chat_store.get_chat(svc.db, user.id)
-        chat = chat_store.touch_chat(
-            svc.db,
-            user.id,
-            type="private",
-            title=known.title if known else "",
-            language=language,
-            now=svc.clock(),
+        # The chat as the bot knows it (made on a first visit): opening the app neither brings
+        # back a chat Telegram said is gone nor changes what the chat commands recorded.
+        chat = chat_store.get_chat(svc.db, user.id) or chat_store.touch_chat(
+            svc.db, user.id, type="private", title="", language=language, now=svc.clock()
         )
         return Turn(svc, chat, chat, language)  # the user's own chat, never a linked channel
 
@@ -148,6 +144,8 @@ class MiniAppApi:
         raw = await _keyword_of(request, t)
         if isinstance(raw, web.StreamResponse):
             return raw
+        if len(split_keywords(raw)) > 1:  # /add takes several; the app's box is for one
+            return _error(400, t.text("app_one_keyword"))
         added = add_keyword(t, raw)
         if isinstance(added, str):
             return _error(400, plain_text(added))
@@ -183,13 +181,14 @@ class MiniAppApi:
             query = parse_for(t, raw)
         except QueryError as error:
             return _error(400, plain_text(refusal(t, raw, error)))
-        if t.chat.id in self.testing:
+        # One scan per chat at a time, shared with /test (no cooldown: the page asks as the user
+        # types, half a second after each pause); the scan runs in /test's slots and budget.
+        if t.svc.trials.claim(t.chat.id, t.svc.clock(), 0.0) > 0:
             return _error(429, t.text("app_test_busy"))
-        self.testing.add(t.chat.id)
         try:
             trial, complete = await scan_recent(t.svc, query)
         finally:
-            self.testing.discard(t.chat.id)
+            t.svc.trials.release(t.chat.id)
         titles = [shorten(a.title, SHOWN_TITLE_CHARS) for a in trial.hits[:3]]
         return web.json_response(
             {
@@ -226,7 +225,7 @@ def _keyword(sub: Subscription) -> dict[str, object]:
 
 def _id(request: web.Request) -> int:
     raw = request.match_info.get("id", "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else -1
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else -1
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -237,12 +236,14 @@ async def _body(request: web.Request, t: Turn) -> dict[str, object] | web.Stream
     """The request's JSON object, or the 400/413 answer that says why not."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return _error(413, t.text("app_bad_request"))
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        return _error(413, t.text("app_bad_request"))
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(1024):
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:  # a chunked body says no length: counted as it comes
+            return _error(413, t.text("app_bad_request"))
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     if not isinstance(body, dict):
         return _error(400, t.text("app_bad_request"))

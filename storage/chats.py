@@ -289,15 +289,28 @@ def set_subscription_paused(
 def set_keyword(
     db: Database, chat_id: int, subscription_id: int, keyword: str, key: str
 ) -> Subscription | None:
-    """Change what one keyword of a chat says (its counts and topic stay); the subscription,
-    None if not the chat's, KeywordExists if the chat follows the new one already."""
-    try:
+    """Change what one keyword of a chat says; its counts and topic stay, and the chat's alerts
+    that name it name it anew (reactions, topics and /stats find it by that name). The
+    subscription, None if not the chat's, KeywordExists if the chat follows the new one."""
+    old = subscription(db, chat_id, subscription_id)
+    if old is None:
+        return None
+    with db.atomic():
+        try:
+            db.execute(
+                "UPDATE subscriptions SET keyword = ?, key = ? WHERE id = ?",
+                (keyword, key, subscription_id),
+            )
+        except sqlite3.IntegrityError:
+            raise KeywordExists(keyword) from None
         db.execute(
-            "UPDATE subscriptions SET keyword = ?, key = ? WHERE id = ? AND chat_id = ?",
-            (keyword, key, subscription_id, chat_id),
+            """UPDATE outbox SET keywords = (
+                   SELECT json_group_array(CASE WHEN value = ? THEN ? ELSE value END)
+                   FROM json_each(outbox.keywords))
+               WHERE chat_id = ? AND kind = 'alert'
+                 AND EXISTS (SELECT 1 FROM json_each(outbox.keywords) WHERE value = ?)""",
+            (old.keyword, keyword, chat_id, old.keyword),
         )
-    except sqlite3.IntegrityError:
-        raise KeywordExists(keyword) from None
     return subscription(db, chat_id, subscription_id)
 
 

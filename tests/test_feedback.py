@@ -87,7 +87,11 @@ def test_a_keyword_is_edited_in_place_and_refuses_a_duplicate(db):
     chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
     sub_id = chats.add_subscription(db, 1, "المغرب", "المغرب", now=1)
     chats.add_subscription(db, 1, "تونس", "تونس", now=1)
+    row = _sent_alert(db, 1, 40, ["تونس", "المغرب"], story=7)
     changed = chats.set_keyword(db, 1, sub_id, "المغرب -كرة", "المغرب -كرة")
+    (renamed,) = feedback.alerts_on_message(db, 1, 40)
+    assert renamed.row_id == row.id
+    assert renamed.keywords == ("تونس", "المغرب -كرة")  # the alert names the keyword anew
     assert changed is not None
     assert changed.id == sub_id
     assert changed.keyword == "المغرب -كرة"

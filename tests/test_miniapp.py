@@ -112,6 +112,14 @@ async def test_the_api_shares_the_chat_s_keywords_limits_and_refusals(api, feeds
             "error": "«في» كلمة شائعة جداً ولن تفيد في اختيار الأخبار. جرّب كلمة أدق."
         }  # the chat's own refusal
         assert (await me.call("POST", "keywords", {"keyword": "الرباط"}))[0] == 400
+        status, several = await me.call("POST", "keywords", {"keyword": "غزة، لبنان"})
+        assert several["error"].startswith("أضف كلمة واحدة في كل مرة")  # /add would add two
+        assert (await me.call("DELETE", "keywords/²"))[0] == 404
+        assert (await me.call("POST", "keywords", [[[]]] * 3))[0] == 400  # not an object
+        async with session.post(
+            base + "app/api/keywords", data="[" * 2000, headers={"Authorization": me.header}
+        ) as deep:
+            assert deep.status == 400
         await say(api, USER, "/add تونس")
         status, refused = await me.call("POST", "keywords", {"keyword": "ليبيا"})
         assert status == 400
@@ -164,6 +172,7 @@ async def test_settings_are_the_chat_s_and_checked_like_its_buttons(api, tmp_pat
             assert status == 200
             assert saved == {**settings, **changed}
             for bad in ({"digest_hour": 24}, {"timezone": "Mars/Olympus"}, {"quiet_start": 3},
+                        {"timezone": "Asia"}, {"timezone": "x" * 300}, {"digest_hour": True},
                         {"article_languages": []}, {"silent": "yes"}, {"delivery_mode": "x"}):  # fmt: skip
                 status, refused = await me.call("PUT", "settings", bad)
                 assert status == 400, bad

@@ -186,7 +186,13 @@
       box.replaceChildren(heading, titles);
     } catch (error) {
       if (error.name === "AbortError") return;
-      if (error instanceof ApiError && error.status === 429) return; // the next pause tries again
+      if (error instanceof ApiError && error.status === 429) {
+        // The previous try is still running: try this one again in a moment, if still typed.
+        trialTimer = setTimeout(() => {
+          if ($("add-input").value.trim() === keyword) tryKeyword(keyword);
+        }, 1000);
+        return;
+      }
       box.textContent = error instanceof ApiError ? error.message : text("app_network");
     }
   }
