@@ -226,5 +226,14 @@ async def test_the_page_adds_a_keyword_in_a_real_browser(api, feeds, tmp_path):
             if os.environ.get("RASD_SCREENSHOT"):
                 shot = await page.screenshot()  # the README's picture: RASD_SCREENSHOT=docs/…
                 await asyncio.to_thread(Path(os.environ["RASD_SCREENSHOT"]).write_bytes, shot)
+            button = "getComputedStyle(document.getElementById('add-button')).backgroundColor"
+            assert await page.evaluate(button) == "rgb(46, 166, 255)"  # Telegram's button colour
+            await page.evaluate(
+                "Telegram.WebView.receiveEvent('theme_changed',"
+                " {theme_params: {bg_color: '#101010', button_color: 'red'}})"
+            )
+            background = "getComputedStyle(document.body).backgroundColor"
+            assert await page.evaluate(background) == "rgb(16, 16, 16)"  # switched while open
+            assert await page.evaluate(button) == "rgb(46, 166, 255)"  # 'red' is no colour code
             assert page.errors == []
         assert "الرباط" in (await say(api, USER, "/list")).text

@@ -29,18 +29,35 @@
     return value;
   }
 
-  function applyTheme() {
-    let theme = {};
-    try {
-      theme = JSON.parse(fragment.get("tgWebAppThemeParams") || "{}");
-    } catch (ignored) {
-      return;
-    }
-    for (const [key, value] of Object.entries(theme)) {
+  function applyTheme(theme) {
+    for (const [key, value] of Object.entries(theme || {})) {
       if (typeof value === "string" && /^#[0-9a-fA-F]{3,8}$/.test(value)) {
         document.documentElement.style.setProperty("--tg-" + key.replace(/_/g, "-"), value);
       }
     }
+  }
+
+  function startTheme() {
+    try {
+      applyTheme(JSON.parse(fragment.get("tgWebAppThemeParams") || "{}"));
+    } catch (ignored) {
+      // no theme given: the page's own light colours
+    }
+    // Telegram tells an open app when the user switches theme: phones call
+    // Telegram.WebView.receiveEvent, Telegram Web posts a message to the frame.
+    const receive = (type, data) => {
+      if (type === "theme_changed" && data) applyTheme(data.theme_params);
+    };
+    window.Telegram = window.Telegram || {};
+    window.Telegram.WebView = window.Telegram.WebView || { receiveEvent: receive };
+    window.addEventListener("message", (event) => {
+      try {
+        const message = JSON.parse(event.data);
+        receive(message.eventType, message.eventData);
+      } catch (ignored) {
+        // not Telegram's message
+      }
+    });
   }
 
   function postEvent(type) {
@@ -317,7 +334,7 @@
   }
 
   async function start() {
-    applyTheme();
+    startTheme();
     if (!initData) {
       $("outside").hidden = false;
       return;
