@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -46,6 +47,7 @@ from web.server import HealthSource, Webhook, WebServer, make_web_app, start_web
 
 log = logging.getLogger("rasd")
 
+MENU_BUTTON_TASK = "menu_button"  # in the maintenance table while the bot's button is set
 MENU_COMMANDS = [
     "add",
     "list",
@@ -174,10 +176,10 @@ async def on_error(update: object, context: AppContext) -> None:
         await update.effective_message.reply_text(catalog.text(language, "error_generic"))
 
 
-async def set_menus(application: RasdApplication, catalog: Catalog, settings: Settings) -> None:
+async def set_menus(application: RasdApplication, rasd: Rasd) -> None:
     """The command menu, and (with WEBAPP_URL) the menu button that opens the Mini App."""
-    await set_commands(application, catalog)
-    await set_menu_button(application, settings)
+    await set_commands(application, rasd.catalog)
+    await set_menu_button(application, rasd)
 
 
 async def set_commands(application: RasdApplication, catalog: Catalog) -> None:
@@ -195,10 +197,15 @@ async def set_commands(application: RasdApplication, catalog: Catalog) -> None:
         )
 
 
-async def set_menu_button(application: RasdApplication, settings: Settings) -> None:
-    """With WEBAPP_URL, the menu button of private chats opens the Mini App."""
-    url = settings.webapp_url
+async def set_menu_button(application: RasdApplication, rasd: Rasd) -> None:
+    """With WEBAPP_URL, the menu button of private chats opens the Mini App; once it is unset,
+    the button the bot set goes back to Telegram's default (one set in BotFather is left)."""
+    url, db = rasd.settings.webapp_url, rasd.db
     if not url:
+        if maintenance.last_run(db, MENU_BUTTON_TASK) is not None:
+            with contextlib.suppress(TelegramError):  # tried again at the next start
+                await application.bot.set_chat_menu_button()
+                maintenance.forget(db, MENU_BUTTON_TASK)
         return
     if is_loopback_url(url) and url.startswith("http:"):
         log.warning(
@@ -210,6 +217,8 @@ async def set_menu_button(application: RasdApplication, settings: Settings) -> N
         await application.bot.set_chat_menu_button(menu_button=button)
     except TelegramError as error:  # Telegram refuses http: the bot runs on without the button
         log.warning("the menu button could not be set", extra={"error": str(error)})
+    else:
+        maintenance.remember(db, MENU_BUTTON_TASK, rasd.clock(), url)
 
 
 async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
@@ -267,7 +276,7 @@ def build_application(
         every(application, broadcast_tick, 3.0, first=1.0)
         every(application, maintenance_tick, 3600.0, first=60.0)
         data.sender_task = asyncio.create_task(data.sender.run(), name="sender")
-        await set_menus(application, rasd.catalog, settings)
+        await set_menus(application, rasd)
         log.info(
             "Rasd started",
             extra={"subscriptions": len(rasd.book), "database": str(settings.database_path)},

@@ -114,6 +114,21 @@ def last_run(db: Database, task: str) -> float | None:
     return row[0] if row else None
 
 
+def remember(db: Database, task: str, now: float, detail: str = "") -> None:
+    """Record that a task ran (or a state was set), with what it says about it."""
+    db.execute(
+        """INSERT INTO maintenance (task, last_run_at, detail) VALUES (?, ?, ?)
+           ON CONFLICT (task) DO UPDATE SET last_run_at = excluded.last_run_at,
+               detail = excluded.detail""",
+        (task, now, detail),
+    )
+
+
+def forget(db: Database, task: str) -> None:
+    """Drop what `remember` recorded for a task."""
+    db.execute("DELETE FROM maintenance WHERE task = ?", (task,))
+
+
 def prune_if_due(
     db: Database,
     *,
@@ -127,12 +142,7 @@ def prune_if_due(
     if last is not None and 0 <= now - last < every_seconds:
         return None  # a clock that went backwards makes it due rather than stuck
     report = prune(db, now=now, retention_days=retention_days, keep_per_feed=keep_per_feed)
-    db.execute(
-        """INSERT INTO maintenance (task, last_run_at, detail) VALUES (?, ?, ?)
-           ON CONFLICT (task) DO UPDATE SET last_run_at = excluded.last_run_at,
-               detail = excluded.detail""",
-        (PRUNE_TASK, now, json.dumps(asdict(report))),
-    )
+    remember(db, PRUNE_TASK, now, json.dumps(asdict(report)))
     return report
 
 

@@ -188,6 +188,9 @@ async def test_settings_are_the_chat_s_and_checked_like_its_buttons(api, tmp_pat
             (opening,) = [b for b in panel.buttons if "web_app" in b]
             assert opening["web_app"]["url"] == "http://127.0.0.1:9/app/"
     assert api.menu_buttons[None]["web_app"]["url"] == "http://127.0.0.1:9/app/"
+    async with running_bot(bot_settings(api, tmp_path)):  # WEBAPP_URL removed
+        pass
+    assert api.menu_buttons[None] == {"type": "default"}  # the bot's button is taken back
 
 
 CHROMIUM = find_chromium()
