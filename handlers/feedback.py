@@ -48,7 +48,7 @@ def _emoji(reactions: tuple[object, ...]) -> set[str]:
 
 async def reaction(update: Update, context: Context) -> None:
     """A 👍 or 👎 on an alert counts for its keywords (taking it back uncounts it); the first 👎
-    on an alert is answered under it with buttons."""
+    on an alert (in a group, the first of an admin's) is answered under it with buttons."""
     change = update.message_reaction
     if change is None:
         return
@@ -63,7 +63,11 @@ async def reaction(update: Update, context: Context) -> None:
         feedback_store.count_reactions(
             svc.db, change.chat.id, keywords, likes=likes, dislikes=dislikes
         )
-    if dislikes > 0 and feedback_store.ask_once(svc.db, alerts[0].row_id):
+    # In a group only an admin's 👎 is answered: only they may press what the answer offers,
+    # and members' reactions would otherwise fill the group with questions.
+    if dislikes <= 0 or not await is_chat_admin(update, context):
+        return
+    if feedback_store.ask_once(svc.db, alerts[0].row_id):
         t = _turn(update, context)
         text, buttons = _choices(t, alerts[0])
         await context.bot.send_message(

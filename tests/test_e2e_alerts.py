@@ -188,7 +188,7 @@ async def test_a_thumbs_down_offers_an_exclusion_that_then_holds(api, feeds, tmp
         undone = await api.wait_for_edit(USER, asked.message_id, lambda m: "🚫" in str(m.buttons))
         assert undone.text.startswith("👎")
         assert "• الرباط\n" in (await say(api, USER, "/list")).text + "\n"
-    assert [m.text.startswith("👎") for m in api.sent_messages(USER)].count(True) == 1
+    assert [m.versions[0].text.startswith("👎") for m in api.sent_messages(USER)].count(True) == 1
 
 
 async def test_reactions_in_a_group_reach_the_bot_only_as_an_admin(api, feeds, tmp_path):
@@ -204,6 +204,11 @@ async def test_reactions_in_a_group_reach_the_bot_only_as_an_admin(api, feeds, t
         alert = await api.wait_for_message(FORUM, lambda m: "وفد" in m.text, timeout=20)
         assert await api.react(FORUM_MEMBER, alert, ["👎"]) is None  # the bot is not an admin
         api.promote_bot(FORUM, FORUM_ADMIN)
+        await api.react(FORUM_MEMBER, alert, ["👍"])  # a member's: counted, never answered
+        await api.react(FORUM_MEMBER, alert, ["👎"])
+        await api.send_text(FORUM_MEMBER, FORUM, "/stats")
+        stats = await api.wait_for_message(FORUM, lambda m: m.text.startswith("📊"))
+        assert "• الرباط: 🔔 1 · 👍 0 · 👎 1" in stats.text
         await api.react(FORUM_ADMIN, alert, ["👎"])
         asked = await api.wait_for_message(FORUM, lambda m: m.text.startswith("👎"), timeout=10)
         pause = next(d for d in asked.callback_data if d.startswith("fb:p:"))
@@ -216,3 +221,4 @@ async def test_reactions_in_a_group_reach_the_bot_only_as_an_admin(api, feeds, t
         assert paused.text == "⏸ أُوقفت «الرباط» مؤقتًا. تستأنفها من /list."
         await api.send_text(FORUM_MEMBER, FORUM, "/list")
         assert "⏸" in (await api.wait_for_message(FORUM, lambda m: "الرباط" in m.text)).text
+    assert [m.versions[0].text.startswith("👎") for m in api.sent_messages(FORUM)].count(True) == 1
