@@ -7,6 +7,8 @@ import dataclasses
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MessageReactionCountUpdated,
+    MessageReactionUpdated,
     ReactionTypeEmoji,
     ReplyParameters,
     Update,
@@ -26,7 +28,7 @@ from handlers.common import (
     record_turn,
     refuse,
 )
-from handlers.services import Context, services
+from handlers.services import Context, Services, services
 from handlers.user import (
     BUTTON_KEYWORD_CHARS,
     CALLBACK_ANSWER_CHARS,
@@ -48,10 +50,32 @@ def _emoji(reactions: tuple[object, ...]) -> set[str]:
 
 async def reaction(update: Update, context: Context) -> None:
     """A 👍 or 👎 on an alert counts for its keywords (taking it back uncounts it); the first 👎
-    on an alert (in a group, the first of an admin's) is answered under it with buttons."""
-    change = update.message_reaction
-    if change is None:
-        return
+    on an alert (in a group, the first of an admin's) is answered under it with buttons. A
+    channel's reactions come as totals: what changed is counted, nothing is answered."""
+    if update.message_reaction_count is not None:
+        _count_totals(update.message_reaction_count, services(context))
+    elif update.message_reaction is not None:
+        await _reacted(update.message_reaction, update, context)
+
+
+def _count_totals(totals: MessageReactionCountUpdated, svc: Services) -> None:
+    """A channel's anonymous totals on a message."""
+    counts = {
+        r.type.emoji: r.total_count
+        for r in totals.reactions
+        if isinstance(r.type, ReactionTypeEmoji)
+    }
+    feedback_store.count_totals(
+        svc.db,
+        totals.chat.id,
+        totals.message_id,
+        likes=counts.get(LIKE, 0),
+        dislikes=counts.get(DISLIKE, 0),
+    )
+
+
+async def _reacted(change: MessageReactionUpdated, update: Update, context: Context) -> None:
+    """One person's reaction changed on a message of a private chat or a group."""
     svc = services(context)
     alerts = feedback_store.alerts_on_message(svc.db, change.chat.id, change.message_id)
     if not alerts:

@@ -262,6 +262,17 @@ def m010_feedback(db: Database) -> None:
     )
 
 
+@migrations()
+def m011_reaction_totals(db: Database) -> None:
+    """A channel's reactions are anonymous, told as totals: the last ones seen on each alert."""
+    db.executescript(
+        """
+        ALTER TABLE outbox ADD COLUMN likes_seen INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN dislikes_seen INTEGER NOT NULL DEFAULT 0;
+        """
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

@@ -76,6 +76,26 @@ def count_reactions(
     )
 
 
+def count_totals(db: Database, chat_id: int, message_id: int, *, likes: int, dislikes: int) -> bool:
+    """A channel's totals of 👍 and 👎 on a message: what changed since the last totals is
+    counted for the keywords of the alerts it carried; False when it carried none."""
+    alerts = alerts_on_message(db, chat_id, message_id)
+    if not alerts:
+        return False
+    carrier = alerts[0].row_id
+    seen = db.execute(
+        "SELECT likes_seen, dislikes_seen FROM outbox WHERE id = ?", (carrier,)
+    ).fetchone()
+    keywords = list(dict.fromkeys(k for alert in alerts for k in alert.keywords))
+    with db.atomic():
+        db.execute(
+            "UPDATE outbox SET likes_seen = ?, dislikes_seen = ? WHERE id = ?",
+            (likes, dislikes, carrier),
+        )
+        count_reactions(db, chat_id, keywords, likes=likes - seen[0], dislikes=dislikes - seen[1])
+    return True
+
+
 def keyword_feedback(db: Database, chat_id: int, *, since: float) -> list[KeywordFeedback]:
     """Each keyword of a chat with its alerts sent since a time and its reactions, oldest
     keyword first."""

@@ -1562,6 +1562,8 @@ class BotApiServer:
         target.reactions[user_id] = new
         if chat.type != "private" and chat.bot_status != "administrator":
             return None
+        if chat.type == "channel":  # reactions there are anonymous: only the totals are told
+            return self._emit_reaction_count(chat, target)
         update_id = self._emit(
             "message_reaction",
             {
@@ -1575,6 +1577,25 @@ class BotApiServer:
         )
         await asyncio.sleep(0)
         return update_id
+
+    def _emit_reaction_count(self, chat: TgChat, message: ChatMessage) -> int | None:
+        totals: dict[str, int] = {}
+        for chosen in message.reactions.values():
+            for emoji in chosen:
+                totals[emoji] = totals.get(emoji, 0) + 1
+        return self._emit(
+            "message_reaction_count",
+            {
+                "chat": chat.to_api(),
+                "message_id": message.message_id,
+                "date": self._now(),
+                "reactions": [
+                    {"type": {"type": "emoji", "emoji": e}, "total_count": n}
+                    for e, n in totals.items()
+                    if n
+                ],
+            },
+        )
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sends to them now fail with 403."""

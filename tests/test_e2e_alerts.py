@@ -222,3 +222,28 @@ async def test_reactions_in_a_group_reach_the_bot_only_as_an_admin(api, feeds, t
         await api.send_text(FORUM_MEMBER, FORUM, "/list")
         assert "⏸" in (await api.wait_for_message(FORUM, lambda m: "الرباط" in m.text)).text
     assert [m.versions[0].text.startswith("👎") for m in api.sent_messages(FORUM)].count(True) == 1
+
+
+CHANNEL = -1_001_900_000_001
+READERS = (401, 402, 403)
+
+
+async def test_a_channel_s_anonymous_reaction_totals_are_counted(api, feeds, tmp_path):
+    api.channel(CHANNEL, "قناة الأخبار", "akhbar", admins=[USER], members=READERS)
+    baseline = [item(1, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."])]
+    story = item(2, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])
+    feeds.set_feed("/feed.xml", make_rss("أخبار", baseline))
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        await say(api, USER, "/channel @akhbar", expect="رُبطت")
+        await say(api, USER, "/add الرباط")
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, story]))
+        alert = await api.wait_for_message(CHANNEL, lambda m: "وفد" in m.text, timeout=20)
+        first, second, third = READERS
+        await api.react(first, alert, ["👍"])
+        await api.react(second, alert, ["👍"])
+        await api.react(third, alert, ["👎"])
+        await api.react(second, alert, [])  # taken back: the totals fall
+        stats = await say(api, USER, "/stats", expect="📊")
+        assert "• الرباط: 🔔 1 · 👍 1 · 👎 1" in stats.text
+    assert not [m for m in api.sent_messages(CHANNEL) if m.text.startswith("👎")]  # no reply

@@ -83,6 +83,18 @@ def test_reactions_find_their_alert_count_per_keyword_and_ask_once(db):
     assert not feedback.ask_once(db, row.id)
 
 
+def test_a_channel_s_totals_count_only_what_changed(db):
+    chats.touch_chat(db, -100, type="channel", title="", language="ar", now=1)
+    chats.add_subscription(db, -100, "المغرب", "المغرب", now=1)
+    _sent_alert(db, -100, 9, ["المغرب"], story=7)
+    assert not feedback.count_totals(db, -100, 10, likes=5, dislikes=0)  # not an alert
+    assert feedback.count_totals(db, -100, 9, likes=3, dislikes=1)
+    assert feedback.count_totals(db, -100, 9, likes=2, dislikes=1)  # one 👍 taken back
+    assert feedback.count_totals(db, -100, 9, likes=2, dislikes=1)  # told again: no change
+    (row,) = feedback.keyword_feedback(db, -100, since=0)
+    assert (row.likes, row.dislikes) == (2, 1)
+
+
 def test_a_keyword_is_edited_in_place_and_refuses_a_duplicate(db):
     chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
     sub_id = chats.add_subscription(db, 1, "المغرب", "المغرب", now=1)
