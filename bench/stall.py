@@ -9,7 +9,9 @@ Five users (new ones each phase) each send /help once a second; the figure is th
 bot's answer, p50/p99, in three phases:
   (a) alone;
   (b) while one more user sends ten /test commands over the 3,000 stored articles;
-  (c) while a new 2 MB item, matched by 30 chats, is processed and alerted.
+  (c) while a new 2 MB item, matched by 30 chats, is processed and alerted;
+  (d) while ten Mini App users type keywords: each asks /app/api/test every half second, the
+      most the page asks (only in a checkout that has the Mini App).
 The same phases run twice in one invocation: on a checkout of the baseline (--baseline, a git
 ref; default the last commit before issue #14's work) and on this working tree.
 Targets: p99 in (b) and (c) at most 2 s and at most 3x (a); all 30 alerts delivered; every
@@ -23,8 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
+
 from tests.botapi import MESSAGE_LIMIT, BotApiServer, RateLimits  # noqa: E402
 from tests.feedserver import FeedServer, make_rss  # noqa: E402
 
@@ -43,7 +49,9 @@ BASELINE = "246b503"  # main before issue #14
 ADMIN = 900
 # Five new users each phase: 15 /help in 15 s stay within either version's flood guard, so
 # what is measured is the wait, never the guard.
-HELP_USERS = {phase: [200 + 10 * phase + n for n in range(1, 6)] for phase in range(3)}
+HELP_USERS = {phase: [200 + 10 * phase + n for n in range(1, 6)] for phase in range(4)}
+APP_USERS = list(range(500, 510))
+APP_WORDS = ["المغرب", "الحكومة", "الرئيس", "الموسيقى", "الحرب", "التاريخ", "مصر", "العلم"]
 TESTER = 300
 FOLLOWERS = list(range(400, 430))
 KEYWORD = "المرصد"
@@ -143,8 +151,46 @@ async def test_storm(api: BotApiServer) -> None:
         await api.send_text(TESTER, TESTER, f"/test {word}")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def app_typing(
+    base: str, token: str, seconds: float, answers: list[tuple[int, float]]
+) -> None:
+    """Ten Mini App users each ask for a keyword test every half second; each answer's status
+    (200 a result, 429 "busy, ask again") and how long it took go to `answers`."""
+    from core.webapp import sign_init_data  # only checkouts with the Mini App get here
+
+    async def user(user_id: int, session: aiohttp.ClientSession) -> None:
+        header = "tma " + sign_init_data(
+            {
+                "user": f'{{"id":{user_id},"language_code":"ar"}}',
+                "auth_date": str(int(time.time())),
+            },
+            token,
+        )
+        deadline = time.monotonic() + seconds
+        for n in itertools.count():
+            if time.monotonic() >= deadline:
+                return
+            started = time.monotonic()
+            body = {"keyword": APP_WORDS[(user_id + n) % len(APP_WORDS)]}
+            async with session.post(
+                base + "app/api/test", json=body, headers={"Authorization": header}
+            ) as answer:
+                await answer.read()
+            answers.append((answer.status, time.monotonic() - started))
+            await asyncio.sleep(max(0.0, 0.5 - (time.monotonic() - started)))
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(user(u, session) for u in APP_USERS))
+
+
 async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> dict[str, object]:
-    """The three phases against a bot started from `source`."""
+    """The phases against a bot started from `source`."""
     rng = random.Random(7)
     async with BotApiServer(
         rate_limits=RateLimits(overall_per_second=30, private_chat_per_second=1)
@@ -154,13 +200,14 @@ async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> di
         for number in range(FEEDS):
             feeds.set_feed(f"/feed{number}.xml", stored_feed(number, sentences, rng))
         feeds.set_feed("/big.xml", make_rss("المصدر الكبير", []))
+        port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
             database = Path(tmp) / "rasd.db"
             env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token,
                    "TELEGRAM_API_BASE_URL": api.base_url, "ADMIN_IDS": str(ADMIN),
                    "DATABASE_PATH": str(database), "POLL_INTERVAL_SECONDS": "2",
-                   "ALLOW_PRIVATE_FEED_URLS": "true", "WEB_PORT": "0", "LOG_LEVEL": os.environ.get("STALL_LOG_LEVEL", "WARNING"),
-                   "PTB_TIMEDELTA": "true"}  # fmt: skip
+                   "ALLOW_PRIVATE_FEED_URLS": "true", "WEB_PORT": str(port), "LOG_LEVEL": os.environ.get("STALL_LOG_LEVEL", "WARNING"),
+                   "PTB_TIMEDELTA": "true", "WEBAPP_URL": f"http://127.0.0.1:{port}/app/"}  # fmt: skip
             urls = [feeds.url(f"/feed{n}.xml") for n in range(FEEDS)] + [feeds.url("/big.xml")]
             opml = Path(tmp) / "feeds.opml"
             outlines = "".join(f'<outline type="rss" xmlUrl="{u}"/>' for u in urls)
@@ -171,7 +218,14 @@ async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> di
                 stdout=subprocess.DEVNULL, stderr=BOT_LOG.open("ab") if BOT_LOG else subprocess.DEVNULL,
             )  # fmt: skip
             try:
-                return await phases(api, feeds, seconds, sentences, rng)
+                result = await phases(api, feeds, seconds, sentences, rng)
+                if (source / "miniapp").is_dir():
+                    app_times: list[tuple[int, float]] = []
+                    base = f"http://127.0.0.1:{port}/"
+                    typing = app_typing(base, api.token, seconds, app_times)
+                    result["app"] = await phase(api, 3, seconds, typing)
+                    result["app_answers"] = app_times
+                return result
             finally:
                 bot.terminate()
                 await bot.wait()
@@ -222,12 +276,21 @@ def report(name: str, result: dict[str, object]) -> None:
     print(f"\n{name}")
     floor = percentile(result["alone"], 0.99)  # type: ignore[arg-type]
     for key, label in (("alone", "(a) alone"), ("storm", "(b) /test storm"),
-                       ("big", "(c) 2 MB item")):  # fmt: skip
+                       ("big", "(c) 2 MB item"), ("app", "(d) app typing")):  # fmt: skip
+        if key not in result:
+            continue
         times: list[float] = result[key]  # type: ignore[assignment]
         p50, p99 = statistics.median(times), percentile(times, 0.99)
         lost = sum(t >= LOST for t in times)
         print(f"  {label:18} n={len(times):3}  p50 {p50:6.2f} s  p99 {p99:6.2f} s"
               f"  ({p99 / floor:4.1f}x (a))  lost {lost}")  # fmt: skip
+    if "app_answers" in result:
+        answers: list[tuple[int, float]] = result["app_answers"]  # type: ignore[assignment]
+        found = [seconds for status, seconds in answers if status == 200]
+        busy = sum(status == 429 for status, _ in answers)
+        print(f"  (d) the app's tests: {len(found)} results (p50 {statistics.median(found or [0]):.2f} s,"
+              f" p99 {percentile(found or [0], 0.99):.2f} s), {busy} busy answers,"
+              f" {len(answers) - len(found) - busy} other")  # fmt: skip
     print(f"  30 simultaneous /add answered: {result['add_answered']} of {len(FOLLOWERS)}")
     print(f"  alerts delivered: {result['alerts']} of {len(FOLLOWERS)};"
           f" longest message {result['longest']} chars (limit {MESSAGE_LIMIT})")  # fmt: skip

@@ -65,6 +65,10 @@ class Trials:
         self.running.add(chat_id)
         return 0.0
 
+    def has_free_slot(self) -> bool:
+        """Whether a scan started now would run at once rather than wait its turn."""
+        return not self.slots.locked()
+
     def release(self, chat_id: int) -> None:
         """The chat's /test is over (answered, or failed)."""
         self.running.discard(chat_id)

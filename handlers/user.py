@@ -308,10 +308,12 @@ def claim_test(t: Turn) -> str | None:
     return t.text("test_cooldown", seconds=math.ceil(wait)) if wait else None
 
 
-async def scan_recent(svc: Services, query: Query) -> tuple[Trial[StoredArticle], bool]:
+async def scan_recent(
+    svc: Services, query: Query, *, budget: float | None = None
+) -> tuple[Trial[StoredArticle], bool]:
     """The keyword tried on the stories of the last TEST_DAYS days, within /test's cap and
-    budget (in the parse pool, a page at a time; see handlers.trial): the trial, and whether
-    every story was read."""
+    budget (or a smaller one; in the parse pool, a page at a time; see handlers.trial): the
+    trial, and whether every story was read."""
     settings = svc.settings
     since = svc.clock() - settings.test_days * 86400
 
@@ -320,7 +322,10 @@ async def scan_recent(svc: Services, query: Query) -> tuple[Trial[StoredArticle]
 
     trial: Trial[StoredArticle] = Trial(query)
     complete = await svc.trials.run(
-        trial, read, cap=settings.test_max_articles, budget=settings.test_budget_seconds
+        trial,
+        read,
+        cap=settings.test_max_articles,
+        budget=settings.test_budget_seconds if budget is None else budget,
     )
     return trial, complete
 

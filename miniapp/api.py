@@ -53,6 +53,7 @@ PAGE_TEXTS = (
 )
 # Each user's calls, as the chat's commands are paced: a burst, then two a second.
 API_PACE = FloodPolicy(burst=30, refill_seconds=0.5, max_buckets=100_000)
+APP_TEST_BUDGET_SECONDS = 2.0  # an as-you-type preview: the newest stories it reaches in 2 s
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -181,14 +182,18 @@ class MiniAppApi:
             query = parse_for(t, raw)
         except QueryError as error:
             return _error(400, plain_text(refusal(t, raw, error)))
-        # One scan per chat at a time, shared with /test (no cooldown: the page asks as the user
-        # types, half a second after each pause); the scan runs in /test's slots and budget.
-        if t.svc.trials.claim(t.chat.id, t.svc.clock(), 0.0) > 0:
+        # A preview as the user types: it never waits for /test's slots (busy: 429, and the
+        # page asks again a second later), so typing in the app cannot queue up behind itself
+        # nor in front of a chat's /test; one per chat at a time, shared with /test (without
+        # its cooldown), and a shorter budget.
+        trials = t.svc.trials
+        if not trials.has_free_slot() or trials.claim(t.chat.id, t.svc.clock(), 0.0) > 0:
             return _error(429, t.text("app_test_busy"))
+        budget = min(t.svc.settings.test_budget_seconds, APP_TEST_BUDGET_SECONDS)
         try:
-            trial, complete = await scan_recent(t.svc, query)
+            trial, complete = await scan_recent(t.svc, query, budget=budget)
         finally:
-            t.svc.trials.release(t.chat.id)
+            trials.release(t.chat.id)
         titles = [shorten(a.title, SHOWN_TITLE_CHARS) for a in trial.hits[:3]]
         return web.json_response(
             {
