@@ -4,6 +4,7 @@ real browser (headless Chromium)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -134,6 +135,13 @@ async def test_the_api_shares_the_chat_s_keywords_limits_and_refusals(api, feeds
 
         status, trial = await me.call("POST", "test", {"keyword": "الرباط"})
         assert (status, trial["count"], trial["titles"]) == (200, 1, ["وفد يزور الرباط"])
+        trials = application.bot_data.services.trials
+        async with contextlib.AsyncExitStack() as taken:
+            while trials.has_free_slot():  # every scan slot held, as by chats' /test
+                await taken.enter_async_context(trials.slots)
+            status, busy = await me.call("POST", "test", {"keyword": "الرباط"})
+        assert (status, busy["error"]) == (429, "⏳ مشغول بتجربة أخرى الآن؛ أعد المحاولة بعد لحظة.")
+        assert (await me.call("POST", "test", {"keyword": "الرباط"}))[0] == 200  # free again
         assert (await me.call("DELETE", f"keywords/{added['id']}"))[0] == 204
         assert application.bot_data.services.book.match("زيارة إلى الرباط") == {}
 
