@@ -280,10 +280,7 @@ def set_subscription_paused(
         "UPDATE subscriptions SET paused = ? WHERE id = ? AND chat_id = ?",
         (int(paused), subscription_id, chat_id),
     )
-    rows = fetch_rows(
-        db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
-    )
-    return _subscription(rows[0]) if rows else None
+    return subscription(db, chat_id, subscription_id)
 
 
 def set_keyword(
@@ -359,13 +356,10 @@ def remove_subscription_by_id(
     db: Database, chat_id: int, subscription_id: int
 ) -> Subscription | None:
     """Delete one keyword of a chat by id; the removed one, or None."""
-    rows = fetch_rows(
-        db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", (subscription_id, chat_id)
-    )
-    if not rows:
-        return None
-    db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
-    return _subscription(rows[0])
+    removed = subscription(db, chat_id, subscription_id)
+    if removed is not None:
+        db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
+    return removed
 
 
 def linked_channels(db: Database, user_id: int) -> list[Chat]:
