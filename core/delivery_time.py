@@ -31,11 +31,15 @@ class DeliveryPrefs:
     quiet_mode: QuietMode = QUIET_SILENT
 
 
+# What ZoneInfo raises for a name it has no zone for (OSError: "Asia", a name too long).
+_NO_ZONE = (ZoneInfoNotFoundError, ValueError, OSError)
+
+
 def zone(name: str) -> ZoneInfo:
     """A time zone by IANA name; UTC for an unknown name."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a name too long
+    except _NO_ZONE:
         return ZoneInfo("UTC")
 
 
@@ -43,7 +47,7 @@ def is_valid_timezone(name: str) -> bool:
     """Whether `name` is an IANA time zone this machine knows."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a name too long
+    except _NO_ZONE:
         return False
     return True
 
