@@ -349,6 +349,9 @@ def same_topic(db: Database, row: OutboxRow, others: list[OutboxRow]) -> list[Ou
     if not threads:
         return others
     topic = topic_of(row, threads)
-    same = [other for other in others if topic_of(other, threads) == topic]
-    outbox.release(db, [other.id for other in others if topic_of(other, threads) != topic])
+    same: list[OutboxRow] = []
+    elsewhere: list[OutboxRow] = []
+    for other in others:
+        (same if topic_of(other, threads) == topic else elsewhere).append(other)
+    outbox.release(db, [other.id for other in elsewhere])
     return same

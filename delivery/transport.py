@@ -105,9 +105,8 @@ class Transport:
         while parts:
             slot = await self._take_slot(row.chat_id)
             started = slot if started is None else started
-            thread = topic_of(row, chat_store.keyword_threads(self.db, row.chat_id))
             result = await self._send_part(
-                row, folded, parts[0], chat, silent=silent, thread=thread
+                row, folded, parts[0], chat, silent=silent, thread=self._thread(row)
             )
             if isinstance(result, int):
                 message_id, delivered = result, True
@@ -134,6 +133,13 @@ class Transport:
         if not self.shared_budget:
             await self.budget.acquire(LOW, chat_id)  # right before the request
         return self.clock()
+
+    def _thread(self, row: OutboxRow) -> int | None:
+        """The forum topic the row goes to, read per part (a part refused by a gone topic moves
+        its keywords to General); broadcasts and notices go to General without asking."""
+        if row.kind != "alert":
+            return None
+        return topic_of(row, chat_store.keyword_threads(self.db, row.chat_id))
 
     def _preview(self, row: OutboxRow, folded: list[OutboxRow], chat: Chat) -> LinkPreviewOptions:
         """The article's own preview under or over an alert, as the chat chose: its URL, not
