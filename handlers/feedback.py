@@ -34,6 +34,7 @@ from handlers.user import (
     CALLBACK_ANSWER_CHARS,
     parse_for,
     refusal,
+    reindex,
     set_keyword_paused,
 )
 from storage import articles as article_store
@@ -82,8 +83,8 @@ async def _reacted(change: MessageReactionUpdated, update: Update, context: Cont
         return
     old, new = _emoji(change.old_reaction), _emoji(change.new_reaction)
     likes, dislikes = (LIKE in new) - (LIKE in old), (DISLIKE in new) - (DISLIKE in old)
-    keywords = list(dict.fromkeys(k for alert in alerts for k in alert.keywords))
     if likes or dislikes:
+        keywords = feedback_store.keywords_of(alerts)
         feedback_store.count_reactions(
             svc.db, change.chat.id, keywords, likes=likes, dislikes=dislikes
         )
@@ -228,9 +229,7 @@ def _set_keyword(t: Turn, sub: Subscription, raw: str) -> Subscription | str:
         return t.text("already", keyword=query.raw)
     if changed is None:
         return t.text("feedback_keyword_gone")
-    t.svc.book.remove(changed.id)
-    if not changed.paused:
-        t.svc.book.add(changed, query)
+    reindex(t, changed, query)
     return changed
 
 

@@ -162,11 +162,18 @@ def delete_keyword(t: Turn, sub_id: int) -> Subscription | None:
 def set_keyword_paused(t: Turn, sub_id: int, paused: bool) -> Subscription | None:
     """Pause or resume one of the target's keywords (storage and index); None if not its."""
     sub = chat_store.set_subscription_paused(t.svc.db, t.target.id, sub_id, paused)
-    if sub is not None and sub.paused:
-        t.svc.book.remove(sub.id)
-    elif sub is not None:
-        t.svc.book.add(sub, parse_stored(sub.keyword))
+    if sub is not None:
+        reindex(t, sub)
     return sub
+
+
+def reindex(t: Turn, sub: Subscription, query: Query | None = None) -> None:
+    """The index as the stored keyword now says: matched (by `query`, or its text parsed)
+    unless paused."""
+    if sub.paused:
+        t.svc.book.remove(sub.id)
+    else:
+        t.svc.book.add(sub, query or parse_stored(sub.keyword))
 
 
 def topic_label(topic: Topic) -> str:

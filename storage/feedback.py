@@ -31,6 +31,11 @@ def _sent_alert(row: dict) -> SentAlert:
     return SentAlert(row["id"], row["article_id"], tuple(json.loads(row["keywords"])))
 
 
+def keywords_of(alerts: list[SentAlert]) -> list[str]:
+    """Every keyword the alerts of one message name, each once, in their order."""
+    return list(dict.fromkeys(k for alert in alerts for k in alert.keywords))
+
+
 def alerts_on_message(db: Database, chat_id: int, message_id: int) -> list[SentAlert]:
     """The alerts a message of the bot carried, oldest first; [] for any other message."""
     rows = fetch_rows(
@@ -86,7 +91,7 @@ def count_totals(db: Database, chat_id: int, message_id: int, *, likes: int, dis
     seen = db.execute(
         "SELECT likes_seen, dislikes_seen FROM outbox WHERE id = ?", (carrier,)
     ).fetchone()
-    keywords = list(dict.fromkeys(k for alert in alerts for k in alert.keywords))
+    keywords = keywords_of(alerts)
     with db.atomic():
         db.execute(
             "UPDATE outbox SET likes_seen = ?, dislikes_seen = ? WHERE id = ?",
