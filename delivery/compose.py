@@ -139,10 +139,12 @@ class Composer:
         if article is None:
             return None
         title = escape(shorten(article.title, SHOWN_TITLE_CHARS))
+        link = self.link(article)
+        # No link, no anchor: an empty href makes Telegram read the title itself as the URL.
         line = self.catalog.text(
             language,
             "digest_line",
-            title=Raw(anchor_html(self.link(article), title)),
+            title=Raw(anchor_html(link, title) if link else title),
             source=shorten(article.feed_title, SHOWN_SOURCE_CHARS),
         )
         if not with_summary:

@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -61,6 +62,10 @@ _HTML_START = re.compile(
 # feedparser's bozo exceptions that do not mean the XML is broken.
 _WARNINGS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _WP_SHORTLINK = re.compile(r"^https?://[^/?#]+/(?:index\.php)?\?p=\d+$", re.IGNORECASE)
+# A link Rasd shows or redirects to: http(s), with a host, no control character anywhere.
+# tg://, javascript:, data: and the like are dropped here, before anything can show them.
+_WEB_SCHEMES = frozenset({"http", "https"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Detector scoring (see _plausibility).
 _WORD = re.compile(r"(?:[^\W\d_]|[\u064B-\u0652\u0670])+")
@@ -114,7 +119,7 @@ def _parse(
     feed = result.get("feed", {})
     return ParsedFeed(
         title=_plain_text(feed, "title"),
-        link=_clean(feed.get("link")),
+        link=_web_link(feed.get("link")),
         items=items,
         ttl_minutes=_ttl(feed.get("ttl")),
     )
@@ -146,19 +151,34 @@ def _item(entry: Mapping[str, Any]) -> FeedItem | None:
     guid = _clean(entry.get("id"))
     if guid is not None:
         guid = guid.replace("&amp;", "&")  # the loose parser leaves entities in ids
-    link = _clean(entry.get("link"))
+    given_link = _clean(entry.get("link"))
+    link = _web_link(given_link)
     title = _plain_text(entry, "title")
     body = _richest_html(entry)
-    if not (guid or link or title or body):
+    if not (guid or given_link or title or body):
         return None
     return FeedItem(
-        guid=guid,
+        # A refused link still names its item: without a guid it stays the item's identity,
+        # so the item is not alerted again on the next poll.
+        guid=guid or (given_link if link is None else None),
         link=link,
         title=title,
         html=body,
         published=_published(entry),
         shortlink=_shortlink(entry, guid),
     )
+
+
+def _web_link(value: Any) -> str | None:
+    """The link when it is an absolute http(s) URL with a host, else None."""
+    link = _clean(value)
+    if link is None or _CONTROL.search(link):
+        return None
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return None
+    return link if parts.scheme.lower() in _WEB_SCHEMES and parts.hostname else None
 
 
 def _clean(value: Any) -> str | None:
@@ -208,7 +228,7 @@ def _published(entry: Mapping[str, Any]) -> datetime | None:
 def _shortlink(entry: Mapping[str, Any], guid: str | None) -> str | None:
     """A <link rel="shortlink">, else a WordPress ?p=ID guid that is not the permalink."""
     for link in entry.get("links") or []:
-        href = _clean(link.get("href"))
+        href = _web_link(link.get("href"))
         if link.get("rel") == "shortlink" and href:
             return href
     if guid and not entry.get("guidislink") and _WP_SHORTLINK.match(guid):

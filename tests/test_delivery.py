@@ -315,6 +315,29 @@ async def test_hourly_digest_sends_one_message_with_every_alert(db):
     assert all(f"خبر رقم {n}" in record.text for n in range(3))
 
 
+async def test_a_digest_shows_a_story_without_a_link_as_plain_text(db):
+    async with BotApiServer() as api:
+        add_private_chats(api, db, [14])
+        chats.set_chat_flags(db, 14, delivery_mode="hourly")
+        queue(db, 14, 1)
+        feed_id = feeds.feed_by_url(db, "https://site/feed").id
+        story = Article(item_key="k2", url="", title="Rasd.news", text="نص الخبر عن المغرب.",
+                        language="ar", content_hash="h2", published_at=time.time())  # fmt: skip
+        _, article_id = articles.store_article(db, feed_id, story, now=1)
+        articles.set_story(db, article_id, article_id)
+        outbox.queue_alert(
+            db, 14, story_id=article_id, article_id=article_id, keywords=["المغرب"], now=1
+        )
+        bot = await make_bot(api)
+        sender = Sender(db, bot, CATALOG, clock=time.time)
+        await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 2})
+        await bot.shutdown()
+    (record,) = api.send_log
+    (message,) = api.messages(14)
+    assert "Rasd.news" in record.text
+    assert message.links() == [("خبر رقم 1", "https://site/1")]  # its title read as no URL
+
+
 def quiet_now(mode, now: float):
     """Quiet hours from the hour of `now` to two hours later."""
     hour = datetime.fromtimestamp(now, UTC).hour

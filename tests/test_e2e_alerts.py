@@ -96,6 +96,34 @@ async def test_inline_search_lists_the_stories_a_keyword_matches(api, feeds, tmp
         assert nothing.titles() == ["🔍 لا أخبار في الأيام الأخيرة تطابق «زلزال»"]
 
 
+async def test_a_story_whose_link_is_not_a_web_link_is_alerted_once_without_it(
+    api, feeds, tmp_path
+):
+    baseline = [item(1, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."])]
+    proxy = "tg://proxy?server=proxy.example&port=443&secret=ee00"
+    hostile = {**item(2, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."]), "link": proxy}
+    del hostile["guid"]  # its refused link is all that names it
+    later = item(3, "مؤتمر في الرباط", ["افتتح في الرباط مؤتمر دولي للمناخ."])
+    feeds.set_feed("/feed.xml", make_rss("أخبار", baseline))
+    settings = bot_settings(api, tmp_path, SHORTLINK_BASE_URL="http://127.0.0.1:9/")
+    async with running_bot(settings):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        await say(api, USER, "/add الرباط")
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, hostile]))
+        alert = await api.wait_for_message(USER, lambda m: "وفد يزور" in m.text, timeout=20)
+        assert alert.text.split("\n")[0] == "🔔 وفد يزور الرباط"
+        assert alert.links() == []  # no anchor: neither the proxy link nor a short link to it
+        found = await api.wait_for_inline_answer(await api.inline_query(USER, "وفد"))
+        (story,) = found.results
+        assert "url" not in story
+        assert "<a " not in story["input_message_content"]["message_text"]
+        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, hostile, later]))
+        await api.wait_for_message(USER, lambda m: "مؤتمر في الرباط" in m.text, timeout=20)
+    alerts = [m.text for m in api.messages(USER) if m.text.startswith("🔔")]
+    assert [a.split("\n")[0] for a in alerts] == ["🔔 وفد يزور الرباط", "🔔 مؤتمر في الرباط"]
+    assert not any("tg://" in str(call.params) for call in api.calls)
+
+
 FORUM = -1_001_800_000_001
 FORUM_ADMIN = 301
 FORUM_MEMBER = 302

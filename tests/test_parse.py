@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.dedup import item_key
 from core.models import FeedItem, ParsedFeed
 from feeds.parse import choose_encoding, detect_encoding, parse_feed
 from tests.data import (
@@ -369,3 +370,59 @@ def test_parse_feed_runs_in_a_process_pool():
     with ProcessPoolExecutor(max_workers=1) as pool:
         feed = pool.submit(parse_feed, body, {"Content-Type": "application/rss+xml"}).result()
     assert feed == parse_feed(body, {"Content-Type": "application/rss+xml"})
+
+
+HOSTILE_LINKS = [
+    "tg://proxy?server=proxy.example&port=443&secret=ee00",
+    "javascript:alert(1)",
+    "JavaScript:alert(document.cookie)",
+    "  JAVASCRIPT:alert(1)",
+    "\x01javascript:alert(1)",
+    "\tjavascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+    "mailto:editor@example.com",
+    "ftp://files.example.com/a",
+    "http://",  # a scheme and no host
+    "https://news.example.com/\x07a",  # a control character inside
+]
+
+
+def one_item_rss(link: str, *, guid: str | None = None, title: str = "خبر عاجل") -> bytes:
+    """An RSS feed of one item with this link (XML-escaped; control characters as they are)."""
+    escaped = link.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    guid_tag = f"<guid isPermaLink='false'>{guid}</guid>" if guid else ""
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        f"<link>{escaped}</link><item><title>{title}</title><link>{escaped}</link>{guid_tag}"
+        "<description>نص الخبر</description></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize("link", HOSTILE_LINKS)
+@pytest.mark.parametrize("base", ["https://site.test/feed/", ""])
+def test_only_web_links_are_item_links(link, base):
+    feed = parse_feed(one_item_rss(link), url=base)
+    (kept,) = feed.items  # the item stays, and is alerted, without a link
+    assert (kept.title, kept.link, kept.shortlink) == ("خبر عاجل", None, None)
+    assert feed.link is None
+    again = parse_feed(one_item_rss(link), url=base).items[0]
+    assert item_key(again) == item_key(kept)  # the same item on the next poll: no second alert
+    other = parse_feed(one_item_rss(link + "2"), url=base).items[0]
+    assert item_key(other) != item_key(kept)  # its own identity, as its link gave it before
+
+
+@pytest.mark.parametrize(
+    ("link", "resolved"),
+    [
+        ("/news/7", "https://site.test/news/7"),
+        ("news/8", "https://site.test/feed/news/8"),
+        ("//cdn.site.test/9", "https://cdn.site.test/9"),
+        ("HTTPS://Site.test/10", "https://Site.test/10"),
+        (" http://site.test/11 ", "http://site.test/11"),
+    ],
+)
+def test_web_links_and_relative_links_stay(link, resolved):
+    (kept,) = parse_feed(one_item_rss(link, guid="g1"), url="https://site.test/feed/").items
+    assert kept.link == resolved
