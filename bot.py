@@ -22,6 +22,7 @@ from core.settings import Settings, SettingsError, load_settings
 from core.subscriptions import SubscriptionBook
 from delivery.logs import setup_logging
 from storage import maintenance
+from storage.lock import DatabaseBusy, DatabaseLock
 
 log = logging.getLogger("rasd")
 
@@ -61,11 +62,35 @@ async def serve(application: RasdApplication, settings: Settings) -> None:
         await stop_application(application)
 
 
+def busy_message(busy: DatabaseBusy, database_path: Path) -> str:
+    """What a second process on the same database is told."""
+    holder = f" (process {busy.holder})" if busy.holder else ""
+    return (
+        f"Another Rasd{holder} is running on {database_path}: one bot per database. "
+        "Stop it first, or give this one another DATABASE_PATH."
+    )
+
+
 def run_bot(settings: Settings) -> int:
     """Run with long polling (or a webhook when WEBHOOK_URL is set) until interrupted."""
     if not settings.has_token:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return 2
+    # Before migrations and before Telegram: a second bot on this database changes nothing.
+    lock = DatabaseLock(settings.database_path)
+    try:
+        lock.acquire()
+    except DatabaseBusy as busy:
+        print(busy_message(busy, settings.database_path), file=sys.stderr)
+        return 3
+    try:
+        return _serve_until_stopped(settings)
+    finally:
+        lock.release()
+
+
+def _serve_until_stopped(settings: Settings) -> int:
+    """Run the application; a clear line and code 2 for what the operator must fix."""
     try:
         asyncio.run(serve(build_application(settings), settings))
     except SettingsError as error:
@@ -85,7 +110,29 @@ def run_bot(settings: Settings) -> int:
 
 
 async def run_opml(settings: Settings, args: argparse.Namespace) -> int:
-    """`import-opml FILE` adds feeds (each fetched once, like /addfeed); `export-opml` prints."""
+    """`import-opml FILE` adds feeds (each fetched once, like /addfeed); `export-opml` prints.
+    An import writes feeds and their first items, so it takes the database's lock like the bot:
+    beside a running bot it is refused (the chat's import does the same inside the bot)."""
+    lock = DatabaseLock(settings.database_path)
+    if args.command == "import-opml":
+        try:
+            lock.acquire()
+        except DatabaseBusy as busy:
+            holder = f" (process {busy.holder})" if busy.holder else ""
+            print(
+                f"The bot is running on {settings.database_path}{holder}: stop it first, "
+                "or send the .opml file to the bot in a chat as an admin, which imports it.",
+                file=sys.stderr,
+            )
+            return 3
+    try:
+        return await _opml(settings, args)
+    finally:
+        lock.release()
+
+
+async def _opml(settings: Settings, args: argparse.Namespace) -> int:
+    """The import or export itself."""
     rasd = bootstrap(settings)
     try:
         if args.command == "export-opml":
