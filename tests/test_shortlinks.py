@@ -15,7 +15,7 @@ from feeds.parse import parse_feed
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage import shortlinks
-from tests.data import feed_file
+from tests.data import feed_file, needs_shared
 
 NOW = 1_795_000_000.0  # 2026-11-18
 BASE = "https://r.example.org/"
@@ -132,6 +132,7 @@ def store_feed_items(db, feed_id: int, items) -> list[int]:
     return ids
 
 
+@needs_shared
 def test_alert_link_on_a_real_planet_feed_uses_the_publishers_shortlinks(db):
     parsed = parse_feed(feed_file("hamakor-hebrew/hamakor.xml").read_bytes(), {}, "https://x/")
     feed = add_feed(db, "https://planet.hamakor.example/atom.xml")
@@ -150,6 +151,7 @@ def test_alert_link_on_a_real_planet_feed_uses_the_publishers_shortlinks(db):
     assert db.execute("SELECT count(*) FROM shortlinks").fetchone()[0] == 0  # none minted
 
 
+@needs_shared
 def test_alert_link_when_every_item_has_the_same_post_id(db):
     raw = feed_file("aljazeera-english/aljazeera_com_all_2026-08-13.xml").read_bytes()
     post_id = feedparser.parse(raw).entries[0]["post-id"]

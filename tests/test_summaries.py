@@ -9,9 +9,10 @@ import pytest
 
 from core.summary import summarize
 from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
-from tests.data import EASC_ARTICLES
+from tests.conftest import feed_texts
+from tests.data import easc_texts, feed_file, needs_shared
 
-TEXT = EASC_ARTICLES[0].read_text(encoding="utf-8")
+TEXT = max(feed_texts(feed_file("hespress_transcribed.xml")), key=len)  # a real item's text
 
 
 class Counted:
@@ -74,10 +75,12 @@ async def test_a_failed_computation_is_not_remembered():
     assert cache.computed == 2
 
 
+@needs_shared
 def test_the_summary_prefers_and_bolds_the_keyword():
+    text = easc_texts()[0]  # Beethoven: a long article
     keyword = "فيينا"  # Vienna, far from the article's first sentences
-    assert not any(keyword in sentence for sentence in summarize(TEXT, max_words=50))
-    summary = choose_summary("", TEXT, (keyword,), 50)
+    assert not any(keyword in sentence for sentence in summarize(text, max_words=50))
+    summary = choose_summary("", text, (keyword,), 50)
     assert any(keyword in sentence for sentence in summary.sentences)
     bolded = [
         sentence[start:end]
@@ -86,6 +89,6 @@ def test_the_summary_prefers_and_bolds_the_keyword():
     ]
     assert bolded
     assert all(keyword in word for word in bolded)
-    skipped = choose_summary("", TEXT, ("-", keyword), 50)  # a bad keyword is skipped
+    skipped = choose_summary("", text, ("-", keyword), 50)  # a bad keyword is skipped
     assert (skipped.sentences, skipped.highlights) == (summary.sentences, summary.highlights)
     assert skipped.keywords == ("-", keyword)  # and still shown as it was stored

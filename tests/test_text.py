@@ -6,7 +6,7 @@ import feedparser
 import pytest
 
 from core.text import clean_article, html_to_text, split_sentences
-from tests.data import feed_file
+from tests.data import feed_file, needs_shared
 
 
 def entries(relative: str) -> list[feedparser.FeedParserDict]:
@@ -67,6 +67,7 @@ def test_plain_text_passes_through():
     assert html_to_text("") == ""
 
 
+@needs_shared
 def test_persian_blog_html_keeps_paragraphs_breaks_and_zwnj():
     item = entries("hoder-persian-blog/hoder.xml")[-1]  # <p>, <a>, <br /> in Persian
     lines = clean_article(item.title, body(item)).split("\n")
@@ -125,6 +126,7 @@ def test_real_leads_ending_in_a_full_stop_are_kept():
             assert clean_article(item.title, body(item)) == body(item).strip()
 
 
+@needs_shared
 def test_aljazeera_english_entities_and_title_repeated_as_description():
     items = entries("aljazeera-english/aljazeera_com_all_2026-08-13.xml")
     by_title = {item.title: item for item in items}
@@ -145,6 +147,7 @@ def test_breaking_placeholder_text_is_kept_for_the_summary_to_judge():
     assert clean_article(breaking.title, body(breaking)) == "التفاصيل بعد قليل.."
 
 
+@needs_shared
 def test_bbc_urdu_title_only_items_and_mixed_letters():
     items = entries("bbc-urdu/bbc_urdu_atom_2014.xml")
     by_title = {item.title: item for item in items}
@@ -156,6 +159,7 @@ def test_bbc_urdu_title_only_items_and_mixed_letters():
     assert "کن" in cleaned
 
 
+@needs_shared
 def test_french_latin1_feed_nbsp_becomes_space():
     items = entries("cercle-psy/cercle_psy_no_decl_iso-8859-1.xml")
     cleaned = clean_article(items[2].title, body(items[2]))
@@ -261,6 +265,7 @@ def test_split_sentences(text, expected):
     assert split_sentences(text) == expected
 
 
+@needs_shared
 def test_split_sentences_urdu_full_stop():
     (item,) = [
         entry

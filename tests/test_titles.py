@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.titles import Affixes, learn_affixes, strip_affixes
 from delivery.prepare import parse_and_prepare
 from feeds.parse import parse_feed
-from tests.data import ARABIC_FEEDS, feed_file
+from tests.data import ARABIC_FEEDS, feed_file, needs_shared
 
 HURRA = [
     "وزير الداخلية يزور الرباط | الحرة",
@@ -42,6 +42,7 @@ def test_news_parts_are_never_taken() -> None:
     assert strip_affixes("| الحرة", Affixes("", "| الحرة")) == "| الحرة"  # never an empty title
 
 
+@needs_shared
 def test_a_real_feed_with_a_repeated_prefix() -> None:
     prepared = parse_and_prepare(
         feed_file("hoder-persian-blog/hoder.xml").read_bytes(), {}, "https://x.example/", None, ""

@@ -14,7 +14,7 @@ from handlers.trial import PAGE, Trials
 from storage import articles as article_store
 from storage import feeds as feed_store
 from tests.conftest import feed_texts
-from tests.data import ARABIC_FEEDS, EASC_ARTICLES
+from tests.data import ARABIC_FEEDS
 
 NOW = 1_800_000_000.0
 
@@ -69,7 +69,7 @@ def store_articles(db, count: int) -> None:
     feed_id = feed_store.add_feed(
         db, "http://x.example/feed", title="أخبار", interval_seconds=300, now=NOW, added_by=None
     )
-    texts = [path.read_text(encoding="utf-8") for path in EASC_ARTICLES]
+    texts = [text for path in ARABIC_FEEDS for text in feed_texts(path)]  # the 70 real items
     for number in range(count):
         text = texts[number % len(texts)]
         article = Article(
