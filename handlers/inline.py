@@ -26,7 +26,9 @@ from storage import shortlinks
 
 RESULTS = 10  # stories listed; Telegram takes up to 50
 SETTLE_SECONDS = 0.6  # a query typed a letter at a time: only the last one is searched
-CACHE_SECONDS = 60  # Telegram may reuse an answer this long
+# Telegram may reuse an answer this long, for the asker only (is_personal): answers are in the
+# asker's language (texts, dates), so a shared cache would show one user's language to another.
+CACHE_SECONDS = 60
 
 
 async def inline_search(update: Update, context: Context) -> None:
@@ -63,7 +65,7 @@ async def inline_search(update: Update, context: Context) -> None:
     if not results:
         none = svc.catalog.text(language, "inline_none", keyword=query.raw)
         results = [_note("none", none)]
-    await inline.answer(results, cache_time=CACHE_SECONDS, is_personal=False)
+    await inline.answer(results, cache_time=CACHE_SECONDS, is_personal=True)
 
 
 def _story(

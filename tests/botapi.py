@@ -38,7 +38,7 @@ import re
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -834,6 +834,7 @@ class InlineAnswer:
     cache_time: int
     is_personal: bool
     at: float
+    from_cache: bool = False  # Telegram served an earlier answer; the bot was not asked
 
     def titles(self) -> list[str]:
         """The title of each result, in order."""
@@ -849,6 +850,13 @@ class Fault:
     remaining: int
     error: ApiError | None
     delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingInline:
+    user_id: int
+    query: str
+    created: float
 
 
 @dataclass(slots=True)
@@ -1053,7 +1061,9 @@ class BotApiServer:
         self._webhook_last_error: tuple[int, str] | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._pending_queries: dict[str, _PendingQuery] = {}
-        self._pending_inline: dict[str, float] = {}
+        self._pending_inline: dict[str, _PendingInline] = {}
+        # Telegram's cache of inline answers: by query text, and by user too when is_personal.
+        self._inline_cache: dict[tuple[str, int | None], InlineAnswer] = {}
         self._query_counter = itertools.count(4_382_910_000_000_000_001)
         self._file_counter = itertools.count(1)
         self._windows: dict[tuple[str, int], _Window] = {}
@@ -1475,14 +1485,28 @@ class BotApiServer:
 
     async def inline_query(self, user_id: int, query: str) -> str:
         """A user types `@bot query` in any chat; returns the inline query id (see
-        `wait_for_inline_answer`). Telegram sends these only to bots with inline mode on."""
+        `wait_for_inline_answer`). Telegram sends these only to bots with inline mode on, and
+        answers from its cache, without asking the bot, while an earlier answer's cache_time
+        lasts: the same text's answer for anyone, or this user's own when it was is_personal."""
         user = self._known_user(user_id)
         query_id = str(next(self._query_counter))
-        self._pending_inline[query_id] = self._clock()
+        cached = self._cached_inline(user_id, query)
+        if cached is not None:
+            self.inline_answers[query_id] = replace(cached, query_id=query_id, from_cache=True)
+            return query_id
+        self._pending_inline[query_id] = _PendingInline(user_id, query, self._clock())
         inline = {"id": query_id, "from": user.to_api(), "query": query, "offset": ""}
         self._emit("inline_query", {**inline, "chat_type": "sender"})
         await asyncio.sleep(0)
         return query_id
+
+    def _cached_inline(self, user_id: int, query: str) -> InlineAnswer | None:
+        """The cached answer Telegram would give this user for this text, if still fresh."""
+        for key in ((query, user_id), (query, None)):
+            answer = self._inline_cache.get(key)
+            if answer is not None and self._clock() - answer.at < answer.cache_time:
+                return answer
+        return None
 
     async def wait_for_inline_answer(
         self,
@@ -2727,7 +2751,8 @@ class BotApiServer:
 
     async def _answer_inline_query(self, params: _Params) -> bool:
         query_id = params.string("inline_query_id") or ""
-        if self._pending_inline.pop(query_id, None) is None:
+        pending = self._pending_inline.pop(query_id, None)
+        if pending is None:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
@@ -2743,13 +2768,17 @@ class BotApiServer:
             )
         for result in results:
             self._check_inline_result(result)
-        self.inline_answers[query_id] = InlineAnswer(
+        answer = InlineAnswer(
             query_id,
             results,
             params.integer("cache_time", 300) or 0,
             params.flag("is_personal"),
             self._clock(),
         )
+        self.inline_answers[query_id] = answer
+        if answer.cache_time > 0:
+            who = pending.user_id if answer.is_personal else None
+            self._inline_cache[(pending.query, who)] = answer
         return True
 
     def _check_inline_result(self, result: JsonDict) -> None:

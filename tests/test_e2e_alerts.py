@@ -12,6 +12,8 @@ from tests.test_e2e import item, say
 
 pytestmark = pytest.mark.e2e
 
+ENGLISH = 303  # a user whose Telegram is in English
+
 
 async def test_the_site_name_on_titles_is_learned_and_dropped(api, feeds, tmp_path):
     hurra = [
@@ -94,6 +96,27 @@ async def test_inline_search_lists_the_stories_a_keyword_matches(api, feeds, tmp
         assert "شائعة" in refused.titles()[0]  # a stop word: the reason, in Arabic
         nothing = await api.wait_for_inline_answer(await api.inline_query(USER, "زلزال"))
         assert nothing.titles() == ["🔍 لا أخبار في الأيام الأخيرة تطابق «زلزال»"]
+
+
+async def test_inline_answers_are_cached_per_person_in_their_language(api, feeds, tmp_path):
+    stories = [item(1, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])]
+    feeds.set_feed("/feed.xml", make_rss("أخبار", stories))
+    api.private_chat(ENGLISH, "Sam", language_code="en")
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
+        for query, english, arabic in (
+            ("الرباط", "Read on أخبار", "اقرأ في أخبار"),
+            ("زلزال", "No recent story matches", "لا أخبار في الأيام الأخيرة"),
+        ):
+            first = await api.wait_for_inline_answer(await api.inline_query(ENGLISH, query))
+            assert english in json.dumps(first.results, ensure_ascii=False)
+            second = await api.wait_for_inline_answer(await api.inline_query(USER, query))
+            assert arabic in json.dumps(second.results, ensure_ascii=False)
+            assert not second.from_cache  # not the English answer Telegram kept
+            assert (first.is_personal, first.cache_time) == (True, 60)
+            again = await api.wait_for_inline_answer(await api.inline_query(ENGLISH, query))
+            assert again.from_cache  # each person's own answer is still cached
+            assert english in json.dumps(again.results, ensure_ascii=False)
 
 
 async def test_a_story_whose_link_is_not_a_web_link_is_alerted_once_without_it(
