@@ -1,7 +1,8 @@
 """Recall and precision of keyword matching on real sentences with gold lemmas.
 
-Gold: bench/data/lemma_gold.jsonl.gz (bench/lemma_gold.py: EASC articles and six Arabic news
-feeds, every Arabic word lemmatized by qalsadi), with qalsadi's mistakes on these keywords
+Gold: bench/.cache/lemma_gold.jsonl.gz (git-ignored, built by bench/lemma_gold.py from the EASC
+articles in ../shared/data and the six Arabic news feeds of samples/feeds, every Arabic word
+lemmatized by qalsadi), with qalsadi's mistakes on these keywords
 corrected by hand in REVIEWED. A word is a gold occurrence of a keyword when its lemma is one of
 the keyword's lemmas (LEMMAS: a name's spellings count as one lemma); it is a nisba when its lemma
 is the keyword's adjective (السوري for سوريا), which readers following the noun want too.
@@ -31,13 +32,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import CACHE, require_shared  # noqa: E402
 from core.arabic import CANDIDATES, normalize, stem_rules  # noqa: E402
 from core.forms import matched_forms  # noqa: E402
 from core.lexicon import lexicon  # noqa: E402
 from core.matcher import MatchIndex  # noqa: E402
 from core.query import parse_query  # noqa: E402
 
-GOLD = ROOT / "bench" / "data" / "lemma_gold.jsonl.gz"
+GOLD = CACHE / "lemma_gold.jsonl.gz"
+BUILD = (
+    "build it once: .venv/bin/pip install -r bench/requirements-gold.txt && "
+    ".venv/bin/python bench/lemma_gold.py, which reads ../shared/data/easc"
+)
 
 # keyword as a user types it → (its lemmas, its nisba lemmas)
 LEMMAS: dict[str, tuple[str, str]] = {
@@ -343,6 +349,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--misses", help="print Rasd's disagreements for a keyword, or 'all'")
     args = parser.parse_args()
+    require_shared(GOLD, "the lemma gold", BUILD)
     with gzip.open(GOLD, "rt", encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines]
     broken = [k for k in LEMMAS if lexicon().number_forms(bare(k))]

@@ -1,8 +1,10 @@
-"""Build bench/data/lemma_gold.jsonl.gz: real sentences with a lemma for every Arabic word.
+"""Build bench/.cache/lemma_gold.jsonl.gz: real sentences with a lemma for every Arabic word.
 
-Sentences: the 77 EASC articles in tests/fixtures/easc (news and encyclopedia prose) and the
-titles and descriptions of the six real Arabic news feeds in samples/feeds (the demo's).
-Lemmas: qalsadi 0.5.1 (GPL-3.0, dev-only: `pip install qalsadi==0.5.1`), word by word; its known
+Sentences: the 77 EASC articles in ../shared/data/easc beside the clone (news and encyclopedia
+prose) and the titles and descriptions of the six real Arabic news feeds in samples/feeds (the
+demo's). The output is built from EASC's text, so it stays out of the repository (bench/.cache is
+git-ignored), like EASC itself.
+Lemmas: qalsadi 0.5.1 (GPL-3.0, dev-only: bench/requirements-gold.txt), word by word; its known
 mistakes on the evaluation's keywords are corrected by hand in bench/lemma_eval.py (REVIEWED).
 Run once: .venv/bin/python bench/lemma_gold.py; bench/lemma_eval.py only reads the output.
 """
@@ -18,11 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import CACHE, require_shared  # noqa: E402
+from bench.shared import EASC as SHARED_EASC  # noqa: E402
 from core.arabic import is_arabic_word, normalize, split_words  # noqa: E402
 from core.text import clean_article  # noqa: E402
 
-OUT = ROOT / "bench" / "data" / "lemma_gold.jsonl.gz"
-EASC = ROOT / "tests" / "fixtures" / "easc" / "Articles"
+OUT = CACHE / "lemma_gold.jsonl.gz"
+EASC = SHARED_EASC / "Articles"
 FEEDS = ROOT / "samples" / "feeds"
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
 
@@ -50,7 +54,13 @@ def _split(text: str) -> list[str]:
 
 
 def main() -> int:
-    from qalsadi.lemmatizer import Lemmatizer
+    require_shared(EASC, "the EASC articles")
+    try:
+        from qalsadi.lemmatizer import Lemmatizer
+    except ImportError:
+        print("lemma_gold.py: needs qalsadi (.venv/bin/pip install -r bench/requirements-gold.txt)",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     lemmatizer = Lemmatizer()
     lemmas: dict[str, str] = {}

@@ -31,6 +31,7 @@ Run: .venv/bin/python bench/match.py            (about 2–3 minutes)
 from __future__ import annotations
 
 import gc
+import importlib.util
 import random
 import re
 import resource
@@ -41,19 +42,18 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import ahocorasick
 import feedparser
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import EASC, FEEDS, require_shared  # noqa: E402
 from core.arabic import CANDIDATES, CORES, WORD_NORMS, normalize, tokenize  # noqa: E402
 from core.matcher import MatchIndex, find_matches  # noqa: E402
 from core.models import Subscription  # noqa: E402
 from core.query import Query, QueryError, parse_query  # noqa: E402
 from core.subscriptions import SubscriptionBook  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
 SIZES = (1_000, 10_000, 100_000)
 WARM_ROUNDS = 5
 BASELINE_ARTICLES = {1_000: 20, 10_000: 6, 100_000: 3}
@@ -71,7 +71,7 @@ _SUFFIXES = "يين|يون|يات|ية|يه|ات|ان|ين|ون|ها|هم|هن|�
 
 def articles() -> list[str]:
     """The EASC article texts."""
-    paths = sorted(p for p in (DATA / "easc" / "Articles").rglob("*") if p.is_file())
+    paths = sorted(p for p in (EASC / "Articles").rglob("*") if p.is_file())
     return [p.read_text(encoding="utf-8-sig", errors="replace") for p in paths]
 
 
@@ -79,7 +79,7 @@ def feed_texts(names: Sequence[str]) -> list[str]:
     """Titles and summaries of the items of the named feed folders."""
     texts = []
     for name in names:
-        for path in sorted((DATA / "feeds" / name).glob("*.xml")):
+        for path in sorted((FEEDS / name).glob("*.xml")):
             for entry in feedparser.parse(path.read_bytes()).entries:
                 texts.append(
                     entry.get("title", "") + "\n" + re.sub("<[^>]+>", " ", entry.get("summary", ""))
@@ -343,6 +343,8 @@ def bench_naive(
 
 def bench_floor(queries: Sequence[Query], texts: Sequence[str]) -> dict[str, float]:
     """pyahocorasick over the normalized text with every keyword word as a plain substring."""
+    import ahocorasick  # bench-only (bench/requirements.txt); main() checks it is there
+
     automaton = ahocorasick.Automaton()
     build = time.perf_counter()
     for q in queries:
@@ -369,6 +371,13 @@ def bench_floor(queries: Sequence[Query], texts: Sequence[str]) -> dict[str, flo
 
 def main() -> None:
     """Run both cases and print their tables."""
+    require_shared(EASC / "Articles", "the EASC articles")
+    for name in ARABIC_FEEDS:
+        require_shared(FEEDS / name, "the Arabic feed captures")
+    if importlib.util.find_spec("ahocorasick") is None:
+        print("match.py: needs pyahocorasick (.venv/bin/pip install --no-deps -r "
+              "bench/requirements.txt)", file=sys.stderr)  # fmt: skip
+        raise SystemExit(2)
     texts = articles()
     earlier = feed_texts(ARABIC_FEEDS)
     cases = (

@@ -2,7 +2,7 @@
 
 Setup: 10,000 subscriptions of EASC words (single words, two-word phrases, prefixes and
 alternatives, drawn with a fixed seed) in one index; 1,000 articles of 15-40 EASC sentences
-(tests/fixtures/easc), each matched once (`matched_ids`, what SubscriptionBook.match runs), as a
+(../shared/data/easc, beside the clone), each matched once (`matched_ids`, what SubscriptionBook.match runs), as a
 cycle does. The same articles go through two variants, in one process, twice each in turns:
   all memos          the index as the bot runs it;
   no word memo       what each text word hits (and the word pairs under it) forgotten after
@@ -26,10 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import EASC as SHARED_EASC  # noqa: E402
+from bench.shared import require_shared  # noqa: E402
 from core.matcher import MatchIndex  # noqa: E402
 from core.query import QueryError, parse_stored  # noqa: E402
 
-EASC = ROOT / "tests" / "fixtures" / "easc" / "Articles"
+EASC = SHARED_EASC / "Articles"
 SUBSCRIPTIONS, ARTICLES, SEED = 10_000, 1_000, 16
 
 
@@ -81,6 +83,7 @@ def run(index: MatchIndex, articles: list[str], *, word_memo: bool) -> list[floa
 
 
 def main() -> None:
+    require_shared(EASC, "the EASC articles")
     rng = random.Random(SEED)
     pool = sentences()
     articles = [" ".join(rng.sample(pool, rng.randint(15, 40))) for _ in range(ARTICLES)]

@@ -44,6 +44,8 @@ sys.path.insert(0, str(ROOT))
 import feedparser  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bench.shared import EASC as SHARED_EASC  # noqa: E402
+from bench.shared import require_shared  # noqa: E402
 from core.arabic import tokenize  # noqa: E402
 from core.models import Subscription  # noqa: E402
 from core.query import QueryError, parse_query  # noqa: E402
@@ -55,7 +57,7 @@ from storage import feeds as feed_store  # noqa: E402
 from storage.db import open_database, transaction  # noqa: E402
 from tests.pipeline import Pipeline  # noqa: E402
 
-EASC = ROOT.parent / "shared" / "data" / "easc" / "Articles"
+EASC = SHARED_EASC / "Articles"
 FEEDS = 1_000
 ITEMS = 30
 CONDITIONAL_FEEDS = 800  # the rest ignore If-None-Match
@@ -348,6 +350,7 @@ def run_baseline(base_url: str) -> float:
 
 def main() -> None:
     """Start the server, run both cycles and the baseline, print the figures."""
+    require_shared(EASC, "the EASC articles (the feeds' sentences)")
     load_before = Path("/proc/loadavg").read_text().split()[0]
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)

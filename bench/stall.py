@@ -3,7 +3,7 @@
 Setup: the bot runs as its own process (`python bot.py`) against the test Bot API server
 (tests/botapi.py, enforcing 30 messages/s overall and 1/s per private chat) and a loopback feed
 server. 30 feeds of 100 items each hold 3,000 stored articles of real length (EASC sentences,
-tests/fixtures/easc), added before the run so they are stored and never alerted.
+../shared/data/easc beside the clone), added before the run so they are stored and never alerted.
 
 Five users (new ones each phase) each send /help once a second; the figure is the time from their message to the
 bot's answer, p50/p99, in three phases:
@@ -41,10 +41,12 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
+from bench.shared import EASC as SHARED_EASC  # noqa: E402
+from bench.shared import require_shared  # noqa: E402
 from tests.botapi import MESSAGE_LIMIT, BotApiServer, RateLimits  # noqa: E402
 from tests.feedserver import FeedServer, make_rss  # noqa: E402
 
-EASC = ROOT / "tests" / "fixtures" / "easc" / "Articles"
+EASC = SHARED_EASC / "Articles"
 BASELINE = "246b503"  # main before issue #14
 ADMIN = 900
 # Five new users each phase: 15 /help in 15 s stay within either version's flood guard, so
@@ -308,6 +310,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
     parser.add_argument("--no-baseline", action="store_true", help="only this working tree")
     args = parser.parse_args()
+    require_shared(EASC, "the EASC articles (the stored articles' sentences)")
     sentences = easc_sentences()
     with tempfile.TemporaryDirectory() as tmp:
         if args.no_baseline:

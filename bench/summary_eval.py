@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import core.summary  # noqa: E402
+from bench.shared import EASC, require_shared  # noqa: E402
 from core.summary import summarize  # noqa: E402
 from core.text import split_sentences  # noqa: E402
 
-DEFAULT_EASC = ROOT.parent / "shared" / "data" / "easc"
 BUDGETS = (50, 100)
 
 _MARKS = dict.fromkeys([*range(0x064B, 0x0653), 0x0670, 0x0640])
@@ -231,11 +231,14 @@ def compare(ours: list[tuple[float, float, int]], base: list[tuple[float, float,
 def main() -> None:
     """Print the ROUGE table and Rasd's margin over Lead."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--easc", type=Path, default=DEFAULT_EASC)
+    parser.add_argument("--easc", type=Path, default=EASC)
     parser.add_argument(
         "--oracle", action="store_true", help="add the whole-sentence oracle (slow)"
     )
     args = parser.parse_args()
+    how = "../shared/data beside the clone, never committed; or --easc PATH"
+    require_shared(args.easc / "Articles", "the EASC articles", how)
+    require_shared(args.easc / "MTurk", "EASC's human summaries", how)
     articles = load_easc(args.easc)
     systems: dict[str, Callable[[Article, int], str]] = {
         "Lead": lead,

@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 from langdetect import detect  # noqa: E402
 
+from bench.shared import EASC, require_shared  # noqa: E402
 from core.language import detect_language  # noqa: E402
 from core.summary import summarize  # noqa: E402
 from core.text import clean_article  # noqa: E402
 
-DEFAULT_EASC = ROOT.parent / "shared" / "data" / "easc"
 ARTICLE_WORDS = 1000
 TITLE = "عنوان المقال التجريبي"
 
@@ -90,9 +90,11 @@ def p99(samples: list[float]) -> float:
 def main() -> None:
     """Print median and p99 per stage and for the whole pipeline, next to the baseline."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--easc", type=Path, default=DEFAULT_EASC)
+    parser.add_argument("--easc", type=Path, default=EASC)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    how = "../shared/data beside the clone, never committed; or --easc PATH"
+    require_shared(args.easc / "Articles", "the EASC articles", how)
     htmls = build_articles(paragraphs(args.easc))
     texts = [clean_article(TITLE, html) for html in htmls]
     words = statistics.fmean(len(text.split()) for text in texts)

@@ -39,7 +39,7 @@ _WEAK = set("اويء")
 _DIACRITICS = re.compile("[\u064b-\u0652\u0670\u0640]")
 
 # Plurals the lexicon lists that news uses for another word, or only in classical texts.
-# Checked by hand against the forms' use in tests/fixtures/easc and the real feeds.
+# Checked by hand against the forms' use in the EASC articles and the real feeds (../shared/data).
 EXCLUDED: dict[str, set[str]] = {
     "طفل": {"طفول", "طفال"},  # classical; news writes أطفال
     "شعب": {"شعاب"},  # mountain passes, coral reefs (شعاب مرجانية): not peoples
@@ -52,7 +52,7 @@ EXCLUDED: dict[str, set[str]] = {
     "رجل": {"أرجل"},
     "بحر": {"أبحر"},  # also "he sailed"; بحور stays
     "لاعب": {"لعاب"},  # saliva; لاعبون stays (a sound plural)
-    "شهر": {"أشهر"},  # "most famous" in 11 of its 18 uses in bench/data (months 7); شهور stays
+    "شهر": {"أشهر"},  # "most famous" in 11 of its 18 uses in the lemma gold (months 7); شهور stays
 }
 # Pairs news needs that the lexicon lacks or files elsewhere (its فلم is spelled فيلم in news).
 ADDED: dict[str, set[str]] = {
