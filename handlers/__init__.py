@@ -53,6 +53,7 @@ BUTTONS = {
     "bc:": admin.broadcast_button,
     "feed:": admin.feed_button,
     "test:": user.test_button,
+    "add:": user.add_button,
     "fb:": feedback.feedback_button,
 }
 
@@ -70,7 +71,7 @@ def register(application: Application) -> None:
                 callback, pattern=f"^{prefix}", block=callback not in IN_BACKGROUND
             )
         )
-    application.add_handler(CallbackQueryHandler(user.button))  # add:, help
+    application.add_handler(CallbackQueryHandler(user.button))  # help, and anything unknown
     application.add_handler(InlineQueryHandler(inline.inline_search, block=False))
     application.add_handler(MessageReactionHandler(feedback.reaction))
     # Order matters: forwarded channel posts and migrations before the plain-text catch-all.

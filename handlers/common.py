@@ -149,22 +149,27 @@ def unstamped(data: str) -> str:
     return data.rpartition("|")[0] if "|" in data else data
 
 
-def for_stamped_target(handler: Handler) -> Handler:
-    """A button whose stamp is not the chat the commands act on now is refused with an alert:
-    it was shown for another target (or forged), and nothing is changed."""
+def refusing_stale(message_id: str) -> Callable[[Handler], Handler]:
+    """A decorator: a button whose stamp is not the chat the commands act on now is refused with
+    the alert `message_id`: it was shown for another target (or forged), and nothing changes."""
 
-    @functools.wraps(handler)
-    async def checked(update: Update, context: Context) -> None:
-        _, data = button_press(update)
-        if (
-            data.rpartition("|")[2] != str(record_turn(update, context).target.id)
-            or "|" not in data
-        ):
-            await refuse(update, context, "button_stale")
-            return
-        await handler(update, context)
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(update: Update, context: Context) -> None:
+            _, data = button_press(update)
+            target = str(record_turn(update, context).target.id)
+            if "|" not in data or data.rpartition("|")[2] != target:
+                await refuse(update, context, message_id)
+                return
+            await handler(update, context)
 
-    return checked
+        return checked
+
+    return decorate
+
+
+# Most stamped buttons: "this button is old or belongs to another chat; send the command again".
+for_stamped_target = refusing_stale("button_stale")
 
 
 def record_turn(update: Update, context: Context) -> Turn:

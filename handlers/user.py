@@ -22,18 +22,17 @@ from handlers.common import (
     app_buttons,
     button_press,
     changes_chat,
-    channel_rights_hold,
     command_argument,
     edit,
     for_stamped_target,
     is_admin,
-    is_chat_admin,
     message_of,
     number,
     page_buttons,
     page_line,
     quiet_hours_text,
     record_turn,
+    refusing_stale,
     reply,
     stamped,
     topic_here,
@@ -58,7 +57,7 @@ async def start(update: Update, context: Context) -> None:
     t = record_turn(update, context)
     buttons = [
         [
-            InlineKeyboardButton(f"➕ {word}", callback_data=f"add:{word}")
+            InlineKeyboardButton(f"➕ {word}", callback_data=stamped(t, f"add:{word}"))
             for word in EXAMPLE_KEYWORDS
         ],
         [InlineKeyboardButton(t.text("button_help"), callback_data="help")],
@@ -412,10 +411,8 @@ async def test_button(update: Update, context: Context) -> None:
     try:
         await press.answer()
         answer = await test_keyword(t, query)
-        follow = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t.text("button_follow"), callback_data=f"add:{raw}")]]
-        )
-        await edit(press, answer, reply_markup=follow)
+        follow = follow_button(t, raw)
+        await edit(press, answer, reply_markup=InlineKeyboardMarkup([[follow]]) if follow else None)
     finally:
         t.svc.trials.release(t.chat.id)
 
@@ -514,34 +511,43 @@ async def plain_text(update: Update, context: Context) -> None:
     """A plain message in a private chat: offer to follow it or test it first."""
     t = record_turn(update, context)
     text = " ".join((message_of(update).text or "").split())
-    if len(f"test:{text}".encode()) > CALLBACK_DATA_BYTES:
+    follow = follow_button(t, text)
+    if follow is None or len(f"test:{text}".encode()) > CALLBACK_DATA_BYTES:
         await reply(update, t.text("plain_text_hint", text=text[:100]))
         return
-    buttons = [
-        [
-            InlineKeyboardButton(t.text("button_follow"), callback_data=f"add:{text}"),
-            InlineKeyboardButton(t.text("button_test"), callback_data=f"test:{text}"),
-        ]
-    ]
+    buttons = [[follow, InlineKeyboardButton(t.text("button_test"), callback_data=f"test:{text}")]]
     await reply(
         update, t.text("offer_follow", text=text), reply_markup=InlineKeyboardMarkup(buttons)
     )
 
 
-async def button(update: Update, context: Context) -> None:
-    """Buttons under the welcome and under a plain message: follow, help (test: test_button)."""
+def follow_button(t: Turn, raw: str) -> InlineKeyboardButton | None:
+    """➕ تابِع for a keyword, stamped with the chat it adds to; None when its callback data
+    would pass Telegram's 64 bytes."""
+    data = stamped(t, f"add:{raw}")
+    if len(data.encode()) > CALLBACK_DATA_BYTES:
+        return None
+    return InlineKeyboardButton(t.text("button_follow"), callback_data=data)
+
+
+@changes_chat
+@refusing_stale("add_stale")
+async def add_button(update: Update, context: Context) -> None:
+    """➕ under the welcome, a plain message or a /test answer: follow the keyword in the chat
+    the button was shown for (a press after /channel switched elsewhere adds nothing)."""
     query, data = button_press(update)
     t = record_turn(update, context)
-    action, _, value = data.partition(":")
-    if action == "add" and not await is_chat_admin(update, context):
-        await query.answer(t.text("group_admins_only"), show_alert=True)
-        return
-    if action == "add" and not await channel_rights_hold(update, context):
-        return
     await query.answer()
-    if action == "add":
-        await edit(query, add_keywords(t, [value], topic_here(update, t)))
-    elif action == "help":
+    raw = unstamped(data).partition(":")[2]
+    await edit(query, add_keywords(t, [raw], topic_here(update, t)))
+
+
+async def button(update: Update, context: Context) -> None:
+    """The help button under the welcome (any other unknown button is just answered)."""
+    query, data = button_press(update)
+    t = record_turn(update, context)
+    await query.answer()
+    if data == "help":
         await reply(update, help_text(update, context, t))
 
 

@@ -41,15 +41,18 @@ async def test_from_start_to_a_first_alert_without_typing_a_command(api, feeds, 
     async with running_bot(bot_settings(api, tmp_path)):
         await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
         welcome = await say(api, USER, "/start")
-        assert welcome.callback_data == ["add:المغرب", "add:الهجرة", "add:وزير الداخلية", "help"]
+        assert welcome.callback_data == [
+            *(f"add:{word}|{USER}" for word in ("المغرب", "الهجرة", "وزير الداخلية")),
+            "help",
+        ]
         # A plain message offers buttons; tapping "follow" edits that same message.
         offer = await say(api, USER, "لبنان")
         assert offer.text == "هل تريد متابعة «لبنان»؟"
-        assert offer.callback_data == ["add:لبنان", "test:لبنان"]
+        assert offer.callback_data == [f"add:لبنان|{USER}", "test:لبنان"]
         await api.press_button(USER, offer, "test:لبنان")
         tested = await edited(api, USER, offer, "🔍")
         assert "لم تظهر «لبنان»" in tested.text
-        await api.press_button(USER, tested, "add:لبنان")
+        await api.press_button(USER, tested, f"add:لبنان|{USER}")
         followed = await edited(api, USER, offer, "بدأت متابعة")
         assert followed.message_id == offer.message_id
         feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, LEBANON]))

@@ -1,0 +1,68 @@
+"""Buttons act on the chat they were shown for, for whom they may, once, with plain labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.db import open_database
+from tests.conftest import USER, bot_settings, running_bot
+from tests.test_e2e import say
+
+pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
+
+ENGLISH = 333
+CHANNEL = -1_005_000_000_091
+WORLD = -1_005_000_000_092
+
+
+def keywords(db, chat_id: int) -> list[str]:
+    """A chat's keywords as stored, oldest first."""
+    rows = db.execute("SELECT keyword FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,))
+    return [row[0] for row in rows]
+
+
+def follow_button(message) -> str:
+    return next(d for d in message.callback_data if d.startswith("add:"))
+
+
+async def test_a_follow_button_adds_to_the_chat_it_was_shown_for(api, tmp_path):
+    api.private_chat(ENGLISH, "Sam", language_code="en")
+    api.channel(CHANNEL, "قناة الأخبار", "akhbar_news", admins=[USER])
+    api.channel(WORLD, "World News", "world_news", admins=[ENGLISH])
+    async with running_bot(bot_settings(api, tmp_path)):
+        db = open_database(tmp_path / "rasd.db")
+        offer = await say(api, USER, "لبنان")
+        welcome = await say(api, USER, "/start")
+        await say(api, USER, "/channel @akhbar_news", expect="رُبطت")
+        for message in (offer, welcome):
+            query_id = await api.press_button(USER, message, follow_button(message))
+            stale = await api.wait_for_callback_answer(query_id, timeout=10)
+            assert stale.show_alert
+            assert stale.text == (
+                "عُرض هذا الزر لمحادثة غير التي تعمل عليها أوامرك الآن، فلم يُضف شيء. "
+                "أرسل الكلمة من جديد."
+            )
+        assert keywords(db, CHANNEL) == keywords(db, USER) == []
+
+        await say(api, USER, "/channel off", expect="عادت")
+        await api.press_button(USER, offer, follow_button(offer))
+        await api.wait_for_edit(USER, offer.message_id, lambda m: "بدأت متابعة" in m.text)
+        assert keywords(db, USER) == ["لبنان"]
+        assert keywords(db, CHANNEL) == []
+
+        offer = await say(api, ENGLISH, "Gaza")
+        await say(api, ENGLISH, "/channel @world_news", expect="Linked")
+        query_id = await api.press_button(ENGLISH, offer, follow_button(offer))
+        stale = await api.wait_for_callback_answer(query_id, timeout=10)
+        assert stale.text.startswith("This button was shown for another chat")
+        assert keywords(db, WORLD) == keywords(db, ENGLISH) == []
+
+
+async def test_follow_buttons_fit_telegram_s_limit_with_their_stamp(api, tmp_path):
+    api.channel(CHANNEL, "قناة الأخبار", "akhbar_news", admins=[USER])
+    async with running_bot(bot_settings(api, tmp_path)):
+        await say(api, USER, "/channel @akhbar_news", expect="رُبطت")
+        for letters in range(24, 31):  # "test:…" fits; "add:…|<channel id>" does from 25 down
+            answer = await say(api, USER, "ب" * letters)
+            assert all(len(d.encode()) <= 64 for d in answer.callback_data)
+            assert answer.callback_data or answer.text.startswith("لمتابعة")
