@@ -50,13 +50,17 @@ _NOT_BANNED = "NOT EXISTS (SELECT 1 FROM bans WHERE bans.chat_id = chats.id)"
 def touch_chat(
     db: Database, chat_id: int, *, type: str, title: str, language: str, now: float
 ) -> Chat:
-    """Create the chat or refresh it; a chat that writes to us is active again."""
+    """Create the chat or refresh it; a chat that writes to us is active again. `language` is
+    the sender's: a private chat follows it, a group or channel keeps the one it was set up in
+    (a member's Telegram must not switch everyone's alerts)."""
     db.execute(
         """
         INSERT INTO chats (id, type, title, language, created_at, updated_at)
         VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET type = excluded.type, title = excluded.title,
-            language = excluded.language, active = 1, inactive_reason = NULL,
+            language = CASE WHEN excluded.type = 'private' THEN excluded.language
+                            ELSE chats.language END,
+            active = 1, inactive_reason = NULL,
             inactive_since = NULL,
             updated_at = excluded.updated_at
         """,

@@ -237,3 +237,22 @@ async def test_added_to_a_group_it_greets_and_blocked_it_stops(api, tmp_path):
             timeout=10,
             what="the unblocked chat active again",
         )
+
+
+async def test_a_group_keeps_its_language_whatever_a_member_s_telegram_says(api, tmp_path):
+    api.add_user(MEMBER, "Sam", language_code="en")
+    api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER], bot_status="left")
+    db = open_database(tmp_path / "rasd.db")
+
+    def language(chat_id):
+        return db.execute("SELECT language FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
+
+    async with running_bot(bot_settings(api, tmp_path)):
+        await api.add_bot(GROUP, GROUP_ADMIN)  # an Arabic-speaking admin sets it up
+        await api.wait_for_message(GROUP, timeout=10)
+        await api.send_text(MEMBER, GROUP, "/help")
+        assert "Rasd" in (await api.wait_for_message(GROUP, timeout=10)).text  # asked in English
+        assert language(GROUP) == "ar"  # the group's alerts stay Arabic
+        api.add_user(USER, language_code="en")  # a private chat follows its user's Telegram
+        await say(api, USER, "/help")
+        assert language(USER) == "en"
