@@ -242,21 +242,28 @@ async def list_keywords(update: Update, context: Context) -> None:
     await reply(update, text, reply_markup=buttons)
 
 
-@changes_chat
 @for_stamped_target
 async def keyword_button(update: Update, context: Context) -> None:
-    """Pause, resume or delete one keyword from /list, or turn its page; the list is edited in
-    place. Only the acting chat's (or its managed channel's) keywords are touched, and the
-    index changes only when the database did."""
+    """A /list button, edited in place: ◀️ ▶️ turn its page for anyone who may /list (every
+    member of a group); pause, resume and delete are for who may change the chat."""
+    query, data = button_press(update)
+    _, action, rest = (unstamped(data).split(":", 2) + ["", ""])[:3]
+    if action != "page":
+        await _change_keyword(update, context)
+        return
+    await query.answer()
+    text, buttons = keyword_list(record_turn(update, context), number(rest))
+    await edit(query, text, buttons)
+
+
+@changes_chat
+async def _change_keyword(update: Update, context: Context) -> None:
+    """Pause, resume or delete one keyword from /list. Only the acting chat's (or its managed
+    channel's) keywords are touched, and the index changes only when the database did."""
     query, data = button_press(update)
     t = record_turn(update, context)
     _, action, rest = (unstamped(data).split(":", 2) + ["", ""])[:3]
     raw_id, _, raw_page = rest.partition(":")
-    if action == "page":
-        await query.answer()
-        text, buttons = keyword_list(t, number(raw_id))
-        await edit(query, text, buttons)
-        return
     sub_id = number(raw_id, default=-1)
     if action == "del":
         removed = delete_keyword(t, sub_id)

@@ -13,6 +13,10 @@ pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 ENGLISH = 333
 CHANNEL = -1_005_000_000_091
 WORLD = -1_005_000_000_092
+GROUP = -4_005_000_091
+GROUP_ADMIN, MEMBER = 591, 592
+COUNTRIES = ("لبنان", "سوريا", "العراق", "الأردن", "مصر", "ليبيا")
+COUNTRIES += ("تونس", "الجزائر", "المغرب", "اليمن", "السودان")
 
 
 def keywords(db, chat_id: int) -> list[str]:
@@ -66,3 +70,28 @@ async def test_follow_buttons_fit_telegram_s_limit_with_their_stamp(api, tmp_pat
             answer = await say(api, USER, "ب" * letters)
             assert all(len(d.encode()) <= 64 for d in answer.callback_data)
             assert answer.callback_data or answer.text.startswith("لمتابعة")
+
+
+async def test_every_member_pages_a_group_s_list_but_only_admins_change_it(api, tmp_path):
+    api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER])
+    async with running_bot(bot_settings(api, tmp_path)):
+        await api.send_text(GROUP_ADMIN, GROUP, "/add " + "\n".join(COUNTRIES))
+        await api.wait_for_message(GROUP, lambda m: "بدأت متابعة" in m.text, timeout=10)
+        await api.send_text(MEMBER, GROUP, "/list")
+        listing = await api.wait_for_message(GROUP, lambda m: "كلمات" in m.text, timeout=10)
+        assert "📄 الصفحة 1 من 2" in listing.text
+        turn = next(d for d in listing.callback_data if d.startswith("kw:page:1"))
+        query_id = await api.press_button(MEMBER, listing, turn)
+        assert not (await api.wait_for_callback_answer(query_id, timeout=10)).show_alert
+        second = await api.wait_for_edit(GROUP, listing.message_id, timeout=10)
+        assert "📄 الصفحة 2 من 2" in second.text
+        assert "• السودان" in second.text
+
+        db = open_database(tmp_path / "rasd.db")
+        for data in [d for d in second.callback_data if not d.startswith("kw:page:")]:
+            query_id = await api.press_button(MEMBER, second, data)
+            refused = await api.wait_for_callback_answer(query_id, timeout=10)
+            assert refused.text == "تغيير كلمات هذه المجموعة وإعداداتها متاح لمشرفيها فقط."
+        assert keywords(db, GROUP) == list(COUNTRIES)
+        paused = db.execute("SELECT COUNT(*) FROM subscriptions WHERE paused = 1").fetchone()[0]
+        assert paused == 0
