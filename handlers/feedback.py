@@ -136,7 +136,7 @@ def _choices(t: Turn, alert: SentAlert) -> tuple[str, InlineKeyboardMarkup | Non
     rows = [
         [_button(t, "feedback_exclude", f"x:{alert.row_id}:{first.id}:{i}", word=word)]
         for i, word in enumerate(_words(t, alert, first))
-        if f" -{word}" not in first.keyword
+        if not _excludes(first.keyword, word)
     ]
     rows += [
         [_button(t, "feedback_pause", f"p:{alert.row_id}:{sub.id}", keyword=sub.keyword)]
@@ -151,6 +151,14 @@ def _choices(t: Turn, alert: SentAlert) -> tuple[str, InlineKeyboardMarkup | Non
 def _button(t: Turn, label: str, data: str, **params: str) -> InlineKeyboardButton:
     shown = {name: shorten(value, BUTTON_KEYWORD_CHARS) for name, value in params.items()}
     return InlineKeyboardButton(t.text(label, **shown), callback_data=f"fb:{data}")
+
+
+def _excludes(raw: str, word: str) -> bool:
+    """Whether a keyword already leaves out `word` (excluding it again would change nothing)."""
+    try:
+        return parse_stored(with_exclusion(raw, word)).key == parse_stored(raw).key
+    except QueryError:
+        return False
 
 
 def _undo(t: Turn, data: str) -> InlineKeyboardMarkup:
@@ -179,13 +187,15 @@ async def feedback_button(update: Update, context: Context) -> None:
     assert sub is not None
     answer, text, markup = _act(t, action, alert, sub, ids[2])
     await query.answer(shorten(answer, CALLBACK_ANSWER_CHARS))
-    await edit(query, text, markup)
+    if text is not None:
+        await edit(query, text, markup)
 
 
 def _act(
     t: Turn, action: str, alert: SentAlert, sub: Subscription, word_index: int
-) -> tuple[str, str, InlineKeyboardMarkup | None]:
-    """Do what a button says: (the button's answer, the message's new text, its buttons)."""
+) -> tuple[str, str | None, InlineKeyboardMarkup | None]:
+    """Do what a button says: (the button's answer, the message's new text or None to leave it
+    as it is, its buttons)."""
     keyword = shorten(sub.keyword, SHOWN_KEYWORD_CHARS)
     if action in ("p", "up"):
         set_keyword_paused(t, sub.id, action == "p")
@@ -198,6 +208,8 @@ def _act(
     if not 0 <= word_index < len(words) or action not in ("x", "ux"):
         return t.text("feedback_keyword_gone"), t.text("feedback_keyword_gone"), None
     word = words[word_index]
+    if action == "x" and _excludes(sub.keyword, word):  # pressed again: the first press holds
+        return t.text("feedback_already_excluded", word=word, keyword=keyword), None, None
     if action == "x":
         raw = with_exclusion(sub.keyword, word)
     else:
