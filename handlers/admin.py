@@ -117,7 +117,9 @@ def feed_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]
         rows.append(
             [
                 InlineKeyboardButton(
-                    t.text("button_feed_details", title=shorten(feed.title or shown_url(feed), 24)),
+                    t.label(
+                        "button_feed_details", title=shorten(feed.title or shown_url(feed), 24)
+                    ),
                     callback_data=f"feed:info:{feed.id}:{shown.number}",
                 ),
                 InlineKeyboardButton(

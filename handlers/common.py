@@ -44,6 +44,7 @@ from storage import chats as chat_store
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button's answer
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class Turn:
     def text(self, message_id: str, /, **params: object) -> str:
         """A catalog message in this turn's language."""
         return self.svc.catalog.text(self.language, message_id, **params)
+
+    def label(self, message_id: str, /, **params: object) -> str:
+        """A catalog message as plain text, for a button's label: user text in it shows as
+        typed (only what is sent as HTML is escaped)."""
+        return plain_text(self.text(message_id, **params))
 
     def about_target(self, text: str) -> str:
         """Say which channel an answer is about when the commands act on one."""
@@ -349,10 +355,15 @@ def may_post(me: ChatMember) -> bool:
 async def refuse_with(update: Update, text: str) -> None:
     """Say `text` as a reply to a command, or as an alert on a button press."""
     if update.callback_query is not None:
-        # A pop-up shows plain text, at most 200 characters.
-        await update.callback_query.answer(shorten(plain_text(text), 190), show_alert=True)
+        await pop_up(update.callback_query, text, alert=True)
     else:
         await reply(update, text)
+
+
+async def pop_up(query: CallbackQuery, text: str, *, alert: bool = False) -> None:
+    """Answer a pressed button with a catalog text (HTML, as `Turn.text` writes it): a pop-up
+    shows plain text, user text as typed, at most 200 characters."""
+    await query.answer(shorten(plain_text(text), CALLBACK_ANSWER_CHARS), show_alert=alert)
 
 
 def admin_only(handler: Handler) -> Handler:

@@ -25,13 +25,13 @@ from handlers.common import (
     edit,
     is_chat_admin,
     number,
+    pop_up,
     record_turn,
     refuse,
 )
 from handlers.services import Context, Services, services
 from handlers.user import (
     BUTTON_KEYWORD_CHARS,
-    CALLBACK_ANSWER_CHARS,
     parse_for,
     refusal,
     reindex,
@@ -150,7 +150,7 @@ def _choices(t: Turn, alert: SentAlert) -> tuple[str, InlineKeyboardMarkup | Non
 
 def _button(t: Turn, label: str, data: str, **params: str) -> InlineKeyboardButton:
     shown = {name: shorten(value, BUTTON_KEYWORD_CHARS) for name, value in params.items()}
-    return InlineKeyboardButton(t.text(label, **shown), callback_data=f"fb:{data}")
+    return InlineKeyboardButton(t.label(label, **shown), callback_data=f"fb:{data}")
 
 
 def _excludes(raw: str, word: str) -> bool:
@@ -178,7 +178,7 @@ async def feedback_button(update: Update, context: Context) -> None:
     alert = feedback_store.sent_alert(t.svc.db, t.chat.id, ids[0])
     sub = chat_store.subscription(t.svc.db, t.chat.id, ids[1])
     if alert is None or (action != "n" and sub is None):
-        await query.answer(t.text("feedback_keyword_gone"), show_alert=True)
+        await pop_up(query, t.text("feedback_keyword_gone"), alert=True)
         return
     if action == "n":
         await query.answer()
@@ -186,7 +186,7 @@ async def feedback_button(update: Update, context: Context) -> None:
         return
     assert sub is not None
     answer, text, markup = _act(t, action, alert, sub, ids[2])
-    await query.answer(shorten(answer, CALLBACK_ANSWER_CHARS))
+    await pop_up(query, answer)
     if text is not None:
         await edit(query, text, markup)
 

@@ -30,6 +30,7 @@ from handlers.common import (
     number,
     page_buttons,
     page_line,
+    pop_up,
     quiet_hours_text,
     record_turn,
     refusing_stale,
@@ -49,7 +50,6 @@ CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
 EXAMPLE_KEYWORDS = ("المغرب", "الهجرة", "وزير الداخلية")
 BUTTON_KEYWORD_CHARS = 24
 LIST_PAGE_SIZE = 10  # keywords on one page of /list
-CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button's answer
 
 
 async def start(update: Update, context: Context) -> None:
@@ -217,7 +217,7 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
         rows.append(
             [
                 InlineKeyboardButton(
-                    t.text(label, keyword=short),
+                    t.label(label, keyword=short),
                     callback_data=stamped(t, f"kw:{action}:{sub.id}:{shown.number}"),
                 ),
                 InlineKeyboardButton(
@@ -275,7 +275,7 @@ async def _change_keyword(update: Update, context: Context) -> None:
         else:
             line = "list_line_paused" if sub.paused else "list_line"
             note = t.text(line, keyword=sub.keyword)
-    await query.answer(shorten(note, CALLBACK_ANSWER_CHARS))
+    await pop_up(query, note)
     text, buttons = keyword_list(t, number(raw_page))
     await edit(query, text, buttons)
 

@@ -22,7 +22,7 @@ def test_placeholders_agree(message_id):
 
 
 def used_message_ids() -> set[str]:
-    """Literal first arguments of .text(...) calls in the code."""
+    """Literal first arguments of .text(...) and .label(...) calls in the code."""
     used = set()
     for package in ("handlers", "delivery", "core"):
         for path in (ROOT / package).rglob("*.py"):
@@ -30,7 +30,7 @@ def used_message_ids() -> set[str]:
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "text"
+                    and node.func.attr in ("text", "label")
                     and node.args
                 ):
                     first = node.args[-1] if len(node.args) > 1 else node.args[0]
