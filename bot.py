@@ -27,6 +27,7 @@ from storage.lock import DatabaseBusy, DatabaseLock
 log = logging.getLogger("rasd")
 
 ROOT = Path(__file__).resolve().parent
+STOP_DEADLINE_SECONDS = 4.5  # from SIGINT/SIGTERM to exit, whatever is in flight
 NO_TOKEN_HELP = """\
 Rasd needs a Telegram bot token to run for real.
 
@@ -59,7 +60,19 @@ async def serve(application: RasdApplication, settings: Settings) -> None:
     try:
         await stopping.wait()
     finally:
-        await stop_application(application)
+        await _stop_within(application, STOP_DEADLINE_SECONDS)
+
+
+async def _stop_within(application: RasdApplication, seconds: float) -> None:
+    """Stop cleanly; if that takes longer than `seconds`, exit at once. Nothing is lost that
+    way: the database is crash-safe, rows claimed for sending are queued again at the next
+    start, and the parse workers end with this process."""
+    try:
+        await asyncio.wait_for(stop_application(application), seconds)
+    except TimeoutError:
+        log.error("stopping took too long; exiting now", extra={"seconds": seconds})
+        logging.shutdown()
+        os._exit(1)
 
 
 def busy_message(busy: DatabaseBusy, database_path: Path) -> str:

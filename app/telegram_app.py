@@ -91,10 +91,20 @@ def file_base_url(api_base_url: str) -> str:
 
 
 async def poll_tick(context: AppContext) -> None:
-    """The one repeating job: poll whatever feeds are due."""
+    """The one repeating job: poll whatever feeds are due (a tick that comes while the last
+    cycle still runs does nothing: that cycle says once, when it ends, that it ran long)."""
     rasd = context.bot_data.rasd
+    if rasd.poller.running:
+        return
+    started = rasd.clock()
     report = await rasd.poller.run_once()
     record_poll_metrics(rasd.metrics, report)
+    took, interval = rasd.clock() - started, rasd.settings.poll_interval_seconds
+    if took > interval and not report.stopped:
+        log.info(
+            "poll cycle longer than POLL_INTERVAL_SECONDS: feeds are checked late",
+            extra={"seconds": round(took, 1), "interval_seconds": interval},
+        )
     if report.feeds_checked:
         log.info(
             "poll cycle",
@@ -108,9 +118,12 @@ async def poll_tick(context: AppContext) -> None:
         )
 
 
-def every(application: RasdApplication, callback, interval: float, *, first: float) -> None:
-    """A repeating job that never runs twice at once and never skips a late run: PTB sets no
-    job defaults, and APScheduler's own would drop a run more than a second late."""
+def every(
+    application: RasdApplication, callback, interval: float, *, first: float, overlap: int = 1
+) -> None:
+    """A repeating job that never skips a late run (PTB sets no job defaults, and APScheduler's
+    own would drop a run more than a second late) and runs at most `overlap` times at once
+    (APScheduler warns at each tick that finds that many running)."""
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its [job-queue] extra")
@@ -119,7 +132,7 @@ def every(application: RasdApplication, callback, interval: float, *, first: flo
         interval=interval,
         first=first,
         name=callback.__name__,
-        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        job_kwargs={"max_instances": overlap, "coalesce": True, "misfire_grace_time": None},
     )
 
 
@@ -272,7 +285,10 @@ def build_application(
         data = application.bot_data
         data.rasd, data.services = rasd, rasd.services
         data.web = await start_web_face(application, rasd)
-        every(application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1)
+        # A tick during a long cycle returns at once (poll_tick), instead of a warning a tick.
+        every(
+            application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1, overlap=2
+        )
         every(application, broadcast_tick, 3.0, first=1.0)
         every(application, maintenance_tick, 3600.0, first=60.0)
         data.sender_task = asyncio.create_task(data.sender.run(), name="sender")
@@ -286,10 +302,8 @@ def build_application(
         # No update is handled any more: let admin jobs finish briefly, then cancel them
         # (each says so on its message) while the bot, fetcher and database are still open.
         data = application.bot_data
-        await data.services.jobs.shutdown()
         data.sender.stop()
-        await data.sender_task
-        await data.web.stop()
+        await asyncio.gather(data.services.jobs.shutdown(), data.sender_task, data.web.stop())
 
     async def post_shutdown(application: RasdApplication) -> None:
         await application.bot_data.rasd.aclose()
@@ -341,7 +355,11 @@ async def start_application(
 
 
 async def stop_application(application: RasdApplication) -> None:
-    """Stop in the order run_polling uses, so the sender finishes what is in flight."""
+    """Stop in the order run_polling uses, so the sender finishes what is in flight; the poll
+    cycle is cut short first (PTB's stop would wait for it, and a fetch may hang)."""
+    rasd: Rasd | None = getattr(application.bot_data, "rasd", None)
+    if rasd is not None:
+        rasd.poller.stop()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     await application.stop()

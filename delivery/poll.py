@@ -45,6 +45,7 @@ class PollReport:
     database_refused: int = 0
     database_error: str | None = None
     paused: bool = False  # the cycle did not run: the database refused writes lately
+    stopped: bool = False  # the bot is stopping: the cycle was cut short
     errors: dict[str, str] = field(default_factory=dict)  # url -> reason
     # url -> what failed: the fetch's error kind, "not_feed" or "internal"
     error_kinds: dict[str, str] = field(default_factory=dict)
@@ -89,16 +90,41 @@ class Poller:
         self.paused_until = 0.0
         self._refusals = 0  # cycles in a row whose writes the database refused
         self._unwritten: list[_Outcome] = []  # fetched (and parsed) feeds waiting for storage
+        self._cycle: asyncio.Future | None = None  # the feeds of the cycle running now
+        self._stopped = False
+
+    @property
+    def running(self) -> bool:
+        """Whether a cycle is under way."""
+        return self._cycle is not None
+
+    def stop(self) -> None:
+        """Cut the running cycle short and start no other: a feed whose fetch or parse is cut
+        is left as it was, due, and polled again at the next start; stored feeds stay stored."""
+        self._stopped = True
+        if self._cycle is not None:
+            self._cycle.cancel()
 
     async def run_once(self) -> PollReport:
         """One cycle over every due feed (at most max_feeds_per_cycle, most overdue first)."""
         report = PollReport()
+        if self._stopped or self.running:
+            return report
         if self.clock() < self.paused_until:
             report.paused = True
             return report
         self.work.intake.new_cycle()
         feeds = feed_store.due_feeds(self.work.db, self.clock(), limit=self.max_feeds_per_cycle)
-        await asyncio.gather(*(self._check(feed, report) for feed in feeds))
+        self._cycle = asyncio.gather(*(self._check(feed, report) for feed in feeds))
+        try:
+            await self._cycle
+        except asyncio.CancelledError:
+            if not self._stopped:
+                raise
+            report.stopped = True
+            return report
+        finally:
+            self._cycle = None
         healthy = report.feeds_checked - report.feeds_failed - report.database_refused
         if healthy > 0:
             self.last_success_at = self.clock()

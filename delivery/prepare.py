@@ -7,6 +7,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import select
+import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,20 +29,48 @@ PARSE_WORKER_NICENESS = 10
 
 def parse_pool(workers: int) -> ProcessPoolExecutor:
     """The process pool that parses feeds: forkserver (forking a process with running threads is
-    unsafe), its workers at a lower priority than the event loop."""
+    unsafe), its workers at a lower priority than the event loop, each ending with the bot."""
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_lower_priority,
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
     )
 
 
-def _lower_priority() -> None:
-    """Make the calling worker process nicer by PARSE_WORKER_NICENESS."""
+def _start_worker(bot_pid: int) -> None:
+    """Make the calling worker nicer by PARSE_WORKER_NICENESS, and end it when the bot ends."""
     try:
         os.nice(PARSE_WORKER_NICENESS)
     except OSError:
         log.warning("could not lower the parse worker's priority")
+    threading.Thread(target=_exit_with, args=(bot_pid,), name="exit-with-bot", daemon=True).start()
+
+
+def _exit_with(bot_pid: int) -> None:
+    """Exit as soon as the bot's process has ended, however it ended.
+
+    A worker waits on a queue whose write end it holds itself, and keeps the forkserver and the
+    resource tracker alive: after a SIGKILL of the bot nothing else would ever end them.
+    """
+    try:
+        watched = os.pidfd_open(bot_pid)
+    except OSError:  # the bot is gone already (or pidfds are not supported: poll instead)
+        while _alive(bot_pid):
+            time.sleep(1.0)
+    else:
+        select.select([watched], [], [])  # readable once the process has exited
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ from storage.db import Database, is_refused_write
 
 log = logging.getLogger(__name__)
 
+# A stopping sender lets the messages in flight finish this long, then leaves the rest claimed:
+# the next start puts them back in the queue (only one whose request Telegram got but had not
+# answered by then can reach its chat twice).
+STOP_GRACE_SECONDS = 2.0
+
 __all__ = ["MessageBot", "SendPolicy", "Sender"]
 
 
@@ -168,12 +173,26 @@ class Sender:
                 elif not await self._round():
                     await self._idle()
         finally:
-            if self._in_flight:
-                await asyncio.gather(*self._in_flight, return_exceptions=True)
+            await self._settle_in_flight()
             if self.refused.refusing:
                 self.refused.retry()  # else a restart sends again what was in flight
             if not self.shared_budget:
                 await self.budget.close()
+
+    async def _settle_in_flight(self) -> None:
+        """Let the sends in flight finish, for STOP_GRACE_SECONDS at most when stopping."""
+        if not self._in_flight:
+            return
+        grace = STOP_GRACE_SECONDS if self._stopping else None
+        _, unsettled = await asyncio.wait(set(self._in_flight), timeout=grace)
+        for task in unsettled:
+            task.cancel()
+        if unsettled:
+            await asyncio.gather(*unsettled, return_exceptions=True)
+            log.info(
+                "stopped with messages unsettled; they are queued again at the next start",
+                extra={"messages": len(unsettled)},
+            )
 
     async def _round(self) -> bool:
         try:

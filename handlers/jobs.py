@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 JOB_CONCURRENCY = 4  # jobs running at once; the others wait their turn
-SHUTDOWN_GRACE_SECONDS = 5.0  # how long a stopping bot lets running jobs finish
-REPORT_SECONDS = 5.0  # then how long the cancelled ones get to tell their admins
+# A stop takes at most a few seconds (README, Running): the jobs' share of it.
+SHUTDOWN_GRACE_SECONDS = 1.0  # how long a stopping bot lets running jobs finish
+REPORT_SECONDS = 1.5  # then how long the cancelled ones get to tell their admins
 # What to say when a job fails (the exception) or is interrupted by shutdown (None).
 Report = Callable[[BaseException | None], Awaitable[None]]
 

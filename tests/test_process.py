@@ -8,12 +8,14 @@ environment, which every one of them inherits.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from storage import chats
 from storage import feeds as feed_store
 from storage.db import open_database
 from tests.botapi import BotApiServer
-from tests.conftest import ADMIN, USER
+from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import FeedServer, make_rss, sample_items
 
 pytestmark = pytest.mark.e2e  # bot.py in a subprocess
@@ -206,3 +208,95 @@ async def test_backup_and_export_work_beside_a_running_bot_and_import_is_refused
     finally:
         bot.popen.terminate()
         assert await bot.exit_code() == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stop_does_not_wait_for_a_hanging_feed_and_leaves_no_process(
+    api, feeds, tmp_path, signum
+):
+    feeds.set_hostile("/hang.xml", "hang")
+    database = tmp_path / "rasd.db"
+    seeded_database(database, [feeds.url("/hang.xml")])
+    # A fetch that would hang for ten minutes: a stop that waited for it fails the hang guard.
+    bot = BotProcess(
+        api, database, tmp_path / "bot.log", FETCH_TIMEOUT_SECONDS="600", PARSE_WORKERS="2"
+    )
+    await bot.wait_for_log("Rasd started")
+    await wait_for(lambda: feeds.requests_to("/hang.xml"), "the feed's fetch to start")
+    signalled = time.monotonic()
+    bot.popen.send_signal(signum)
+    assert await bot.exit_code(within=30) == 0
+    print(f"\nstopped {time.monotonic() - signalled:.2f} s after {signum.name}")
+    assert "Traceback" not in bot.printed()
+    assert bot.processes() == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+async def test_the_parse_pools_processes_end_with_the_bot(api, feeds, tmp_path, signum):
+    feeds.set_feed("/one.xml", make_rss("أخبار", sample_items(5)))
+    database = tmp_path / "rasd.db"
+    seeded_database(database, [feeds.url("/one.xml")])
+    bot = BotProcess(api, database, tmp_path / "bot.log", PARSE_WORKERS="2")
+    await bot.wait_for_log("Rasd started")
+    # Parsing the feed starts the pool: its forkserver, resource tracker and workers.
+    await wait_for(lambda: len(bot.processes()) >= 3, "the parse pool's processes")
+    bot.popen.send_signal(signum)
+    assert await bot.exit_code() == (0 if signum == signal.SIGTERM else -signal.SIGKILL)
+    # After a stop at once; after a SIGKILL the workers notice within a second or so.
+    await wait_for(lambda: bot.processes() == [], "the bot's other processes to exit")
+
+
+async def test_a_stop_mid_broadcast_sends_each_copy_once(api, tmp_path):
+    database = tmp_path / "rasd.db"
+    seeded_database(database)
+    db = open_database(database)
+    users = range(20_000, 20_300)
+    for user in users:
+        api.private_chat(user, f"u{user}", language_code="ar")
+        chats.touch_chat(db, user, type="private", title="", language="ar", now=1)
+    db.conn.close()
+    notice = "إعلان للمشتركين"
+
+    def copies() -> Counter:  # the admin's preview names the notice too: users only
+        return Counter(r.chat_id for r in api.send_log if notice in r.text and r.chat_id != ADMIN)
+
+    bot = BotProcess(api, database, tmp_path / "bot.log", SEND_RATE_PER_SECOND="100")
+    await bot.wait_for_log("Rasd started")
+    await api.send_text(ADMIN, ADMIN, f"/broadcast {notice}")
+    preview = await api.wait_for_message(ADMIN, lambda m: "معاينة" in m.text, timeout=HANG_GUARD)
+    await api.press_button(ADMIN, preview, preview.callback_data[0])
+    await wait_for(lambda: len(copies()) >= 50, "some of the broadcast")
+    signalled = time.monotonic()
+    bot.popen.send_signal(signal.SIGTERM)
+    assert await bot.exit_code() == 0
+    print(f"\nstopped mid-broadcast {time.monotonic() - signalled:.2f} s after SIGTERM")
+    assert len(copies()) < len(users) + 1, "the broadcast finished before the stop"
+
+    again = BotProcess(api, database, tmp_path / "again.log", SEND_RATE_PER_SECOND="100")
+    try:
+        await wait_for(lambda: len(copies()) == len(users) + 1, "every chat's copy")
+        await asyncio.sleep(1.0)  # anything sent twice would arrive now
+    finally:
+        again.popen.terminate()
+        assert await again.exit_code() == 0
+    assert max(copies().values()) == 1
+
+
+async def test_a_long_poll_cycle_says_so_once_instead_of_a_warning_a_tick(
+    api, feeds, tmp_path, caplog
+):
+    feeds.set_hostile("/hang.xml", "hang")
+    settings = bot_settings(api, tmp_path, FETCH_TIMEOUT_SECONDS="3")  # ticks every second
+    seeded_database(settings.database_path, [feeds.url("/hang.xml")])
+
+    def said(text: str) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if text in r.getMessage()]
+
+    with caplog.at_level(logging.INFO):
+        async with running_bot(settings):
+            await wait_for(lambda: said("poll cycle longer"), "the long cycle's line")
+            assert said("maximum number of running instances") == []
+            assert len(said("poll cycle longer")) == 1
+            line = said("poll cycle longer")[0]
+            assert line.levelno == logging.INFO
+            assert line.interval_seconds == 1.0  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 STALE_POLL_FLOOR_SECONDS = 600.0  # /healthz fails after max(3 × poll interval, 10 minutes)
 STALE_POLL_INTERVALS = 3
-SHUTDOWN_TIMEOUT_SECONDS = 5.0
+SHUTDOWN_TIMEOUT_SECONDS = 1.5  # a stopping bot's wait for open requests (all short)
 WEBHOOK_PREFIX = "/telegram/"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _WEBHOOK_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
