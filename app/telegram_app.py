@@ -258,7 +258,11 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
         clock=rasd.clock,
         webhook=webhook,
         allow_private_targets=settings.allow_private_feed_urls,
-        mounted={MINIAPP_PREFIX: make_miniapp(rasd.services, settings.telegram_bot_token)},
+        mounted={
+            MINIAPP_PREFIX: make_miniapp(
+                rasd.services, settings.telegram_bot_token, rasd.metrics.miniapp_auth_refused
+            )
+        },
     )
     try:
         return await start_web(web_app, settings.web_host, settings.web_port)

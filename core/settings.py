@@ -53,7 +53,8 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str = ""
     webapp_url: str | None = None  # the Mini App's public URL (…/app/)
-    webapp_auth_max_age: float = 86400.0  # initData older than this is refused
+    # initData older than this is refused; Telegram hands the page fresh initData at each opening
+    webapp_auth_max_age: float = 3600.0
     log_level: str = "INFO"
 
     def __repr__(self) -> str:

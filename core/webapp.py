@@ -18,7 +18,14 @@ CLOCK_SKEW_SECONDS = 60  # an auth_date this far ahead of our clock is still tak
 
 
 class InitDataRefused(ValueError):
-    """initData that does not prove who is asking (the reason is for logs, never for users)."""
+    """initData that does not prove who is asking (the message is for logs, never for users)."""
+
+    def __init__(self, message: str, reason: str = "bad", language_code: str | None = None):
+        super().__init__(message)
+        # "missing"; "bad": forged, malformed, another bot's; "stale": signed by Telegram but
+        # older than the max age (the page was left open), the only one whose language is known.
+        self.reason = reason
+        self.language_code = language_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +54,10 @@ def sign_init_data(fields: dict[str, str], token: str) -> str:
 def verify_init_data(init_data: str, token: str, *, now: float, max_age: float) -> AppUser:
     """The user of initData signed with this bot's token and no older than `max_age` seconds;
     InitDataRefused otherwise."""
-    if not init_data or len(init_data.encode()) > MAX_INIT_DATA_BYTES:
-        raise InitDataRefused("missing or oversized initData")
+    if not init_data:
+        raise InitDataRefused("no initData", "missing")
+    if len(init_data.encode()) > MAX_INIT_DATA_BYTES:
+        raise InitDataRefused("oversized initData")
     try:
         pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
     except ValueError:
@@ -66,7 +75,10 @@ def verify_init_data(init_data: str, token: str, *, now: float, max_age: float) 
         user_id = int(user["id"])
     except (KeyError, ValueError, TypeError):
         raise InitDataRefused("no auth_date or user") from None
-    if now - auth_date > max_age or auth_date - now > CLOCK_SKEW_SECONDS:
-        raise InitDataRefused("auth_date too old (or in the future)")
-    language = user.get("language_code")
-    return AppUser(user_id, language if isinstance(language, str) else None, auth_date)
+    code = user.get("language_code")  # user is a JSON object: user["id"] was read
+    language = code if isinstance(code, str) else None
+    if now - auth_date > max_age:
+        raise InitDataRefused("auth_date too old", "stale", language)
+    if auth_date - now > CLOCK_SKEW_SECONDS:
+        raise InitDataRefused("auth_date in the future")
+    return AppUser(user_id, language, auth_date)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -39,9 +40,11 @@ def _static(name: str, content_type: str) -> web.RouteDef:
     return web.get("/" if name == "index.html" else f"/{name}", serve)
 
 
-def make_miniapp(services: Services, token: str) -> web.Application:
-    """The Mini App as an aiohttp application, to mount at PREFIX."""
+def make_miniapp(
+    services: Services, token: str, on_refused: Callable[[str], None]
+) -> web.Application:
+    """The Mini App as an aiohttp application, to mount at PREFIX (`on_refused` counts refusals)."""
     app = web.Application()
     app.add_routes([_static(name, kind) for name, kind in _FILES])
-    app.add_routes(MiniAppApi(services, token).routes())
+    app.add_routes(MiniAppApi(services, token, on_refused).routes())
     return app

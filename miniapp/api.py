@@ -35,6 +35,7 @@ from handlers.user import (
     set_keyword_paused,
     split_keywords,
 )
+from miniapp.refusals import RefusalLog
 from storage import bans as ban_store
 from storage import chats as chat_store
 
@@ -59,11 +60,13 @@ Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass
 class MiniAppApi:
-    """The API's state: the bot's services and token, and the pace of each user."""
+    """The API's state: services and token, each user's pace, refused sign-ins' counter and log."""
 
     svc: Services
     token: str
+    on_refused: Callable[[str], None]
     pace: FloodGuard = field(default_factory=lambda: FloodGuard(API_PACE))
+    refusals: RefusalLog = field(default_factory=RefusalLog)
 
     def routes(self) -> list[web.RouteDef]:
         """Every route, relative to the Mini App's prefix."""
@@ -95,7 +98,7 @@ class MiniAppApi:
         scheme, _, init_data = request.headers.get("Authorization", "").partition(" ")
         try:
             if scheme.lower() != "tma":
-                raise InitDataRefused("no 'Authorization: tma …' header")
+                raise InitDataRefused("no 'Authorization: tma …' header", "missing")
             user = verify_init_data(
                 init_data.strip(),
                 self.token,
@@ -103,8 +106,7 @@ class MiniAppApi:
                 max_age=svc.settings.webapp_auth_max_age,
             )
         except InitDataRefused as refused:
-            log.info("Mini App call refused", extra={"reason": str(refused)})
-            return _error(401, svc.catalog.text("ar", "app_unauthorized"))
+            return self._refused(request, refused)
         language = pick_language(user.language_code)
         if ban_store.banned_among(svc.db, [user.id]) is not None:
             return _error(403, plain_text(svc.catalog.text(language, "banned_notice")))
@@ -116,6 +118,20 @@ class MiniAppApi:
             svc.db, user.id, type="private", title="", language=language, now=svc.clock()
         )
         return Turn(svc, chat, chat, language)  # the user's own chat, never a linked channel
+
+    def _refused(self, request: web.Request, refused: InitDataRefused) -> web.Response:
+        """401, counted, logged once a minute per address; a page left open is asked to reopen."""
+        svc = self.svc
+        self.on_refused(refused.reason)
+        address = request.remote or "unknown"
+        suppressed = self.refusals.admit(address, svc.clock())
+        if suppressed is not None:
+            fields = {"reason": refused.reason, "detail": str(refused), "client": address}
+            log.info("Mini App call refused", extra={**fields, "suppressed": suppressed})
+        if refused.reason == "stale":
+            language = pick_language(refused.language_code)
+            return _error(401, svc.catalog.text(language, "app_expired"))
+        return _error(401, svc.catalog.text("ar", "app_unauthorized"))
 
     async def me(self, request: web.Request, t: Turn) -> web.StreamResponse:
         """GET: the page's texts in the user's language, and the choices its pickers offer."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -13,8 +14,10 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.webapp import InitDataRefused, sign_init_data, verify_init_data
+from miniapp.refusals import RefusalLog
 from tests.browser import find_chromium, headless_page
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
@@ -74,6 +77,31 @@ def test_another_bots_token_and_old_or_future_dates_are_refused():
     with pytest.raises(InitDataRefused):
         verify_init_data(signed, TOKEN, now=900, max_age=60)  # signed in the future
     assert verify_init_data(signed, TOKEN, now=1060, max_age=60).id == USER
+
+
+def test_a_stale_sign_in_is_told_apart_from_a_forged_one():
+    signed = init_data(USER, TOKEN, auth_date=1000, language="en")
+    with pytest.raises(InitDataRefused) as stale:
+        verify_init_data(signed, TOKEN, now=1000 + 3601, max_age=3600)
+    assert (stale.value.reason, stale.value.language_code) == ("stale", "en")  # signed by Telegram
+    with pytest.raises(InitDataRefused) as forged:
+        verify_init_data(signed.replace("Sara", "Eve"), TOKEN, now=1000 + 3601, max_age=3600)
+    assert (forged.value.reason, forged.value.language_code) == ("bad", None)  # old and forged
+    with pytest.raises(InitDataRefused) as missing:
+        verify_init_data("", TOKEN, now=1000, max_age=3600)
+    assert missing.value.reason == "missing"
+
+
+def test_refusals_are_logged_once_a_minute_per_address_saying_how_many_were_not():
+    log = RefusalLog(every=60.0, max_addresses=2)
+    assert log.admit("10.0.0.1", now=0.0) == 0  # the first refusal is logged
+    assert [log.admit("10.0.0.1", now=t) for t in (1.0, 30.0, 59.9)] == [None, None, None]
+    assert log.admit("10.0.0.2", now=10.0) == 0  # another address has its own minute
+    assert log.admit("10.0.0.1", now=60.0) == 3  # the next line says three went unlogged
+    assert log.admit("10.0.0.1", now=61.0) is None
+    assert log.admit("10.0.0.3", now=62.0) == 0  # room for two addresses: the oldest goes
+    assert log.admit("10.0.0.2", now=63.0) == 0
+    assert len(log) == 2
 
 
 class AppClient:
@@ -150,20 +178,70 @@ async def test_the_api_refuses_unsigned_stale_foreign_and_banned_callers(api, tm
     async with running_bot(app_settings(api, tmp_path)) as application:
         base = application.bot_data.web.url + "/"
         async with aiohttp.ClientSession() as session:
-            for header in (
-                None,
-                "Bearer x",
-                "tma ",
-                "tma " + init_data(USER, "654321:" + "B" * 35),
-                "tma " + init_data(USER, api.token, auth_date=time.time() - 2 * 86400),
-                "tma " + init_data(USER, api.token).replace("Sara", "Eve"),
+            unknown, reopen = "تعذّر التحقق من هويتك", "مضى وقت طويل على فتح هذه الصفحة"
+            old = init_data(USER, api.token, auth_date=time.time() - 2 * 86400)
+            for header, refusal in (
+                (None, unknown),
+                ("Bearer x", unknown),
+                ("tma ", unknown),
+                ("tma " + init_data(USER, "654321:" + "B" * 35), unknown),
+                ("tma " + old, reopen),  # signed by Telegram, but the page was left open
+                ("tma " + init_data(USER, api.token).replace("Sara", "Eve"), unknown),
             ):
                 status, body = await AppClient(session, base, header).call("GET", "keywords")
                 assert status == 401, header
-                assert body["error"].startswith("تعذّر التحقق من هويتك")
+                assert body["error"].startswith(refusal)
             await say(api, ADMIN, f"/ban {USER}")
             banned = AppClient(session, base, "tma " + init_data(USER, api.token))
             assert (await banned.call("POST", "keywords", {"keyword": "الرباط"}))[0] == 403
+
+
+async def test_a_page_open_over_an_hour_is_asked_to_reopen_in_its_language(api, tmp_path):
+    hour_ago = time.time() - 3600
+    async with running_bot(app_settings(api, tmp_path)) as application:  # the default max age
+        base = application.bot_data.web.url + "/"
+        async with aiohttp.ClientSession() as session:
+
+            def client(user_id: int, auth_date: float, language: str = "ar") -> AppClient:
+                signed = init_data(user_id, api.token, auth_date=auth_date, language=language)
+                return AppClient(session, base, "tma " + signed)
+
+            assert (await client(USER, hour_ago + 120).call("GET", "keywords"))[0] == 200
+            for language, reopen in (
+                ("ar", "مضى وقت طويل على فتح هذه الصفحة"),
+                ("en", "This page has been open too long"),
+            ):
+                stale = client(OTHER_USER, hour_ago - 120, language)
+                status, body = await stale.call("GET", "keywords")
+                assert status == 401
+                assert body["error"].startswith(reopen)
+            forged = init_data(USER, api.token, auth_date=hour_ago - 120).replace("Sara", "Eve")
+            status, body = await AppClient(session, base, "tma " + forged).call("GET", "me")
+            unknown = application.bot_data.services.catalog.text("ar", "app_unauthorized")
+            assert (status, body["error"]) == (401, unknown)  # old and forged: not "reopen"
+
+
+async def test_refused_calls_are_all_counted_and_barely_logged(api, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="miniapp")
+    async with running_bot(app_settings(api, tmp_path)) as application:
+        base = application.bot_data.web.url + "/"
+        stale = "tma " + init_data(USER, api.token, auth_date=time.time() - 2 * 86400)
+        forged = "tma " + init_data(USER, api.token).replace("Sara", "Eve")
+        headers = [None] * 20 + [stale] * 30 + [forged] * 50
+        async with aiohttp.ClientSession() as session:
+            for header in headers:  # 100 calls from one address
+                assert (await AppClient(session, base, header).call("GET", "me"))[0] == 401
+            async with session.get(application.bot_data.web.url + "/metrics") as response:
+                text = await response.text()
+    refused = {
+        sample.labels["reason"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "rasd_miniapp_auth_refused_total"
+    }
+    assert refused == {"missing": 20, "stale": 30, "bad": 50}
+    lines = [r for r in caplog.records if r.name.startswith("miniapp")]
+    assert 1 <= len(lines) <= 2
 
 
 async def test_settings_are_the_chat_s_and_checked_like_its_buttons(api, tmp_path):
@@ -248,3 +326,18 @@ async def test_the_page_adds_a_keyword_in_a_real_browser(api, feeds, tmp_path):
             assert await page.evaluate(button) == "rgb(46, 166, 255)"  # 'red' is no colour code
             assert page.errors == []
         assert "الرباط" in (await say(api, USER, "/list")).text
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install -y chromium")
+async def test_the_page_asks_to_be_opened_again_when_its_sign_in_is_stale(api, tmp_path):
+    assert CHROMIUM is not None
+    async with running_bot(app_settings(api, tmp_path)) as application:
+        stale = init_data(USER, api.token, auth_date=time.time() - 2 * 3600, language="en")
+        url = f"{application.bot_data.web.url}/app/#tgWebAppData={quote(stale)}"
+        async with headless_page(CHROMIUM) as page:
+            await page.open(url)
+            shown = await page.wait_for(
+                "!document.getElementById('error').hidden"
+                " && document.getElementById('error').innerText"
+            )
+            assert shown == application.bot_data.services.catalog.text("en", "app_expired")

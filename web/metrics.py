@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable", "cancelled")
 SEND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+MINIAPP_REFUSALS = ("missing", "bad", "stale")
 MAX_LABEL_VALUES = 30  # per label: free-form values beyond this become "other"
 _LABEL = re.compile(r"[a-z0-9_]{1,40}")
 
@@ -124,6 +125,14 @@ class Metrics:
         self._webhook = Counter(
             "rasd_webhook_updates", "Webhook requests by outcome", ["outcome"], registry=registry
         )
+        self._app_refused = Counter(
+            "rasd_miniapp_auth_refused",
+            "Mini App calls refused for their sign-in, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in MINIAPP_REFUSALS:  # each shown from the start, at 0
+            self._app_refused.labels(reason)
         self._error_kind = _BoundedLabel()
         self._message_kind = _BoundedLabel(limit=8)
         self._fail_reason = _BoundedLabel()
@@ -165,6 +174,10 @@ class Metrics:
     def webhook_update(self, outcome: str) -> None:
         """A webhook request: "accepted", "forbidden", "bad_request" or "failed"."""
         self._webhook.labels(outcome).inc()
+
+    def miniapp_auth_refused(self, reason: str) -> None:
+        """A Mini App call was refused: its initData was "missing", "bad" or "stale"."""
+        self._app_refused.labels(reason if reason in MINIAPP_REFUSALS else "bad").inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its Content-Type."""
