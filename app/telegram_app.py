@@ -273,6 +273,14 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
         ) from None
 
 
+def schedule_jobs(application: RasdApplication, settings: Settings) -> None:
+    """The repeating jobs: polling, broadcast progress, daily maintenance."""
+    # A tick during a long cycle returns at once (poll_tick), instead of a warning a tick.
+    every(application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1, overlap=2)
+    every(application, broadcast_tick, 3.0, first=1.0)
+    every(application, maintenance_tick, 3600.0, first=60.0)
+
+
 def build_application(
     settings: Settings, *, clock: Callable[[], float] = time.time
 ) -> RasdApplication:
@@ -289,12 +297,7 @@ def build_application(
         data = application.bot_data
         data.rasd, data.services = rasd, rasd.services
         data.web = await start_web_face(application, rasd)
-        # A tick during a long cycle returns at once (poll_tick), instead of a warning a tick.
-        every(
-            application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1, overlap=2
-        )
-        every(application, broadcast_tick, 3.0, first=1.0)
-        every(application, maintenance_tick, 3600.0, first=60.0)
+        schedule_jobs(application, settings)
         data.sender_task = asyncio.create_task(data.sender.run(), name="sender")
         await set_menus(application, rasd)
         log.info(

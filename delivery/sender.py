@@ -173,26 +173,11 @@ class Sender:
                 elif not await self._round():
                     await self._idle()
         finally:
-            await self._settle_in_flight()
+            await settle(self._in_flight, STOP_GRACE_SECONDS if self._stopping else None)
             if self.refused.refusing:
                 self.refused.retry()  # else a restart sends again what was in flight
             if not self.shared_budget:
                 await self.budget.close()
-
-    async def _settle_in_flight(self) -> None:
-        """Let the sends in flight finish, for STOP_GRACE_SECONDS at most when stopping."""
-        if not self._in_flight:
-            return
-        grace = STOP_GRACE_SECONDS if self._stopping else None
-        _, unsettled = await asyncio.wait(set(self._in_flight), timeout=grace)
-        for task in unsettled:
-            task.cancel()
-        if unsettled:
-            await asyncio.gather(*unsettled, return_exceptions=True)
-            log.info(
-                "stopped with messages unsettled; they are queued again at the next start",
-                extra={"messages": len(unsettled)},
-            )
 
     async def _round(self) -> bool:
         try:
@@ -374,3 +359,19 @@ def same_topic(db: Database, row: OutboxRow, others: list[OutboxRow]) -> list[Ou
         (same if topic_of(other, threads) == topic else elsewhere).append(other)
     outbox.release(db, [other.id for other in elsewhere])
     return same
+
+
+async def settle(tasks: set[asyncio.Task], grace: float | None) -> None:
+    """Let the sends in flight finish, for `grace` seconds at most (then they are cancelled
+    and their rows stay claimed, to be queued again at the next start)."""
+    if not tasks:
+        return
+    _, unsettled = await asyncio.wait(set(tasks), timeout=grace)
+    for task in unsettled:
+        task.cancel()
+    if unsettled:
+        await asyncio.gather(*unsettled, return_exceptions=True)
+        log.info(
+            "stopped with messages unsettled; they are queued again at the next start",
+            extra={"messages": len(unsettled)},
+        )
