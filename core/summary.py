@@ -7,14 +7,20 @@ How a summary is made (summarize):
    point first; the first sentence gets a bonus), its centrality (cosine of its content words with
    the rest of the article), its overlap with the title, minus penalties for fragments and for
    run-on sentences of 55+ words (EASC annotators chose them 5-13% of the time, others ~30%).
-4. With `prefer`, the best-scoring sentence that satisfies it is taken first, so the reader sees
-   why the article matched.
-5. Whole sentences are taken best first until the budget is reached, skipping any that repeat
+4. Whole sentences are taken best first until the budget is reached, skipping any that repeat
    60% of the words of one already taken. The last one may run past the budget by at most
    OVERSHOOT of it ("about 50 words"); one that would run further is skipped for a shorter one.
    Only a best sentence that alone exceeds budget × (1 + OVERSHOOT) is cut at a word boundary,
-   with "…" (around the matched word when `prefer` is given and the match lies past the cut).
-6. The chosen sentences come back in article order.
+   with "…". The chosen sentences come back in article order.
+5. With `keywords` (one test per keyword, the bot's own matcher behind each), the summary of step 4
+   is kept when it holds a match of every keyword, or when no sentence of the text matches one it
+   misses (the match is in the title). Otherwise the article's first sentence that matches a
+   missed keyword is taken first (one sentence, however many keywords), then the step-4 sentences
+   best first while they fit: the lowest give way, none is cut, and the lead usually stays. All
+   come back in article order, so the lead is still read first and a «وأضاف» still follows what
+   it adds to. A keyword sentence that alone exceeds budget × (1 + OVERSHOOT) is shown alone, cut
+   to the budget around its first match (kept whole), with "…" on each cut side.
+   Without keywords (what EASC measures) nothing of this runs.
 
 Measured on EASC (bench/summary_eval.py, every system truncated to the same B words, as Lead is):
 R1/R2 0.403/0.340 against Lead's 0.395/0.333 at 50 words, 0.490/0.417 against 0.483/0.412 at 100.
@@ -27,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.arabic import normalize
@@ -203,37 +209,97 @@ def _cut(text: str, max_words: int) -> str:
     return " ".join(words[:max_words]).rstrip(".,،;؛:!?؟…-–—") + ELLIPSIS
 
 
-def _cut_around(text: str, max_words: int, prefer: Callable[[str], bool]) -> str:
-    """A max_words window of a long sentence that still satisfies prefer."""
-    words = text.split()
-    head = _cut(text, max_words)
-    if prefer(head):
-        return head
-    low, high = max_words, len(words)  # the shortest prefix that satisfies prefer
+def _shortest(low: int, high: int, holds: Callable[[int], bool]) -> int:
+    """The smallest n in [low, high] with holds(n), holds being false below it and true from it
+    on (high when none is found earlier)."""
     while low < high:
         middle = (low + high) // 2
-        if prefer(" ".join(words[:middle])):
+        if holds(middle):
             high = middle
         else:
             low = middle + 1
-    end = min(len(words), low + max_words // 3)
-    start = max(0, end - max_words)
-    window = " ".join(words[start:end])
-    return (ELLIPSIS if start else "") + window + (ELLIPSIS if end < len(words) else "")
+    return low
 
 
-def _ranked(
-    sentences: list[_Sentence], title: str, prefer: Callable[[str], bool] | None
-) -> list[_Sentence]:
-    """Sentences best first; with prefer, the best sentence that satisfies it goes first."""
+def _cut_around(text: str, max_words: int, holds: Callable[[str], object]) -> str:
+    """At most max_words words of a long sentence that still hold the first match: its start
+    when the match lies there, else a window centred on the match, with … on each cut side."""
+    words = text.split()
+    head = _cut(text, max_words)
+    if holds(head):
+        return head
+    # The first match is words[begin:end]: end is the shortest prefix that holds it, begin the
+    # latest start from which words[begin:end] still does (the bot's matcher says, not ours).
+    end = _shortest(1, len(words), lambda n: bool(holds(" ".join(words[:n]))))
+    begin = end - _shortest(1, end, lambda n: bool(holds(" ".join(words[end - n : end]))))
+    centred = begin - max(0, max_words - (end - begin)) // 2
+    start = max(0, min(centred, len(words) - max_words, begin))
+    stop = max(end, min(len(words), start + max_words))  # a match longer than max_words stays whole
+    window = " ".join(words[start:stop])
+    if stop < len(words):
+        window = window.rstrip(".,،;؛:!?؟…-–—") + ELLIPSIS
+    return (ELLIPSIS if start else "") + window
+
+
+def _ranked(sentences: list[_Sentence], title: str) -> list[_Sentence]:
+    """Sentences best first."""
     scores = _scores(sentences, title)
-    ranked = sorted(sentences, key=lambda s: (-scores[s.index], s.index))
-    if prefer is not None:
-        preferred = next((s for s in ranked if prefer(s.text)), None)
-        if preferred is not None:
-            ranked.remove(preferred)
-            ranked.insert(0, preferred)
-    return ranked
+    return sorted(sentences, key=lambda s: (-scores[s.index], s.index))
+
+
+def _pick(
+    ranked: list[_Sentence], max_words: int, *, taken: tuple[_Sentence, ...] = ()
+) -> list[_Sentence]:
+    """After `taken`, whole sentences best first until the budget is reached (the last may run
+    past it by OVERSHOOT), none repeating one already picked; in article order."""
+    longest = int(max_words * (1 + OVERSHOOT))
+    picked = list(taken)
+    used = sum(sentence.words for sentence in picked)
+    for sentence in ranked:
+        if used >= max_words:
+            break
+        if any(_overlap(sentence.tokens, other.tokens) >= DUPLICATE_OVERLAP for other in picked):
+            continue  # says again what a chosen sentence says (or is one of them)
+        if used + sentence.words <= longest:
+            picked.append(sentence)
+            used += sentence.words
+    return sorted(picked, key=lambda sentence: sentence.index)
+
+
+def _generic(ranked: list[_Sentence], max_words: int) -> list[str]:
+    """The summary with no keyword: the best sentences, or the best one cut when it alone runs
+    past the budget by more than OVERSHOOT."""
+    first = ranked[0]
+    if first.words > int(max_words * (1 + OVERSHOOT)):
+        return [_cut(first.text, max_words)]
+    return [sentence.text for sentence in _pick(ranked, max_words)]
+
+
+def _with_keyword(
+    summary: list[str],
+    sentences: list[_Sentence],
+    ranked: list[_Sentence],
+    max_words: int,
+    keywords: Sequence[Callable[[str], object]],
+) -> list[str]:
+    """The generic summary, or, when it holds no match of some keyword, the same with the
+    article's first sentence that matches one of those keywords taken in: the generic summary's
+    sentences follow it best first while they fit (the lowest ones give way), all in article
+    order. Alone past the budget by more than OVERSHOOT, that sentence is cut around its match."""
+    missing = [holds for holds in keywords if not any(holds(part) for part in summary)]
+    if not missing:
+        return summary
+
+    def holds(text: str) -> bool:
+        return any(keyword(text) for keyword in missing)
+
+    found = next((sentence for sentence in sentences if holds(sentence.text)), None)
+    if found is None:
+        return summary  # the match is in the title only (or nothing matches)
+    if found.words > int(max_words * (1 + OVERSHOOT)):
+        return [_cut_around(found.text, max_words, holds)]
+    generic = [sentence for sentence in ranked if sentence.text in summary]
+    return [sentence.text for sentence in _pick(generic, max_words, taken=(found,))]
 
 
 def summarize(
@@ -241,31 +307,18 @@ def summarize(
     *,
     title: str = "",
     max_words: int = 50,
-    prefer: Callable[[str], bool] | None = None,
+    keywords: Sequence[Callable[[str], object]] = (),
 ) -> list[str]:
-    """Best whole sentences in article order, about max_words words (see OVERSHOOT)."""
+    """Best whole sentences in article order, about max_words words (see OVERSHOOT). Each of
+    `keywords` tells whether a sentence holds a match of one keyword (truthy): a keyword that no
+    sentence of the summary holds brings in the sentence where the article first matches it."""
     if max_words <= 0 or is_placeholder(text):
         return []
     sentences = _prepare(text, title)
     if sum(sentence.words for sentence in sentences) < MIN_ARTICLE_WORDS:
         return []
-    ranked = _ranked(sentences, title, prefer)
-    longest = int(max_words * (1 + OVERSHOOT))
-    first = ranked[0]
-    if first.words > longest:
-        if prefer is not None and prefer(first.text):
-            return [_cut_around(first.text, max_words, prefer)]
-        return [_cut(first.text, max_words)]
-    chosen: dict[int, str] = {}
-    picked: list[_Sentence] = []
-    used = 0
-    for sentence in ranked:
-        if used >= max_words:
-            break
-        if any(_overlap(sentence.tokens, other.tokens) >= DUPLICATE_OVERLAP for other in picked):
-            continue  # says again what a chosen sentence says
-        if used + sentence.words <= longest:
-            picked.append(sentence)
-            chosen[sentence.index] = sentence.text
-            used += sentence.words
-    return [chosen[index] for index in sorted(chosen)]
+    ranked = _ranked(sentences, title)
+    summary = _generic(ranked, max_words)
+    if not keywords:
+        return summary
+    return _with_keyword(summary, sentences, ranked, max_words, keywords)

@@ -40,7 +40,7 @@ class Highlighted:
 def choose_summary(
     title: str, text: str, keywords: Sequence[str], summary_words: int
 ) -> Highlighted:
-    """Choose the summary (keyword sentences preferred) and the words to bold."""
+    """Choose the summary (with a sentence that holds a keyword) and the words to bold."""
     matchers = []
     shown = []
     whole = match_text(title, text)
@@ -58,9 +58,7 @@ def choose_summary(
     def spans(sentence: str) -> tuple[Span, ...]:
         return tuple(span for match in matchers for span in match(sentence))
 
-    sentences = summarize(
-        text, title=title, max_words=summary_words, prefer=lambda sentence: bool(spans(sentence))
-    )
+    sentences = summarize(text, title=title, max_words=summary_words, keywords=matchers)
     highlights = tuple(spans(sentence) for sentence in sentences)
     return Highlighted(tuple(sentences), highlights, tuple(shown))
 

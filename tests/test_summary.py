@@ -92,7 +92,7 @@ def test_keyword_preference_brings_the_matching_sentence_in():
         return "فيينا" in sentence
 
     plain = summarize(text, max_words=50)
-    preferred = summarize(text, max_words=50, prefer=mentions_vienna)
+    preferred = summarize(text, max_words=50, keywords=[mentions_vienna])
     assert not any(map(mentions_vienna, plain))
     assert any(map(mentions_vienna, preferred))
     assert_well_formed(text, preferred, 50)
@@ -108,7 +108,7 @@ def test_keyword_past_the_cut_of_a_long_sentence_stays_visible():
     def has_keyword(sentence: str) -> bool:
         return keyword in sentence
 
-    (only,) = summarize(text, title=item.title, max_words=20, prefer=has_keyword)
+    (only,) = summarize(text, title=item.title, max_words=20, keywords=[has_keyword])
     assert keyword in only
     assert only.startswith(ELLIPSIS)
     assert len(only.split()) == 20
@@ -118,7 +118,7 @@ def test_keyword_past_the_cut_of_a_long_sentence_stays_visible():
 @needs_shared
 def test_preference_that_nothing_satisfies_changes_nothing():
     text = easc_text(easc_articles()[5])
-    assert summarize(text, prefer=lambda sentence: False) == summarize(text)
+    assert summarize(text, keywords=[lambda sentence: False]) == summarize(text)
 
 
 def test_title_is_never_repeated():
