@@ -38,10 +38,9 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
 DECODE_PIECE = 64 * 1024  # most bytes one decompression step may produce
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]", re.IGNORECASE)
-_HTML_START = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]",
-    re.IGNORECASE | re.DOTALL,
-)
+# Matched after the BOM, blanks and comments are skipped by hand: a regex that skips comments
+# too (`(?:<!--.*?-->\s*)*`) backtracks exponentially on a body of many comments.
+_HTML_OPEN = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -418,7 +417,18 @@ def _network_reason(exc: BaseException) -> str:
 
 def _looks_like_html(body: bytes) -> bool:
     head = body[:2048]
-    return bool(_HTML_START.match(head)) and not _FEED_ROOT.search(head)
+    return _opens_as_html(head) and not _FEED_ROOT.search(head)
+
+
+def _opens_as_html(head: bytes) -> bool:
+    """Whether `head` opens with <!doctype html> or <html> after a BOM, blanks and comments."""
+    rest = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    while rest.startswith(b"<!--"):
+        end = rest.find(b"-->", 4)
+        if end < 0:
+            return False
+        rest = rest[end + 3 :].lstrip()
+    return bool(_HTML_OPEN.match(rest))
 
 
 def _reference_time(headers: dict[str, str]) -> datetime:
