@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - brotli is in requirements (httpx[brotl
 
 ErrorKind = Literal[
     "timeout", "too_large", "redirects", "private_address", "http", "network", "not_feed",
-    "invalid_url",
+    "invalid_url", "not_html", "home_redirect", "budget",
 ]  # fmt: skip
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_STATUSES = frozenset({301, 308})
@@ -36,6 +36,14 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# Article pages run to about 600 kB (inline scripts, styles and JSON included); 2 MB leaves room
+# for the heaviest while bounding what one page fetch holds in memory (5x less than a feed).
+PAGE_MAX_BYTES = 2_000_000
+# The teaser stands in when a page cannot be had, so a slow page is given up on sooner than a
+# feed (20 s); 10 s still leaves a slow but working server time to answer.
+PAGE_TIMEOUT = 10.0
 DECODE_PIECE = 64 * 1024  # most bytes one decompression step may produce
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]", re.IGNORECASE)
 # Matched after the BOM, blanks and comments are skipped by hand: a regex that skips comments
@@ -74,6 +82,19 @@ class _FetchFailed(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one kind of fetch sends and accepts: a feed's (conditional) or a page's."""
+
+    headers: dict[str, str]
+    timeout: float
+    max_bytes: int
+    etag: str | None = None
+    last_modified: str | None = None
+    page: bool = False
+    site_root: str | None = None  # a page: a redirect here (or to "/") is "home_redirect"
+
+
 @dataclass(slots=True)
 class _Trip:
     """Where a fetch has got to, so a timeout can still say where it was."""
@@ -104,7 +125,9 @@ class Fetcher:
     Beyond the usual knobs: `read_timeout` is the longest silence between bytes (default:
     `timeout`); `allowed_networks` are CIDRs exempt from the guard (a test server, an intranet
     feed); `resolver` is an async (host, port) -> [addresses] used instead of the system's;
-    `verify` is httpx's TLS trust setting (True or an SSLContext).
+    `verify` is httpx's TLS trust setting (True or an SSLContext). Article pages
+    (`fetch_page`) go through the same client and guard with limits of their own:
+    `page_timeout` (total) and `page_max_bytes` (after decompression).
     """
 
     def __init__(
@@ -122,9 +145,13 @@ class Fetcher:
         allowed_networks: Iterable[str] = (),
         resolver: Resolver | None = None,
         verify: ssl.SSLContext | bool = True,
+        page_timeout: float = PAGE_TIMEOUT,
+        page_max_bytes: int = PAGE_MAX_BYTES,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.page_timeout = page_timeout
+        self.page_max_bytes = page_max_bytes
         self.max_per_host = max_per_host
         self.max_redirects = max_redirects
         self.backend = GuardedNetworkBackend(
@@ -167,6 +194,33 @@ class Fetcher:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """GET a feed; never raises for network or HTTP problems."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        plan = _Plan(headers, self.timeout, self.max_bytes, etag, last_modified)
+        return await self._fetch(url, plan)
+
+    async def fetch_page(self, url: str, *, site_root: str | None = None) -> FetchResult:
+        """GET an article's web page: the body as bytes, undecoded (the charset may be only in
+        a <meta>), with the headers; never raises for network or HTTP problems.
+
+        Besides fetch's errors: "invalid_url" (not http(s), no request made), "not_html" (the
+        content type says image, PDF, JSON...: nothing read), "home_redirect" (a redirect to
+        "/" or to `site_root`, the feed's site: a paywall or a removed article; not followed).
+        No conditional GET; `page_timeout` and `page_max_bytes` instead of the feed limits.
+        """
+        plan = _Plan(
+            {"Accept": PAGE_ACCEPT},
+            self.page_timeout,
+            self.page_max_bytes,
+            page=True,
+            site_root=site_root,
+        )
+        return await self._fetch(url, plan)
+
+    async def _fetch(self, url: str, plan: _Plan) -> FetchResult:
         try:
             host = _checked_url(url).host
         except _FetchFailed as refused:
@@ -174,10 +228,10 @@ class Fetcher:
         trip = _Trip(url=url, current=url)
         async with self._host_slot(host), self._slots:
             try:
-                async with asyncio.timeout(self.timeout):
-                    return await self._follow(trip, etag, last_modified)
+                async with asyncio.timeout(plan.timeout):
+                    return await self._follow(trip, plan)
             except TimeoutError:
-                failure = _FetchFailed("timeout", f"timed out after {self.timeout:g} s")
+                failure = _FetchFailed("timeout", f"timed out after {plan.timeout:g} s")
             except _FetchFailed as exc:
                 failure = exc
             except AddressRefused as exc:
@@ -206,26 +260,24 @@ class Fetcher:
             if slot.users == 0:
                 del self._hosts[host]
 
-    async def _follow(
-        self, trip: _Trip, etag: str | None, last_modified: str | None
-    ) -> FetchResult:
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+    async def _follow(self, trip: _Trip, plan: _Plan) -> FetchResult:
         visited = {str(_checked_url(trip.url))}
         redirects = 0
         while True:
-            request = self._client.build_request("GET", trip.current, headers=headers)
+            request = self._client.build_request("GET", trip.current, headers=plan.headers)
             response = await self._client.send(request, stream=True)
             try:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_STATUSES or not location:
-                    return await self._finish(trip, response, etag, last_modified)
+                    if plan.page:
+                        return await self._finish_page(trip, response, plan)
+                    return await self._finish(trip, response, plan)
                 redirects += 1
                 # httpx has already checked that Location parses (see _protocol_failure)
                 target = str(_checked_url(str(response.url.join(location)), redirect=True))
+                if plan.page and is_home_page(target, plan.site_root):
+                    trip.current = target
+                    raise _FetchFailed("home_redirect", f"redirected to the home page {target}")
                 if target in visited:
                     raise _FetchFailed("redirects", f"redirect loop at {target}")
                 if redirects > self.max_redirects:
@@ -241,13 +293,7 @@ class Fetcher:
             finally:
                 await response.aclose()
 
-    async def _finish(
-        self,
-        trip: _Trip,
-        response: httpx.Response,
-        etag: str | None,
-        last_modified: str | None,
-    ) -> FetchResult:
+    async def _finish(self, trip: _Trip, response: httpx.Response, plan: _Plan) -> FetchResult:
         headers = {k.lower(): v for k, v in response.headers.items()}
         status = response.status_code
         result = FetchResult(
@@ -255,8 +301,8 @@ class Fetcher:
             final_url=str(response.url),
             status=status,
             headers=headers,
-            etag=headers.get("etag") or etag,
-            last_modified=headers.get("last-modified") or last_modified,
+            etag=headers.get("etag") or plan.etag,
+            last_modified=headers.get("last-modified") or plan.last_modified,
             max_age=max_age_seconds(headers),
         )
         if status == 304:
@@ -267,7 +313,7 @@ class Fetcher:
                 result.retry_after = retry_after_seconds(headers)
             return result
         else:
-            result.body = await self._read_body(response, headers)
+            result.body = await self._read_body(response, headers, plan.max_bytes)
             if _looks_like_html(result.body):
                 result.error = "not a feed: the server sent an HTML page"
                 result.error_kind = "not_feed"
@@ -275,11 +321,31 @@ class Fetcher:
         result.permanent_redirect = trip.permanent
         return result
 
-    async def _read_body(self, response: httpx.Response, headers: dict[str, str]) -> bytes:
+    async def _finish_page(self, trip: _Trip, response: httpx.Response, plan: _Plan) -> FetchResult:
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        status = response.status_code
+        result = FetchResult(
+            url=trip.url, final_url=str(response.url), status=status, headers=headers
+        )
+        if not 200 <= status < 300:  # a 304 too: no validators were sent
+            result.error, result.error_kind = f"HTTP {status}", "http"
+            if status in RETRY_AFTER_STATUSES:
+                result.retry_after = retry_after_seconds(headers)
+            return result
+        media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type and media_type not in HTML_TYPES:  # none given: the extractor decides
+            result.error, result.error_kind = f"not an HTML page: {media_type}", "not_html"
+            return result
+        result.body = await self._read_body(response, headers, plan.max_bytes)
+        return result
+
+    async def _read_body(
+        self, response: httpx.Response, headers: dict[str, str], max_bytes: int
+    ) -> bytes:
         """The decoded body, cut off as soon as it (or its decompressed form) passes max_bytes."""
-        too_large = _FetchFailed("too_large", f"body larger than {human_bytes(self.max_bytes)}")
+        too_large = _FetchFailed("too_large", f"body larger than {human_bytes(max_bytes)}")
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > max_bytes:
             raise too_large
         decoder = _decoder_for(headers.get("content-encoding", ""))
         body = bytearray()
@@ -287,11 +353,11 @@ class Fetcher:
             async for raw in response.aiter_raw():
                 for piece in decoder.feed(raw):
                     body += piece
-                    if len(body) > self.max_bytes:
+                    if len(body) > max_bytes:
                         raise too_large
             for piece in decoder.flush():
                 body += piece
-                if len(body) > self.max_bytes:
+                if len(body) > max_bytes:
                     raise too_large
         except (zlib.error, _BrotliError) as exc:
             raise _FetchFailed("network", f"corrupt compressed body: {exc}") from exc
@@ -388,6 +454,30 @@ def _checked_url(url: str, *, redirect: bool = False) -> httpx.URL:
     if not parsed.host:
         raise _FetchFailed(kind, f"{prefix}URL has no host: {url}")
     return parsed
+
+
+def is_home_page(url: str, site_root: str | None = None) -> bool:
+    """Whether `url` is a site's home page: path "/" or empty (any host, any query: a false
+    alarm costs only the full text, a miss would pass the home page off as the article), or the
+    same place as `site_root` (host without "www.", path without its last "/", scheme and query
+    ignored)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return False
+    if parsed.path in ("", "/"):
+        return True
+    if not site_root:
+        return False
+    try:
+        root = httpx.URL(site_root)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return False
+    return _place(parsed) == _place(root)
+
+
+def _place(url: httpx.URL) -> tuple[str, str]:
+    return url.host.lower().removeprefix("www."), url.path.rstrip("/")
 
 
 def _protocol_failure(exc: httpx.RemoteProtocolError) -> _FetchFailed:

@@ -21,13 +21,17 @@ Hostile behaviours (`set_hostile(path, name, **options)`):
                       `encoding` is "gzip" (default), "deflate" or "br"
     retry_after       `status` (default 429) with a Retry-After of `retry_after` (seconds,
                       or a datetime sent as an HTTP date)
-Every behaviour also takes `delay` (seconds before the response starts).
+Every behaviour also takes `delay` (seconds before the response starts); hang, trickle, huge,
+endless and gzip_bomb take `content_type` (default RSS) to pose as pages, images...
 
 Also: `set_redirect(path, location, status=301)`; `set_feed(..., hold=event)` answers only once
 the event is set; `server.requests` (every request: method, path, query, lowercase headers);
 `server.in_flight` and `server.peak_in_flight` (requests being answered now, and the most seen
-at once); `server.bytes_sent[path]` (body bytes handed to the socket for that path, counted as
-they are written, so a client that stops reading bounds it);
+at once), and the same per path and per host (Host header without the port):
+`server.path_in_flight[path]`, `server.path_peak[path]`, `server.host_in_flight[host]`,
+`server.host_peak[host]`; `server.bytes_sent[path]` (body bytes handed to the socket for that
+path, counted as they are written, so a client that stops reading bounds it);
+`set_page(path, body=HTML_PAGE, content_type=HTML_TYPE, delay=..., hold=...)` serves a web page;
 `make_rss(title, items)` and `sample_items(n)` build Arabic RSS 2.0; and
 `FeedServer(ssl_context=...)` with `tls_contexts(tmp_path, ["feeds.example"])` serves HTTPS
 under a throwaway CA (`server.tls_server_names` records the SNI of each handshake).
@@ -54,6 +58,7 @@ from typing import Any
 from aiohttp import web
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
 HOSTILE_BEHAVIOURS = frozenset(
     {
         "hang",
@@ -114,6 +119,10 @@ class FeedServer:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.path_in_flight: Counter[str] = Counter()
+        self.path_peak: Counter[str] = Counter()
+        self.host_in_flight: Counter[str] = Counter()
+        self.host_peak: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self._routes: dict[str, _Route] = {}
         self._closing = asyncio.Event()
@@ -194,6 +203,28 @@ class FeedServer:
             hold=hold,
         )
 
+    def set_page(
+        self,
+        path: str,
+        body: bytes | str = HTML_PAGE,
+        *,
+        content_type: str = HTML_TYPE,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        hold: asyncio.Event | None = None,
+    ) -> None:
+        """Serve a web page (an article, an image...) at `path`; no conditional GET."""
+        self.set_feed(
+            path,
+            body,
+            status=status,
+            headers=headers,
+            delay=delay,
+            hold=hold,
+            content_type=content_type,
+        )
+
     def set_redirect(self, path: str, location: str, *, status: int = 301) -> None:
         """Redirect `path` to `location` (a path on this server or an absolute URL)."""
         self._routes[path] = _Route(kind="redirect", status=status, options={"location": location})
@@ -224,6 +255,13 @@ class FeedServer:
         )
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        host = request.headers.get("Host", "").lower().rpartition(":")[0] or request.host
+        self.path_in_flight[request.path] += 1
+        self.path_peak[request.path] = max(
+            self.path_peak[request.path], self.path_in_flight[request.path]
+        )
+        self.host_in_flight[host] += 1
+        self.host_peak[host] = max(self.host_peak[host], self.host_in_flight[host])
         try:
             route = self._routes.get(request.path)
             if route is None:
@@ -240,6 +278,8 @@ class FeedServer:
             return response
         finally:
             self.in_flight -= 1
+            self.path_in_flight[request.path] -= 1
+            self.host_in_flight[host] -= 1
 
     async def _sleep(self, seconds: float) -> bool:
         """Sleep unless the server closes first; True when it is closing."""
@@ -320,12 +360,13 @@ class FeedServer:
     async def _serve_gzip_bomb(self, request: web.Request, route: _Route) -> web.StreamResponse:
         encoding = route.options.get("encoding", "gzip")
         body = compression_bomb(route.options.get("size", 300 * _MB), encoding)
+        content_type = route.options.get("content_type", RSS_TYPE)
         return web.Response(
-            body=body, headers={"Content-Type": RSS_TYPE, "Content-Encoding": encoding}
+            body=body, headers={"Content-Type": content_type, "Content-Encoding": encoding}
         )
 
     async def _serve_hang(self, request: web.Request, route: _Route) -> web.StreamResponse:
-        response = await self._start_stream(request, {"Content-Length": "100000"})
+        response = await self._start_stream(request, {"Content-Length": "100000"}, route)
         with contextlib.suppress(ConnectionError):
             await self._write(request, response, b"<?xml version='1.0'?><rss")
             await self._closing.wait()
@@ -334,7 +375,7 @@ class FeedServer:
     async def _serve_trickle(self, request: web.Request, route: _Route) -> web.StreamResponse:
         body = _as_bytes(route.options.get("body") or make_rss("بطيء", sample_items(5)))
         interval = route.options.get("interval", 1.0)
-        response = await self._start_stream(request, {"Content-Length": str(len(body))})
+        response = await self._start_stream(request, {"Content-Length": str(len(body))}, route)
         with contextlib.suppress(ConnectionError):
             for i in range(len(body)):
                 await self._write(request, response, body[i : i + 1])
@@ -345,7 +386,7 @@ class FeedServer:
     async def _serve_huge(self, request: web.Request, route: _Route) -> web.StreamResponse:
         size = route.options.get("size", 100_000_000)
         headers = {"Content-Length": str(size)} if route.options.get("declare_length") else {}
-        response = await self._start_stream(request, headers)
+        response = await self._start_stream(request, headers, route)
         chunk = b"<!-- padding -->" * 4096
         sent = 0
         with contextlib.suppress(ConnectionError):
@@ -356,7 +397,7 @@ class FeedServer:
         return response
 
     async def _serve_endless(self, request: web.Request, route: _Route) -> web.StreamResponse:
-        response = await self._start_stream(request, {})
+        response = await self._start_stream(request, {}, route)
         chunk = b"<item><title>\xd8\xb9\xd8\xa7\xd8\xac\xd9\x84</title></item>" * 1024
         with contextlib.suppress(ConnectionError):
             while not self._closing.is_set():
@@ -364,9 +405,10 @@ class FeedServer:
         return response
 
     async def _start_stream(
-        self, request: web.Request, headers: dict[str, str]
+        self, request: web.Request, headers: dict[str, str], route: _Route
     ) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": RSS_TYPE, **headers})
+        content_type = route.options.get("content_type", RSS_TYPE)
+        response = web.StreamResponse(headers={"Content-Type": content_type, **headers})
         await response.prepare(request)
         return response
 
