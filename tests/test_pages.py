@@ -1,12 +1,15 @@
-"""Article pages: Fetcher.fetch_page against the loopback server."""
+"""Article pages: Fetcher.fetch_page and the polite PageFetcher, against the loopback server."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
 from feeds.fetch import PAGE_ACCEPT, Fetcher, is_home_page
+from feeds.pages import PageFetcher, site_of
 from tests.feedserver import HTML_PAGE, FeedServer
-from tests.timing import eventually, within
+from tests.timing import FakeClock, eventually, within
 
 MB = 1 << 20
 ARTICLE = (
@@ -27,6 +30,16 @@ async def server():
 async def fetcher():
     async with Fetcher(allow_private=True, page_timeout=5.0) as client:
         yield client
+
+
+def named_hosts(*names: str):
+    """A resolver sending each of `names` (and nothing else) to the loopback server."""
+
+    async def resolver(host: str, port: int) -> list[str]:
+        assert host in names, host
+        return ["127.0.0.1"]
+
+    return resolver
 
 
 # --- Fetcher.fetch_page ------------------------------------------------------------------------
@@ -222,3 +235,168 @@ async def test_page_and_feed_size_limits_are_separate(server):
     assert page.error_kind == "too_large"  # above the page limit (2 MB)
     assert feed.ok  # within the feed limit (10 MB)
     assert len(feed.body) == 3_000_000
+
+
+# --- PageFetcher: politeness -------------------------------------------------------------------
+
+
+def test_site_of():
+    assert site_of("https://www.Example.com/news/1") == "example.com"
+    assert site_of("http://news.example.com:8080/a") == "news.example.com"
+    assert site_of("javascript:alert(1)") is None
+    assert site_of("tg://resolve?domain=x") is None
+
+
+async def test_at_most_two_pages_in_flight_per_host(server):
+    release = asyncio.Event()
+    for number in range(10):
+        server.set_page(f"/held/{number}", ARTICLE, hold=release)
+    clock = FakeClock()
+    async with Fetcher(allow_private=True, max_per_host=8) as client:
+        pages = PageFetcher(client, clock=clock, sleep=clock.sleep)
+        async with clock.running():  # the 0.5 s spacing takes no real time
+            fetches = asyncio.gather(
+                *(pages.fetch_page(server.url(f"/held/{n}")) for n in range(10))
+            )
+            await eventually(lambda: server.in_flight == 2, "two requests held by the server")
+            await asyncio.sleep(0.05)
+            assert len(server.requests) == 2  # the other eight wait their turn
+            release.set()
+            results = await within(fetches, "the ten pages")
+    assert all(r.ok for r in results)
+    assert len(server.requests) == 10
+    assert server.host_peak["127.0.0.1"] == 2  # counted at the server
+    assert server.peak_in_flight == 2
+
+
+async def test_www_and_bare_host_share_a_limit(server):
+    release = asyncio.Event()
+    server.set_page("/held", ARTICLE, hold=release)
+    resolver = named_hosts("a.test", "www.a.test")
+    async with Fetcher(allow_private=True, resolver=resolver) as client:
+        pages = PageFetcher(client, spacing=0.0)
+        urls = [f"http://{h}:{server.port}/held" for h in ("a.test", "www.a.test") * 3]
+        fetches = asyncio.gather(*(pages.fetch_page(u) for u in urls))
+        await eventually(lambda: server.in_flight == 2, "two requests held by the server")
+        await asyncio.sleep(0.05)
+        assert len(server.requests) == 2
+        release.set()
+        results = await within(fetches, "the six pages")
+    assert all(r.ok for r in results)
+    assert server.host_peak["a.test"] + server.host_peak["www.a.test"] <= 2
+    assert server.path_peak["/held"] == 2
+
+
+async def test_two_hosts_proceed_independently(server):
+    release_a, release_b = asyncio.Event(), asyncio.Event()
+    server.set_page("/a", ARTICLE, hold=release_a)
+    server.set_page("/b", ARTICLE, hold=release_b)
+    resolver = named_hosts("a.test", "b.test")
+    async with Fetcher(allow_private=True, resolver=resolver) as client:
+        pages = PageFetcher(client, spacing=0.0)
+        on_a = asyncio.gather(
+            *(pages.fetch_page(f"http://a.test:{server.port}/a") for _ in range(4))
+        )
+        await eventually(lambda: server.host_in_flight["a.test"] == 2, "a.test's two held")
+        # a.test is full and stuck; b.test gets its own two meanwhile, and finishes first.
+        on_b = asyncio.gather(
+            *(pages.fetch_page(f"http://b.test:{server.port}/b") for _ in range(4))
+        )
+        await eventually(lambda: server.host_in_flight["b.test"] == 2, "b.test's two held")
+        assert server.in_flight == 4
+        release_b.set()
+        assert all(r.ok for r in await within(on_b, "b.test's pages while a.test hangs"))
+        assert server.host_in_flight["a.test"] == 2
+        assert len(server.requests_to("/a")) == 2
+        release_a.set()
+        assert all(r.ok for r in await within(on_a, "a.test's pages"))
+    assert server.host_peak == {"a.test": 2, "b.test": 2}
+
+
+async def test_starts_on_one_host_are_spaced(server):
+    for number in range(3):
+        server.set_page(f"/s/{number}", ARTICLE)
+    server.set_page("/other", ARTICLE)
+    resolver = named_hosts("a.test", "b.test")
+    clock = FakeClock(1000.0)
+    async with Fetcher(allow_private=True, resolver=resolver) as client:
+        pages = PageFetcher(client, spacing=0.5, clock=clock, sleep=clock.sleep)
+        fetches = asyncio.gather(
+            *(pages.fetch_page(f"http://a.test:{server.port}/s/{n}") for n in range(3))
+        )
+        await eventually(lambda: len(server.requests) == 1, "the first request at once")
+        await eventually(lambda: clock.deadlines() == [1000.5], "the second waiting 0.5 s")
+        # Another host does not wait for a.test's pause.
+        other = await within(
+            pages.fetch_page(f"http://b.test:{server.port}/other"), "b.test's page"
+        )
+        assert other.ok
+        assert [r.path for r in server.requests] == ["/s/0", "/other"]
+        clock.advance(0.5)
+        await eventually(lambda: clock.deadlines() == [1001.0], "the third waiting its turn")
+        await eventually(lambda: len(server.requests) == 3, "the second request")
+        assert [r.path for r in server.requests] == ["/s/0", "/other", "/s/1"]
+        clock.advance(0.5)
+        results = await within(fetches, "the three pages")
+    assert all(r.ok for r in results)
+    assert [r.path for r in server.requests] == ["/s/0", "/other", "/s/1", "/s/2"]
+
+
+# --- PageFetcher: budgets ----------------------------------------------------------------------
+
+
+async def test_cycle_budget_and_feed_cap(server):
+    pages_ = [f"/c/{n}" for n in range(5)]
+    for path in pages_:
+        server.set_page(path, ARTICLE)
+    async with Fetcher(allow_private=True) as client:
+        pages = PageFetcher(client, spacing=0.0, pages_per_cycle=3, pages_per_feed=2)
+        first = [await pages.fetch_page(server.url(p), feed=1) for p in pages_[:3]]
+        second = [await pages.fetch_page(server.url(p), feed=2) for p in pages_[3:]]
+        assert pages.remaining == 0
+        pages.new_cycle()
+        assert pages.remaining == 3
+        again = await pages.fetch_page(server.url(pages_[4]), feed=2)
+    assert [r.error_kind for r in first] == [None, None, "budget"]
+    assert first[2].error == "this feed's page budget of this cycle spent (2 pages)"
+    assert [r.error_kind for r in second] == [None, "budget"]
+    assert second[1].error == "page budget of this cycle spent (3 pages)"
+    assert again.ok
+    assert [r.path for r in server.requests] == ["/c/0", "/c/1", "/c/3", "/c/4"]
+
+
+async def test_a_feed_with_500_new_items_cannot_hold_the_others(server):
+    release = asyncio.Event()
+    server.set_page("/flood", ARTICLE, hold=release)
+    resolver = named_hosts("flood.test", "quiet.test")
+    async with Fetcher(allow_private=True, resolver=resolver) as client:
+        pages = PageFetcher(client, spacing=0.0, pages_per_feed=20)
+        flood = [
+            asyncio.ensure_future(
+                pages.fetch_page(f"http://flood.test:{server.port}/flood", feed="flood")
+            )
+            for _ in range(500)
+        ]
+        # Beyond its 20, the flooding feed is refused at once, while its pages are still held.
+        refused = await within(asyncio.gather(*flood[20:]), "the refusals")
+        assert {r.error_kind for r in refused} == {"budget"}
+        quiet = await within(
+            pages.fetch_page(f"http://quiet.test:{server.port}/news/1", feed="quiet"),
+            "the quiet feed's page",
+        )
+        assert quiet.ok
+        assert not any(task.done() for task in flood[:20])
+        release.set()
+        fetched = await within(asyncio.gather(*flood[:20]), "the flood's 20 pages")
+    assert all(r.ok for r in fetched)
+    assert len(server.requests_to("/flood")) == 20
+
+
+async def test_refused_urls_cost_no_budget(server):
+    async with Fetcher(allow_private=True) as client:
+        pages = PageFetcher(client, pages_per_cycle=1)
+        bad = await pages.fetch_page("javascript:alert(1)", feed=1)
+        good = await pages.fetch_page(server.url("/news/1"), feed=1)
+    assert bad.error_kind == "invalid_url"
+    assert good.ok
+    assert pages.remaining == 0
