@@ -24,10 +24,13 @@ try:
 except ImportError:  # pragma: no cover - brotli is in requirements (httpx[brotli])
     brotli = None
 
+# How a feed fetch fails; each kind has its words for admins in the catalogs (error_kind_*).
 ErrorKind = Literal[
     "timeout", "too_large", "redirects", "private_address", "http", "network", "not_feed",
-    "invalid_url", "not_html", "home_redirect", "budget",
+    "invalid_url",
 ]  # fmt: skip
+# How only a page fetch fails besides ("budget": feeds.pages' per-cycle budget is spent).
+PageErrorKind = Literal["not_html", "home_redirect", "budget"]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_STATUSES = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -67,7 +70,7 @@ class FetchResult:
     max_age: float | None = None
     retry_after: float | None = None
     error: str | None = None
-    error_kind: ErrorKind | None = None
+    error_kind: ErrorKind | PageErrorKind | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,7 +79,7 @@ class FetchResult:
 
 
 class _FetchFailed(Exception):
-    def __init__(self, kind: ErrorKind, reason: str) -> None:
+    def __init__(self, kind: ErrorKind | PageErrorKind, reason: str) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
