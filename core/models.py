@@ -118,6 +118,11 @@ class Feed:
     error_count: int = 0
     disabled: bool = False
     primed: bool = False
+    fulltext: str = "auto"  # whether new items' pages are fetched: auto, on, off
+    page_status: str | None = None  # the latest page's result: "ok" or why not
+    page_checked_at: float | None = None
+    page_failures: int = 0  # pages that failed in a row
+    page_backoff_until: float | None = None  # in auto, no page is tried before this
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,7 @@ class Article:
     fingerprint: int | None = None
     published_at: float | None = None
     shortlink: str | None = None
+    page: str | None = None  # the item's web page: None (not tried), "ok", or why it failed
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from core.articles import ARTICLE_MAX_CHARS, TITLE_MAX_CHARS, prepare_article
+from core.fulltext import is_teaser
 from core.models import Article
 from core.titles import learn_affixes
 from feeds.fetch import FetchResult
@@ -86,6 +87,7 @@ class Prepared:
     item_count: int = 0
     articles: list[Article] = field(default_factory=list)
     cpu_seconds: float = 0.0  # CPU time the parse took, in whichever process ran it
+    teaser: bool = False  # its items are teasers: their pages tell the story (core.fulltext)
 
 
 def parse_and_prepare(
@@ -118,12 +120,17 @@ def parse_and_prepare(
         )
         for item in parsed.items
     ]
+    teaser = is_teaser(
+        [len(article.text.split()) for article in articles],
+        [item.html[-1000:] for item in parsed.items],
+    )
     return Prepared(
         title=parsed.title,
         ttl_minutes=parsed.ttl_minutes,
         item_count=len(parsed.items),
         articles=articles,
         cpu_seconds=time.process_time() - started,
+        teaser=teaser,
     )
 
 

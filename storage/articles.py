@@ -52,7 +52,7 @@ def store_article(db: Database, feed_id: int, article: Article, now: float) -> t
     """Insert an item once per feed; a changed item under the same key is updated in place."""
     rows = fetch_rows(
         db,
-        "SELECT id, content_hash FROM articles WHERE feed_id = ? AND item_key = ?",
+        "SELECT id, content_hash, page FROM articles WHERE feed_id = ? AND item_key = ?",
         (feed_id, article.item_key),
     )
     fingerprint = None if article.fingerprint is None else to_signed64(article.fingerprint)
@@ -60,6 +60,13 @@ def store_article(db: Database, feed_id: int, article: Article, now: float) -> t
         article_id = rows[0]["id"]
         if rows[0]["content_hash"] == article.content_hash:
             return Stored.UNCHANGED, article_id
+        if rows[0]["page"] == "ok" and article.page is None:
+            # The feed changed its teaser; the text is the page's, fetched once: kept.
+            db.execute(
+                "UPDATE articles SET title = ?, content_hash = ? WHERE id = ?",
+                (article.title, article.content_hash, article_id),
+            )
+            return Stored.UPDATED, article_id
         db.execute(
             """UPDATE articles SET title = ?, text = ?, url = ?, language = ?,
                    content_hash = ?, fingerprint = ? WHERE id = ?""",
@@ -76,8 +83,8 @@ def store_article(db: Database, feed_id: int, article: Article, now: float) -> t
         return Stored.UPDATED, article_id
     cursor = db.execute(
         """INSERT INTO articles (feed_id, item_key, url, shortlink, title, text, language,
-                                 content_hash, fingerprint, published_at, fetched_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                 content_hash, fingerprint, published_at, fetched_at, page)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             feed_id,
             article.item_key,
@@ -90,9 +97,26 @@ def store_article(db: Database, feed_id: int, article: Article, now: float) -> t
             fingerprint,
             article.published_at,
             now,
+            article.page,
         ),
     )
     return Stored.NEW, inserted_id(cursor)
+
+
+def known_item_keys(db: Database, feed_id: int, item_keys: list[str]) -> set[str]:
+    """Which of these items the feed has stored already."""
+    known: set[str] = set()
+    for start in range(0, len(item_keys), 500):
+        batch = item_keys[start : start + 500]
+        marks = ",".join("?" * len(batch))
+        known.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT item_key FROM articles WHERE feed_id = ? AND item_key IN ({marks})",
+                (feed_id, *batch),
+            )
+        )
+    return known
 
 
 def set_story(db: Database, article_id: int, story_id: int) -> None:

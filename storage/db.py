@@ -273,6 +273,21 @@ def m011_reaction_totals(db: Database) -> None:
     )
 
 
+@migrations()
+def m012_full_text(db: Database) -> None:
+    """Full text: each feed's mode and how its pages fared; each article, what its page gave."""
+    db.executescript(
+        """
+        ALTER TABLE feeds ADD COLUMN fulltext TEXT NOT NULL DEFAULT 'auto';  -- auto, on, off
+        ALTER TABLE feeds ADD COLUMN page_status TEXT;      -- the latest page's result
+        ALTER TABLE feeds ADD COLUMN page_checked_at REAL;  -- when that page was tried
+        ALTER TABLE feeds ADD COLUMN page_failures INTEGER NOT NULL DEFAULT 0;  -- in a row
+        ALTER TABLE feeds ADD COLUMN page_backoff_until REAL;  -- auto stops trying until then
+        ALTER TABLE articles ADD COLUMN page TEXT;  -- NULL: not tried; "ok" or why not
+        """
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

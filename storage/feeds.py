@@ -38,6 +38,11 @@ def _feed(row: dict) -> Feed:
         error_count=row["error_count"],
         disabled=bool(row["disabled"]),
         primed=bool(row["primed"]),
+        fulltext=row["fulltext"],
+        page_status=row["page_status"],
+        page_checked_at=row["page_checked_at"],
+        page_failures=row["page_failures"],
+        page_backoff_until=row["page_backoff_until"],
     )
 
 
@@ -283,3 +288,34 @@ def feed_stats(db: Database, now: float) -> list[FeedStats]:
 def delete_feed(db: Database, feed_id: int) -> None:
     """Remove a feed and its articles."""
     db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+
+
+FULLTEXT_MODES = ("auto", "on", "off")
+
+
+def set_fulltext(db: Database, feed_id: int, mode: str) -> None:
+    """Whether new items' pages are fetched: auto, on or off (a new mode starts afresh)."""
+    if mode not in FULLTEXT_MODES:
+        raise ValueError(f"full-text mode must be one of {FULLTEXT_MODES}, not {mode!r}")
+    db.execute(
+        """UPDATE feeds SET fulltext = ?, page_failures = 0, page_backoff_until = NULL
+           WHERE id = ?""",
+        (mode, feed_id),
+    )
+
+
+def record_pages(
+    db: Database,
+    feed_id: int,
+    *,
+    status: str,
+    at: float,
+    failures: int,
+    backoff_until: float | None,
+) -> None:
+    """How a feed's latest pages fared: the last result, failures in a row, any backoff."""
+    db.execute(
+        """UPDATE feeds SET page_status = ?, page_checked_at = ?, page_failures = ?,
+               page_backoff_until = ? WHERE id = ?""",
+        (status, at, failures, backoff_until, feed_id),
+    )
