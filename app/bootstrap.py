@@ -13,6 +13,7 @@ from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
 from delivery.feed_admin import FeedAdmin
+from delivery.fulltext import FullText
 from delivery.intake import FeedSchedule, FeedWork, Intake
 from delivery.notices import AdminNotices
 from delivery.poll import Poller
@@ -20,6 +21,7 @@ from delivery.prepare import Preparer, parse_pool
 from delivery.ratelimit import SendBudget
 from delivery.sender import MessageBot, Sender, SendPolicy
 from feeds.fetch import Fetcher
+from feeds.pages import PageFetcher
 from handlers.jobs import BackgroundJobs
 from handlers.services import Services
 from handlers.trial import Trials
@@ -69,6 +71,17 @@ def send_policy(settings: Settings) -> SendPolicy:
     )
 
 
+def guarded_fetcher(settings: Settings) -> Fetcher:
+    """The one HTTP client for feeds and article pages, with the settings' limits."""
+    return Fetcher(
+        allow_private=settings.allow_private_feed_urls,
+        timeout=settings.fetch_timeout_seconds,
+        max_bytes=settings.fetch_max_bytes,
+        page_timeout=settings.page_timeout_seconds,
+        page_max_bytes=settings.page_max_bytes,
+    )
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -89,11 +102,7 @@ def bootstrap(
     # A large index is a million long-lived objects: keep them out of full collections
     # (a 318 ms pause at 100,000 subscriptions otherwise).
     gc.freeze()
-    fetcher = fetcher or Fetcher(
-        allow_private=settings.allow_private_feed_urls,
-        timeout=settings.fetch_timeout_seconds,
-        max_bytes=settings.fetch_max_bytes,
-    )
+    fetcher = fetcher or guarded_fetcher(settings)
     # Parsing, cleaning, language detection and /test matching spread over the cores.
     executor = parse_pool(settings.parse_workers) if settings.parse_workers else None
     notices = AdminNotices(db, catalog, settings.admin_ids, clock=clock)
@@ -151,9 +160,25 @@ def _feed_pipeline(
         db, interval_seconds=settings.poll_interval_seconds, on_feed_disabled=notices.feed_disabled
     )
     work = FeedWork(db, fetcher, preparer, Intake(db, book), schedule)
-    poller = Poller(work, clock=clock, on_queued=wake, writes=writes)
+    fulltext = page_stage(settings, db, fetcher, executor, clock) if settings.full_text else None
+    poller = Poller(work, clock=clock, on_queued=wake, writes=writes, fulltext=fulltext)
     return poller, FeedAdmin(work, clock=clock)
 
 
 def _nothing() -> None:
     """Nothing to wake: no sender in this process."""
+
+
+def page_stage(
+    settings: Settings, db: Database, fetcher: Fetcher, executor: Executor | None, clock: Clock
+) -> FullText:
+    """Teaser feeds' new items read from their pages, politely and within a bound."""
+    pages = PageFetcher(fetcher, pages_per_cycle=settings.pages_per_cycle, clock=time.monotonic)
+    return FullText(
+        db,
+        pages,
+        executor,
+        clock=clock,
+        max_text_chars=settings.article_max_chars,
+        bound_seconds=settings.page_wait_seconds,
+    )

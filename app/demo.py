@@ -132,6 +132,7 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
             allow_private_feed_urls=True,  # the sample feeds are served on loopback
             poll_interval_seconds=0,  # every feed is due at every cycle
             parse_workers=0,
+            full_text=False,  # offline: the sample items' pages are out on the web
         )
         policy = SendPolicy(private_gap=0.0, overall_per_second=1000)  # a console, not Telegram
         rasd = bootstrap(settings, bot=ConsoleBot(out), policy=policy)

@@ -41,6 +41,11 @@ class Settings:
     title_max_chars: int = 300
     fetch_timeout_seconds: float = 20.0
     fetch_max_bytes: int = 10_000_000
+    full_text: bool = True  # new items of teaser feeds are read from their pages (core.fulltext)
+    page_timeout_seconds: float = 10.0
+    page_max_bytes: int = 2_000_000  # after decompression; article pages run to about 600 kB
+    page_wait_seconds: float = 25.0  # from a feed's fetch to its items stored, pages or not
+    pages_per_cycle: int = 200  # page fetches one poll cycle may start; past them, the teaser
     send_rate_per_second: float = 30.0
     alerts_per_hour: int = 20
     default_timezone: str = "UTC"
@@ -128,6 +133,10 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "TITLE_MAX_CHARS": ("title_max_chars", int, 50),
     "FETCH_TIMEOUT_SECONDS": ("fetch_timeout_seconds", float, 1),
     "FETCH_MAX_BYTES": ("fetch_max_bytes", int, 10_000),
+    "PAGE_TIMEOUT_SECONDS": ("page_timeout_seconds", float, 1),
+    "PAGE_MAX_BYTES": ("page_max_bytes", int, 10_000),
+    "PAGES_PER_CYCLE": ("pages_per_cycle", int, 0),
+    "PAGE_WAIT_SECONDS": ("page_wait_seconds", float, 1),
     "SEND_RATE_PER_SECOND": ("send_rate_per_second", float, 0.1),
     "ALERTS_PER_HOUR": ("alerts_per_hour", int, 1),
     "INACTIVE_RETENTION_DAYS": ("inactive_retention_days", int, 1),
@@ -211,6 +220,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         values["allow_private_feed_urls"] = _bool(
             "ALLOW_PRIVATE_FEED_URLS", env["ALLOW_PRIVATE_FEED_URLS"]
         )
+    if "FULL_TEXT" in env:
+        values["full_text"] = _bool("FULL_TEXT", env["FULL_TEXT"])
     for name, (attr, kind, minimum) in _NUMBERS.items():
         if env.get(name, "").strip():
             values[attr] = _number(name, env[name], kind, minimum)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.models import Feed
 from core.write_health import WriteHealth, backoff
@@ -20,6 +21,9 @@ from delivery.prepare import Prepared
 from feeds.fetch import FetchResult
 from storage import feeds as feed_store
 from storage.db import is_refused_write, transaction
+
+if TYPE_CHECKING:
+    from delivery.fulltext import FullText, PageTally
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,7 @@ class _Outcome:
     ready: Prepared | None
     body_hash: str | None
     report: PollReport
+    pages: PageTally | None = None
     written: bool = False
     error: Exception | None = None
 
@@ -80,8 +85,10 @@ class Poller:
         on_queued: Callable[[], None] = lambda: None,
         max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
         writes: WriteHealth | None = None,
+        fulltext: FullText | None = None,
     ) -> None:
         self.work = work
+        self.fulltext = fulltext
         self.clock = clock
         self.on_queued = on_queued
         self.max_feeds_per_cycle = max_feeds_per_cycle
@@ -114,6 +121,8 @@ class Poller:
             report.paused = True
             return report
         self.work.intake.new_cycle()
+        if self.fulltext is not None:
+            self.fulltext.new_cycle()
         feeds = feed_store.due_feeds(self.work.db, self.clock(), limit=self.max_feeds_per_cycle)
         self._cycle = asyncio.gather(*(self._check(feed, report) for feed in feeds))
         try:
@@ -155,11 +164,14 @@ class Poller:
             result = await self.work.fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
+            fetched_at = self.clock()
             digest = body_hash(result.body)
-            ready = None
+            ready, pages = None, None
             if result.ok and not result.not_modified and digest != feed.body_hash:
                 ready = await self.work.preparer.prepare(result, feed.charset, feed.title)
-            outcome = _Outcome(feed, result, ready, digest, report)
+                if self.fulltext is not None and not ready.error:
+                    ready, pages = await self.fulltext.enrich(feed, ready, fetched_at)
+            outcome = _Outcome(feed, result, ready, digest, report, pages)
             self._unwritten.append(outcome)
             while not outcome.written:
                 async with self.work.db_turn:
@@ -200,13 +212,7 @@ class Poller:
                 for outcome in batch:
                     try:
                         with transaction(self.work.db):
-                            self._finish_feed(
-                                outcome.feed,
-                                outcome.result,
-                                outcome.ready,
-                                outcome.body_hash,
-                                outcome.report,
-                            )
+                            self._finish_feed(outcome)
                     except Exception as error:
                         self.work.intake.forget_stories()  # it may remember rolled-back articles
                         outcome.error = error
@@ -217,14 +223,9 @@ class Poller:
             for outcome in batch:
                 outcome.written = True
 
-    def _finish_feed(
-        self,
-        feed: Feed,
-        result: FetchResult,
-        ready: Prepared | None,
-        body_hash: str | None,
-        report: PollReport,
-    ) -> None:
+    def _finish_feed(self, outcome: _Outcome) -> None:
+        feed, result, ready, report = outcome.feed, outcome.result, outcome.ready, outcome.report
+        body_hash = outcome.body_hash
         if result.error:
             self._fail(
                 feed,
@@ -243,6 +244,8 @@ class Poller:
         if ready is not None:
             new, queued = self.work.intake.store(feed.id, ready.articles, now, alert=feed.primed)
         self.work.schedule.succeeded(feed.id, result, ready, body_hash or feed.body_hash, now)
+        if self.fulltext is not None and outcome.pages is not None:
+            self.fulltext.record(feed, outcome.pages, now)
         # Counted once stored: a feed whose storage fails is counted as failed only.
         report.articles_new += new
         report.alerts_queued += queued

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -39,6 +39,7 @@ class HealthFacts:
     enabled_feeds: int
     last_feed_success_at: float | None
     outbox: dict[str, int]
+    pages_paused: list[int] = field(default_factory=list)  # feeds whose pages auto stopped trying
 
     @property
     def backlog(self) -> int:
@@ -146,13 +147,20 @@ def prune_if_due(
     return report
 
 
-def health_facts(db: Database) -> HealthFacts:
-    """Enabled feeds, the newest successful fetch, and outbox rows by status."""
+def health_facts(db: Database, now: float = 0.0) -> HealthFacts:
+    """Enabled feeds, the newest successful fetch, outbox rows by status, and the feeds whose
+    pages keep failing (full text paused until later)."""
     enabled, last_success = db.execute(
         "SELECT count(*), max(last_success_at) FROM feeds WHERE disabled = 0"
     ).fetchone()
     outbox = dict(db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
-    return HealthFacts(int(enabled), last_success, outbox)
+    paused = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM feeds WHERE page_backoff_until > ? ORDER BY id", (now,)
+        )
+    ]
+    return HealthFacts(int(enabled), last_success, outbox, paused)
 
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")

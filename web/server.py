@@ -126,7 +126,7 @@ def health_report(db: Database, source: HealthSource, now: float) -> tuple[bool,
         "uptime_seconds": round(now - source.started_at, 3),
     }
     try:
-        facts = maintenance.health_facts(db)
+        facts = maintenance.health_facts(db, now)
     except Exception as error:  # any failure to read is "unreachable" to a health check
         report["database"] = safe_error(f"unreachable: {type(error).__name__}: {error}")
         problems.append("database unreachable")
@@ -146,6 +146,7 @@ def health_report(db: Database, source: HealthSource, now: float) -> tuple[bool,
         report["feeds_enabled"] = facts.enabled_feeds
         report["outbox_backlog"] = facts.backlog
         report["outbox"] = facts.outbox
+        report["feeds_pages_paused"] = facts.pages_paused  # their items alert from the teaser
         # Measured from start when the last success predates it: a restart gets a fair chance.
         since = max(last_poll or source.started_at, source.started_at)
         if facts.enabled_feeds and now - since > source.stale_after_seconds:
