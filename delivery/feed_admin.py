@@ -184,3 +184,7 @@ class FeedAdmin:
         """Decode a feed with this charset from now on (None: detect); the codec's name.
         Raises storage.feeds.UnknownCharset for a name Python does not know."""
         return feed_store.set_feed_charset(self.work.db, feed_id, wanted)
+
+    def set_fulltext(self, feed_id: int, mode: str) -> None:
+        """Read the feed's new items from their pages: auto (when they are teasers), on, off."""
+        feed_store.set_fulltext(self.work.db, feed_id, mode)

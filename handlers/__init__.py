@@ -41,6 +41,7 @@ ADMIN_COMMANDS = {
     "broadcast_cancel": admin.broadcast_cancel,
     "export_feeds": admin.export_feeds,
     "charset": admin.charset,
+    "fulltext": admin.fulltext,
 }
 # Handlers that may take seconds (a /test scan): run beside other updates, not before them.
 IN_BACKGROUND = frozenset({user.test, user.test_button})

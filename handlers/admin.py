@@ -137,21 +137,42 @@ def feed_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]
     return "\n\n".join(lines), InlineKeyboardMarkup(rows)
 
 
+def pages_line(t: Turn, feed: Feed) -> str:
+    """Its full-text mode and how its latest page fared, or that auto paused it."""
+    mode = t.text(f"fulltext_mode_{feed.fulltext}")
+    when = _when(feed.page_checked_at, t) if feed.page_checked_at else ""
+    if feed.page_backoff_until is not None and feed.page_backoff_until > t.svc.clock():
+        page = t.text(
+            "page_backoff", until=_when(feed.page_backoff_until, t), failures=feed.page_failures
+        )
+    elif feed.page_status == "ok":
+        page = t.text("page_result_ok", when=when)
+    elif feed.page_status:
+        page = t.text("page_result_failed", reason=feed.page_status, when=when)
+    else:
+        page = ""
+    return t.text("feed_pages_line", mode=mode, page=page)
+
+
 def _feed_line(t: Turn, feed: Feed) -> str:
-    """A feed in /feeds: state, title, address, last success, errors; values shortened."""
+    """A feed in /feeds: state, title, address, last success, errors, pages; values shortened."""
     last_error = (
         t.text("feed_last_error", error=shorten(feed.last_error, SHOWN_LIST_ERROR_CHARS))
         if feed.last_error
         else ""
     )
-    return t.text(
-        "feed_line",
-        state=t.text(f"feed_state_{_state(feed)}"),
-        title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
-        url=Raw(link_html(shown_url(feed))),
-        last_ok=_when(feed.last_success_at, t),
-        errors=feed.error_count,
-        last_error=Raw(last_error),
+    return (
+        t.text(
+            "feed_line",
+            state=t.text(f"feed_state_{_state(feed)}"),
+            title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
+            url=Raw(link_html(shown_url(feed))),
+            last_ok=_when(feed.last_success_at, t),
+            errors=feed.error_count,
+            last_error=Raw(last_error),
+        )
+        + "\n"
+        + pages_line(t, feed)
     )
 
 
@@ -164,16 +185,39 @@ def shown_url(feed: Feed) -> str:
 def feed_details(t: Turn, feed: Feed) -> str:
     """One feed in full: state, last success and error, items per day, next check."""
     now = t.svc.clock()
-    return t.text(
-        "feed_details",
-        title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
-        url=Raw(link_html(shown_url(feed), SHOWN_DETAIL_URL_CHARS)),
-        state=t.text(f"feed_state_name_{_state(feed)}"),
-        last_ok=_when(feed.last_success_at, t),
-        errors=feed.error_count,
-        last_error=shorten(feed.last_error or t.text("none"), SHOWN_DETAIL_ERROR_CHARS),
-        per_day=f"{stats.items_per_day(t.svc.db, feed.id, now=now):.1f}",
-        next_check=_when(feed.next_check_at, t) if not feed.disabled else "—",
+    return (
+        t.text(
+            "feed_details",
+            title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
+            url=Raw(link_html(shown_url(feed), SHOWN_DETAIL_URL_CHARS)),
+            state=t.text(f"feed_state_name_{_state(feed)}"),
+            last_ok=_when(feed.last_success_at, t),
+            errors=feed.error_count,
+            last_error=shorten(feed.last_error or t.text("none"), SHOWN_DETAIL_ERROR_CHARS),
+            per_day=f"{stats.items_per_day(t.svc.db, feed.id, now=now):.1f}",
+            next_check=_when(feed.next_check_at, t) if not feed.disabled else "—",
+        )
+        + "\n"
+        + pages_line(t, feed)
+    )
+
+
+FULLTEXT_NEXT = {"auto": "on", "on": "off", "off": "auto"}  # what the details button turns to
+
+
+def details_buttons(t: Turn, feed: Feed, page: int) -> InlineKeyboardMarkup:
+    """Under a feed's details: its full-text mode (pressed: the next one), and back."""
+    mode = t.text(f"fulltext_mode_{feed.fulltext}")
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.label("button_fulltext", mode=mode),
+                    callback_data=f"feed:ft:{feed.id}:{page}",
+                ),
+                InlineKeyboardButton("↩️", callback_data=f"feed:list:{page}"),
+            ]
+        ]
     )
 
 
@@ -204,11 +248,11 @@ async def feed_button(update: Update, context: Context) -> None:
         await query.answer(t.text("feed_gone"), show_alert=True)
         return
     await query.answer()
+    if action == "ft":
+        t.svc.feeds.set_fulltext(feed_id, FULLTEXT_NEXT.get(feed.fulltext, "auto"))
+        action, feed = "info", feed_store.get_feed(t.svc.db, feed_id) or feed
     if action == "info":
-        back = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("↩️", callback_data=f"feed:list:{page}")]]
-        )
-        await edit(query, feed_details(t, feed), back)
+        await edit(query, feed_details(t, feed), details_buttons(t, feed, page))
         return
     if action == "pause":
         t.svc.feeds.set_paused(feed_id, True)
@@ -492,3 +536,21 @@ async def charset(update: Update, context: Context) -> None:
             charset=name or t.text("charset_auto"),
         ),
     )
+
+
+@admin_only
+async def fulltext(update: Update, context: Context) -> None:
+    """/fulltext <feed id> <auto|on|off>: whether a feed's new items are read from their pages."""
+    t = record_turn(update, context)
+    words = command_argument(update).split()
+    if len(words) != 2 or not words[0].isdigit() or words[1].lower() not in FULLTEXT_NEXT:
+        await reply(update, t.text("fulltext_usage"))
+        return
+    feed = feed_store.get_feed(t.svc.db, int(words[0]))
+    if feed is None:
+        await reply(update, t.text("feed_gone"))
+        return
+    mode = words[1].lower()
+    t.svc.feeds.set_fulltext(feed.id, mode)
+    title = feed.title or shown_url(feed)
+    await reply(update, t.text("fulltext_set", title=title, mode=t.text(f"fulltext_mode_{mode}")))

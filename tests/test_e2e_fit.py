@@ -96,7 +96,8 @@ async def test_feeds_pages_show_every_feed_within_the_limit(api, tmp_path):
         details = await api.wait_for_edit(
             ADMIN, listing.message_id, lambda m: "↩️" in str(m.buttons)
         )
-        assert details.callback_data == ["feed:list:2"]
+        feed_id = info.split(":")[2]
+        assert details.callback_data == [f"feed:ft:{feed_id}:2", "feed:list:2"]
         await api.press_button(ADMIN, details, "feed:list:2")
         back = await api.wait_for_edit(ADMIN, listing.message_id, on_page(3))
         pause = next(d for d in back.callback_data if d.startswith("feed:pause:"))
