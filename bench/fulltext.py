@@ -11,12 +11,17 @@ The libraries other than trafilatura are bench-only:
   .venv/bin/pip install --no-deps -r bench/requirements.txt
 No extractor may touch the network while this runs (sockets refuse to connect).
 
-Run: .venv/bin/python bench/fulltext.py [--part extraction] [--runs 5]    (about 10 s)
+- cycle: a poll cycle of 200 teaser feeds x 20 new items whose pages answer after 200 ms on
+  loopback, with full text against without it in the same run (bench/fulltext_cycle.py): cycle
+  time, CPU, peak memory, poll-to-alert latency p50/p99. Needs nothing beside the clone.
+
+Run: .venv/bin/python bench/fulltext.py [--part extraction] [--part cycle] [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import logging
 import socket
@@ -105,8 +110,17 @@ def part_extraction(args: argparse.Namespace) -> None:
         raise SystemExit(2)
     warnings.filterwarnings("ignore")  # dateutil's "tzname GST" and the like, from newspaper4k
     logging.disable(logging.CRITICAL)
+    connect = socket.socket.connect
     socket.socket.connect = _refuse_network  # type: ignore[method-assign]
-    pages, methods, runs = load_pages(), extractors(), args.runs
+    try:
+        _extraction_table(load_pages(), extractors(), args.runs)
+    finally:
+        socket.socket.connect = connect  # type: ignore[method-assign]
+        logging.disable(logging.NOTSET)
+
+
+def _extraction_table(pages: list[Page], methods: dict[str, Extractor], runs: int) -> None:
+    """Print the per-page and per-library tables."""
     names = ", ".join(f"{n} {version(n)}" for n in ("trafilatura", *LIBRARIES.values(), "lxml"))
     print(f"## extraction: {len(pages)} real Arabic article pages ({names})\n")
     f1s: dict[str, list[float]] = {m: [] for m in methods}
@@ -138,7 +152,18 @@ def part_extraction(args: argparse.Namespace) -> None:
     )
 
 
-PARTS: dict[str, Callable[[argparse.Namespace], None]] = {"extraction": part_extraction}
+def part_cycle(args: argparse.Namespace) -> None:
+    """A poll cycle of 200 teaser feeds x 20 new items, with and without full text."""
+    from bench import fulltext_cycle
+
+    print("\n## cycle: pages fetched and extracted in the poll cycle, against none")
+    asyncio.run(fulltext_cycle.run())
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "extraction": part_extraction,
+    "cycle": part_cycle,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
