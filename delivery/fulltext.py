@@ -15,10 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 
-from core.fulltext import page_backoff, with_page, without_page
+from core.fulltext import page_backoff, without_page
 from core.models import Article, Feed
 from delivery.prepare import Prepared
-from feeds.extract import PageText, extract_page
+from feeds.extract import told_by_page
 from feeds.pages import PageFetcher
 from storage import articles as article_store
 from storage import feeds as feed_store
@@ -102,7 +102,8 @@ class FullText:
         # Only new items, and only web links (the parser keeps no other).
         chosen = {a.item_key: a for a in ready.articles if a.item_key not in known and a.url}
         tasks = {
-            key: asyncio.create_task(self._told(feed.id, article)) for key, article in chosen.items()
+            key: asyncio.create_task(self._told(feed.id, article))
+            for key, article in chosen.items()
         }
         try:
             if tasks:
@@ -135,19 +136,14 @@ class FullText:
         if not result.ok or result.body is None:
             return without_page(article, result.error_kind or "fetch")
         loop = asyncio.get_running_loop()
-        page: PageText = await loop.run_in_executor(
+        return await loop.run_in_executor(
             self.executor,
-            extract_page,
+            told_by_page,
+            article,
             result.body,
             result.headers,
             result.final_url or article.url,
-            article.title,
             self.max_text_chars,
-        )
-        if page.error:
-            return without_page(article, "no_text")
-        return with_page(
-            article, page.text, published_at=page.published_at, canonical=page.canonical_url
         )
 
     def record(self, feed: Feed, tally: PageTally, now: float) -> None:

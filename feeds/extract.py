@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import htmldate
 import lxml.html  # type: ignore[import-untyped]  # no stubs in requirements
 import trafilatura
 from lxml import etree
@@ -28,6 +29,8 @@ from trafilatura.settings import Document
 from core.arabic import tokenize
 from core.articles import ARTICLE_MAX_CHARS
 from core.dedup import canonical_url
+from core.fulltext import with_page, without_page
+from core.models import Article
 from core.text import cap_text
 from feeds.parse import LATIN_DEFAULTS, choose_encoding
 
@@ -116,20 +119,24 @@ def _extract(
     tree, problem = _parse(text)
     if tree is None:
         return PageText(error=problem)
-    # Read before trafilatura, which cleans the tree it is given.
+    # Read before trafilatura, which cleans the tree it is given. Its own metadata step would
+    # cost four times the extraction itself (27 against 5 ms a page): dates and headlines are
+    # read here, and htmldate asked only for a page that states no date of its own.
     published_at, canonical = _published_at(tree), _canonical(tree, url)
+    headlines = [title, tree.findtext(".//title") or "", tree.findtext(".//h1") or ""]
+    if published_at is None:
+        day = htmldate.find_date(tree, url=url or None, extensive_search=False)
+        published_at = _timestamp(day) if day else None
     document = trafilatura.bare_extraction(
         tree,
         url=url or None,
         favor_precision=True,
         include_comments=False,
-        with_metadata=True,
+        with_metadata=False,
     )
     if not isinstance(document, Document):
-        document = Document()  # nothing found: no text, title or date
-    main = _main_text(document.text or "", [title, document.title or ""])
-    if published_at is None and document.date:
-        published_at = _timestamp(document.date)
+        document = Document()  # nothing found: no text
+    main = _main_text(document.text or "", headlines)
     found = PageText(published_at=published_at, canonical_url=canonical)
     if len(main.split()) < MIN_WORDS:
         return replace(found, error="no article text found")
@@ -329,3 +336,16 @@ def _same_site(href: str, url: str) -> str | None:
 
 def _site(host: str | None) -> str:
     return (host or "").lower().rstrip(".").removeprefix("www.")
+
+
+def told_by_page(
+    article: Article, body: bytes, headers: Mapping[str, str], url: str, max_text_chars: int
+) -> Article:
+    """The article as its page tells it (text, language, fingerprint, date, canonical link), or
+    the feed's own saying why not; top-level so the parse pool runs it, off the event loop."""
+    page = extract_page(body, headers, url, article.title, max_text_chars)
+    if page.error:
+        return without_page(article, "no_text")
+    return with_page(
+        article, page.text, published_at=page.published_at, canonical=page.canonical_url
+    )
