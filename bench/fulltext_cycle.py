@@ -5,7 +5,8 @@ Setup: a web server in its own process (standing for the web) serves FEEDS tease
 host of its own (site<N>.test, resolved to 127.0.0.1), of ITEMS new items each, and every item's
 article page; every response waits 200 ms. The pages and teasers are written here from a few
 dozen sentences (nothing from ../shared). Rasd: the real bootstrap (poll cycle, page stage, parse
-pool of 2 workers), 2,000 subscriptions of words of those sentences; the feeds are stored primed
+pool of 2 workers), 800 chats each following one of 77 places and subjects (each page names
+two, one in its title); the feeds are stored primed
 with no article, so the cycle stores and matches every item. Measured per run: the cycle's wall
 time, CPU (this process and the pool's workers), peak memory, and poll-to-alert latency (from the
 cycle's start to each alert's outbox row), p50 and p99.
@@ -53,14 +54,96 @@ SENTENCES = [
     "وافتتحت البلدية حديقة عامة جديدة في الحي الشرقي من المدينة",
     "وأشار التقرير إلى نمو صادرات الفوسفات خلال الربع الأخير من العام",
 ]
-KEYWORDS = ["الزيتون", "النفط", "الفائدة", "البورصة", "التطعيم", "الرباط", "الموازنة", "البرمجة"]
+# What readers follow: each page names two of these in its body (one of them in its title),
+# so full text finds what the teaser hides, at about the rate real keywords hit real news.
+TOPICS = [
+    "المغرب",
+    "الجزائر",
+    "تونس",
+    "مصر",
+    "السودان",
+    "ليبيا",
+    "الأردن",
+    "لبنان",
+    "سوريا",
+    "العراق",
+    "الكويت",
+    "قطر",
+    "البحرين",
+    "السعودية",
+    "اليمن",
+    "فلسطين",
+    "موريتانيا",
+    "الصومال",
+    "جيبوتي",
+    "تركيا",
+    "إيران",
+    "فرنسا",
+    "ألمانيا",
+    "إسبانيا",
+    "إيطاليا",
+    "روسيا",
+    "الصين",
+    "اليابان",
+    "الهند",
+    "البرازيل",
+    "كندا",
+    "أستراليا",
+    "الرباط",
+    "القاهرة",
+    "بيروت",
+    "دمشق",
+    "بغداد",
+    "الدوحة",
+    "الرياض",
+    "عمان",
+    "الخرطوم",
+    "طرابلس",
+    "نواكشوط",
+    "أنقرة",
+    "باريس",
+    "برلين",
+    "مدريد",
+    "روما",
+    "موسكو",
+    "بكين",
+    "طوكيو",
+    "الزراعة",
+    "السياحة",
+    "الطاقة",
+    "التعليم",
+    "الصحة",
+    "الاتصالات",
+    "الفوسفات",
+    "الذهب",
+    "القمح",
+    "الموانئ",
+    "الطيران",
+    "الانتخابات",
+    "البرلمان",
+    "الجامعة",
+    "المونديال",
+    "الهجرة",
+    "الجفاف",
+    "الزلزال",
+]
+CHATS = 800  # one keyword each: about ten readers a topic
 FURNITURE = "<nav>الرئيسية · سياسة · اقتصاد · رياضة</nav><aside>الأكثر قراءة: عناوين أخرى</aside>"
+
+
+def _topics(feed: int, item: int) -> tuple[str, str]:
+    rng = random.Random(feed * 1000 + item)
+    first, second = rng.sample(TOPICS, 2)
+    return first, second
 
 
 def _page(feed: int, item: int) -> str:
     rng = random.Random(feed * 1000 + item)
-    body = "".join(f"<p>{rng.choice(SENTENCES)}.</p>" for _ in range(30))
-    title = f"خبر {item} من الموقع {feed}"
+    first, second = _topics(feed, item)
+    paragraphs = [f"{rng.choice(SENTENCES)}." for _ in range(30)]
+    paragraphs[12] = f"وفي سياق متصل، تتابع {second} التطورات عن كثب."
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    title = f"خبر {item} من {first}"
     return (
         f'<!doctype html><html lang="ar"><head><meta charset="utf-8"><title>{title}</title>'
         f"</head><body>{FURNITURE}<article><h1>{title}</h1>{body}</article></body></html>"
@@ -73,7 +156,7 @@ def _feed(feed: int, port: int) -> str:
         link = f"http://site{feed}.test:{port}/p/{feed}/{item}.html"
         teaser = SENTENCES[(feed + item) % len(SENTENCES)][:60]
         items.append(
-            f"<item><title>خبر {item} من الموقع {feed}</title><link>{link}</link>"
+            f"<item><title>خبر {item} من {_topics(feed, item)[0]}</title><link>{link}</link>"
             f"<guid>{link}</guid><description>{teaser} […]</description></item>"
         )
     return (
@@ -151,30 +234,33 @@ async def one_run(port: int, folder: Path, *, full_text: bool) -> dict[str, floa
         for feed in range(FEEDS):
             url = f"http://site{feed}.test:{port}/f/{feed}.xml"
             feed_store.add_feed(rasd.db, url, title="", interval_seconds=3600, now=0, primed=True)
-        for chat in range(1, 251):
+        for chat in range(1, CHATS + 1):
             chat_store.touch_chat(rasd.db, chat, type="private", title="", language="ar", now=0)
-            for keyword in random.Random(chat).sample(KEYWORDS, 8):
-                query = parse_query(keyword)
-                sub = chat_store.add_subscription(rasd.db, chat, keyword, query.key, 0)
-                stored = chat_store.subscription(rasd.db, chat, sub)
-                assert stored is not None
-                rasd.book.add(stored, query)
+            keyword = TOPICS[chat % len(TOPICS)]
+            query = parse_query(keyword)
+            sub = chat_store.add_subscription(rasd.db, chat, keyword, query.key, 0)
+            stored = chat_store.subscription(rasd.db, chat, sub)
+            assert stored is not None
+            rasd.book.add(stored, query)
     await asyncio.get_running_loop().run_in_executor(rasd.executor, len, "warm the pool")
     cpu_before, workers_before = time.process_time(), _workers_cpu(rasd)
     started = time.time()
     report = await rasd.poller.run_once()
     wall = time.time() - started
-    cpu = time.process_time() - cpu_before + _workers_cpu(rasd) - workers_before
+    parent_cpu = time.process_time() - cpu_before
+    cpu = parent_cpu + _workers_cpu(rasd) - workers_before
     queued = [row[0] - started for row in rasd.db.execute("SELECT created_at FROM outbox")]
     pages = dict(rasd.db.execute("SELECT coalesce(page, '-'), count(*) FROM articles GROUP BY 1"))
     figures = {
         "cycle_s": wall,
         "cpu_s": cpu,
+        "parent_cpu_s": parent_cpu,
         "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_peak_mb": _workers_peak_mb(rasd),
         "alerts": len(queued),
         "latency_p50_s": statistics.median(queued) if queued else 0.0,
         "latency_p99_s": statistics.quantiles(queued, n=100)[98] if len(queued) > 1 else 0.0,
+        "latency_max_s": max(queued, default=0.0),
         "articles": report.articles_new,
         "pages_ok": pages.get("ok", 0),
         "pages_failed": sum(v for k, v in pages.items() if k not in ("ok", "-")),
@@ -203,4 +289,8 @@ async def run() -> None:
         print(f"{name:18}{without[name]:>16.2f}{with_pages[name]:>14.2f}")
     ratio = with_pages["cycle_s"] / without["cycle_s"]
     print(f"cycle with pages / without: {ratio:.2f}x (target <= 3x)")
-    print(f"latest alert with pages: {with_pages['latency_p99_s']:.1f} s p99 (bound 25 s + store)")
+    print(
+        f"alerts with pages: p99 {with_pages['latency_p99_s']:.1f} s, latest "
+        f"{with_pages['latency_max_s']:.1f} s after the cycle began (bound: 25 s after the "
+        "feed's fetch, then storing)"
+    )
