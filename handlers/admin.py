@@ -510,23 +510,35 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+async def feed_and_value(
+    update: Update, t: Turn, usage: str, allowed: set[str] | None = None
+) -> tuple[Feed, str] | None:
+    """`<feed id> <value>` after a command: the feed and the value, or None once the admin has
+    been told the usage (or that the feed is gone)."""
+    words = command_argument(update).split()
+    if len(words) != 2 or not words[0].isdigit() or (allowed and words[1].lower() not in allowed):
+        await reply(update, t.text(usage))
+        return None
+    feed = feed_store.get_feed(t.svc.db, int(words[0]))
+    if feed is None:
+        await reply(update, t.text("feed_gone"))
+        return None
+    return feed, words[1]
+
+
 @admin_only
 async def charset(update: Update, context: Context) -> None:
     """/charset <feed id> <charset|auto>: for a feed that lies about its encoding."""
     t = record_turn(update, context)
-    words = command_argument(update).split()
-    if len(words) != 2 or not words[0].isdigit():
-        await reply(update, t.text("charset_usage"))
+    found = await feed_and_value(update, t, "charset_usage")
+    if found is None:
         return
-    feed = feed_store.get_feed(t.svc.db, int(words[0]))
-    if feed is None:
-        await reply(update, t.text("feed_gone"))
-        return
-    wanted = None if words[1].lower() in {"auto", "none", "-"} else words[1]
+    feed, value = found
+    wanted = None if value.lower() in {"auto", "none", "-"} else value
     try:
         name = t.svc.feeds.set_charset(feed.id, wanted)
     except feed_store.UnknownCharset:
-        await reply(update, t.text("charset_unknown", charset=words[1]))
+        await reply(update, t.text("charset_unknown", charset=value))
         return
     await reply(
         update,
@@ -542,15 +554,10 @@ async def charset(update: Update, context: Context) -> None:
 async def fulltext(update: Update, context: Context) -> None:
     """/fulltext <feed id> <auto|on|off>: whether a feed's new items are read from their pages."""
     t = record_turn(update, context)
-    words = command_argument(update).split()
-    if len(words) != 2 or not words[0].isdigit() or words[1].lower() not in FULLTEXT_NEXT:
-        await reply(update, t.text("fulltext_usage"))
+    found = await feed_and_value(update, t, "fulltext_usage", allowed=set(FULLTEXT_NEXT))
+    if found is None:
         return
-    feed = feed_store.get_feed(t.svc.db, int(words[0]))
-    if feed is None:
-        await reply(update, t.text("feed_gone"))
-        return
-    mode = words[1].lower()
+    feed, mode = found[0], found[1].lower()
     t.svc.feeds.set_fulltext(feed.id, mode)
     title = feed.title or shown_url(feed)
     await reply(update, t.text("fulltext_set", title=title, mode=t.text(f"fulltext_mode_{mode}")))
