@@ -150,9 +150,9 @@ def _page(feed: int, item: int) -> str:
     )
 
 
-def _feed(feed: int, port: int) -> str:
+def _feed(feed: int, port: int, count: int) -> str:
     items = []
-    for item in range(ITEMS):
+    for item in range(count):
         link = f"http://site{feed}.test:{port}/p/{feed}/{item}.html"
         teaser = SENTENCES[(feed + item) % len(SENTENCES)][:60]
         items.append(
@@ -166,13 +166,15 @@ def _feed(feed: int, port: int) -> str:
     )
 
 
-def _serve(port_out, ready) -> None:
+def _serve(port_out, ready, count: int) -> None:
     """The web, in a process of its own: feeds and pages, each after LATENCY seconds."""
 
     async def feed(request: web.Request) -> web.Response:
         await asyncio.sleep(LATENCY)
         number = int(request.match_info["n"])
-        return web.Response(text=_feed(number, port_out.value), content_type="application/rss+xml")
+        return web.Response(
+            text=_feed(number, port_out.value, count), content_type="application/rss+xml"
+        )
 
     async def page(request: web.Request) -> web.Response:
         await asyncio.sleep(LATENCY)
@@ -216,14 +218,14 @@ def _workers_peak_mb(rasd: Rasd) -> float:
     return peak
 
 
-async def one_run(port: int, folder: Path, *, full_text: bool) -> dict[str, float]:
+async def one_run(port: int, folder: Path, *, full_text: bool, items: int) -> dict[str, float]:
     """One cold poll cycle over every feed; its figures."""
     settings = replace(
         load_settings({}),
         database_path=folder / f"rasd-{full_text}.db",
         parse_workers=2,
         full_text=full_text,
-        pages_per_cycle=FEEDS * ITEMS,
+        pages_per_cycle=FEEDS * items,
         page_wait_seconds=25.0,
     )
     fetcher = Fetcher(
@@ -270,19 +272,31 @@ async def one_run(port: int, folder: Path, *, full_text: bool) -> dict[str, floa
 
 
 async def run() -> None:
-    """Both runs, without full text first, against one web server process."""
+    """A burst (every feed brings ITEMS new items at once) and a steady cycle (two each), each
+    without full text and with it, against a web server process of its own."""
+    for items in (ITEMS, 2):
+        without, with_pages = await _both(items)
+        _print(items, without, with_pages)
+
+
+async def _both(items: int) -> tuple[dict[str, float], dict[str, float]]:
     port, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
-    server = multiprocessing.get_context("fork").Process(target=_serve, args=(port, ready))
+    context = multiprocessing.get_context("fork")
+    server = context.Process(target=_serve, args=(port, ready, items))
     server.start()
     try:
         ready.wait(30)
         with tempfile.TemporaryDirectory() as folder:
-            without = await one_run(port.value, Path(folder), full_text=False)
-            with_pages = await one_run(port.value, Path(folder), full_text=True)
+            without = await one_run(port.value, Path(folder), full_text=False, items=items)
+            with_pages = await one_run(port.value, Path(folder), full_text=True, items=items)
     finally:
         server.terminate()
+    return without, with_pages
+
+
+def _print(items: int, without: dict[str, float], with_pages: dict[str, float]) -> None:
     print(
-        f"\n{FEEDS} teaser feeds x {ITEMS} new items, every response after {LATENCY * 1000:.0f} ms"
+        f"\n{FEEDS} teaser feeds x {items} new items, every response after {LATENCY * 1000:.0f} ms"
     )
     print(f"{'':18}{'without pages':>16}{'with pages':>14}")
     for name in without:
