@@ -96,6 +96,8 @@ async def poll_tick(context: AppContext) -> None:
     rasd = context.bot_data.rasd
     if rasd.poller.running:
         return
+    for paged in rasd.poller.take_paged():  # teaser feeds stored once their pages came
+        record_poll_metrics(rasd.metrics, paged)
     started = rasd.clock()
     report = await rasd.poller.run_once()
     record_poll_metrics(rasd.metrics, report)

@@ -249,12 +249,15 @@ async def one_run(port: int, folder: Path, *, full_text: bool, items: int) -> di
     started = time.time()
     report = await rasd.poller.run_once()
     wall = time.time() - started
+    await rasd.poller.settled()  # teaser feeds whose items waited for their pages
+    stored = time.time() - started
     parent_cpu = time.process_time() - cpu_before
     cpu = parent_cpu + _workers_cpu(rasd) - workers_before
     queued = [row[0] - started for row in rasd.db.execute("SELECT created_at FROM outbox")]
     pages = dict(rasd.db.execute("SELECT coalesce(page, '-'), count(*) FROM articles GROUP BY 1"))
     figures = {
         "cycle_s": wall,
+        "all_stored_s": stored,
         "cpu_s": cpu,
         "parent_cpu_s": parent_cpu,
         "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -263,7 +266,7 @@ async def one_run(port: int, folder: Path, *, full_text: bool, items: int) -> di
         "latency_p50_s": statistics.median(queued) if queued else 0.0,
         "latency_p99_s": statistics.quantiles(queued, n=100)[98] if len(queued) > 1 else 0.0,
         "latency_max_s": max(queued, default=0.0),
-        "articles": report.articles_new,
+        "articles": report.articles_new + sum(r.articles_new for r in rasd.poller.take_paged()),
         "pages_ok": pages.get("ok", 0),
         "pages_failed": sum(v for k, v in pages.items() if k not in ("ok", "-")),
     }

@@ -99,6 +99,10 @@ class Poller:
         self._unwritten: list[_Outcome] = []  # fetched (and parsed) feeds waiting for storage
         self._cycle: asyncio.Future | None = None  # the feeds of the cycle running now
         self._stopped = False
+        # Teaser feeds whose items wait for their pages: stored when those come (or the bound
+        # passes), while the next cycles go on; each such feed is left out of them meanwhile.
+        self._paging: dict[int, asyncio.Task[None]] = {}
+        self._paged: list[PollReport] = []  # what they stored, for the metrics
 
     @property
     def running(self) -> bool:
@@ -111,6 +115,18 @@ class Poller:
         self._stopped = True
         if self._cycle is not None:
             self._cycle.cancel()
+        for task in self._paging.values():
+            task.cancel()
+
+    async def settled(self) -> None:
+        """Until the feeds waiting for their pages are stored (benchmarks, tests)."""
+        while self._paging:
+            await asyncio.wait(list(self._paging.values()))
+
+    def take_paged(self) -> list[PollReport]:
+        """What the feeds that waited for their pages stored since the last call."""
+        reports, self._paged = self._paged, []
+        return reports
 
     async def run_once(self) -> PollReport:
         """One cycle over every due feed (at most max_feeds_per_cycle, most overdue first)."""
@@ -124,6 +140,7 @@ class Poller:
         if self.fulltext is not None:
             self.fulltext.new_cycle()
         feeds = feed_store.due_feeds(self.work.db, self.clock(), limit=self.max_feeds_per_cycle)
+        feeds = [feed for feed in feeds if feed.id not in self._paging]
         self._cycle = asyncio.gather(*(self._check(feed, report) for feed in feeds))
         try:
             await self._cycle
@@ -166,31 +183,72 @@ class Poller:
             )
             fetched_at = self.clock()
             digest = body_hash(result.body)
-            ready, pages = None, None
+            ready = None
             if result.ok and not result.not_modified and digest != feed.body_hash:
                 ready = await self.work.preparer.prepare(result, feed.charset, feed.title)
-                if self.fulltext is not None and not ready.error:
-                    ready, pages = await self.fulltext.enrich(feed, ready, fetched_at)
-            outcome = _Outcome(feed, result, ready, digest, report, pages)
-            self._unwritten.append(outcome)
-            while not outcome.written:
-                async with self.work.db_turn:
-                    if not outcome.written:
-                        self._write_some()
-            if outcome.error is not None:
-                raise outcome.error
-        except Exception as error:  # one broken feed must not stop the others
-            self.work.intake.forget_stories()
-            if is_refused_write(error):
-                self._not_stored(error, report)
+            outcome = _Outcome(feed, result, ready, digest, report)
+            if self._wants_pages(outcome):
+                self._start_paging(outcome, fetched_at)
                 return
-            log.exception("feed processing failed", extra={"feed_url": feed.url})
-            try:
-                self._fail(feed, f"internal error: {type(error).__name__}", report, kind="internal")
-            except Exception as again:
-                if not is_refused_write(again):
-                    raise
-                self._not_stored(again, report)
+            await self._store(outcome)
+        except Exception as error:  # one broken feed must not stop the others
+            self._broken(feed, error, report)
+
+    def _wants_pages(self, outcome: _Outcome) -> bool:
+        ready = outcome.ready
+        if self.fulltext is None or ready is None or ready.error:
+            return False
+        return self.fulltext.wanted(outcome.feed, ready)
+
+    def _start_paging(self, outcome: _Outcome, fetched_at: float) -> None:
+        """Read the feed's new items from their pages apart from this cycle, then store it."""
+        feed_id = outcome.feed.id
+        outcome.report = PollReport(feeds_checked=1)  # its own: this cycle may end before
+        task = asyncio.create_task(self._with_pages(outcome, fetched_at))
+        self._paging[feed_id] = task
+        task.add_done_callback(lambda _: self._paging.pop(feed_id, None))
+
+    async def _with_pages(self, outcome: _Outcome, fetched_at: float) -> None:
+        assert self.fulltext is not None
+        assert outcome.ready is not None
+        report = outcome.report
+        try:
+            outcome.ready, outcome.pages = await self.fulltext.enrich(
+                outcome.feed, outcome.ready, fetched_at
+            )
+            await self._store(outcome)
+        except Exception as error:
+            self._broken(outcome.feed, error, report)
+        if report.database_error is not None:
+            self._refused(report.database_error)
+        self._paged.append(report)
+        if report.alerts_queued:
+            self.on_queued()
+
+    async def _store(self, outcome: _Outcome) -> None:
+        """Wait for the feed's turn at the database and store it (raises what storing raised)."""
+        self._unwritten.append(outcome)
+        while not outcome.written:
+            async with self.work.db_turn:
+                if not outcome.written:
+                    self._write_some()
+        if outcome.error is not None:
+            raise outcome.error
+
+    def _broken(self, feed: Feed, error: Exception, report: PollReport) -> None:
+        """What went wrong with one feed: counted against it, or, when it is the database's
+        refusal, not (the feed stays due)."""
+        self.work.intake.forget_stories()
+        if is_refused_write(error):
+            self._not_stored(error, report)
+            return
+        log.exception("feed processing failed", extra={"feed_url": feed.url}, exc_info=error)
+        try:
+            self._fail(feed, f"internal error: {type(error).__name__}", report, kind="internal")
+        except Exception as again:
+            if not is_refused_write(again):
+                raise
+            self._not_stored(again, report)
 
     @staticmethod
     def _not_stored(error: Exception, report: PollReport) -> None:

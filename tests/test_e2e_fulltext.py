@@ -227,3 +227,31 @@ async def test_a_feed_whose_pages_keep_failing_stops_trying_and_says_so(api, fee
         feeds.set_feed("/feed.xml", make_rss("أخبار المعارض", [*baseline, *failing, later]))
         await api.wait_for_message(USER, lambda m: "الأخير" in m.text, timeout=GUARD)
     assert feeds.requests_to("/gone/40.html") == []  # paused: the teaser, without asking
+
+
+async def test_a_feed_waiting_for_its_pages_holds_no_other_feed(api, feeds, tmp_path):
+    feeds.set_hostile("/hang.html", "hang", content_type="text/html")
+    slow = [teaser_item(1, "أخبار سابقة", "خبر قديم", feeds.url("/old.html"))]
+    other = [teaser_item(1, "خبر قديم آخر", "خبر قديم", feeds.url("/old2.html"))]
+    first = teaser_item(2, "وفد في الرباط", "خبر من الرباط", feeds.url("/b/2.html"))
+    second = teaser_item(3, "مؤتمر في الرباط", "خبر من الرباط", feeds.url("/b/3.html"))
+    waiting = teaser_item(4, "انتظار في الرباط", "خبر من الرباط", feeds.url("/hang.html"))
+    settings = bot_settings(
+        api, tmp_path, FULL_TEXT="true", PAGE_WAIT_SECONDS="600", PAGE_TIMEOUT_SECONDS="600"
+    )
+    feeds.set_feed("/slow.xml", make_rss("مصدر بطيء", slow))
+    feeds.set_feed("/other.xml", make_rss("مصدر آخر", other))
+    async with running_bot(settings):
+        await say(api, ADMIN, f"/addfeed {feeds.url('/slow.xml')}", expect="✅")
+        await say(api, ADMIN, f"/addfeed {feeds.url('/other.xml')}", expect="✅")
+        await say(api, ADMIN, "/fulltext 2 off", expect="✅")
+        await say(api, USER, "/add الرباط")
+        feeds.set_feed("/slow.xml", make_rss("مصدر بطيء", [*slow, waiting]))
+        await api.wait_until(lambda: feeds.path_in_flight["/hang.html"] == 1, timeout=GUARD)
+        feeds.set_feed("/other.xml", make_rss("مصدر آخر", [*other, first]))
+        await api.wait_for_message(USER, lambda m: "وفد في الرباط" in m.text, timeout=GUARD)
+        feeds.set_feed("/other.xml", make_rss("مصدر آخر", [*other, first, second]))
+        await api.wait_for_message(USER, lambda m: "مؤتمر في الرباط" in m.text, timeout=GUARD)
+        # Two cycles went by for the other feed while the slow one's page still loads.
+        assert feeds.path_in_flight["/hang.html"] == 1
+        assert not any("انتظار" in m.text for m in api.sent_messages(USER))
