@@ -11,7 +11,11 @@ bot's answer, p50/p99, in three phases:
   (b) while one more user sends ten /test commands over the 3,000 stored articles;
   (c) while a new 2 MB item, matched by 30 chats, is processed and alerted;
   (d) while ten Mini App users type keywords: each asks /app/api/test every half second, the
-      most the page asks (only in a checkout that has the Mini App).
+      most the page asks (only in a checkout that has the Mini App);
+  (e) while a teaser feed brings seven new items whose pages are each bad in one way: 50 MB, a
+      gzip bomb, 10,000 nested <div>s, a charset only in a <meta> (windows-1256), a page that
+      never finishes, a javascript: and a tg:// link (issue #28; a checkout without full text
+      alerts them from the teaser at once).
 The same phases run twice in one invocation: on a checkout of the baseline (--baseline, a git
 ref; default the last commit before issue #14's work) and on this working tree.
 Targets: p99 in (b) and (c) at most 2 s and at most 3x (a); all 30 alerts delivered; every
@@ -51,7 +55,7 @@ BASELINE = "246b503"  # main before issue #14
 ADMIN = 900
 # Five new users each phase: 15 /help in 15 s stay within either version's flood guard, so
 # what is measured is the wait, never the guard.
-HELP_USERS = {phase: [200 + 10 * phase + n for n in range(1, 6)] for phase in range(4)}
+HELP_USERS = {phase: [200 + 10 * phase + n for n in range(1, 6)] for phase in range(5)}
 APP_USERS = list(range(500, 510))
 APP_WORDS = ["المغرب", "الحكومة", "الرئيس", "الموسيقى", "الحرب", "التاريخ", "مصر", "العلم"]
 TESTER = 300
@@ -202,6 +206,7 @@ async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> di
         for number in range(FEEDS):
             feeds.set_feed(f"/feed{number}.xml", stored_feed(number, sentences, rng))
         feeds.set_feed("/big.xml", make_rss("المصدر الكبير", []))
+        feeds.set_feed("/teaser.xml", make_rss("مصدر المقتطفات", hostile_items(feeds)[:1]))
         port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
             database = Path(tmp) / "rasd.db"
@@ -210,7 +215,8 @@ async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> di
                    "DATABASE_PATH": str(database), "POLL_INTERVAL_SECONDS": "2",
                    "ALLOW_PRIVATE_FEED_URLS": "true", "WEB_PORT": str(port), "LOG_LEVEL": os.environ.get("STALL_LOG_LEVEL", "WARNING"),
                    "PTB_TIMEDELTA": "true", "WEBAPP_URL": f"http://127.0.0.1:{port}/app/"}  # fmt: skip
-            urls = [feeds.url(f"/feed{n}.xml") for n in range(FEEDS)] + [feeds.url("/big.xml")]
+            urls = [feeds.url(f"/feed{n}.xml") for n in range(FEEDS)]
+            urls += [feeds.url("/big.xml"), feeds.url("/teaser.xml")]
             opml = Path(tmp) / "feeds.opml"
             outlines = "".join(f'<outline type="rss" xmlUrl="{u}"/>' for u in urls)
             opml.write_text(f"<opml version='2.0'><body>{outlines}</body></opml>")
@@ -227,6 +233,7 @@ async def run_checkout(source: Path, seconds: float, sentences: list[str]) -> di
                     typing = app_typing(base, api.token, seconds, app_times)
                     result["app"] = await phase(api, 3, seconds, typing)
                     result["app_answers"] = app_times
+                result.update(await hostile_phase(api, feeds, seconds))
                 return result
             finally:
                 bot.terminate()
@@ -274,11 +281,53 @@ async def phases(api, feeds, seconds, sentences, rng) -> dict[str, object]:
             "add_answered": answered}  # fmt: skip
 
 
+def hostile_items(feeds: FeedServer) -> list[dict]:
+    """A baseline teaser item, then seven whose pages are each bad in one way."""
+    feeds.set_hostile("/p/huge.html", "huge", size=50_000_000, content_type="text/html")
+    feeds.set_hostile("/p/bomb.html", "gzip_bomb", size=50_000_000, content_type="text/html")
+    feeds.set_hostile("/p/hang.html", "hang", content_type="text/html")
+    nested = "<html><body>" + "<div>" * 10_000 + "نص" + "</div>" * 10_000 + "</body></html>"
+    feeds.set_page("/p/nested.html", nested)
+    paragraph = f"<p>قال مسؤول في {KEYWORD} إن التقرير السنوي صدر اليوم بعد أشهر من العمل.</p>"
+    meta = f'<html><head><meta charset="windows-1256"></head><body>{paragraph * 20}</body></html>'
+    feeds.set_page("/p/cp1256.html", meta.encode("cp1256"))
+    links = ["/p/old.html", "/p/huge.html", "/p/bomb.html", "/p/nested.html", "/p/cp1256.html",
+             "/p/hang.html"]  # fmt: skip
+    urls = [feeds.url(link) for link in links] + ["javascript:alert(1)", "tg://proxy?server=x"]
+    return [
+        {
+            "title": f"تقرير {KEYWORD} رقم {n}",
+            "link": url,
+            "guid": f"teaser-{n}",
+            "description": f"<p>مقتطف عن {KEYWORD} […]</p>",
+        }  # fmt: skip
+        for n, url in enumerate(urls)
+    ]
+
+
+async def hostile_phase(api: BotApiServer, feeds: FeedServer, seconds: float) -> dict[str, object]:
+    """Phase (e): /help while the teaser feed's bad pages are fetched; its alerts delivered."""
+    items = hostile_items(feeds)
+
+    async def bad_pages() -> None:
+        feeds.set_feed("/teaser.xml", make_rss("مصدر المقتطفات", items))
+
+    before = {user: len(api.sent_messages(user)) for user in FOLLOWERS}
+    times = await phase(api, 4, seconds, bad_pages())
+    with contextlib.suppress(TimeoutError):
+        await api.wait_until(
+            lambda: all(len(api.sent_messages(u)) > before[u] for u in FOLLOWERS), 120
+        )
+    reached = sum(len(api.sent_messages(u)) > before[u] for u in FOLLOWERS)
+    return {"pages": times, "pages_alerted": reached}
+
+
 def report(name: str, result: dict[str, object]) -> None:
     print(f"\n{name}")
     floor = percentile(result["alone"], 0.99)  # type: ignore[arg-type]
     for key, label in (("alone", "(a) alone"), ("storm", "(b) /test storm"),
-                       ("big", "(c) 2 MB item"), ("app", "(d) app typing")):  # fmt: skip
+                       ("big", "(c) 2 MB item"), ("app", "(d) app typing"),
+                       ("pages", "(e) bad pages")):  # fmt: skip
         if key not in result:
             continue
         times: list[float] = result[key]  # type: ignore[assignment]
@@ -293,6 +342,9 @@ def report(name: str, result: dict[str, object]) -> None:
         print(f"  (d) the app's tests: {len(found)} results (p50 {statistics.median(found or [0]):.2f} s,"
               f" p99 {percentile(found or [0], 0.99):.2f} s), {busy} busy answers,"
               f" {len(answers) - len(found) - busy} other")  # fmt: skip
+    if "pages_alerted" in result:
+        print(f"  (e) followers alerted to the teaser feed's items: {result['pages_alerted']} of"
+              f" {len(FOLLOWERS)}")  # fmt: skip
     print(f"  30 simultaneous /add answered: {result['add_answered']} of {len(FOLLOWERS)}")
     print(f"  alerts delivered: {result['alerts']} of {len(FOLLOWERS)};"
           f" longest message {result['longest']} chars (limit {MESSAGE_LIMIT})")  # fmt: skip
