@@ -445,10 +445,6 @@ class MatchIndex(_Postings):
         """How many distinct query keys the index holds."""
         return len(self._entries)
 
-    def query(self, sub_id: int) -> Query:
-        """The query a subscription follows (KeyError when absent)."""
-        return self._sub_queries[sub_id]
-
     def entry_id(self, key: str) -> int | None:
         """The id of the distinct query with this key; None when no subscription follows it."""
         entry = self._entries.get(key)

@@ -22,12 +22,11 @@ from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import outbox
-from storage.db import Database
+from storage.db import CHAT_BATCH, Database
 
 log = logging.getLogger(__name__)
 
 STORY_WINDOW_SECONDS = 48 * 3600
-CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
 
 
 class Intake:

@@ -109,19 +109,6 @@ class SlidingWindow:
         self.next_slot = max(self.next_slot, now - self.spacing) + self.spacing
         self.times.append(now)
 
-    async def acquire(self) -> None:
-        """Wait for the next evenly spaced slot that the window allows, and take it."""
-        now = self.clock()
-        # Slots are booked on a schedule, so a late wake-up does not push every later slot back.
-        slot = max(self.next_slot, now)
-        self.next_slot = slot + self.spacing
-        if slot > now:
-            await self.sleep(slot - now)
-        while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 (time-based, nothing to signal)
-            await self.sleep(wait)
-            self.next_slot = max(self.next_slot, self.clock() + self.spacing)
-        self.times.append(self.clock())
-
 
 @dataclass(eq=False)
 class _ChatPace:

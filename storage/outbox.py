@@ -20,9 +20,7 @@ from sqlite_utils import Database
 
 from core.models import OutboxRow, OutboxStatus
 from core.safety import safe_error
-from storage.db import fetch_rows, inserted_id
-
-_CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
+from storage.db import CHAT_BATCH, fetch_rows, inserted_id
 
 
 def _marks(values: list) -> str:
@@ -281,11 +279,6 @@ def finish_broadcast(db: Database, broadcast_id: int, now: float) -> None:
     )
 
 
-def broadcast_text(db: Database, broadcast_id: int) -> str:
-    """The text of a broadcast."""
-    return db.execute("SELECT text FROM broadcasts WHERE id = ?", (broadcast_id,)).fetchone()[0]
-
-
 def reset_in_flight(db: Database) -> int:
     """At start: rows claimed by a process that died are owed again."""
     return db.execute(
@@ -475,10 +468,10 @@ def _chats_with_alert(db: Database, story_id: int, chat_ids: list[int]) -> set[i
     """Which of these chats already have an alert row for the story."""
     return {
         row[0]
-        for start in range(0, len(chat_ids), _CHAT_BATCH)
+        for start in range(0, len(chat_ids), CHAT_BATCH)
         for row in db.execute(
             f"""SELECT chat_id FROM outbox WHERE kind = 'alert' AND story_id = ?
-                AND chat_id IN ({_marks(chat_ids[start : start + _CHAT_BATCH])})""",
-            [story_id, *chat_ids[start : start + _CHAT_BATCH]],
+                AND chat_id IN ({_marks(chat_ids[start : start + CHAT_BATCH])})""",
+            [story_id, *chat_ids[start : start + CHAT_BATCH]],
         )
     }

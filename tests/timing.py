@@ -3,7 +3,7 @@
     clock = FakeClock(START)
     window = SlidingWindow(10, clock, sleep=clock.sleep)
     async with clock.running():  # time jumps to each sleeper's deadline, earliest first
-        await window.acquire()
+        await clock.sleep(window.ready_in())
     clock.advance(60)            # or moves by hand, waking the sleepers that are due
 
 A hang guard fails a test that would otherwise wait forever. It says nothing about speed, so its
