@@ -33,7 +33,6 @@ from core.settings import load_settings
 from feeds.fetch import Fetcher
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage.db import transaction
 
 FEEDS, ITEMS, LATENCY = 200, 20, 0.2
 SENTENCES = [
@@ -232,7 +231,7 @@ async def one_run(port: int, folder: Path, *, full_text: bool, items: int) -> di
         allow_private=True, resolver=_resolve, max_connections=1000, page_timeout=10.0
     )
     rasd = bootstrap(settings, fetcher=fetcher)
-    with transaction(rasd.db):
+    with rasd.db.atomic():
         for feed in range(FEEDS):
             url = f"http://site{feed}.test:{port}/f/{feed}.xml"
             feed_store.add_feed(rasd.db, url, title="", interval_seconds=3600, now=0, primed=True)

@@ -54,7 +54,7 @@ from delivery.prepare import parse_pool  # noqa: E402
 from feeds.fetch import Fetcher  # noqa: E402
 from storage import chats as chat_store  # noqa: E402
 from storage import feeds as feed_store  # noqa: E402
-from storage.db import open_database, transaction  # noqa: E402
+from storage.db import open_database  # noqa: E402
 from tests.pipeline import Pipeline  # noqa: E402
 
 EASC = SHARED_EASC / "Articles"
@@ -267,7 +267,7 @@ async def run_rasd(base_url: str, db_path: Path) -> dict[str, float]:
     rng = random.Random(SEED)
     db = open_database(db_path)
     started = time.perf_counter()
-    with transaction(db):
+    with db.atomic():
         for chat in range(1, CHATS + 1):
             chat_store.touch_chat(db, chat, type="private", title="", language="ar", now=NOW)
         for chat, keyword in subscriptions(rng):

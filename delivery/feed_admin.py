@@ -14,7 +14,6 @@ from delivery.intake import FeedWork, body_hash
 from delivery.prepare import Prepared
 from feeds.fetch import FetchResult
 from storage import feeds as feed_store
-from storage.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ class FeedAdmin:
         """Store a feed and its baseline items in one transaction; FeedExists if it is there."""
         now = self.clock()
         try:
-            with transaction(self.work.db):
+            with self.work.db.atomic():
                 feed_id = feed_store.add_feed(
                     self.work.db,
                     url,

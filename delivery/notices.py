@@ -18,7 +18,7 @@ from core.render import SHOWN_ERROR_CHARS, SHOWN_TITLE_CHARS, shorten
 from core.safety import without_credentials
 from storage import chats as chat_store
 from storage import outbox
-from storage.db import Database, is_refused_write, transaction
+from storage.db import Database, is_refused_write
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def notify_admins(
 ) -> int:
     """Queue one catalog message to each admin who has written to the bot; how many."""
     queued = 0
-    with transaction(db):
+    with db.atomic():
         for admin_id in admin_ids:
             admin = chat_store.get_chat(db, admin_id)
             if admin is None or not admin.active:

@@ -20,7 +20,7 @@ from delivery.intake import FeedWork, body_hash
 from delivery.prepare import Prepared
 from feeds.fetch import FetchResult
 from storage import feeds as feed_store
-from storage.db import is_refused_write, transaction
+from storage.db import is_refused_write
 
 if TYPE_CHECKING:
     from delivery.fulltext import FullText, PageTally
@@ -266,10 +266,10 @@ class Poller:
         batch = self._unwritten[:WRITE_BATCH]
         del self._unwritten[:WRITE_BATCH]
         try:
-            with transaction(self.work.db):
+            with self.work.db.atomic():
                 for outcome in batch:
                     try:
-                        with transaction(self.work.db):
+                        with self.work.db.atomic():
                             self._finish_feed(outcome)
                     except Exception as error:
                         self.work.intake.forget_stories()  # it may remember rolled-back articles

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from core.write_health import WriteHealth, backoff
-from storage.db import Database, is_refused_write, transaction
+from storage.db import Database, is_refused_write
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class RefusedWrites:
     def retry(self, then: Callable[[], object] = lambda: None) -> bool:
         """Make the owed writes, then `then`, in one transaction; True if the database took them."""
         try:
-            with transaction(self.db):
+            with self.db.atomic():
                 for write in self._owed:
                     write()
                 then()

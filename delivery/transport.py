@@ -21,7 +21,7 @@ from delivery.refused import RefusedWrites
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import outbox
-from storage.db import Database, transaction
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class Transport:
     def _mark_sent(
         self, row: OutboxRow, folded: list[OutboxRow], message_id: int, now: float
     ) -> None:
-        with transaction(self.db):
+        with self.db.atomic():
             outbox.mark_sent(self.db, row.id, message_id=message_id, now=now)
             outbox.mark_folded(
                 self.db, [r.id for r in folded], carrier_id=row.id, message_id=message_id, now=now

@@ -327,11 +327,6 @@ def open_database(path: Path | str, *, busy_timeout: float = BUSY_TIMEOUT_SECOND
     return db
 
 
-def transaction(db: Database):
-    """One atomic unit of work (nested calls become savepoints)."""
-    return db.atomic()
-
-
 def fetch_rows(db: Database, sql: str, params: tuple | list = ()) -> list[dict]:
     """The rows of a query as dicts by column name."""
     cursor = db.execute(sql, params)

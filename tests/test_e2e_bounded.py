@@ -16,7 +16,7 @@ from handlers.trial import PAGE
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage.db import open_database, transaction
+from storage.db import open_database
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.data import easc_texts, needs_shared
 from tests.feedserver import make_rss
@@ -34,7 +34,7 @@ def store_recent_articles(settings, count: int) -> None:
     easc = easc_texts()
     db = open_database(settings.database_path)
     now = time.time()
-    with transaction(db):
+    with db.atomic():
         feed_id = feed_store.add_feed(
             db, "http://feeds.example/old", title="أرشيف", interval_seconds=300, now=now
         )
@@ -138,7 +138,7 @@ async def test_a_2_mb_item_for_30_chats_is_summarised_once_and_reaches_all(api, 
     db = open_database(settings.database_path)
     now = time.time()
     query = parse_query("زلزال")
-    with transaction(db):
+    with db.atomic():
         for reader in readers:
             chat_store.touch_chat(db, reader, type="private", title="", language="ar", now=now)
             chat_store.add_subscription(db, reader, query.raw, query.key, now)
