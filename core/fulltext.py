@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from core.arabic import normalize
 from core.dedup import canonical_url, simhash
 from core.language import detect_language
+from core.links import site_host
 from core.models import Article
 
 TEASER_WORDS = 150  # well above the longest teaser median (63), well below whole articles
@@ -27,15 +28,15 @@ _EXCERPT_END = re.compile(r"(\[\s*(…|\.\.\.)\s*\]|…|\.\.\.)\s*$")
 _TAIL_CHARS = 300  # the end of an item's HTML where an excerpt mark is looked for
 
 
-def is_teaser(words: list[int], html_tails: list[str]) -> bool:
-    """Whether a feed's items (their words of clean text, the ends of their HTML) are teasers
-    that do not stand for the article."""
+def is_teaser(words: list[int], htmls: list[str]) -> bool:
+    """Whether a feed's items (their words of clean text, their HTML) are teasers that do not
+    stand for the article."""
     if not words:
         return False
     if statistics.median(words) < TEASER_WORDS:
         return True
-    cut = sum(1 for tail in html_tails if ends_with_excerpt_mark(tail))
-    return cut * 2 > len(html_tails)
+    cut = sum(1 for html in htmls if ends_with_excerpt_mark(html))
+    return cut * 2 > len(htmls)
 
 
 def ends_with_excerpt_mark(html: str) -> bool:
@@ -83,11 +84,7 @@ def same_site(url: str, other: str) -> bool:
     first, second = urlsplit(url), urlsplit(other)
     if first.scheme not in ("http", "https") or not first.hostname or not second.hostname:
         return False
-    return _bare(first.hostname) == _bare(second.hostname)
-
-
-def _bare(host: str) -> str:
-    return host.lower().removeprefix("www.")
+    return site_host(first.hostname) == site_host(second.hostname)
 
 
 def page_backoff(failures: int, now: float) -> float | None:

@@ -47,7 +47,8 @@ def day_of(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).date().isoformat()
 
 
-def _site(host: str | None) -> str:
+def site_host(host: str | None) -> str:
+    """A host as a site: lowercase, without a final dot or a leading "www."."""
     host = (host or "").lower().rstrip(".")
     return host.removeprefix("www.")
 
@@ -60,7 +61,7 @@ def shortlink_shape_ok(shortlink: str, url: str) -> bool:
         return False
     if short.scheme not in ("http", "https") or not short.hostname or short.fragment:
         return False
-    if "@" in short.netloc or _site(short.hostname) != _site(article.hostname):
+    if "@" in short.netloc or site_host(short.hostname) != site_host(article.hostname):
         return False
     params = parse_qsl(short.query, keep_blank_values=True)
     if params:

@@ -122,7 +122,7 @@ def parse_and_prepare(
     ]
     teaser = is_teaser(
         [len(article.text.split()) for article in articles],
-        [item.html[-1000:] for item in parsed.items],
+        [item.html for item in parsed.items],
     )
     return Prepared(
         title=parsed.title,

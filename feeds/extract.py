@@ -30,6 +30,7 @@ from core.arabic import tokenize
 from core.articles import ARTICLE_MAX_CHARS
 from core.dedup import canonical_url
 from core.fulltext import with_page, without_page
+from core.links import site_host
 from core.models import Article
 from core.text import cap_text
 from feeds.parse import LATIN_DEFAULTS, choose_encoding
@@ -329,13 +330,9 @@ def _same_site(href: str, url: str) -> str | None:
         return None
     if link.scheme.lower() not in ("http", "https") or not link_host or "@" in link.netloc:
         return None
-    if _site(link_host) != _site(page_host):
+    if site_host(link_host) != site_host(page_host):
         return None
     return canonical_url(absolute)
-
-
-def _site(host: str | None) -> str:
-    return (host or "").lower().rstrip(".").removeprefix("www.")
 
 
 def told_by_page(

@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 import httpcore
 import httpx
 
+from core.links import site_host
 from feeds.guard import AddressRefused, GuardedNetworkBackend, Resolver
 
 try:
@@ -480,7 +481,7 @@ def is_home_page(url: str, site_root: str | None = None) -> bool:
 
 
 def _place(url: httpx.URL) -> tuple[str, str]:
-    return url.host.lower().removeprefix("www."), url.path.rstrip("/")
+    return site_host(url.host), url.path.rstrip("/")
 
 
 def _protocol_failure(exc: httpx.RemoteProtocolError) -> _FetchFailed:

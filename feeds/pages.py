@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from core.links import site_host
 from feeds.fetch import Fetcher, FetchResult
 
 Clock = Callable[[], float]
@@ -55,7 +56,7 @@ def site_of(url: str) -> str | None:
         return None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         return None
-    return parsed.host.lower().removeprefix("www.")
+    return site_host(parsed.host)
 
 
 class PageFetcher:

@@ -28,7 +28,7 @@ def test_every_real_arabic_feed_we_bundle_is_a_teaser_feed(path):
     parsed = parse_feed(path.read_bytes(), {}, "https://example.com/")
     articles = [prepare_article(item) for item in parsed.items]
     words = [len(article.text.split()) for article in articles]
-    assert is_teaser(words, [item.html[-1000:] for item in parsed.items])
+    assert is_teaser(words, [item.html for item in parsed.items])
 
 
 def test_whole_articles_are_not_teasers_and_a_long_excerpt_cut_with_a_mark_is():
