@@ -92,10 +92,9 @@ def file_base_url(api_base_url: str) -> str:
 
 async def poll_tick(context: AppContext) -> None:
     """The one repeating job: poll whatever feeds are due (a tick that comes while the last
-    cycle still runs does nothing: that cycle says once, when it ends, that it ran long)."""
+    cycle still runs finds run_once return at once: that cycle says once, when it ends, that it
+    ran long)."""
     rasd = context.bot_data.rasd
-    if rasd.poller.running:
-        return
     for paged in rasd.poller.take_paged():  # teaser feeds stored once their pages came
         record_poll_metrics(rasd.metrics, paged)
     started = rasd.clock()
@@ -277,7 +276,7 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
 
 def schedule_jobs(application: RasdApplication, settings: Settings) -> None:
     """The repeating jobs: polling, broadcast progress, daily maintenance."""
-    # A tick during a long cycle returns at once (poll_tick), instead of a warning a tick.
+    # A tick during a long cycle returns at once (Poller.run_once), instead of a warning a tick.
     every(application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1, overlap=2)
     every(application, broadcast_tick, 3.0, first=1.0)
     every(application, maintenance_tick, 3600.0, first=60.0)

@@ -3,7 +3,7 @@
 Between parsing a feed and storing it, each new item of a feed whose items are teasers (or whose
 admin said `on`) has its page fetched (feeds.pages: the guarded fetcher, two requests a host, a
 budget per cycle) and its main text extracted in the parse pool (feeds.extract). Whatever is not
-had within PAGE_BOUND_SECONDS of the feed's fetch, or cannot be had at all, is stored and
+had within the bound (PAGE_WAIT_SECONDS) of the feed's fetch, or cannot be had at all, is stored and
 matched from the feed's own text: nothing waits longer, nothing is lost.
 """
 
@@ -25,8 +25,6 @@ from storage import feeds as feed_store
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-PAGE_BOUND_SECONDS = 25.0  # from the end of a feed's fetch to its items being stored
 
 
 @dataclass
@@ -61,15 +59,13 @@ class FullText:
         *,
         clock: Callable[[], float],
         max_text_chars: int,
-        default_mode: str = "auto",
-        bound_seconds: float = PAGE_BOUND_SECONDS,
+        bound_seconds: float,
     ) -> None:
         self.db = db
         self.pages = pages
         self.executor = executor
         self.clock = clock
         self.max_text_chars = max_text_chars
-        self.default_mode = default_mode
         self.bound_seconds = bound_seconds
 
     def new_cycle(self) -> None:
@@ -80,11 +76,8 @@ class FullText:
         """Whether this feed's new items get their pages now."""
         if not feed.primed or not ready.articles:
             return False  # a feed's first items are its baseline: never alerted, never fetched
-        mode = feed.fulltext if feed.fulltext in ("on", "off") else self.default_mode
-        if mode == "off":
-            return False
-        if mode == "on":
-            return True
+        if feed.fulltext != "auto":
+            return feed.fulltext == "on"
         in_backoff = feed.page_backoff_until is not None and feed.page_backoff_until > self.clock()
         return ready.teaser and not in_backoff
 
@@ -92,10 +85,8 @@ class FullText:
         self, feed: Feed, ready: Prepared, started: float
     ) -> tuple[Prepared, PageTally]:
         """The feed's articles, new ones told by their pages where they could be had by
-        `started` + the bound; and how the pages fared."""
+        `started` + the bound; and how the pages fared (for a feed the caller found `wanted`)."""
         tally = PageTally()
-        if not self.wanted(feed, ready):
-            return ready, tally
         known = article_store.known_item_keys(
             self.db, feed.id, [article.item_key for article in ready.articles]
         )

@@ -12,18 +12,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from core.models import Feed
 from core.write_health import WriteHealth, backoff
+from delivery.fulltext import FullText, PageTally
 from delivery.intake import FeedWork, body_hash
 from delivery.prepare import Prepared
 from feeds.fetch import FetchResult
 from storage import feeds as feed_store
 from storage.db import is_refused_write
-
-if TYPE_CHECKING:
-    from delivery.fulltext import FullText, PageTally
 
 log = logging.getLogger(__name__)
 

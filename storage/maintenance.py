@@ -147,7 +147,7 @@ def prune_if_due(
     return report
 
 
-def health_facts(db: Database, now: float = 0.0) -> HealthFacts:
+def health_facts(db: Database, now: float) -> HealthFacts:
     """Enabled feeds, the newest successful fetch, outbox rows by status, and the feeds whose
     pages keep failing (full text paused until later)."""
     enabled, last_success = db.execute(
