@@ -77,11 +77,15 @@ async def _stop_within(application: RasdApplication, seconds: float) -> None:
 
 def busy_message(busy: DatabaseBusy, database_path: Path) -> str:
     """What a second process on the same database is told."""
-    holder = f" (process {busy.holder})" if busy.holder else ""
     return (
-        f"Another Rasd{holder} is running on {database_path}: one bot per database. "
+        f"Another Rasd{_holder(busy)} is running on {database_path}: one bot per database. "
         "Stop it first, or give this one another DATABASE_PATH."
     )
+
+
+def _holder(busy: DatabaseBusy) -> str:
+    """« (process N)» for the process that holds the lock, when it wrote its pid."""
+    return f" (process {busy.holder})" if busy.holder else ""
 
 
 def run_bot(settings: Settings) -> int:
@@ -131,9 +135,8 @@ async def run_opml(settings: Settings, args: argparse.Namespace) -> int:
         try:
             lock.acquire()
         except DatabaseBusy as busy:
-            holder = f" (process {busy.holder})" if busy.holder else ""
             print(
-                f"The bot is running on {settings.database_path}{holder}: stop it first, "
+                f"The bot is running on {settings.database_path}{_holder(busy)}: stop it first, "
                 "or send the .opml file to the bot in a chat as an admin, which imports it.",
                 file=sys.stderr,
             )

@@ -22,7 +22,7 @@ from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import outbox
-from storage.db import CHAT_BATCH, Database
+from storage.db import IDS_PER_QUERY, Database
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,8 @@ class Intake:
     def _chats_of(self, chat_ids: list[int]) -> dict[int, Chat | None]:
         """The chats, each read from the database once per cycle."""
         missing = [chat_id for chat_id in chat_ids if chat_id not in self._chats]
-        for start in range(0, len(missing), CHAT_BATCH):
-            batch = missing[start : start + CHAT_BATCH]
+        for start in range(0, len(missing), IDS_PER_QUERY):
+            batch = missing[start : start + IDS_PER_QUERY]
             loaded = chat_store.chats_by_id(self.db, batch)
             self._chats.update((chat_id, loaded.get(chat_id)) for chat_id in batch)
         return {chat_id: self._chats[chat_id] for chat_id in chat_ids}

@@ -554,7 +554,9 @@ async def charset(update: Update, context: Context) -> None:
 async def fulltext(update: Update, context: Context) -> None:
     """/fulltext <feed id> <auto|on|off>: whether a feed's new items are read from their pages."""
     t = record_turn(update, context)
-    found = await feed_and_value(update, t, "fulltext_usage", allowed=set(FULLTEXT_NEXT))
+    found = await feed_and_value(
+        update, t, "fulltext_usage", allowed=set(feed_store.FULLTEXT_MODES)
+    )
     if found is None:
         return
     feed, mode = found[0], found[1].lower()

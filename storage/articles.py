@@ -8,7 +8,7 @@ from enum import Enum
 from sqlite_utils import Database
 
 from core.models import Article
-from storage.db import fetch_rows, inserted_id
+from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
 
 _SIGN_BIT = 1 << 63
 
@@ -106,8 +106,8 @@ def store_article(db: Database, feed_id: int, article: Article, now: float) -> t
 def known_item_keys(db: Database, feed_id: int, item_keys: list[str]) -> set[str]:
     """Which of these items the feed has stored already."""
     known: set[str] = set()
-    for start in range(0, len(item_keys), 500):
-        batch = item_keys[start : start + 500]
+    for start in range(0, len(item_keys), IDS_PER_QUERY):
+        batch = item_keys[start : start + IDS_PER_QUERY]
         marks = ",".join("?" * len(batch))
         known.update(
             row[0]

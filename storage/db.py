@@ -299,7 +299,7 @@ _REFUSED_WRITE_CODES = {
     14,  # SQLITE_CANTOPEN
     15,  # SQLITE_PROTOCOL
 }
-CHAT_BATCH = 500  # chat ids per query (SQLite's limit on parameters is far above)
+IDS_PER_QUERY = 500  # ids in one IN (...) list (SQLite's limit on parameters is far above)
 BUSY_TIMEOUT_SECONDS = 5.0  # a write waits this long for another connection's lock, then fails
 
 

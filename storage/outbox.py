@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from core.models import OutboxRow, OutboxStatus
 from core.safety import safe_error
-from storage.db import CHAT_BATCH, fetch_rows, inserted_id
+from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
 
 
 def _marks(values: list) -> str:
@@ -468,10 +468,10 @@ def _chats_with_alert(db: Database, story_id: int, chat_ids: list[int]) -> set[i
     """Which of these chats already have an alert row for the story."""
     return {
         row[0]
-        for start in range(0, len(chat_ids), CHAT_BATCH)
+        for start in range(0, len(chat_ids), IDS_PER_QUERY)
         for row in db.execute(
             f"""SELECT chat_id FROM outbox WHERE kind = 'alert' AND story_id = ?
-                AND chat_id IN ({_marks(chat_ids[start : start + CHAT_BATCH])})""",
-            [story_id, *chat_ids[start : start + CHAT_BATCH]],
+                AND chat_id IN ({_marks(chat_ids[start : start + IDS_PER_QUERY])})""",
+            [story_id, *chat_ids[start : start + IDS_PER_QUERY]],
         )
     }
