@@ -16,11 +16,11 @@ from dotenv import dotenv_values
 from telegram.error import InvalidToken, NetworkError
 
 from app.bootstrap import bootstrap
+from app.logs import setup_logging
 from app.telegram_app import RasdApplication, build_application, start_application, stop_application
 from core.i18n import load_catalog
 from core.settings import Settings, SettingsError, load_settings
 from core.subscriptions import SubscriptionBook
-from delivery.logs import setup_logging
 from storage import maintenance
 from storage.lock import DatabaseBusy, DatabaseLock
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests need into .venv, lint, type-check, and run the whole test suite.
-# Arguments go to pytest: ./test.sh -m "not slow" is the fast inner loop.
+# Arguments go to pytest: ./test.sh -m "not slow" is the fast inner loop. The tests run in
+# TEST_WORKERS processes (pytest-xdist, default 4): most of an end-to-end test is waiting.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
@@ -10,4 +11,4 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 .venv/bin/ruff check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-4}" "$@"

@@ -12,19 +12,19 @@ from core.i18n import Catalog, load_catalog
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
-from delivery.feed_admin import FeedAdmin
-from delivery.fulltext import FullText
-from delivery.intake import FeedSchedule, FeedWork, Intake
 from delivery.notices import AdminNotices
-from delivery.poll import Poller
-from delivery.prepare import Preparer, parse_pool
 from delivery.ratelimit import SendBudget
 from delivery.sender import MessageBot, Sender, SendPolicy
 from feeds.fetch import Fetcher
 from feeds.pages import PageFetcher
+from handlers.context import Services
 from handlers.jobs import BackgroundJobs
-from handlers.services import Services
-from handlers.trial import Trials
+from intake.feed_admin import FeedAdmin
+from intake.fulltext import FullText
+from intake.poll import Poller
+from intake.prepare import Preparer, parse_pool
+from intake.store import FeedSchedule, FeedWork, Intake
+from service.trials import Trials
 from storage import chats as chat_store
 from storage.db import Database, open_database
 from web.metrics import Metrics
@@ -157,7 +157,10 @@ def _feed_pipeline(
         max_title_chars=settings.title_max_chars,
     )
     schedule = FeedSchedule(
-        db, interval_seconds=settings.poll_interval_seconds, on_feed_disabled=notices.feed_disabled
+        db,
+        interval_seconds=settings.poll_interval_seconds,
+        quiet_cap_seconds=settings.quiet_feed_max_seconds,
+        on_feed_disabled=notices.feed_disabled,
     )
     work = FeedWork(db, fetcher, preparer, Intake(db, book), schedule)
     fulltext = page_stage(settings, db, fetcher, executor, clock) if settings.full_text else None

@@ -33,11 +33,11 @@ from app.bootstrap import Rasd, bootstrap
 from core.i18n import LANGUAGES, Catalog, pick_language
 from core.settings import Settings, SettingsError, is_loopback_url
 from delivery.broadcasts import report_broadcasts
-from delivery.poll import PollReport
 from delivery.ratelimit import BotRateLimiter, SendBudget
 from delivery.sender import Sender
 from handlers import USER_COMMANDS, register
-from handlers.services import BotData
+from handlers.context import BotData
+from intake.poll import PollReport
 from miniapp import PREFIX as MINIAPP_PREFIX
 from miniapp import make_miniapp
 from storage import chats as chat_store

@@ -50,8 +50,8 @@ from core.arabic import tokenize  # noqa: E402
 from core.models import Subscription  # noqa: E402
 from core.query import QueryError, parse_query  # noqa: E402
 from core.subscriptions import SubscriptionBook  # noqa: E402
-from delivery.prepare import parse_pool  # noqa: E402
 from feeds.fetch import Fetcher  # noqa: E402
+from intake.prepare import parse_pool  # noqa: E402
 from storage import chats as chat_store  # noqa: E402
 from storage import feeds as feed_store  # noqa: E402
 from storage.db import open_database  # noqa: E402
@@ -236,7 +236,7 @@ def warm_worker(_: int) -> float:
     so its workers hold the profiles: an English item loads them here, as in a bot.
     """
     from core.language import detect_language
-    from delivery.prepare import parse_and_prepare
+    from intake.prepare import parse_and_prepare
 
     body = feed_bodies_sample()
     started = time.perf_counter()

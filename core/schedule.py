@@ -18,9 +18,10 @@ JITTER_FRACTION = 0.1  # up to 10% later, so feeds added together drift apart
 MAX_CONSECUTIVE_FAILURES = 10  # ~1.5 days of failures at a 5-minute interval
 
 
-def quiet_interval(base_interval: float) -> float:
-    """The longest interval a healthy feed gets: 6x the base, capped at an hour, never < base."""
-    return max(base_interval, min(QUIET_FACTOR * base_interval, QUIET_CAP_SECONDS))
+def quiet_interval(base_interval: float, cap: float = QUIET_CAP_SECONDS) -> float:
+    """The longest interval a healthy feed gets: 6x the base, at most `cap` (an hour unless the
+    operator says otherwise), never < base."""
+    return max(base_interval, min(QUIET_FACTOR * base_interval, cap))
 
 
 def items_per_day(count: int, oldest: float | None, now: float) -> float:
@@ -31,14 +32,16 @@ def items_per_day(count: int, oldest: float | None, now: float) -> float:
     return count / span_days
 
 
-def adaptive_interval(items_per_day: float | None, base_interval: float) -> float:
+def adaptive_interval(
+    items_per_day: float | None, base_interval: float, quiet_cap: float = QUIET_CAP_SECONDS
+) -> float:
     """Check about CHECKS_PER_ITEM times per average gap between items, within the bounds.
 
     None (rate unknown) keeps the base interval; 0 (nothing published lately) the quiet one.
     """
     if items_per_day is None:
         return base_interval
-    longest = quiet_interval(base_interval)
+    longest = quiet_interval(base_interval, quiet_cap)
     if items_per_day <= 0:
         return longest
     gap = DAY_SECONDS / items_per_day
@@ -78,6 +81,7 @@ def next_check(
     server_min_seconds: float,
     rng: random.Random,
     jitter: float = JITTER_FRACTION,
+    quiet_cap: float = QUIET_CAP_SECONDS,
 ) -> float:
     """The time of the next check: adaptive when healthy, backed off when failing.
 
@@ -86,7 +90,7 @@ def next_check(
     if error_count > 0:
         interval = backoff_seconds(error_count, base_interval)
     else:
-        interval = adaptive_interval(items_per_day, base_interval)
+        interval = adaptive_interval(items_per_day, base_interval, quiet_cap)
     interval = max(interval, server_min_seconds)
     return now + interval * (1.0 + rng.uniform(0.0, jitter))
 

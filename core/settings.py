@@ -27,6 +27,7 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     database_path: Path = Path("data/rasd.db")
     poll_interval_seconds: float = 300.0
+    quiet_feed_max_seconds: float = 3600.0  # the longest a quiet, healthy feed waits between checks
     allow_private_feed_urls: bool = False
     summary_words: int = 50
     keyword_min_letters: int = 2
@@ -120,6 +121,7 @@ def _token(raw: str) -> str:
 
 _NUMBERS: dict[str, tuple[str, type, float]] = {
     "POLL_INTERVAL_SECONDS": ("poll_interval_seconds", float, 1),
+    "QUIET_FEED_MAX_SECONDS": ("quiet_feed_max_seconds", float, 1),
     "SUMMARY_WORDS": ("summary_words", int, 10),
     "KEYWORD_MIN_LETTERS": ("keyword_min_letters", int, 1),
     "KEYWORD_MAX_LENGTH": ("keyword_max_length", int, 5),

@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, channels, feedback, inline, settings, user
+from handlers import admin, channels, feedback, inline, preferences, user
 from handlers.common import ban_guard, flood_guard
 
 USER_COMMANDS = {
@@ -24,7 +24,7 @@ USER_COMMANDS = {
     "list": user.list_keywords,
     "remove": user.remove,
     "test": user.test,
-    "settings": settings.settings,
+    "settings": preferences.settings,
     "pause": user.pause,
     "resume": user.resume,
     "channel": channels.channel,
@@ -47,7 +47,7 @@ ADMIN_COMMANDS = {
 IN_BACKGROUND = frozenset({user.test, user.test_button})
 # Buttons, by the prefix of their callback data; the admin ones refuse non-admins too.
 BUTTONS = {
-    "set:": settings.settings_button,
+    "set:": preferences.settings_button,
     "kw:": user.keyword_button,
     "stop:": user.stop_button,
     "ch:": channels.channel_button,

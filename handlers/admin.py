@@ -34,9 +34,9 @@ from handlers.common import (
     reply,
     user_of,
 )
+from handlers.context import Context, FeedsImported
 from handlers.feedback import keyword_stats_text
 from handlers.jobs import Progress, Report, ticking
-from handlers.services import Context, FeedsImported
 from storage import bans as ban_store
 from storage import chats as chat_store
 from storage import feeds as feed_store

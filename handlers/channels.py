@@ -19,7 +19,7 @@ from handlers.common import (
     reply,
     user_of,
 )
-from handlers.services import Context
+from handlers.context import Context
 from storage import chats as chat_store
 
 

@@ -37,7 +37,7 @@ from core.render import (
     shorten,
     split_message,
 )
-from handlers.services import Context, Services, services
+from handlers.context import Context, Services, services
 from storage import bans as ban_store
 from storage import chats as chat_store
 

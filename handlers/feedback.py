@@ -29,7 +29,7 @@ from handlers.common import (
     record_turn,
     refuse,
 )
-from handlers.services import Context, Services, services
+from handlers.context import Context, Services, services
 from handlers.user import (
     BUTTON_KEYWORD_CHARS,
     parse_for,

@@ -19,7 +19,7 @@ from core.render import (
     plain_text,
     shorten,
 )
-from handlers.services import Context, services
+from handlers.context import Context, services
 from handlers.user import parse_keyword, scan_recent
 from storage import articles as article_store
 from storage import shortlinks

@@ -39,7 +39,7 @@ from handlers.common import (
     topic_here,
     unstamped,
 )
-from handlers.services import Context, Services, services
+from handlers.context import Context, Services, services
 from storage import articles as article_store
 from storage import bans as ban_store
 from storage import chats as chat_store
@@ -325,7 +325,7 @@ async def scan_recent(
     svc: Services, query: Query, *, budget: float | None = None
 ) -> tuple[Trial[StoredArticle], bool]:
     """The keyword tried on the stories of the last TEST_DAYS days, within /test's cap and
-    budget (or a smaller one; in the parse pool, a page at a time; see handlers.trial): the
+    budget (or a smaller one; in the parse pool, a page at a time; see service.trials): the
     trial, and whether every story was read."""
     settings = svc.settings
     since = svc.clock() - settings.test_days * 86400

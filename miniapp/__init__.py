@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from handlers.services import Services
+from handlers.context import Services
 from miniapp.api import MiniAppApi
 
 STATIC = Path(__file__).with_name("static")

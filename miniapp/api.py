@@ -18,8 +18,8 @@ from core.query import QueryError
 from core.render import SHOWN_TITLE_CHARS, plain_text, shorten
 from core.webapp import InitDataRefused, verify_init_data
 from handlers.common import Turn
-from handlers.services import Services
-from handlers.settings import (
+from handlers.context import Services
+from handlers.preferences import (
     ALL,
     ARTICLE_LANGUAGES,
     SettingRefused,

@@ -75,6 +75,7 @@ def bot_settings(api: BotApiServer, tmp_path: Path, **extra: str) -> Settings:
         "ADMIN_IDS": str(ADMIN),
         "DATABASE_PATH": str(tmp_path / "rasd.db"),
         "POLL_INTERVAL_SECONDS": "1",
+        "QUIET_FEED_MAX_SECONDS": "1",  # every feed checked each second, dated items or not
         "ALLOW_PRIVATE_FEED_URLS": "true",
         "WEB_PORT": "0",
         "PARSE_WORKERS": "0",  # threads: a process pool per test bot is slow to start

@@ -11,11 +11,11 @@ from core.models import Feed
 from core.schedule import MAX_CONSECUTIVE_FAILURES
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
-from delivery.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
-from delivery.intake import FeedSchedule, FeedWork, Intake
-from delivery.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
-from delivery.prepare import Preparer
 from feeds.fetch import Fetcher
+from intake.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
+from intake.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
+from intake.prepare import Preparer
+from intake.store import FeedSchedule, FeedWork, Intake
 from storage.db import Database
 
 

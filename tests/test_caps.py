@@ -10,7 +10,7 @@ from core.articles import ARTICLE_MAX_CHARS, TITLE_MAX_CHARS, prepare_article
 from core.models import FeedItem
 from core.settings import SettingsError, load_settings
 from core.text import cap_text
-from delivery.prepare import parse_and_prepare
+from intake.prepare import parse_and_prepare
 from tests.conftest import feed_texts
 from tests.data import ARABIC_FEEDS, easc_texts, needs_shared
 from tests.feedserver import make_rss

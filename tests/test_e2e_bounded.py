@@ -12,7 +12,7 @@ import pytest
 from core.models import Article
 from core.query import parse_query
 from core.render import MAX_MESSAGE_CHARS
-from handlers.trial import PAGE
+from service.trials import PAGE
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store

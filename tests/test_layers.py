@@ -17,6 +17,8 @@ FORBIDDEN = {
         "storage",
         "feeds",
         "delivery",
+        "intake",
+        "service",
         "handlers",
         "bot",
         "app",
@@ -28,6 +30,8 @@ FORBIDDEN = {
         "sqlite3",
         "storage",
         "delivery",
+        "intake",
+        "service",
         "handlers",
         "bot",
         "app",
@@ -39,14 +43,29 @@ FORBIDDEN = {
         "aiohttp",
         "feeds",
         "delivery",
+        "intake",
+        "service",
         "handlers",
         "bot",
         "app",
     },
-    "delivery": {"handlers", "bot", "app", "sqlite_utils", "sqlite3"},
+    # intake/: poll -> fetch -> parse -> store -> match -> queue; it never talks to Telegram.
+    "intake": {"telegram", "aiohttp", "handlers", "delivery", "service", "bot", "app"},
+    # delivery/: outbox -> decide -> compose -> send; it never fetches.
+    "delivery": {
+        "handlers",
+        "feeds",
+        "intake",
+        "service",
+        "bot",
+        "app",
+        "sqlite_utils",
+        "sqlite3",
+    },
     "handlers": {
         "feeds",
         "delivery",
+        "intake",
         "bot",
         "app",
         "sqlite_utils",
@@ -63,7 +82,25 @@ FORBIDDEN = {
         "feedparser",
         "feeds",
         "delivery",
+        "intake",
         "handlers",
+        "bot",
+        "app",
+    },
+    # service/ is the use cases: what users and admins can do, whatever asked (chat, Mini App, CLI).
+    "service": {
+        "telegram",
+        "aiohttp",
+        "httpx",
+        "feedparser",
+        "sqlite_utils",
+        "sqlite3",
+        "feeds",
+        "intake",
+        "delivery",
+        "handlers",
+        "web",
+        "miniapp",
         "bot",
         "app",
     },
@@ -147,7 +184,19 @@ def test_every_runtime_requirement_is_in_the_readme_with_its_license():
 SERVICES = {
     "Poller", "FeedAdmin", "FeedWork", "Intake", "FeedSchedule", "Preparer", "Sender", "Fetcher",
 }  # fmt: skip
-RUNTIME = ["bot.py", "app", "core", "feeds", "storage", "delivery", "web", "handlers", "miniapp"]
+RUNTIME = [
+    "bot.py",
+    "app",
+    "core",
+    "feeds",
+    "storage",
+    "intake",
+    "delivery",
+    "service",
+    "web",
+    "handlers",
+    "miniapp",
+]
 
 
 def test_only_the_composition_root_builds_the_services():

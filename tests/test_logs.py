@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from delivery.logs import EventFormatter, Redactor
+from app.logs import EventFormatter, Redactor
 
 TOKEN = "123456789:AAHfakeTokenForTestsOnly_abcdefghijklmn"
 

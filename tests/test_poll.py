@@ -14,8 +14,8 @@ from core.models import Subscription
 from core.opml import OpmlFeed, build_opml, parse_opml
 from core.query import parse_query
 from core.subscriptions import SubscriptionBook
-from delivery.prepare import PARSE_WORKER_NICENESS, parse_and_prepare, parse_pool
 from feeds.fetch import Fetcher
+from intake.prepare import PARSE_WORKER_NICENESS, parse_and_prepare, parse_pool
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from app.logs import Redactor
 from core.safety import (
     has_credentials,
     has_hidden,
@@ -15,7 +16,6 @@ from core.safety import (
     visible,
     without_credentials,
 )
-from delivery.logs import Redactor
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -206,3 +206,17 @@ def test_default_disable_limit_is_about_a_day_and_a_half_of_failures():
     total = sum(backoff_seconds(n, 300) for n in range(1, MAX_CONSECUTIVE_FAILURES))
     assert should_disable(MAX_CONSECUTIVE_FAILURES)
     assert 1 * DAY < total < 2 * DAY
+
+
+@pytest.mark.parametrize(
+    ("base", "cap", "expected"),
+    [
+        (300, 600, 600),  # the operator's cap, below 6x the poll interval
+        (300, 7200, 1800),  # a higher cap leaves 6x the poll interval
+        (1, 1, 1),  # the tests: every feed every second
+        (900, 60, 900),  # never below the poll interval
+    ],
+)
+def test_quiet_interval_under_the_operator_s_cap(base, cap, expected):
+    assert quiet_interval(base, cap) == expected
+    assert adaptive_interval(0.0, base, cap) == expected

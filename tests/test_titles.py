@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from core.titles import Affixes, learn_affixes, strip_affixes
-from delivery.prepare import parse_and_prepare
 from feeds.parse import parse_feed
+from intake.prepare import parse_and_prepare
 from tests.data import ARABIC_FEEDS, feed_file, needs_shared
 
 HURRA = [

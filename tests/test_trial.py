@@ -9,8 +9,8 @@ from core.matcher import find_matches
 from core.models import Article
 from core.query import parse_query
 from core.trial import Trial
-from delivery.prepare import parse_pool
-from handlers.trial import PAGE, Trials
+from intake.prepare import parse_pool
+from service.trials import PAGE, Trials
 from storage import articles as article_store
 from storage import feeds as feed_store
 from tests.conftest import feed_texts

@@ -3,7 +3,7 @@
 Each due feed goes through its own pipeline (fetch, then parse in the parse pool, then store on
 the event loop thread), so fetching, parsing and storing of different feeds overlap. Each feed is
 stored in its own savepoint; feeds that are ready together share one transaction. What storing
-means (stories, matching, alerts) is delivery.intake's; adding feeds is delivery.feed_admin's.
+means (stories, matching, alerts) is intake.store's; adding feeds is intake.feed_admin's.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from core.models import Feed
 from core.write_health import WriteHealth, backoff
-from delivery.fulltext import FullText, PageTally
-from delivery.intake import FeedWork, body_hash
-from delivery.prepare import Prepared
 from feeds.fetch import FetchResult
+from intake.fulltext import FullText, PageTally
+from intake.prepare import Prepared
+from intake.store import FeedWork, body_hash
 from storage import feeds as feed_store
 from storage.db import is_refused_write
 

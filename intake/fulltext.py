@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 from core.fulltext import page_backoff, without_page
 from core.models import Article, Feed
-from delivery.prepare import Prepared
 from feeds.extract import told_by_page
 from feeds.pages import PageFetcher
+from intake.prepare import Prepared
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.db import Database

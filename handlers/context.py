@@ -13,12 +13,12 @@ from core.i18n import Catalog
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from handlers.jobs import BackgroundJobs
-from handlers.trial import Trials
+from service.trials import Trials
 from storage.db import Database
 
 
 class FeedAdded(Protocol):
-    """The answer of the feed adder (see delivery.poll.AddFeedResult, a frozen dataclass)."""
+    """The answer of the feed adder (see intake.poll.AddFeedResult, a frozen dataclass)."""
 
     @property
     def feed_id(self) -> int | None: ...
@@ -35,7 +35,7 @@ class FeedAdded(Protocol):
 
 
 class FeedsImported(Protocol):
-    """The answer of the OPML importer (see delivery.poll.ImportReport, a dataclass)."""
+    """The answer of the OPML importer (see intake.poll.ImportReport, a dataclass)."""
 
     @property
     def added(self) -> list[tuple[str, str]]: ...  # (url, title)
@@ -48,7 +48,7 @@ class FeedsImported(Protocol):
 
 
 class FeedAdministration(Protocol):
-    """What admins do with feeds (delivery.feed_admin.FeedAdmin)."""
+    """What admins do with feeds (intake.feed_admin.FeedAdmin)."""
 
     async def add_feed(self, url: str, *, added_by: int | None) -> FeedAdded: ...
     async def import_opml(

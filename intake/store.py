@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 from core.articles import match_text
 from core.dedup import RecentStories
 from core.models import Article, Chat, Feed
-from core.schedule import MAX_CONSECUTIVE_FAILURES, next_check, server_min_seconds, should_disable
+from core.schedule import (
+    MAX_CONSECUTIVE_FAILURES,
+    QUIET_CAP_SECONDS,
+    next_check,
+    server_min_seconds,
+    should_disable,
+)
 from core.subscriptions import SubscriptionBook
-from delivery.prepare import Prepared, Preparer
 from feeds.fetch import Fetcher, FetchResult
+from intake.prepare import Prepared, Preparer
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -136,12 +142,14 @@ class FeedSchedule:
         db: Database,
         *,
         interval_seconds: float,
+        quiet_cap_seconds: float = QUIET_CAP_SECONDS,
         rng: random.Random | None = None,
         max_failures: int = MAX_CONSECUTIVE_FAILURES,
         on_feed_disabled: Callable[[Feed, int, str, str], None] = lambda *why: None,
     ) -> None:
         self.db = db
         self.interval_seconds = interval_seconds
+        self.quiet_cap_seconds = quiet_cap_seconds
         self.rng = rng if rng is not None else random.Random()
         self.max_failures = max_failures
         self.on_feed_disabled = on_feed_disabled
@@ -167,6 +175,7 @@ class FeedSchedule:
             error_count=0,
             server_min_seconds=server_min_seconds(max_age=result.max_age, ttl_minutes=ttl),
             rng=self.rng,
+            quiet_cap=self.quiet_cap_seconds,
         )
         feed_store.record_success(
             self.db,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from core.opml import OpmlError, build_opml, parse_opml
 from core.safety import has_credentials, without_credentials
-from delivery.intake import FeedWork, body_hash
-from delivery.prepare import Prepared
 from feeds.fetch import FetchResult
+from intake.prepare import Prepared
+from intake.store import FeedWork, body_hash
 from storage import feeds as feed_store
 
 log = logging.getLogger(__name__)

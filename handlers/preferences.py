@@ -22,7 +22,7 @@ from handlers.common import (
     stamped,
     unstamped,
 )
-from handlers.services import Context
+from handlers.context import Context
 from storage import chats as chat_store
 
 _T = TypeVar("_T")

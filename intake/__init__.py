@@ -1,0 +1,1 @@
+"""Intake: poll -> fetch -> parse -> (pages) -> store -> match -> queue. Feeds in, outbox rows out."""
