@@ -13,6 +13,7 @@ from core.i18n import Catalog
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from handlers.jobs import BackgroundJobs
+from service.base import Backend
 from service.trials import Trials
 from storage.db import Database
 
@@ -80,6 +81,14 @@ class Services:
     trials: Trials = field(default_factory=Trials)  # /test's cooldowns, slots and counters
     inline_latest: dict[int, str] = field(default_factory=dict)  # user -> newest inline query
     inline_running: set[int] = field(default_factory=set)  # users whose search is running
+
+    @property
+    def backend(self) -> Backend:
+        """What the use cases (service/) work on."""
+        return self._backend
+
+    def __post_init__(self) -> None:
+        self._backend = Backend(self.db, self.book, self.settings, self.clock)
 
 
 class BotData:
