@@ -254,6 +254,7 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
     )
     web_app = make_web_app(
         db=rasd.db,
+        catalog=rasd.catalog,
         metrics=rasd.metrics,
         health=health,
         clock=rasd.clock,

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
+from core.i18n import load_catalog
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import maintenance, shortlinks
@@ -95,6 +96,7 @@ async def site(tmp_path) -> AsyncIterator[Site]:
     )
     app = make_web_app(
         db=db,
+        catalog=CATALOG,
         metrics=metrics,
         health=health,
         clock=clock,
@@ -107,6 +109,9 @@ async def site(tmp_path) -> AsyncIterator[Site]:
     db.conn.close()
 
 
+CATALOG = load_catalog()
+
+
 def clicks(db) -> int:
     return db.execute("SELECT coalesce(sum(clicks), 0) FROM clicks").fetchone()[0]
 
@@ -117,7 +122,33 @@ async def assert_arabic_404(response: aiohttp.ClientResponse) -> None:
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     page = await response.text()
     assert '<html lang="ar" dir="rtl">' in page
-    assert "الرابط غير موجود" in page
+    assert "<title>الرابط غير موجود · رصد</title>" in page
+    assert "<h1>الرابط غير موجود</h1>" in page
+    assert paragraphs(page) == [
+        "هذا الرابط المختصر غير صحيح، أو انتهت صلاحيته: نحتفظ بالأخبار مدةً محدودة فقط.",
+        "يمكنك البحث عن عنوان الخبر في موقع الناشر.",
+        "— «رصد»",
+    ]
+
+
+def paragraphs(page: str) -> list[str]:
+    """The text of each <p> of a page, in order."""
+    return [part.split("</p>")[0] for part in page.split("<p>")[1:]]
+
+
+async def test_a_reader_whose_browser_asks_for_english_gets_the_page_in_english(site):
+    response = await site.http.get(
+        site.server.url + "/zzzzzzz", headers={"Accept-Language": "en-GB,en;q=0.9,ar;q=0.5"}
+    )
+    assert response.status == 404
+    page = await response.text()
+    assert '<html lang="en" dir="ltr">' in page
+    assert "<h1>Link not found</h1>" in page
+    assert paragraphs(page) == [
+        "This short link is wrong, or it has expired: stories are kept for a limited time only.",
+        "You can search for the story's title on the publisher's site.",
+        "— «Rasd»",
+    ]
 
 
 async def test_redirect_to_the_stored_url_and_count_the_click(site):
@@ -241,7 +272,14 @@ async def test_a_stored_url_on_a_private_address_is_refused_with_an_arabic_page(
     response = await site.get(f"/{code}")
     assert response.status == 403
     assert "Location" not in response.headers
-    assert "عنوان داخلي" in await response.text()
+    page = await response.text()
+    assert "<h1>لم نفتح هذا الرابط</h1>" in page
+    assert paragraphs(page) == [
+        "يقود هذا الرابط إلى عنوان داخلي (شبكة منزلية أو خاصة) وليس إلى موقع عام، فلم نفتحه حمايةً"
+        " لك.",
+        "يمكنك البحث عن عنوان الخبر في موقع الناشر.",
+        "— «رصد»",
+    ]
     assert clicks(site.db) == 0
 
 
@@ -480,6 +518,7 @@ async def test_without_a_webhook_there_is_no_webhook_route(tmp_path):
     db = open_database(tmp_path / "rasd.db")
     app = make_web_app(
         db=db,
+        catalog=CATALOG,
         metrics=Metrics(db),
         health=HealthSource(poll_interval_seconds=300, started_at=NOW),
         clock=FakeClock(NOW),
@@ -498,6 +537,7 @@ async def test_without_a_webhook_there_is_no_webhook_route(tmp_path):
 async def test_start_web_on_a_busy_port_fails_cleanly(site):
     app = make_web_app(
         db=site.db,
+        catalog=CATALOG,
         metrics=Metrics(),
         health=HealthSource(poll_interval_seconds=300, started_at=NOW),
         clock=site.clock,

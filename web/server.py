@@ -8,13 +8,18 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
+from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Handler as Route
+from aiohttp.typedefs import Middleware
 
 from core import links
 from core.flood import FloodGuard, FloodPolicy, Verdict
+from core.i18n import Catalog, pick_language
 from core.safety import safe_error
 from storage import maintenance, shortlinks
 from storage.db import Database
@@ -29,45 +34,30 @@ WEBHOOK_PREFIX = "/telegram/"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _WEBHOOK_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-_PAGE = """<!doctype html>
-<html lang="ar" dir="rtl">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{title} · رصد</title>
-<style>
-body{{font-family:system-ui,"Noto Naskh Arabic",Tahoma,sans-serif;background:#f6f6f4;color:#222;
-margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center;line-height:1.8}}
-main{{max-width:32rem;padding:2rem;text-align:center}}
-h1{{font-size:1.5rem;margin:0 0 .5rem}}
-</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-{paragraphs}
-<p>— «رصد»</p>
-</main>
-</body>
-</html>
-"""
+PAGE_TEMPLATE = Template((Path(__file__).parent / "templates" / "page.html").read_text("utf-8"))
 
 
-def _page(title: str, *paragraphs: str) -> str:
-    return _PAGE.format(title=title, paragraphs="\n".join(f"<p>{p}</p>" for p in paragraphs))
+def catalog_page(catalog: Catalog, language: str, name: str) -> str:
+    """The page `name` (web_<name>_title and web_<name>_body, a paragraph a line) from the
+    message catalog in `language`, laid out by templates/page.html."""
+    body = catalog.text(language, f"web_{name}_body")
+    return PAGE_TEMPLATE.substitute(
+        lang=language,
+        direction="rtl" if language == "ar" else "ltr",
+        name=catalog.text(language, "web_name"),
+        title=catalog.text(language, f"web_{name}_title"),
+        paragraphs="\n".join(f"<p>{line}</p>" for line in body.splitlines() if line.strip()),
+        signature=catalog.text(language, "web_signature"),
+    )
 
 
-NOT_FOUND_PAGE = _page(
-    "الرابط غير موجود",
-    "هذا الرابط المختصر غير صحيح، أو انتهت صلاحيته: نحتفظ بالأخبار مدةً محدودة فقط.",
-    "يمكنك البحث عن عنوان الخبر في موقع الناشر.",
-)
-PRIVATE_TARGET_PAGE = _page(
-    "لم نفتح هذا الرابط",
-    "يقود هذا الرابط إلى عنوان داخلي (شبكة منزلية أو خاصة) وليس إلى موقع عام، فلم نفتحه حمايةً لك.",
-    "يمكنك البحث عن عنوان الخبر في موقع الناشر.",
-)
+def reader_language(request: web.Request) -> str:
+    """The page language for whoever follows a link: their browser's first choice, as the chat
+    picks it from Telegram's (Arabic unless it asks for another)."""
+    first = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip()
+    return pick_language(first or None)
+
+
 # A click counts at most this often per code (a burst, then one every few seconds): "most clicked"
 # in /stats cannot be bought with a loop, and no address is kept to tell readers apart.
 CLICKS_COUNTED = FloodPolicy(burst=20, refill_seconds=3.0, max_buckets=100_000)
@@ -162,30 +152,35 @@ def is_preview_fetcher(request: web.Request) -> bool:
     return "telegrambot" in request.headers.get("User-Agent", "").lower()
 
 
-def not_found_response(status: int = 404, page: str = NOT_FOUND_PAGE) -> web.Response:
-    """The Arabic page for unknown or expired short links (and any unknown path)."""
+def page_response(request: web.Request, catalog: Catalog, name: str = "not_found") -> web.Response:
+    """A page for a reader: unknown or expired short links and any unknown path (404), or a link
+    we will not open (403), in the reader's language."""
     return web.Response(
-        status=status,
-        text=page,
+        status=403 if name == "private" else 404,
+        text=catalog_page(catalog, reader_language(request), name),
         content_type="text/html",
         charset="utf-8",
         headers=_PAGE_HEADERS,
     )
 
 
-@web.middleware
-async def _arabic_not_found(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPNotFound:
-        return not_found_response()
+def not_found_pages(catalog: Catalog) -> Middleware:
+    """Every unknown path answers with the reader's "link not found" page."""
+
+    @web.middleware
+    async def not_found(request: web.Request, handler: Route) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            return page_response(request, catalog)
+
+    return not_found
 
 
 def make_web_app(
     *,
     db: Database,
+    catalog: Catalog,
     metrics: Metrics,
     health: HealthSource,
     clock: Callable[[], float],
@@ -203,9 +198,9 @@ def make_web_app(
         # The target is only ever the stored article URL; nothing in the request can change it.
         target = links.redirect_target(found[1]) if found else None
         if found is None or target is None:
-            return not_found_response()
+            return page_response(request, catalog)
         if not allow_private_targets and links.private_target(target):
-            return not_found_response(403, PRIVATE_TARGET_PAGE)
+            return page_response(request, catalog, "private")
         now = clock()
         # HEAD is a link checker and Telegram's preview fetcher is not a reader: neither is
         # counted; nor are clicks past the throttle.
@@ -227,7 +222,7 @@ def make_web_app(
         body, content_type = metrics.render()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
-    app = web.Application(middlewares=[_arabic_not_found])
+    app = web.Application(middlewares=[not_found_pages(catalog)])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     if webhook is not None:
@@ -238,14 +233,12 @@ def make_web_app(
     return app
 
 
-def webhook_route(
-    webhook: Webhook, metrics: Metrics
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def webhook_route(webhook: Webhook, metrics: Metrics) -> Route:
     """POST /telegram/<name>: an update from Telegram, checked by its secret, handed on."""
 
     async def telegram_update(request: web.Request) -> web.StreamResponse:
         if not hmac.compare_digest(request.match_info["name"].encode(), webhook.name.encode()):
-            return not_found_response()
+            raise web.HTTPNotFound
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), webhook.secret.encode()):
             metrics.webhook_update("forbidden")
