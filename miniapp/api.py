@@ -14,7 +14,6 @@ from core.delivery_time import MODES, QUIET_HOLD, QUIET_SILENT, all_timezones
 from core.flood import FloodGuard, FloodPolicy, Verdict
 from core.i18n import pick_language
 from core.models import LINK_PREVIEWS, Subscription
-from core.query import QueryError
 from core.render import SHOWN_TITLE_CHARS, plain_text, shorten
 from core.webapp import InitDataRefused, verify_init_data
 from handlers.common import Turn
@@ -26,16 +25,9 @@ from handlers.preferences import (
     settings_change,
     settings_of,
 )
-from handlers.user import (
-    add_keyword,
-    delete_keyword,
-    parse_for,
-    refusal,
-    scan_recent,
-    set_keyword_paused,
-    split_keywords,
-)
 from miniapp.refusals import RefusalLog
+from service import keywords
+from service.base import Refusal
 from storage import bans as ban_store
 from storage import chats as chat_store
 
@@ -54,7 +46,6 @@ PAGE_TEXTS = (
 )
 # Each user's calls, as the chat's commands are paced: a burst, then two a second.
 API_PACE = FloodPolicy(burst=30, refill_seconds=0.5, max_buckets=100_000)
-APP_TEST_BUDGET_SECONDS = 2.0  # an as-you-type preview: the newest stories it reaches in 2 s
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -161,16 +152,16 @@ class MiniAppApi:
         raw = await _keyword_of(request, t)
         if isinstance(raw, web.StreamResponse):
             return raw
-        if len(split_keywords(raw)) > 1:  # /add takes several; the app's box is for one
+        if len(keywords.split_keywords(raw)) > 1:  # /add takes several; the app's box is for one
             return _error(400, t.text("app_one_keyword"))
-        added = add_keyword(t, raw)
-        if isinstance(added, str):
-            return _error(400, plain_text(added))
+        added = keywords.add_keyword(t.svc.backend, t.chat, raw)
+        if isinstance(added, Refusal):
+            return _error(400, plain_text(t.svc.catalog.refusal(t.language, added)))
         return web.json_response(_keyword(added), status=201)
 
     async def delete(self, request: web.Request, t: Turn) -> web.StreamResponse:
         """DELETE: stop following one of the user's keywords (404 when it is not theirs)."""
-        removed = delete_keyword(t, _id(request))
+        removed = keywords.delete_keyword(t.svc.backend, t.chat.id, _id(request))
         if removed is None:
             return _error(404, t.text("keyword_gone"))
         return web.Response(status=204)
@@ -183,7 +174,7 @@ class MiniAppApi:
         paused = body.get("paused")
         if not isinstance(paused, bool):
             return _error(400, t.text("app_bad_request"))
-        sub = set_keyword_paused(t, _id(request), paused)
+        sub = keywords.set_keyword_paused(t.svc.backend, t.chat.id, _id(request), paused)
         if sub is None:
             return _error(404, t.text("keyword_gone"))
         return web.json_response(_keyword(sub))
@@ -194,29 +185,19 @@ class MiniAppApi:
         raw = await _keyword_of(request, t)
         if isinstance(raw, web.StreamResponse):
             return raw
-        try:
-            query = parse_for(t, raw)
-        except QueryError as error:
-            return _error(400, plain_text(refusal(t, raw, error)))
-        # A preview as the user types: it never waits for /test's slots (busy: 429, and the
-        # page asks again a second later), so typing in the app cannot queue up behind itself
-        # nor in front of a chat's /test; one per chat at a time, shared with /test (without
-        # its cooldown), and a shorter budget.
-        trials = t.svc.trials
-        if not trials.has_free_slot() or trials.claim(t.chat.id, t.svc.clock(), 0.0) > 0:
+        query = keywords.parse(t.svc.backend, raw)
+        if isinstance(query, Refusal):
+            return _error(400, plain_text(t.svc.catalog.refusal(t.language, query)))
+        scan = await keywords.preview(t.svc.backend, t.svc.trials, t.chat.id, query)
+        if scan is None:  # busy: the page asks again a second later
             return _error(429, t.text("app_test_busy"))
-        budget = min(t.svc.settings.test_budget_seconds, APP_TEST_BUDGET_SECONDS)
-        try:
-            trial, complete = await scan_recent(t.svc, query, budget=budget)
-        finally:
-            trials.release(t.chat.id)
-        titles = [shorten(a.title, SHOWN_TITLE_CHARS) for a in trial.hits[:3]]
+        titles = [shorten(a.title, SHOWN_TITLE_CHARS) for a in scan.hits[:3]]
         return web.json_response(
             {
-                "count": len(trial.hits),
-                "total": len(trial.stories),
+                "count": len(scan.hits),
+                "total": scan.total,
                 "days": t.svc.settings.test_days,
-                "complete": complete,
+                "complete": scan.complete,
                 "titles": titles,
             }
         )
