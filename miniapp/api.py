@@ -18,15 +18,8 @@ from core.render import SHOWN_TITLE_CHARS, plain_text, shorten
 from core.webapp import InitDataRefused, verify_init_data
 from handlers.common import Turn
 from handlers.context import Services
-from handlers.preferences import (
-    ALL,
-    ARTICLE_LANGUAGES,
-    SettingRefused,
-    settings_change,
-    settings_of,
-)
 from miniapp.refusals import RefusalLog
-from service import keywords
+from service import keywords, preferences
 from service.base import Refusal
 from storage import bans as ban_store
 from storage import chats as chat_store
@@ -136,7 +129,7 @@ class MiniAppApi:
                 "modes": list(MODES),
                 "previews": list(LINK_PREVIEWS),
                 "quiet_modes": [QUIET_SILENT, QUIET_HOLD],
-                "languages": [*ARTICLE_LANGUAGES, ALL],
+                "languages": list(preferences.LANGUAGE_CHOICES),
                 "timezones": all_timezones(),
                 "keyword_max_length": t.svc.settings.keyword_max_length,
             }
@@ -204,21 +197,18 @@ class MiniAppApi:
 
     async def settings(self, request: web.Request, t: Turn) -> web.StreamResponse:
         """GET: the chat's settings."""
-        return web.json_response(settings_of(t.chat, t.svc.settings.default_timezone))
+        return web.json_response(preferences.settings_of(t.chat, t.svc.settings.default_timezone))
 
     async def change_settings(self, request: web.Request, t: Turn) -> web.StreamResponse:
         """PUT: change the settings given (the same choices as /settings' buttons)."""
         body = await _body(request, t)
         if isinstance(body, web.StreamResponse):
             return body
-        try:
-            values = settings_change(body)
-        except SettingRefused as refused:
-            return _error(400, t.text("app_bad_setting", field=str(refused)))
-        if values:
-            chat_store.set_chat_flags(t.svc.db, t.chat.id, **values)
-        chat = chat_store.get_chat(t.svc.db, t.chat.id) or t.chat
-        return web.json_response(settings_of(chat, t.svc.settings.default_timezone))
+        chat = preferences.change_settings(t.svc.backend, t.chat.id, body)
+        if isinstance(chat, Refusal):
+            return _error(400, t.svc.catalog.refusal(t.language, chat))
+        shown = preferences.settings_of(chat or t.chat, t.svc.settings.default_timezone)
+        return web.json_response(shown)
 
 
 def _keyword(sub: Subscription) -> dict[str, object]:
