@@ -13,9 +13,8 @@ from core.i18n import pick_language
 from core.render import (
     SHOWN_SOURCE_CHARS,
     SHOWN_TITLE_CHARS,
-    anchor_html,
-    escape,
     plain_text,
+    render_headline,
     shorten,
 )
 from handlers.context import Context, services
@@ -77,12 +76,7 @@ def _story(
     when = article.published_at or article.fetched_at
     date = format_date(datetime.fromtimestamp(when, UTC), "d MMMM y", locale=language)
     title = shorten(article.title, SHOWN_TITLE_CHARS)
-    read = svc.catalog.text(language, "alert_read_on", source=source)
-    message = (
-        f"🔔 <b>{escape(title)}</b>\n🔗 {anchor_html(link, read)}"
-        if link
-        else f"🔔 <b>{escape(title)}</b>"
-    )
+    message = render_headline(svc.catalog, language, title, article.feed_title, link)
     return InlineQueryResultArticle(
         id=str(article.id),
         title=title,

@@ -36,10 +36,8 @@ from handlers.common import (
     unstamped,
 )
 from handlers.context import Context, services
-from service import keywords
+from service import account, keywords
 from service.base import Refusal
-from storage import bans as ban_store
-from storage import chats as chat_store
 from storage.articles import StoredArticle
 
 CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
@@ -323,11 +321,9 @@ async def test_button(update: Update, context: Context) -> None:
 
 async def _set_paused(update: Update, context: Context, paused: bool) -> None:
     t = record_turn(update, context)
-    if t.target.paused == paused:
-        await reply(update, t.about_target(t.text("already_paused" if paused else "not_paused")))
-        return
-    chat_store.set_chat_flags(t.svc.db, t.target.id, paused=int(paused))
-    await reply(update, t.about_target(t.text("paused_all" if paused else "resumed_all")))
+    refused = account.pause_alerts(t.svc.backend, t.target, paused)
+    done = t.text("paused_all" if paused else "resumed_all")
+    await reply(update, t.about_target(said(t, refused) if refused else done))
 
 
 @changes_chat
@@ -369,16 +365,13 @@ async def stop_button(update: Update, context: Context) -> None:
     if unstamped(data) != "stop:yes":
         await edit(query, t.text("stop_kept"))
         return
-    t.svc.book.remove_chat(t.target.id)
-    chat_store.delete_chat(t.svc.db, t.target.id)
-    if t.target.id != t.chat.id:
-        chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=None)
+    account.forget(t.svc.backend, t.target.id, asked_from=t.chat.id)
     await edit(query, t.about_target(t.text("stopped")))
 
 
 def my_data(t: Turn) -> str:
     """Everything stored about the target chat, in words."""
-    data = chat_store.chat_data(t.svc.db, t.target.id)
+    data = account.my_data(t.svc.backend, t.target.id)
     target = t.target
     keywords = data["keywords"] or [t.text("none")]
     quiet = quiet_hours_text(t, target)
@@ -464,18 +457,13 @@ async def unknown_command(update: Update, context: Context) -> None:
 async def chat_migrated(update: Update, context: Context) -> None:
     """A group became a supergroup: its keywords and pending messages move to the new id."""
     message = message_of(update)
-    svc = services(context)
     if message.migrate_to_chat_id:
         old_id, new_id = message.chat_id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
     else:
         return
-    if chat_store.get_chat(svc.db, old_id) is None:
-        ban_store.carry(svc.db, old_id, new_id)
-        return
-    chat_store.migrate_chat(svc.db, old_id, new_id, svc.clock())
-    svc.book.move_chat(old_id, new_id)
+    account.migrate(services(context).backend, old_id, new_id)
 
 
 async def membership(update: Update, context: Context) -> None:
@@ -483,12 +471,10 @@ async def membership(update: Update, context: Context) -> None:
     change = update.my_chat_member
     if change is None:
         return
-    svc = services(context)
     gone = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
     if change.new_chat_member.status in gone:
-        if chat_store.get_chat(svc.db, change.chat.id) is not None:
-            reason = f"bot {change.new_chat_member.status}"
-            chat_store.deactivate_chat(svc.db, change.chat.id, reason, svc.clock())
+        reason = f"bot {change.new_chat_member.status}"
+        account.bot_removed(services(context).backend, change.chat.id, reason)
         return
     joined = change.old_chat_member.status in gone
     if change.chat.type in {ChatType.GROUP, ChatType.SUPERGROUP} and joined:
