@@ -49,3 +49,11 @@ def bot_removed(backend: Backend, chat_id: int, reason: str) -> None:
     until it writes again; its keywords are kept."""
     if chat_store.get_chat(backend.db, chat_id) is not None:
         chat_store.deactivate_chat(backend.db, chat_id, reason, backend.clock())
+
+
+def own_chat(backend: Backend, user_id: int, language: str) -> Chat:
+    """A user's private chat as the bot knows it, made on a first visit (the Mini App): a visit
+    neither brings back a chat Telegram said is gone nor changes what the chat recorded."""
+    return chat_store.get_chat(backend.db, user_id) or chat_store.touch_chat(
+        backend.db, user_id, type="private", title="", language=language, now=backend.clock()
+    )

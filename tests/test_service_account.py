@@ -124,3 +124,12 @@ def test_a_chat_that_removed_the_bot_is_inactive_with_its_keywords_kept(backend)
     assert keywords.keywords(backend, CHAT) == [added]
     account.bot_removed(backend, 999, "bot kicked")
     assert stored(backend, 999) is None  # a chat never seen is not recorded
+
+
+def test_a_first_visit_makes_the_user_s_chat_and_a_later_one_changes_nothing(backend):
+    made = account.own_chat(backend, 333, "en")
+    assert made == Chat(333, language="en")
+    assert stored(backend, 333) == made
+    account.bot_removed(backend, CHAT, "bot blocked")
+    gone = stored(backend)
+    assert account.own_chat(backend, CHAT, "en") == gone  # still inactive, still Arabic
