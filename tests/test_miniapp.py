@@ -14,17 +14,10 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.i18n import load_catalog
-from core.settings import Settings
-from core.subscriptions import SubscriptionBook
 from core.webapp import InitDataRefused, sign_init_data, verify_init_data
-from miniapp import make_miniapp
 from miniapp.refusals import RefusalLog
-from service.base import Backend
-from service.trials import Trials
 from tests.browser import find_chromium, headless_page
 from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
@@ -109,28 +102,6 @@ def test_refusals_are_logged_once_a_minute_per_address_saying_how_many_were_not(
     assert log.admit("10.0.0.3", now=62.0) == 0  # room for two addresses: the oldest goes
     assert log.admit("10.0.0.2", now=63.0) == 0
     assert len(log) == 2
-
-
-async def test_the_api_needs_only_the_use_cases_backend_not_the_bot(db):
-    backend = Backend(db, SubscriptionBook(), Settings(), time.time)
-    refused: list[str] = []
-    app = make_miniapp(backend, load_catalog(), Trials(), TOKEN, refused.append)
-    signed = {"Authorization": "tma " + init_data(USER, TOKEN)}
-    async with TestClient(TestServer(app)) as client:
-        response = await client.post("/api/keywords", json={"keyword": "الرباط"}, headers=signed)
-        added = await response.json()
-        assert (response.status, added) == (
-            201,
-            {"id": added["id"], "keyword": "الرباط", "paused": False},
-        )
-        assert backend.book.match("زيارة إلى الرباط") == {USER: ["الرباط"]}
-        response = await client.put("/api/settings", json={"digest_hour": 24}, headers=signed)
-        assert (response.status, await response.json()) == (
-            400,
-            {"error": "قيمة غير مقبولة في الإعدادات: digest_hour"},
-        )
-        assert (await client.get("/api/keywords")).status == 401
-    assert refused == ["missing"]
 
 
 class AppClient:
