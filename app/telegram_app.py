@@ -262,7 +262,11 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
         allow_private_targets=settings.allow_private_feed_urls,
         mounted={
             MINIAPP_PREFIX: make_miniapp(
-                rasd.services, settings.telegram_bot_token, rasd.metrics.miniapp_auth_refused
+                rasd.services.backend,
+                rasd.catalog,
+                rasd.services.trials,
+                settings.telegram_bot_token,
+                rasd.metrics.miniapp_auth_refused,
             )
         },
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import gettext
 import html
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from babel.messages.pofile import read_po
 
@@ -43,6 +44,15 @@ class Plural:
     n: int
 
 
+class Reason(Protocol):
+    """Why something was not done, as a message id and its parameters (service.base.Refusal)."""
+
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def params(self) -> Mapping[str, object]: ...
+
+
 def pick_language(telegram_code: str | None) -> str:
     """Arabic for Arabic speakers and unknown users, English for everyone else."""
     if not telegram_code or telegram_code.lower().startswith("ar"):
@@ -69,6 +79,10 @@ class Catalog:
             raise MissingMessage(f"{message_id!r} has no {language!r} text") from None
         safe = {key: self._param(language, value) for key, value in params.items()}
         return template.format(**safe)
+
+    def refusal(self, language: str, reason: Reason) -> str:
+        """Why not, in `language`: the one way every entry point words a use case's refusal."""
+        return self.text(language, reason.message_id, **reason.params)
 
     def _param(self, language: str, value: object) -> str:
         """A parameter as the message shows it: escaped, or a count in words."""

@@ -14,7 +14,8 @@ OutboxKind = Literal["alert", "broadcast", "notice"]
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "undeliverable", "cancelled"]
 LinkPreview = Literal["off", "below", "above"]
 LINK_PREVIEWS: tuple[LinkPreview, ...] = ("off", "below", "above")  # as stored: 0, 1, 2
-ALL_LANGUAGES = frozenset({"*"})  # a chat that wants articles in every language
+EVERY_LANGUAGE = "*"  # the choice "all languages", as buttons, the Mini App and storage say it
+ALL_LANGUAGES = frozenset({EVERY_LANGUAGE})  # a chat that wants articles in every language
 
 
 @dataclass(frozen=True, slots=True)

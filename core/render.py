@@ -75,7 +75,7 @@ class AlertContent:
 
 def render_alert(catalog: Catalog, language: str, alert: AlertContent) -> str:
     """The alert message: bold title, summary, source and date, keywords, link."""
-    lines = [f"🔔 <b>{escape(alert.title.strip())}</b>", ""]
+    lines = [_title_line(alert.title), ""]
     if alert.summary:
         sentences = []
         for index, sentence in enumerate(alert.summary):
@@ -91,14 +91,33 @@ def render_alert(catalog: Catalog, language: str, alert: AlertContent) -> str:
     if alert.keywords:
         lines.append(catalog.text(language, "alert_keywords", keywords="، ".join(alert.keywords)))
     if alert.link:
-        source = shorten(alert.sources[0], SHOWN_SOURCE_CHARS) if alert.sources else ""
-        label = (
-            catalog.text(language, "alert_read_on", source=source)
-            if source
-            else catalog.text(language, "alert_read")
-        )
-        lines.append(f"🔗 {anchor_html(alert.link, label)}")
+        first = alert.sources[0] if alert.sources else ""
+        lines.append(_read_line(catalog, language, alert.link, first))
     return fit_message("\n".join(lines))
+
+
+def render_headline(catalog: Catalog, language: str, title: str, source: str, link: str) -> str:
+    """A story in two lines, as an alert begins and ends: its title, and where to read it
+    (inline search posts this)."""
+    lines = [_title_line(title)]
+    if link:
+        lines.append(_read_line(catalog, language, link, source))
+    return "\n".join(lines)
+
+
+def _title_line(title: str) -> str:
+    return f"🔔 <b>{escape(title.strip())}</b>"
+
+
+def _read_line(catalog: Catalog, language: str, link: str, source: str) -> str:
+    """🔗 and the link, named for its source when there is one."""
+    source = shorten(source, SHOWN_SOURCE_CHARS)
+    label = (
+        catalog.text(language, "alert_read_on", source=source)
+        if source
+        else catalog.text(language, "alert_read")
+    )
+    return f"🔗 {anchor_html(link, label)}"
 
 
 def _source_line(catalog: Catalog, language: str, alert: AlertContent) -> str:

@@ -20,7 +20,7 @@ from handlers.common import (
     user_of,
 )
 from handlers.context import Context
-from storage import chats as chat_store
+from service import channels
 
 
 async def link_channel(t: Turn, context: Context, ref: str | int, user_id: int) -> str:
@@ -42,32 +42,31 @@ async def link_channel(t: Turn, context: Context, ref: str | int, user_id: int) 
         return t.text("channel_not_admin", title=title)
     if not may_post(me):
         return t.text("channel_bot_not_admin", title=title)
-    svc = t.svc
-    chat_store.touch_chat(
-        svc.db, channel.id, type="channel", title=title, language=t.language, now=svc.clock()
+    channels.link(
+        t.svc.backend, t.chat.id, channel.id, title=title, language=t.language, user_id=user_id
     )
-    chat_store.set_chat_flags(svc.db, channel.id, linked_by=user_id)
-    chat_store.set_chat_flags(svc.db, t.chat.id, managing_chat_id=channel.id)
     return t.text("channel_linked", title=title)
 
 
-def _switch_buttons(t: Turn, user_id: int) -> InlineKeyboardMarkup | None:
-    channels = chat_store.linked_channels(t.svc.db, user_id)
-    if not channels:
+def _switch_buttons(t: Turn, user_id: int, current: int) -> InlineKeyboardMarkup | None:
+    """A button for each channel the user linked and one for their own chat; ✅ on `current`,
+    the chat the commands act on."""
+    linked = channels.linked(t.svc.backend, user_id)
+    if not linked:
         return None
     rows = [
         [
             InlineKeyboardButton(
-                ("✅ " if c.id == t.target.id else "") + f"📢 {shorten(c.title, 40)}",
+                ("✅ " if c.id == current else "") + f"📢 {shorten(c.title, 40)}",
                 callback_data=f"ch:{c.id}",
             )
         ]
-        for c in channels
+        for c in linked
     ]
     rows.append(
         [
             InlineKeyboardButton(
-                ("✅ " if t.target.id == t.chat.id else "") + "👤", callback_data="ch:off"
+                ("✅ " if current == t.chat.id else "") + "👤", callback_data="ch:off"
             )
         ]
     )
@@ -83,10 +82,11 @@ async def channel(update: Update, context: Context) -> None:
         return
     argument = command_argument(update).split()
     if not argument:
-        await reply(update, t.text("channel_usage"), reply_markup=_switch_buttons(t, user.id))
+        buttons = _switch_buttons(t, user.id, t.target.id)
+        await reply(update, t.text("channel_usage"), reply_markup=buttons)
         return
     if argument[0].lower() in {"off", "إلغاء", "خروج"}:
-        chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=None)
+        channels.manage_own(t.svc.backend, t.chat.id)
         await reply(update, t.text("channel_off"))
         return
     ref = (
@@ -111,14 +111,11 @@ async def channel_button(update: Update, context: Context) -> None:
     """Switch which chat the commands act on: a linked channel, or this chat."""
     query, data = button_press(update)
     t = record_turn(update, context)
-    value = data.partition(":")[2]
     user_id = user_of(update).id
-    linked = {str(c.id): c.id for c in chat_store.linked_channels(t.svc.db, user_id)}
-    target = linked.get(value)  # "off", or a channel this user did not link: back to this chat
-    chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=target)
+    target = channels.switch(t.svc.backend, t.chat.id, user_id, data.partition(":")[2])
     await query.answer()
-    t = record_turn(update, context)
-    text = (
-        t.text("channel_off") if target is None else t.text("channel_linked", title=t.target.title)
-    )
-    await edit(query, text, reply_markup=_switch_buttons(t, user_id))
+    if target is None:  # "off", or a channel this user did not link: back to this chat
+        text, current = t.text("channel_off"), t.chat.id
+    else:
+        text, current = t.text("channel_linked", title=target.title), target.id
+    await edit(query, text, reply_markup=_switch_buttons(t, user_id, current))

@@ -10,17 +10,16 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 
 from core.i18n import pick_language
-from core.query import QueryError
 from core.render import (
     SHOWN_SOURCE_CHARS,
     SHOWN_TITLE_CHARS,
-    anchor_html,
-    escape,
     plain_text,
+    render_headline,
     shorten,
 )
 from handlers.context import Context, services
-from handlers.user import parse_keyword, scan_recent
+from service import keywords
+from service.base import Refusal
 from storage import articles as article_store
 from storage import shortlinks
 
@@ -46,22 +45,19 @@ async def inline_search(update: Update, context: Context) -> None:
     del svc.inline_latest[user_id]  # the newest: forgotten once taken, so the map stays small
     if not inline.query.strip():
         return
-    try:
-        query = parse_keyword(svc.settings, inline.query)
-    except QueryError as error:
-        reason = svc.catalog.text(
-            language, f"refused_{error.code}", keyword=inline.query, **error.params
-        )
+    query = keywords.parse(svc.backend, inline.query)
+    if isinstance(query, Refusal):
+        reason = svc.catalog.refusal(language, query)
         await inline.answer([_note("refused", reason)], cache_time=0)
         return
     if user_id in svc.inline_running:
         return  # this user's previous search is still running
     svc.inline_running.add(user_id)  # apart from /test's cooldown: a search does not delay it
     try:
-        trial, _ = await scan_recent(svc, query)
+        scan = await keywords.scan_recent(svc.backend, svc.trials, query)
     finally:
         svc.inline_running.discard(user_id)
-    results = [_story(context, article, language) for article in trial.hits[:RESULTS]]
+    results = [_story(context, article, language) for article in scan.hits[:RESULTS]]
     if not results:
         none = svc.catalog.text(language, "inline_none", keyword=query.raw)
         results = [_note("none", none)]
@@ -80,12 +76,7 @@ def _story(
     when = article.published_at or article.fetched_at
     date = format_date(datetime.fromtimestamp(when, UTC), "d MMMM y", locale=language)
     title = shorten(article.title, SHOWN_TITLE_CHARS)
-    read = svc.catalog.text(language, "alert_read_on", source=source)
-    message = (
-        f"🔔 <b>{escape(title)}</b>\n🔗 {anchor_html(link, read)}"
-        if link
-        else f"🔔 <b>{escape(title)}</b>"
-    )
+    message = render_headline(svc.catalog, language, title, article.feed_title, link)
     return InlineQueryResultArticle(
         id=str(article.id),
         title=title,

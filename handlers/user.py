@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import math
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from core.i18n import Plural, Raw
 from core.models import Subscription
-from core.query import Query, QueryError, parse_query, parse_stored
+from core.query import Query, QueryError
 from core.render import SHOWN_KEYWORD_CHARS, SHOWN_TITLE_CHARS, escape, page_of, shorten
-from core.settings import Settings
-from core.trial import Trial, form_notes
+from core.trial import form_notes
 from handlers.common import (
     Topic,
     Turn,
@@ -39,13 +35,11 @@ from handlers.common import (
     topic_here,
     unstamped,
 )
-from handlers.context import Context, Services, services
-from storage import articles as article_store
-from storage import bans as ban_store
-from storage import chats as chat_store
+from handlers.context import Context, services
+from service import account, keywords
+from service.base import Refusal
 from storage.articles import StoredArticle
 
-_KEYWORD_SEPARATORS = re.compile(r"[\n,،]+")
 CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
 EXAMPLE_KEYWORDS = ("المغرب", "الهجرة", "وزير الداخلية")
 BUTTON_KEYWORD_CHARS = 24
@@ -79,100 +73,46 @@ async def help_command(update: Update, context: Context) -> None:
     await reply(update, help_text(update, context, t))
 
 
-def split_keywords(text: str) -> list[str]:
-    """Several keywords at once: one per line (commas also separate)."""
-    return [part.strip() for part in _KEYWORD_SEPARATORS.split(text) if part.strip()]
+def said(t: Turn, refusal: Refusal) -> str:
+    """A use case's refusal in the turn's language."""
+    return t.svc.catalog.refusal(t.language, refusal)
+
+
+# handlers.feedback's keyword calls, in its Turn terms (service.keywords does the work).
+def parse_for(t: Turn, raw: str) -> Query:
+    """Parse a keyword with this bot's limits (QueryError when refused)."""
+    return keywords.parse_keyword(t.svc.settings, raw)
 
 
 def refusal(t: Turn, raw: str, error: QueryError) -> str:
     """The catalog message that explains why a keyword was refused."""
-    return t.text(f"refused_{error.code}", keyword=raw, **error.params)
-
-
-def parse_for(t: Turn, raw: str) -> Query:
-    """Parse a keyword with this bot's limits."""
-    return parse_keyword(t.svc.settings, raw)
-
-
-def parse_keyword(settings: Settings, raw: str) -> Query:
-    """Parse a keyword with these settings' limits (QueryError when refused)."""
-    return parse_query(
-        raw, min_letters=settings.keyword_min_letters, max_length=settings.keyword_max_length
-    )
-
-
-def add_keywords(t: Turn, raws: list[str], topic: Topic | None = None) -> str:
-    """Store each keyword that is valid and new (in the forum topic it was added in); one
-    answer that covers them all."""
-    if t.target.banned:
-        return t.text("banned_notice")
-    too_many = t.text("too_many", max=t.svc.settings.max_keywords_per_chat)
-    added, answers = [], []
-    for raw in raws:
-        result = add_keyword(t, raw, topic)
-        if isinstance(result, Subscription):
-            added.append(result.keyword)
-            continue
-        answers.append(result)
-        if result == too_many:
-            break
-    if added:
-        answers.insert(0, t.text("added", keywords="، ".join(added)))
-        if topic is not None:
-            answers.insert(1, t.text("added_in_topic", topic=topic_label(topic)))
-    return t.about_target("\n".join(answers))
-
-
-def add_keyword(t: Turn, raw: str, topic: Topic | None = None) -> Subscription | str:
-    """Follow one keyword for the target, in the chat and the Mini App alike: parsed, within
-    the limits, stored and in the index at once; the subscription, or why not in words."""
-    svc, target = t.svc, t.target
-    if target.banned:
-        return t.text("banned_notice")
-    try:
-        query = parse_for(t, raw)
-    except QueryError as error:
-        return refusal(t, raw, error)
-    limit = svc.settings.max_keywords_per_chat
-    if chat_store.count_subscriptions(svc.db, target.id) >= limit:
-        return t.text("too_many", max=limit)
-    thread, name = (topic.thread_id, topic.name) if topic else (None, None)
-    try:
-        sub_id = chat_store.add_subscription(
-            svc.db, target.id, query.raw, query.key, svc.clock(), thread_id=thread, topic=name
-        )
-    except chat_store.KeywordExists:
-        return t.text("already", keyword=query.raw)
-    subscription = Subscription(
-        sub_id, target.id, query.raw, query.key, thread_id=thread, topic=name
-    )
-    svc.book.add(subscription, query)
-    return subscription
-
-
-def delete_keyword(t: Turn, sub_id: int) -> Subscription | None:
-    """Stop following one of the target's keywords by id (storage and index); the removed one."""
-    removed = chat_store.remove_subscription_by_id(t.svc.db, t.target.id, sub_id)
-    if removed:
-        t.svc.book.remove(removed.id)
-    return removed
-
-
-def set_keyword_paused(t: Turn, sub_id: int, paused: bool) -> Subscription | None:
-    """Pause or resume one of the target's keywords (storage and index); None if not its."""
-    sub = chat_store.set_subscription_paused(t.svc.db, t.target.id, sub_id, paused)
-    if sub is not None:
-        reindex(t, sub)
-    return sub
+    return said(t, keywords.refused(raw, error))
 
 
 def reindex(t: Turn, sub: Subscription, query: Query | None = None) -> None:
-    """The index as the stored keyword now says: matched (by `query`, or its text parsed)
-    unless paused."""
-    if sub.paused:
-        t.svc.book.remove(sub.id)
-    else:
-        t.svc.book.add(sub, query or parse_stored(sub.keyword))
+    """The index as the stored keyword now says (see service.keywords.reindex)."""
+    keywords.reindex(t.svc.backend, sub, query)
+
+
+def set_keyword_paused(t: Turn, sub_id: int, paused: bool) -> Subscription | None:
+    """Pause or resume one of the target's keywords; None if not its."""
+    return keywords.set_keyword_paused(t.svc.backend, t.target.id, sub_id, paused)
+
+
+def add_keywords(t: Turn, raws: list[str], topic: Topic | None = None) -> str:
+    """Follow each keyword that is valid and new (in the forum topic it was added in); one
+    answer that covers them all."""
+    thread, name = (topic.thread_id, topic.name) if topic else (None, None)
+    result = keywords.add_keywords(t.svc.backend, t.target, raws, thread_id=thread, topic=name)
+    if isinstance(result, Refusal):
+        return said(t, result)
+    answers = [said(t, refused) for refused in result.refused]
+    if result.added:
+        names = "، ".join(sub.keyword for sub in result.added)
+        answers.insert(0, t.text("added", keywords=names))
+        if topic is not None:
+            answers.insert(1, t.text("added_in_topic", topic=topic_label(topic)))
+    return t.about_target("\n".join(answers))
 
 
 def topic_label(topic: Topic) -> str:
@@ -184,7 +124,7 @@ def topic_label(topic: Topic) -> str:
 async def add(update: Update, context: Context) -> None:
     """/add: follow one or several keywords."""
     t = record_turn(update, context)
-    raws = split_keywords(command_argument(update))
+    raws = keywords.split_keywords(command_argument(update))
     if not raws:
         await reply(update, t.text("add_usage"))
         return
@@ -194,7 +134,7 @@ async def add(update: Update, context: Context) -> None:
 def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the target's keywords, one per line, each with pause/resume and delete
     buttons, and ◀️ ▶️ to the other pages."""
-    subscriptions = chat_store.chat_subscriptions(t.svc.db, t.target.id)
+    subscriptions = keywords.keywords(t.svc.backend, t.target.id)
     if not subscriptions:
         opening = app_buttons(t)
         return t.about_target(t.text("list_empty")), InlineKeyboardMarkup(
@@ -266,7 +206,7 @@ async def _change_keyword(update: Update, context: Context) -> None:
     raw_id, _, raw_page = rest.partition(":")
     sub_id = number(raw_id, default=-1)
     if action == "del":
-        removed = delete_keyword(t, sub_id)
+        removed = keywords.delete_keyword(t.svc.backend, t.target.id, sub_id)
         note = t.text("removed", keyword=removed.keyword) if removed else t.text("keyword_gone")
     else:
         sub = set_keyword_paused(t, sub_id, action == "pause")
@@ -284,79 +224,36 @@ async def _change_keyword(update: Update, context: Context) -> None:
 async def remove(update: Update, context: Context) -> None:
     """/remove: stop following one or several keywords."""
     t = record_turn(update, context)
-    raws = split_keywords(command_argument(update))
+    raws = keywords.split_keywords(command_argument(update))
     if not raws:
         text, buttons = keyword_list(t)
         await reply(update, t.text("remove_usage") + "\n\n" + text, reply_markup=buttons)
         return
     answers = []
     for raw in raws:
-        removed = remove_keyword(t, raw)
+        removed = keywords.remove_keyword(t.svc.backend, t.target.id, raw)
         answers.append(
-            t.text("removed", keyword=removed) if removed else t.text("not_following", keyword=raw)
+            t.text("removed", keyword=removed.keyword)
+            if removed
+            else t.text("not_following", keyword=raw)
         )
     await reply(update, t.about_target("\n".join(answers)))
 
 
-def remove_keyword(t: Turn, raw: str) -> str | None:
-    """Remove by the keyword's normalized key (or exactly as typed); the removed keyword."""
-    keys = []
-    with contextlib.suppress(QueryError):
-        keys.append(parse_stored(raw).key)
-    keys += [
-        s.key for s in chat_store.chat_subscriptions(t.svc.db, t.target.id) if s.keyword == raw
-    ]
-    for key in keys:
-        removed = chat_store.remove_subscription(t.svc.db, t.target.id, key)
-        if removed:
-            t.svc.book.remove(removed.id)
-            return removed.keyword
-    return None
-
-
-def claim_test(t: Turn) -> str | None:
-    """Reserve the chat's next /test (release it with t.svc.trials.release), or say how long
-    to wait."""
-    wait = t.svc.trials.claim(t.chat.id, t.svc.clock(), t.svc.settings.test_cooldown_seconds)
-    return t.text("test_cooldown", seconds=math.ceil(wait)) if wait else None
-
-
-async def scan_recent(
-    svc: Services, query: Query, *, budget: float | None = None
-) -> tuple[Trial[StoredArticle], bool]:
-    """The keyword tried on the stories of the last TEST_DAYS days, within /test's cap and
-    budget (or a smaller one; in the parse pool, a page at a time; see service.trials): the
-    trial, and whether every story was read."""
-    settings = svc.settings
-    since = svc.clock() - settings.test_days * 86400
-
-    def read(before_id: int | None, limit: int) -> list[StoredArticle]:
-        return article_store.recent_articles(svc.db, since, limit, before_id=before_id)
-
-    trial: Trial[StoredArticle] = Trial(query)
-    complete = await svc.trials.run(
-        trial,
-        read,
-        cap=settings.test_max_articles,
-        budget=settings.test_budget_seconds if budget is None else budget,
-    )
-    return trial, complete
-
-
 async def test_keyword(t: Turn, query: Query) -> str:
     """How many recent stories a keyword would have matched, with up to three titles."""
-    trial, complete = await scan_recent(t.svc, query)
-    notes = await asyncio.to_thread(form_notes, query, trial.hits[:3])
-    answer = test_answer(t, query, trial.hits, len(trial.stories), notes)
-    if not complete:
-        answer += "\n\n" + t.text("test_stopped_early", count=trial.scanned)
+    scan = await keywords.scan_recent(t.svc.backend, t.svc.trials, query)
+    notes = await asyncio.to_thread(form_notes, query, scan.hits[:3])
+    answer = test_answer(t, query, scan.hits, scan.total, notes)
+    if not scan.complete:
+        answer += "\n\n" + t.text("test_stopped_early", count=scan.trial.scanned)
     return answer
 
 
 def test_answer(
     t: Turn,
     query: Query,
-    hits: list[article_store.StoredArticle],
+    hits: list[StoredArticle],
     total: int,
     notes: list[str],
 ) -> str:
@@ -385,14 +282,13 @@ async def test(update: Update, context: Context) -> None:
     if not raw:
         await reply(update, t.text("test_usage"))
         return
-    try:
-        query = parse_for(t, raw)
-    except QueryError as error:
-        await reply(update, refusal(t, raw, error))
+    query = keywords.parse(t.svc.backend, raw)
+    if isinstance(query, Refusal):
+        await reply(update, said(t, query))
         return
-    wait = claim_test(t)
+    wait = keywords.claim_test(t.svc.backend, t.svc.trials, t.chat.id)
     if wait:
-        await reply(update, wait)
+        await reply(update, said(t, wait))
         return
     try:
         await reply(update, await test_keyword(t, query))
@@ -405,15 +301,14 @@ async def test_button(update: Update, context: Context) -> None:
     press, data = button_press(update)
     t = record_turn(update, context)
     raw = data.partition(":")[2]
-    try:
-        query = parse_for(t, raw)
-    except QueryError as error:
+    query = keywords.parse(t.svc.backend, raw)
+    if isinstance(query, Refusal):
         await press.answer()
-        await edit(press, refusal(t, raw, error))
+        await edit(press, said(t, query))
         return
-    wait = claim_test(t)
+    wait = keywords.claim_test(t.svc.backend, t.svc.trials, t.chat.id)
     if wait:
-        await press.answer(wait, show_alert=True)
+        await press.answer(said(t, wait), show_alert=True)
         return
     try:
         await press.answer()
@@ -426,11 +321,9 @@ async def test_button(update: Update, context: Context) -> None:
 
 async def _set_paused(update: Update, context: Context, paused: bool) -> None:
     t = record_turn(update, context)
-    if t.target.paused == paused:
-        await reply(update, t.about_target(t.text("already_paused" if paused else "not_paused")))
-        return
-    chat_store.set_chat_flags(t.svc.db, t.target.id, paused=int(paused))
-    await reply(update, t.about_target(t.text("paused_all" if paused else "resumed_all")))
+    refused = account.pause_alerts(t.svc.backend, t.target, paused)
+    done = t.text("paused_all" if paused else "resumed_all")
+    await reply(update, t.about_target(said(t, refused) if refused else done))
 
 
 @changes_chat
@@ -472,16 +365,13 @@ async def stop_button(update: Update, context: Context) -> None:
     if unstamped(data) != "stop:yes":
         await edit(query, t.text("stop_kept"))
         return
-    t.svc.book.remove_chat(t.target.id)
-    chat_store.delete_chat(t.svc.db, t.target.id)
-    if t.target.id != t.chat.id:
-        chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=None)
+    account.forget(t.svc.backend, t.target.id, asked_from=t.chat.id)
     await edit(query, t.about_target(t.text("stopped")))
 
 
 def my_data(t: Turn) -> str:
     """Everything stored about the target chat, in words."""
-    data = chat_store.chat_data(t.svc.db, t.target.id)
+    data = account.my_data(t.svc.backend, t.target.id)
     target = t.target
     keywords = data["keywords"] or [t.text("none")]
     quiet = quiet_hours_text(t, target)
@@ -567,18 +457,13 @@ async def unknown_command(update: Update, context: Context) -> None:
 async def chat_migrated(update: Update, context: Context) -> None:
     """A group became a supergroup: its keywords and pending messages move to the new id."""
     message = message_of(update)
-    svc = services(context)
     if message.migrate_to_chat_id:
         old_id, new_id = message.chat_id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id:
         old_id, new_id = message.migrate_from_chat_id, message.chat_id
     else:
         return
-    if chat_store.get_chat(svc.db, old_id) is None:
-        ban_store.carry(svc.db, old_id, new_id)
-        return
-    chat_store.migrate_chat(svc.db, old_id, new_id, svc.clock())
-    svc.book.move_chat(old_id, new_id)
+    account.migrate(services(context).backend, old_id, new_id)
 
 
 async def membership(update: Update, context: Context) -> None:
@@ -586,12 +471,10 @@ async def membership(update: Update, context: Context) -> None:
     change = update.my_chat_member
     if change is None:
         return
-    svc = services(context)
     gone = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
     if change.new_chat_member.status in gone:
-        if chat_store.get_chat(svc.db, change.chat.id) is not None:
-            reason = f"bot {change.new_chat_member.status}"
-            chat_store.deactivate_chat(svc.db, change.chat.id, reason, svc.clock())
+        reason = f"bot {change.new_chat_member.status}"
+        account.bot_removed(services(context).backend, change.chat.id, reason)
         return
     joined = change.old_chat_member.status in gone
     if change.chat.type in {ChatType.GROUP, ChatType.SUPERGROUP} and joined:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from handlers.context import Services
+from core.i18n import Catalog
 from miniapp.api import MiniAppApi
+from service.base import Backend
+from service.trials import Trials
 
 STATIC = Path(__file__).with_name("static")
 PREFIX = "/app/"
@@ -41,10 +43,16 @@ def _static(name: str, content_type: str) -> web.RouteDef:
 
 
 def make_miniapp(
-    services: Services, token: str, on_refused: Callable[[str], None]
+    backend: Backend,
+    catalog: Catalog,
+    trials: Trials,
+    token: str,
+    on_refused: Callable[[str], None],
 ) -> web.Application:
-    """The Mini App as an aiohttp application, to mount at PREFIX (`on_refused` counts refusals)."""
+    """The Mini App as an aiohttp application, to mount at PREFIX: the use cases' backend, the
+    texts, /test's scans shared with the chat, the bot's token (initData is signed with it),
+    and `on_refused` to count refused sign-ins."""
     app = web.Application()
     app.add_routes([_static(name, kind) for name, kind in _FILES])
-    app.add_routes(MiniAppApi(services, token, on_refused).routes())
+    app.add_routes(MiniAppApi(backend, catalog, trials, token, on_refused).routes())
     return app

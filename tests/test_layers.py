@@ -107,9 +107,9 @@ FORBIDDEN = {
     # app/ is the composition root: it wires everything, and only bot.py (and tests) import it.
     "app": {"bot"},
 }
-# miniapp/ is the Mini App: HTTP in front of the chat's own functions (handlers' Turn-based
-# keyword and settings code), never Telegram's client, the fetcher or the delivery.
-FORBIDDEN["miniapp"] = FORBIDDEN["web"] - {"handlers"}
+# miniapp/ is the Mini App: HTTP in front of the use cases (service/) the chat's handlers call
+# too, never the handlers themselves, Telegram's client, the fetcher or the delivery.
+FORBIDDEN["miniapp"] = FORBIDDEN["web"]
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic"}
 
 

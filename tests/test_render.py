@@ -10,6 +10,7 @@ from core.render import (
     fit_message,
     plain_text,
     render_alert,
+    render_headline,
     render_notice,
 )
 
@@ -58,6 +59,19 @@ def test_alert_layout_in_arabic():
 def test_alert_without_summary_says_so():
     html = render_alert(CATALOG, "ar", AlertContent(title="عاجل", summary=[], sources=["RT"]))
     assert "⚡ خبر عاجل، لا تتوفر تفاصيل بعد." in html
+
+
+def test_a_headline_is_an_alert_s_first_and_last_lines():
+    alert = AlertContent(
+        title="زيارة <وزير>", summary=["نص."], sources=["هسبريس"], link="https://example.org/a"
+    )
+    lines = render_alert(CATALOG, "ar", alert).split("\n")
+    headline = render_headline(CATALOG, "ar", "زيارة <وزير>", "هسبريس", "https://example.org/a")
+    assert headline.split("\n") == [lines[0], lines[-1]]
+    assert render_headline(CATALOG, "en", " Visit ", "", "https://example.org/a") == (
+        '🔔 <b>Visit</b>\n🔗 <a href="https://example.org/a">Read the story</a>'
+    )  # no source: the link says so
+    assert render_headline(CATALOG, "ar", "زيارة", "هسبريس", "") == "🔔 <b>زيارة</b>"
 
 
 def test_notice_is_escaped():

@@ -1,0 +1,225 @@
+"""A chat's keywords: follow, stop following, pause and resume, list, and try one on recent news
+before following it (/test). The database and the live index change together."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from dataclasses import dataclass
+
+from core.models import Chat, Subscription
+from core.query import Query, QueryError, parse_query, parse_stored
+from core.settings import Settings
+from core.trial import Trial
+from service.base import Backend, Refusal
+from service.trials import Trials
+from storage import articles as article_store
+from storage import chats as chat_store
+from storage.articles import StoredArticle
+
+_SEPARATORS = re.compile(r"[\n,،]+")
+PREVIEW_BUDGET_SECONDS = 2.0  # the Mini App's as-you-type /test: the newest stories it reaches
+
+
+@dataclass(frozen=True)
+class Added:
+    """What adding several keywords did: those followed now, and why each other one was not
+    (a too_many refusal ends the list: the keywords after it were not tried)."""
+
+    added: tuple[Subscription, ...]
+    refused: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A keyword tried on recent stories: the trial (hits newest first, stories looked at), and
+    whether every story of the period was read."""
+
+    trial: Trial[StoredArticle]
+    complete: bool
+
+    @property
+    def hits(self) -> list[StoredArticle]:
+        """The newest article of each story the keyword matched."""
+        return self.trial.hits
+
+    @property
+    def total(self) -> int:
+        """How many stories were looked at."""
+        return len(self.trial.stories)
+
+
+def split_keywords(text: str) -> list[str]:
+    """Several keywords at once: one per line (commas also separate)."""
+    return [part.strip() for part in _SEPARATORS.split(text) if part.strip()]
+
+
+def parse_keyword(settings: Settings, raw: str) -> Query:
+    """Parse a keyword with these settings' limits (QueryError when refused)."""
+    return parse_query(
+        raw, min_letters=settings.keyword_min_letters, max_length=settings.keyword_max_length
+    )
+
+
+def refused(raw: str, error: QueryError) -> Refusal:
+    """Why a keyword was refused, as the catalog says it (refused_<code>)."""
+    return Refusal(f"refused_{error.code}", {"keyword": raw, **error.params})
+
+
+def parse(backend: Backend, raw: str) -> Query | Refusal:
+    """The keyword parsed with the bot's limits, or why it is refused."""
+    try:
+        return parse_keyword(backend.settings, raw)
+    except QueryError as error:
+        return refused(raw, error)
+
+
+def add_keyword(
+    backend: Backend,
+    chat: Chat,
+    raw: str,
+    *,
+    thread_id: int | None = None,
+    topic: str | None = None,
+) -> Subscription | Refusal:
+    """Follow one keyword for `chat` (its alerts in a forum topic when `thread_id` is given):
+    parsed, within the limits, stored and in the index at once."""
+    if chat.banned:
+        return Refusal("banned_notice")
+    query = parse(backend, raw)
+    if isinstance(query, Refusal):
+        return query
+    limit = backend.settings.max_keywords_per_chat
+    if chat_store.count_subscriptions(backend.db, chat.id) >= limit:
+        return Refusal("too_many", {"max": limit})
+    try:
+        sub_id = chat_store.add_subscription(
+            backend.db,
+            chat.id,
+            query.raw,
+            query.key,
+            backend.clock(),
+            thread_id=thread_id,
+            topic=topic,
+        )
+    except chat_store.KeywordExists:
+        return Refusal("already", {"keyword": query.raw})
+    subscription = Subscription(
+        sub_id, chat.id, query.raw, query.key, thread_id=thread_id, topic=topic
+    )
+    backend.book.add(subscription, query)
+    return subscription
+
+
+def add_keywords(
+    backend: Backend,
+    chat: Chat,
+    raws: list[str],
+    *,
+    thread_id: int | None = None,
+    topic: str | None = None,
+) -> Added | Refusal:
+    """Follow each keyword that is valid and new, in order, until the chat's limit; a banned
+    chat adds none."""
+    if chat.banned:
+        return Refusal("banned_notice")
+    added: list[Subscription] = []
+    refusals: list[Refusal] = []
+    for raw in raws:
+        result = add_keyword(backend, chat, raw, thread_id=thread_id, topic=topic)
+        if isinstance(result, Subscription):
+            added.append(result)
+            continue
+        refusals.append(result)
+        if result.message_id == "too_many":
+            break
+    return Added(tuple(added), tuple(refusals))
+
+
+def keywords(backend: Backend, chat_id: int) -> list[Subscription]:
+    """The chat's keywords, oldest first."""
+    return chat_store.chat_subscriptions(backend.db, chat_id)
+
+
+def remove_keyword(backend: Backend, chat_id: int, raw: str) -> Subscription | None:
+    """Stop following a keyword named by its normalized form (or exactly as typed); the removed
+    one, or None when the chat does not follow it."""
+    keys = []
+    with contextlib.suppress(QueryError):
+        keys.append(parse_stored(raw).key)
+    keys += [s.key for s in keywords(backend, chat_id) if s.keyword == raw]
+    for key in keys:
+        removed = chat_store.remove_subscription(backend.db, chat_id, key)
+        if removed:
+            backend.book.remove(removed.id)
+            return removed
+    return None
+
+
+def delete_keyword(backend: Backend, chat_id: int, sub_id: int) -> Subscription | None:
+    """Stop following one of the chat's keywords by id; the removed one, None if not its."""
+    removed = chat_store.remove_subscription_by_id(backend.db, chat_id, sub_id)
+    if removed:
+        backend.book.remove(removed.id)
+    return removed
+
+
+def set_keyword_paused(
+    backend: Backend, chat_id: int, sub_id: int, paused: bool
+) -> Subscription | None:
+    """Pause or resume one of the chat's keywords; the keyword as it is now, None if not its."""
+    sub = chat_store.set_subscription_paused(backend.db, chat_id, sub_id, paused)
+    if sub is not None:
+        reindex(backend, sub)
+    return sub
+
+
+def reindex(backend: Backend, sub: Subscription, query: Query | None = None) -> None:
+    """The index as the stored keyword now says: matched (by `query`, or its text parsed)
+    unless paused."""
+    if sub.paused:
+        backend.book.remove(sub.id)
+    else:
+        backend.book.add(sub, query or parse_stored(sub.keyword))
+
+
+def claim_test(backend: Backend, trials: Trials, chat_id: int) -> Refusal | None:
+    """Reserve the chat's next /test (release it with trials.release once answered), or say how
+    long to wait."""
+    wait = trials.claim(chat_id, backend.clock(), backend.settings.test_cooldown_seconds)
+    return Refusal("test_cooldown", {"seconds": math.ceil(wait)}) if wait else None
+
+
+async def scan_recent(
+    backend: Backend, trials: Trials, query: Query, *, budget: float | None = None
+) -> Scan:
+    """The keyword tried on the stories of the last TEST_DAYS days, within /test's cap and
+    budget (or a smaller one), a page at a time in the parse pool (see service.trials)."""
+    settings = backend.settings
+    since = backend.clock() - settings.test_days * 86400
+
+    def read(before_id: int | None, limit: int) -> list[StoredArticle]:
+        return article_store.recent_articles(backend.db, since, limit, before_id=before_id)
+
+    trial: Trial[StoredArticle] = Trial(query)
+    complete = await trials.run(
+        trial,
+        read,
+        cap=settings.test_max_articles,
+        budget=settings.test_budget_seconds if budget is None else budget,
+    )
+    return Scan(trial, complete)
+
+
+async def preview(backend: Backend, trials: Trials, chat_id: int, query: Query) -> Scan | None:
+    """/test as the user types (the Mini App): never waits for /test's slots nor its cooldown,
+    one per chat at a time (shared with /test), a shorter budget; None when busy, so typing
+    cannot queue up behind itself nor in front of a chat's /test."""
+    if not trials.has_free_slot() or trials.claim(chat_id, backend.clock(), 0.0) > 0:
+        return None
+    budget = min(backend.settings.test_budget_seconds, PREVIEW_BUDGET_SECONDS)
+    try:
+        return await scan_recent(backend, trials, query, budget=budget)
+    finally:
+        trials.release(chat_id)
