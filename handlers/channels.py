@@ -16,6 +16,7 @@ from handlers.common import (
     may_post,
     message_of,
     record_turn,
+    refresh_turn,
     reply,
     user_of,
 )
@@ -117,7 +118,7 @@ async def channel_button(update: Update, context: Context) -> None:
     target = linked.get(value)  # "off", or a channel this user did not link: back to this chat
     chat_store.set_chat_flags(t.svc.db, t.chat.id, managing_chat_id=target)
     await query.answer()
-    t = record_turn(update, context)
+    t = refresh_turn(update, context)
     text = (
         t.text("channel_off") if target is None else t.text("channel_linked", title=t.target.title)
     )
