@@ -27,6 +27,7 @@ from core.flood import Verdict, command_cost
 from core.i18n import pick_language
 from core.models import Chat
 from core.render import (
+    CALLBACK_ANSWER_CHARS,
     MAX_MESSAGE_CHARS,
     SHORTEST_PART,
     Page,
@@ -44,7 +45,6 @@ from storage import chats as chat_store
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
-CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button's answer
 
 
 @dataclass(frozen=True)
