@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, channels, feedback, inline, preferences, user
+from handlers import admin, channels, feedback, inline, preferences, stats, user
 from handlers.common import ban_guard, flood_guard, remember_turn
 from handlers.context import Context
 
@@ -31,7 +31,7 @@ USER_COMMANDS = {
     "pause": user.pause,
     "resume": user.resume,
     "channel": channels.channel,
-    "stats": admin.stats_command,
+    "stats": stats.stats_command,
     "mydata": user.mydata,
     "stop": user.stop,
 }

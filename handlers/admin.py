@@ -6,14 +6,10 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from core import links
 from core.i18n import Phrase, Raw
 from core.models import Feed
 from core.render import (
-    SHOWN_ERROR_CHARS,
-    SHOWN_KEYWORD_CHARS,
     SHOWN_TITLE_CHARS,
-    escape,
     link_html,
     page_of,
     shorten,
@@ -25,7 +21,6 @@ from handlers.common import (
     button_press,
     command_argument,
     edit,
-    is_admin,
     message_of,
     number,
     page_buttons,
@@ -35,12 +30,11 @@ from handlers.common import (
     user_of,
 )
 from handlers.context import Context, FeedsImported
-from handlers.feedback import keyword_stats_text
 from handlers.jobs import Progress, Report, ticking
 from storage import bans as ban_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage import outbox, shortlinks, stats
+from storage import outbox, stats
 
 PROGRESS_SECONDS = 3.0  # how often an OPML import's count is edited in, at most
 MAX_FAILURES_LISTED = 20
@@ -380,57 +374,6 @@ async def broadcast_cancel(update: Update, context: Context) -> None:
     t = record_turn(update, context)
     cancelled = outbox.cancel_broadcasts(t.svc.db, t.svc.clock())
     await reply(update, t.text("broadcast_cancel_done" if cancelled else "broadcast_cancel_none"))
-
-
-def stats_text(t: Turn) -> str:
-    """Chats, keywords, feeds, alerts, backlog, most clicked stories and latest failures."""
-    now = t.svc.clock()
-    figures = stats.collect(t.svc.db, now=now)
-    text = t.text(
-        "stats",
-        active=figures.chats_active,
-        inactive=figures.chats_inactive,
-        banned=figures.chats_banned,
-        keywords=figures.keywords,
-        healthy=figures.feeds_healthy,
-        failing=figures.feeds_failing,
-        disabled=figures.feeds_disabled,
-        today=figures.alerts_today,
-        week=figures.alerts_week,
-        backlog=figures.backlog,
-        failed=figures.failed,
-    )
-    if figures.top_keywords:
-        lines = "\n".join(
-            f"• {escape(shorten(word, SHOWN_KEYWORD_CHARS))} ({count})"
-            for word, count in figures.top_keywords
-        )
-        text += "\n" + t.text("stats_top_keywords", lines=Raw(lines))
-    clicked = shortlinks.top_clicked(t.svc.db, links.day_of(now - 7 * 86400), 5)
-    if clicked:
-        lines = "\n".join(
-            f"• {escape(shorten(title, SHOWN_TITLE_CHARS))} ({clicks})"
-            for title, _, clicks in clicked
-        )
-        text += "\n" + t.text("stats_top_clicked", lines=Raw(lines))
-    failures = outbox.recent_failures(t.svc.db, 3)
-    if failures:
-        lines = "\n".join(
-            f"• {chat_id}: {escape(shorten(reason or '', SHOWN_ERROR_CHARS))}"
-            for chat_id, reason in failures
-        )
-        text += "\n" + t.text("stats_failures", lines=Raw(lines))
-    return text
-
-
-async def stats_command(update: Update, context: Context) -> None:
-    """/stats: the chat's keywords with their alerts and reactions; for admins, the bot's
-    figures first."""
-    t = record_turn(update, context)
-    text = keyword_stats_text(t)
-    if is_admin(update, context):
-        text = stats_text(t) + "\n\n" + text
-    await reply(update, text)
 
 
 @admin_only
