@@ -31,10 +31,10 @@ from handlers.common import (
 )
 from handlers.context import Context, FeedsImported
 from handlers.jobs import Progress, Report, ticking
-from storage import bans as ban_store
-from storage import chats as chat_store
+from service import bans, broadcasts
+from service.base import Refusal
 from storage import feeds as feed_store
-from storage import outbox, stats
+from storage import stats
 
 PROGRESS_SECONDS = 3.0  # how often an OPML import's count is edited in, at most
 MAX_FAILURES_LISTED = 20
@@ -283,16 +283,15 @@ async def _set_ban(update: Update, context: Context, *, banned: bool) -> None:
     if chat_id is None:
         await reply(update, t.text("ban_usage"))
         return
-    db = t.svc.db
-    if banned and chat_id in t.svc.settings.admin_ids:
-        answer = t.text("ban_admin_refused", chat_id=chat_id)
-    elif banned:
-        changed = ban_store.ban(db, chat_id, banned_by=user_of(update).id, now=t.svc.clock())
-        answer = t.text("banned_done" if changed else "already_banned", chat_id=chat_id)
+    if banned:
+        changed = bans.ban(t.svc.backend, chat_id, banned_by=user_of(update).id)
+        if isinstance(changed, Refusal):
+            await reply(update, t.refused(changed))
+            return
+        answer = "banned_done" if changed else "already_banned"
     else:
-        changed = ban_store.unban(db, chat_id)
-        answer = t.text("unbanned_done" if changed else "not_banned", chat_id=chat_id)
-    await reply(update, answer)
+        answer = "unbanned_done" if bans.unban(t.svc.backend, chat_id) else "not_banned"
+    await reply(update, t.text(answer, chat_id=chat_id))
 
 
 @admin_only
@@ -304,18 +303,16 @@ async def broadcast(update: Update, context: Context) -> None:
         await reply(update, t.text("broadcast_usage"))
         return
     message = message_of(update)
-    created = outbox.create_broadcast(
-        t.svc.db,
+    draft = broadcasts.queue_broadcast(
+        t.svc.backend,
         text,
         created_by=user_of(update).id,
         source_chat_id=message.chat_id,
         source_message_id=message.message_id,
-        now=t.svc.clock(),
-        draft=True,
     )
-    if created is None:  # the same update delivered again after a restart
+    if draft is None:  # the same update delivered again after a restart
         return
-    broadcast_id = created[0]
+    broadcast_id = draft.broadcast_id
     buttons = InlineKeyboardMarkup(
         [
             [
@@ -333,8 +330,8 @@ async def broadcast(update: Update, context: Context) -> None:
             ],
         ]
     )
-    count = len(chat_store.active_chat_ids(t.svc.db))
-    await reply(update, t.text("broadcast_preview", count=count, text=text), reply_markup=buttons)
+    preview = t.text("broadcast_preview", count=draft.audience, text=text)
+    await reply(update, preview, reply_markup=buttons)
 
 
 @admin_only
@@ -345,22 +342,19 @@ async def broadcast_button(update: Update, context: Context) -> None:
     _, action, raw_id = data.split(":", 2)
     broadcast_id = int(raw_id)
     await query.answer()
-    now = t.svc.clock()
     if action == "cancel":
-        if outbox.discard_draft(t.svc.db, broadcast_id, now):
+        if broadcasts.discard_draft(t.svc.backend, broadcast_id):
             await edit(query, t.text("broadcast_cancelled_draft"))
         return
     preview = query.message  # its chat and id are known even when it is too old to edit
     if preview is None:
         return
-    owed = outbox.start_broadcast(
-        t.svc.db,
+    owed = broadcasts.confirm_broadcast(
+        t.svc.backend,
         broadcast_id,
-        chat_ids=chat_store.active_chat_ids(t.svc.db),
         silent=action == "silent",
         progress_chat_id=preview.chat.id,
         progress_message_id=preview.message_id,
-        now=now,
     )
     if owed is None:
         return
@@ -372,7 +366,7 @@ async def broadcast_button(update: Update, context: Context) -> None:
 async def broadcast_cancel(update: Update, context: Context) -> None:
     """/broadcast_cancel: stop every notice being sent; the rest is never sent."""
     t = record_turn(update, context)
-    cancelled = outbox.cancel_broadcasts(t.svc.db, t.svc.clock())
+    cancelled = broadcasts.cancel_broadcasts(t.svc.backend)
     await reply(update, t.text("broadcast_cancel_done" if cancelled else "broadcast_cancel_none"))
 
 

@@ -39,7 +39,8 @@ from core.render import (
     split_message,
 )
 from handlers.context import Context, Services, Turn, services
-from storage import bans as ban_store
+from service import bans
+from service.bans import Admission
 from storage import chats as chat_store
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -398,10 +399,10 @@ async def ban_guard(update: Update, context: Context) -> None:
     if update.my_chat_member is not None or migrating or is_admin(update, context):
         return
     ids = [i for i in (chat.id if chat else None, user.id if user else None) if i is not None]
-    banned = ban_store.banned_among(svc.db, ids)
-    if banned is None:
+    admitted = bans.admission(svc.backend, ids)
+    if admitted is Admission.WELCOME:
         return
-    if ban_store.tell_once(svc.db, banned, svc.clock()):
+    if admitted is Admission.TELL:
         text = svc.catalog.text(
             pick_language(user.language_code if user else None), "banned_notice"
         )

@@ -15,7 +15,7 @@ from core.render import plain_text
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from handlers.jobs import BackgroundJobs
-from service.base import Backend
+from service.base import Backend, Refusal
 from service.trials import Trials
 from storage.db import Database
 
@@ -125,6 +125,10 @@ class Turn:
         """A catalog message as plain text, for a button's label: user text in it shows as
         typed (only what is sent as HTML is escaped)."""
         return plain_text(self.text(message_id, **params))
+
+    def refused(self, refusal: Refusal) -> str:
+        """Why a use case did nothing, in this turn's language."""
+        return self.text(refusal.message_id, **refusal.params)
 
     def about_target(self, text: str) -> str:
         """Say which channel an answer is about when the commands act on one."""
