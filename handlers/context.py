@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -16,56 +16,9 @@ from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from handlers.jobs import BackgroundJobs
 from service.base import Backend, Refusal
+from service.feeds import FeedAdministration
 from service.trials import Trials
 from storage.db import Database
-
-
-class FeedAdded(Protocol):
-    """The answer of the feed adder (see intake.poll.AddFeedResult, a frozen dataclass)."""
-
-    @property
-    def feed_id(self) -> int | None: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def item_count(self) -> int: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def error_kind(self) -> str | None: ...
-    @property
-    def already(self) -> bool: ...
-
-
-class FeedsImported(Protocol):
-    """The answer of the OPML importer (see intake.poll.ImportReport, a dataclass)."""
-
-    @property
-    def added(self) -> list[tuple[str, str]]: ...  # (url, title)
-    @property
-    def already(self) -> list[str]: ...
-    @property
-    def failed(self) -> list[tuple[str, str, str]]: ...  # (url, kind, reason)
-    @property
-    def error(self) -> str | None: ...
-
-
-class FeedAdministration(Protocol):
-    """What admins do with feeds (intake.feed_admin.FeedAdmin)."""
-
-    async def add_feed(self, url: str, *, added_by: int | None) -> FeedAdded: ...
-    async def import_opml(
-        self,
-        data: bytes,
-        *,
-        added_by: int | None,
-        on_progress: Callable[[int, int], None] = ...,
-    ) -> FeedsImported: ...
-    def export_opml(self) -> bytes: ...
-    def set_paused(self, feed_id: int, paused: bool) -> None: ...
-    def delete(self, feed_id: int) -> None: ...
-    def set_charset(self, feed_id: int, wanted: str | None) -> str | None: ...
-    def set_fulltext(self, feed_id: int, mode: str) -> None: ...
 
 
 @dataclass
