@@ -23,10 +23,8 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackContext,
     ContextTypes,
     Defaults,
-    ExtBot,
 )
 
 from app.bootstrap import Rasd, bootstrap
@@ -36,7 +34,7 @@ from delivery.broadcasts import report_broadcasts
 from delivery.ratelimit import BotRateLimiter, SendBudget
 from delivery.sender import Sender
 from handlers import USER_COMMANDS, register
-from handlers.context import BotData
+from handlers.context import BotData, TurnContext
 from intake.poll import PollReport
 from miniapp import PREFIX as MINIAPP_PREFIX
 from miniapp import make_miniapp
@@ -78,7 +76,7 @@ class AppData(BotData):
         return self.rasd.sender
 
 
-AppContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppData]
+AppContext = TurnContext[AppData]
 RasdApplication = Application[Any, AppContext, dict[Any, Any], dict[Any, Any], AppData, Any]
 
 
@@ -326,7 +324,7 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
-        .context_types(ContextTypes(bot_data=AppData))
+        .context_types(ContextTypes(context=TurnContext, bot_data=AppData))
         .rate_limiter(BotRateLimiter(budget))
         .defaults(
             Defaults(

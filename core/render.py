@@ -18,6 +18,7 @@ from core.safety import visible
 
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit, in UTF-16 units of the parsed text
 SHORTEST_PART = 256  # a part Telegram still finds too long at this size is not split further
+CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button's answer
 # Displayed values are shortened to these many characters, with an ellipsis.
 SHOWN_TITLE_CHARS = 150
 SHOWN_KEYWORD_CHARS = 100

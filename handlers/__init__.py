@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import (
     Application,
+    BaseHandler,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -14,8 +16,9 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, channels, feedback, inline, preferences, user
-from handlers.common import ban_guard, flood_guard
+from handlers import admin, channels, feedback, inline, preferences, stats, user
+from handlers.common import ban_guard, flood_guard, remember_turn
+from handlers.context import Context
 
 USER_COMMANDS = {
     "start": user.start,
@@ -28,7 +31,7 @@ USER_COMMANDS = {
     "pause": user.pause,
     "resume": user.resume,
     "channel": channels.channel,
-    "stats": admin.stats_command,
+    "stats": stats.stats_command,
     "mydata": user.mydata,
     "stop": user.stop,
 }
@@ -59,37 +62,63 @@ BUTTONS = {
 }
 
 
+# Updates that only report something (an inline query, a reaction, a migration, a change of
+# membership) take no turn up front: their handlers record one only when they answer.
+REPORTS = frozenset({inline.inline_search, feedback.reaction, user.chat_migrated, user.membership})
+# The early groups, in the order they run. Order matters: a banned chat is refused before it
+# spends flood allowance, and an update either guard stops records no turn (writes nothing).
+BAN_GROUP, FLOOD_GROUP, TURN_GROUP = -3, -2, -1
+
+
+class TurnGate(BaseHandler[Update, Context, None]):
+    """The turn group's handler: takes an update in a chat whose route (the first that matches,
+    as python-telegram-bot picks it) is not a report, so its chat is recorded once per update,
+    before any handler reads it."""
+
+    def __init__(self, routes: list[BaseHandler]) -> None:
+        super().__init__(remember_turn)
+        self.routes = routes
+
+    def check_update(self, update: object) -> bool:
+        """Whether the update is in a chat and its handler takes a turn."""
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return False
+        for route in self.routes:
+            if route.check_update(update) not in (None, False):
+                return route.callback not in REPORTS
+        return False
+
+
 def register(application: Application) -> None:
-    """Add every handler. Groups -2 and -1 run first: the ban and flood guards can stop an
-    update there."""
-    application.add_handler(TypeHandler(object, ban_guard), group=-2)
-    application.add_handler(TypeHandler(object, flood_guard), group=-1)
-    for name, callback in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
-        application.add_handler(CommandHandler(name, callback, block=callback not in IN_BACKGROUND))
-    for prefix, callback in BUTTONS.items():
-        application.add_handler(
-            CallbackQueryHandler(
-                callback, pattern=f"^{prefix}", block=callback not in IN_BACKGROUND
-            )
-        )
-    application.add_handler(CallbackQueryHandler(user.button))  # help, and anything unknown
-    application.add_handler(InlineQueryHandler(inline.inline_search, block=False))
-    application.add_handler(MessageReactionHandler(feedback.reaction))
-    # Order matters: forwarded channel posts and migrations before the plain-text catch-all.
-    application.add_handler(
+    """Add every handler: the ban guard, the flood guard and the turn first (each in a group
+    of its own, so each sees every update), then the routes, in the order they are tried."""
+    application.add_handler(TypeHandler(object, ban_guard), group=BAN_GROUP)
+    application.add_handler(TypeHandler(object, flood_guard), group=FLOOD_GROUP)
+    routes: list[BaseHandler] = [
+        CommandHandler(name, callback, block=callback not in IN_BACKGROUND)
+        for name, callback in {**USER_COMMANDS, **ADMIN_COMMANDS}.items()
+    ]
+    routes += [
+        CallbackQueryHandler(callback, pattern=f"^{prefix}", block=callback not in IN_BACKGROUND)
+        for prefix, callback in BUTTONS.items()
+    ]
+    routes += [
+        CallbackQueryHandler(user.button),  # help, and anything unknown
+        InlineQueryHandler(inline.inline_search, block=False),
+        MessageReactionHandler(feedback.reaction),
+        # Order matters: forwarded channel posts and migrations before the plain-text catch-all.
         MessageHandler(
             filters.FORWARDED & filters.ChatType.PRIVATE, channels.forwarded_from_channel
-        )
-    )
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, user.chat_migrated))
-    application.add_handler(ChatMemberHandler(user.membership, ChatMemberHandler.MY_CHAT_MEMBER))
-    application.add_handler(
+        ),
+        MessageHandler(filters.StatusUpdate.MIGRATE, user.chat_migrated),
+        ChatMemberHandler(user.membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(
             filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml"),
             admin.import_feeds,
-        )
-    )
-    application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, user.plain_text)
-    )
-    application.add_handler(MessageHandler(filters.COMMAND, user.unknown_command))
+        ),
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, user.plain_text),
+        MessageHandler(filters.COMMAND, user.unknown_command),
+    ]
+    application.add_handler(TurnGate(routes), group=TURN_GROUP)
+    for route in routes:
+        application.add_handler(route)

@@ -1,4 +1,5 @@
-"""Commands for the bot's admins (ADMIN_IDS): feeds and broadcasts."""
+"""Commands for the bot's admins (ADMIN_IDS): feeds, broadcasts and bans, translated into the
+use cases of service.feeds, service.broadcasts and service.bans and their answers into messages."""
 
 from __future__ import annotations
 
@@ -6,18 +7,9 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from core import links
 from core.i18n import Phrase, Raw
 from core.models import Feed
-from core.render import (
-    SHOWN_ERROR_CHARS,
-    SHOWN_KEYWORD_CHARS,
-    SHOWN_TITLE_CHARS,
-    escape,
-    link_html,
-    page_of,
-    shorten,
-)
+from core.render import SHOWN_TITLE_CHARS, link_html, page_of, shorten
 from core.safety import without_credentials
 from handlers.common import (
     Turn,
@@ -25,22 +17,21 @@ from handlers.common import (
     button_press,
     command_argument,
     edit,
-    is_admin,
     message_of,
     number,
     page_buttons,
     page_line,
+    pop_up,
     record_turn,
     reply,
     user_of,
 )
-from handlers.context import Context, FeedsImported
-from handlers.feedback import keyword_stats_text
+from handlers.context import Context
 from handlers.jobs import Progress, Report, ticking
-from storage import bans as ban_store
-from storage import chats as chat_store
-from storage import feeds as feed_store
-from storage import outbox, shortlinks, stats
+from service import bans, broadcasts
+from service import feeds as feed_cases
+from service.base import Refusal
+from service.feeds import FeedDetails, FeedsImported
 
 PROGRESS_SECONDS = 3.0  # how often an OPML import's count is edited in, at most
 MAX_FAILURES_LISTED = 20
@@ -64,7 +55,7 @@ async def addfeed(update: Update, context: Context) -> None:
     added_by = user_of(update).id
 
     async def work() -> None:
-        result = await t.svc.feeds.add_feed(url, added_by=added_by)
+        result = await feed_cases.add_feed(t.svc.feeds, url, added_by=added_by)
         if result.error:
             reason = failure_reason(result.error_kind or "fetch", result.error)
             await progress.finish(t.text("addfeed_failed", reason=reason))
@@ -94,16 +85,10 @@ def _when(timestamp: float | None, t: Turn) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _state(feed: Feed) -> str:
-    if feed.disabled:
-        return "disabled"
-    return "failing" if feed.error_count else "ok"
-
-
 def feed_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of feeds with their health, and buttons: details, pause or re-enable, delete;
     ◀️ ▶️ to the other pages."""
-    feeds = feed_store.all_feeds(t.svc.db)
+    feeds = feed_cases.all_feeds(t.svc.backend)
     if not feeds:
         return t.text("feeds_empty"), None
     shown = page_of(len(feeds), page, FEED_PAGE_SIZE)
@@ -164,7 +149,7 @@ def _feed_line(t: Turn, feed: Feed) -> str:
     return (
         t.text(
             "feed_line",
-            state=t.text(f"feed_state_{_state(feed)}"),
+            state=t.text(f"feed_state_{feed_cases.health(feed)}"),
             title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
             url=Raw(link_html(shown_url(feed))),
             last_ok=_when(feed.last_success_at, t),
@@ -182,27 +167,24 @@ def shown_url(feed: Feed) -> str:
     return without_credentials(feed.url)
 
 
-def feed_details(t: Turn, feed: Feed) -> str:
+def feed_details(t: Turn, details: FeedDetails) -> str:
     """One feed in full: state, last success and error, items per day, next check."""
-    now = t.svc.clock()
+    feed = details.feed
     return (
         t.text(
             "feed_details",
             title=shorten(feed.title or shown_url(feed), SHOWN_TITLE_CHARS),
             url=Raw(link_html(shown_url(feed), SHOWN_DETAIL_URL_CHARS)),
-            state=t.text(f"feed_state_name_{_state(feed)}"),
+            state=t.text(f"feed_state_name_{feed_cases.health(feed)}"),
             last_ok=_when(feed.last_success_at, t),
             errors=feed.error_count,
             last_error=shorten(feed.last_error or t.text("none"), SHOWN_DETAIL_ERROR_CHARS),
-            per_day=f"{stats.items_per_day(t.svc.db, feed.id, now=now):.1f}",
+            per_day=f"{details.per_day:.1f}",
             next_check=_when(feed.next_check_at, t) if not feed.disabled else "—",
         )
         + "\n"
         + pages_line(t, feed)
     )
-
-
-FULLTEXT_NEXT = {"auto": "on", "on": "off", "off": "auto"}  # what the details button turns to
 
 
 def details_buttons(t: Turn, feed: Feed, page: int) -> InlineKeyboardMarkup:
@@ -242,26 +224,33 @@ async def feed_button(update: Update, context: Context) -> None:
         text, buttons = feed_list(t, number(raw_id))
         await edit(query, text, buttons)
         return
-    feed_id, page = number(raw_id), number(raw_page)
-    feed = feed_store.get_feed(t.svc.db, feed_id)
-    if feed is None:
-        await query.answer(t.text("feed_gone"), show_alert=True)
+    page = number(raw_page)
+    done = _feed_action(t, action, number(raw_id))
+    if isinstance(done, Refusal):
+        await pop_up(query, t.refused(done), alert=True)
         return
     await query.answer()
-    if action == "ft":
-        t.svc.feeds.set_fulltext(feed_id, FULLTEXT_NEXT.get(feed.fulltext, "auto"))
-        action, feed = "info", feed_store.get_feed(t.svc.db, feed_id) or feed
-    if action == "info":
-        await edit(query, feed_details(t, feed), details_buttons(t, feed, page))
+    if isinstance(done, FeedDetails):
+        await edit(query, feed_details(t, done), details_buttons(t, done.feed, page))
         return
-    if action == "pause":
-        t.svc.feeds.set_paused(feed_id, True)
-    elif action == "enable":
-        t.svc.feeds.set_paused(feed_id, False)
-    elif action == "del":
-        t.svc.feeds.delete(feed_id)
     text, buttons = feed_list(t, page)
     await edit(query, text, buttons)
+
+
+def _feed_action(t: Turn, action: str, feed_id: int) -> FeedDetails | Refusal | Feed | None:
+    """What a /feeds button does: details to show (after turning the full-text mode, for "ft"),
+    or a change after which the list is shown again."""
+    backend, port = t.svc.backend, t.svc.feeds
+    if action == "ft":
+        turned = feed_cases.next_fulltext(backend, port, feed_id)
+        return turned if isinstance(turned, Refusal) else feed_cases.feed_details(backend, feed_id)
+    if action == "info":
+        return feed_cases.feed_details(backend, feed_id)
+    if action in ("pause", "enable"):
+        return feed_cases.pause_feed(backend, port, feed_id, paused=action == "pause")
+    if action == "del":
+        return feed_cases.delete_feed(backend, port, feed_id)
+    return feed_cases.find_feed(backend, feed_id)
 
 
 def _chat_id_argument(update: Update) -> int | None:
@@ -289,16 +278,15 @@ async def _set_ban(update: Update, context: Context, *, banned: bool) -> None:
     if chat_id is None:
         await reply(update, t.text("ban_usage"))
         return
-    db = t.svc.db
-    if banned and chat_id in t.svc.settings.admin_ids:
-        answer = t.text("ban_admin_refused", chat_id=chat_id)
-    elif banned:
-        changed = ban_store.ban(db, chat_id, banned_by=user_of(update).id, now=t.svc.clock())
-        answer = t.text("banned_done" if changed else "already_banned", chat_id=chat_id)
+    if banned:
+        changed = bans.ban(t.svc.backend, chat_id, banned_by=user_of(update).id)
+        if isinstance(changed, Refusal):
+            await reply(update, t.refused(changed))
+            return
+        answer = "banned_done" if changed else "already_banned"
     else:
-        changed = ban_store.unban(db, chat_id)
-        answer = t.text("unbanned_done" if changed else "not_banned", chat_id=chat_id)
-    await reply(update, answer)
+        answer = "unbanned_done" if bans.unban(t.svc.backend, chat_id) else "not_banned"
+    await reply(update, t.text(answer, chat_id=chat_id))
 
 
 @admin_only
@@ -310,18 +298,16 @@ async def broadcast(update: Update, context: Context) -> None:
         await reply(update, t.text("broadcast_usage"))
         return
     message = message_of(update)
-    created = outbox.create_broadcast(
-        t.svc.db,
+    draft = broadcasts.queue_broadcast(
+        t.svc.backend,
         text,
         created_by=user_of(update).id,
         source_chat_id=message.chat_id,
         source_message_id=message.message_id,
-        now=t.svc.clock(),
-        draft=True,
     )
-    if created is None:  # the same update delivered again after a restart
+    if draft is None:  # the same update delivered again after a restart
         return
-    broadcast_id = created[0]
+    broadcast_id = draft.broadcast_id
     buttons = InlineKeyboardMarkup(
         [
             [
@@ -339,8 +325,8 @@ async def broadcast(update: Update, context: Context) -> None:
             ],
         ]
     )
-    count = len(chat_store.active_chat_ids(t.svc.db))
-    await reply(update, t.text("broadcast_preview", count=count, text=text), reply_markup=buttons)
+    preview = t.text("broadcast_preview", count=draft.audience, text=text)
+    await reply(update, preview, reply_markup=buttons)
 
 
 @admin_only
@@ -351,22 +337,19 @@ async def broadcast_button(update: Update, context: Context) -> None:
     _, action, raw_id = data.split(":", 2)
     broadcast_id = int(raw_id)
     await query.answer()
-    now = t.svc.clock()
     if action == "cancel":
-        if outbox.discard_draft(t.svc.db, broadcast_id, now):
+        if broadcasts.discard_draft(t.svc.backend, broadcast_id):
             await edit(query, t.text("broadcast_cancelled_draft"))
         return
     preview = query.message  # its chat and id are known even when it is too old to edit
     if preview is None:
         return
-    owed = outbox.start_broadcast(
-        t.svc.db,
+    owed = broadcasts.confirm_broadcast(
+        t.svc.backend,
         broadcast_id,
-        chat_ids=chat_store.active_chat_ids(t.svc.db),
         silent=action == "silent",
         progress_chat_id=preview.chat.id,
         progress_message_id=preview.message_id,
-        now=now,
     )
     if owed is None:
         return
@@ -378,70 +361,19 @@ async def broadcast_button(update: Update, context: Context) -> None:
 async def broadcast_cancel(update: Update, context: Context) -> None:
     """/broadcast_cancel: stop every notice being sent; the rest is never sent."""
     t = record_turn(update, context)
-    cancelled = outbox.cancel_broadcasts(t.svc.db, t.svc.clock())
+    cancelled = broadcasts.cancel_broadcasts(t.svc.backend)
     await reply(update, t.text("broadcast_cancel_done" if cancelled else "broadcast_cancel_none"))
-
-
-def stats_text(t: Turn) -> str:
-    """Chats, keywords, feeds, alerts, backlog, most clicked stories and latest failures."""
-    now = t.svc.clock()
-    figures = stats.collect(t.svc.db, now=now)
-    text = t.text(
-        "stats",
-        active=figures.chats_active,
-        inactive=figures.chats_inactive,
-        banned=figures.chats_banned,
-        keywords=figures.keywords,
-        healthy=figures.feeds_healthy,
-        failing=figures.feeds_failing,
-        disabled=figures.feeds_disabled,
-        today=figures.alerts_today,
-        week=figures.alerts_week,
-        backlog=figures.backlog,
-        failed=figures.failed,
-    )
-    if figures.top_keywords:
-        lines = "\n".join(
-            f"• {escape(shorten(word, SHOWN_KEYWORD_CHARS))} ({count})"
-            for word, count in figures.top_keywords
-        )
-        text += "\n" + t.text("stats_top_keywords", lines=Raw(lines))
-    clicked = shortlinks.top_clicked(t.svc.db, links.day_of(now - 7 * 86400), 5)
-    if clicked:
-        lines = "\n".join(
-            f"• {escape(shorten(title, SHOWN_TITLE_CHARS))} ({clicks})"
-            for title, _, clicks in clicked
-        )
-        text += "\n" + t.text("stats_top_clicked", lines=Raw(lines))
-    failures = outbox.recent_failures(t.svc.db, 3)
-    if failures:
-        lines = "\n".join(
-            f"• {chat_id}: {escape(shorten(reason or '', SHOWN_ERROR_CHARS))}"
-            for chat_id, reason in failures
-        )
-        text += "\n" + t.text("stats_failures", lines=Raw(lines))
-    return text
-
-
-async def stats_command(update: Update, context: Context) -> None:
-    """/stats: the chat's keywords with their alerts and reactions; for admins, the bot's
-    figures first."""
-    t = record_turn(update, context)
-    text = keyword_stats_text(t)
-    if is_admin(update, context):
-        text = stats_text(t) + "\n\n" + text
-    await reply(update, text)
 
 
 @admin_only
 async def export_feeds(update: Update, context: Context) -> None:
     """/export_feeds: every feed as an OPML file."""
     t = record_turn(update, context)
-    count = len(feed_store.all_feeds(t.svc.db))
+    export = feed_cases.export_feeds(t.svc.backend, t.svc.feeds)
     await message_of(update).reply_document(
-        t.svc.feeds.export_opml(),
+        export.opml,
         filename="rasd-feeds.opml",
-        caption=t.text("export_caption", count=count),
+        caption=t.text("export_caption", count=export.count),
     )
 
 
@@ -467,7 +399,9 @@ async def import_feeds(update: Update, context: Context) -> None:
     async def work() -> None:
         file = await document.get_file()
         data = bytes(await file.download_as_bytearray())
-        importing = t.svc.feeds.import_opml(data, added_by=added_by, on_progress=on_progress)
+        importing = feed_cases.import_feeds(
+            t.svc.feeds, data, added_by=added_by, on_progress=on_progress
+        )
         report = await ticking(importing, tick, PROGRESS_SECONDS)
         if report.error:
             await progress.finish(t.text("opml_bad_file", reason=report.error))
@@ -510,20 +444,14 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def feed_and_value(
-    update: Update, t: Turn, usage: str, allowed: set[str] | None = None
-) -> tuple[Feed, str] | None:
-    """`<feed id> <value>` after a command: the feed and the value, or None once the admin has
-    been told the usage (or that the feed is gone)."""
+async def feed_and_value(update: Update, t: Turn, usage: str) -> tuple[int, str] | None:
+    """`<feed id> <value>` after a command: the feed's number and the value, or None once the
+    admin has been told the usage."""
     words = command_argument(update).split()
-    if len(words) != 2 or not words[0].isdigit() or (allowed and words[1].lower() not in allowed):
+    if len(words) != 2 or not words[0].isdigit():
         await reply(update, t.text(usage))
         return None
-    feed = feed_store.get_feed(t.svc.db, int(words[0]))
-    if feed is None:
-        await reply(update, t.text("feed_gone"))
-        return None
-    return feed, words[1]
+    return int(words[0]), words[1]
 
 
 @admin_only
@@ -533,19 +461,16 @@ async def charset(update: Update, context: Context) -> None:
     found = await feed_and_value(update, t, "charset_usage")
     if found is None:
         return
-    feed, value = found
-    wanted = None if value.lower() in {"auto", "none", "-"} else value
-    try:
-        name = t.svc.feeds.set_charset(feed.id, wanted)
-    except feed_store.UnknownCharset:
-        await reply(update, t.text("charset_unknown", charset=value))
+    done = feed_cases.set_charset(t.svc.backend, t.svc.feeds, *found)
+    if isinstance(done, Refusal):
+        await reply(update, t.refused(done))
         return
     await reply(
         update,
         t.text(
             "charset_set",
-            title=feed.title or shown_url(feed),
-            charset=name or t.text("charset_auto"),
+            title=done.feed.title or shown_url(done.feed),
+            charset=done.charset or t.text("charset_auto"),
         ),
     )
 
@@ -554,12 +479,13 @@ async def charset(update: Update, context: Context) -> None:
 async def fulltext(update: Update, context: Context) -> None:
     """/fulltext <feed id> <auto|on|off>: whether a feed's new items are read from their pages."""
     t = record_turn(update, context)
-    found = await feed_and_value(
-        update, t, "fulltext_usage", allowed=set(feed_store.FULLTEXT_MODES)
-    )
+    found = await feed_and_value(update, t, "fulltext_usage")
     if found is None:
         return
-    feed, mode = found[0], found[1].lower()
-    t.svc.feeds.set_fulltext(feed.id, mode)
+    feed = feed_cases.set_fulltext(t.svc.backend, t.svc.feeds, *found)
+    if isinstance(feed, Refusal):
+        await reply(update, t.refused(feed))
+        return
     title = feed.title or shown_url(feed)
-    await reply(update, t.text("fulltext_set", title=title, mode=t.text(f"fulltext_mode_{mode}")))
+    mode = t.text(f"fulltext_mode_{feed.fulltext}")
+    await reply(update, t.text("fulltext_set", title=title, mode=mode))

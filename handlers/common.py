@@ -27,6 +27,7 @@ from core.flood import Verdict, command_cost
 from core.i18n import pick_language
 from core.models import Chat
 from core.render import (
+    CALLBACK_ANSWER_CHARS,
     MAX_MESSAGE_CHARS,
     SHORTEST_PART,
     Page,
@@ -37,39 +38,14 @@ from core.render import (
     shorten,
     split_message,
 )
-from handlers.context import Context, Services, services
-from storage import bans as ban_store
+from handlers.context import Context, Services, Turn, services
+from service import bans
+from service.bans import Admission
 from storage import chats as chat_store
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
-CALLBACK_ANSWER_CHARS = 190  # Telegram shows at most 200 characters in a button's answer
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One update as handlers see it: the conversation, the chat it acts on, the language."""
-
-    svc: Services
-    chat: Chat  # where the conversation happens
-    target: Chat  # whose keywords and settings change: the chat itself, or a linked channel
-    language: str
-
-    def text(self, message_id: str, /, **params: object) -> str:
-        """A catalog message in this turn's language."""
-        return self.svc.catalog.text(self.language, message_id, **params)
-
-    def label(self, message_id: str, /, **params: object) -> str:
-        """A catalog message as plain text, for a button's label: user text in it shows as
-        typed (only what is sent as HTML is escaped)."""
-        return plain_text(self.text(message_id, **params))
-
-    def about_target(self, text: str) -> str:
-        """Say which channel an answer is about when the commands act on one."""
-        if self.target.id == self.chat.id:
-            return text
-        return self.text("managing", title=self.target.title) + "\n" + text
 
 
 @dataclass(frozen=True)
@@ -179,8 +155,36 @@ for_stamped_target = refusing_stale("button_stale")
 
 
 def record_turn(update: Update, context: Context) -> Turn:
+    """The turn of this update: recorded once, by `remember_turn` before any handler runs, or
+    here by the first that asks when the update took none there (a membership change, a
+    reaction)."""
+    if context.turn is None:
+        context.turn = _recorded(update, services(context))
+    return context.turn
+
+
+async def remember_turn(update: Update, context: Context) -> None:
+    """The early group's handler: record the chat of an update that talks to the bot. When the
+    database refuses, the error is reported once and the update goes no further (its handler
+    would only fail again at the same write)."""
+    try:
+        record_turn(update, context)
+    except Exception as error:
+        await context.application.process_error(update, error)
+        raise ApplicationHandlerStop from error
+
+
+def refresh_turn(update: Update, context: Context) -> Turn:
+    """The turn again from the stored chat, for a handler that has just changed which chat the
+    commands act on (/channel switching the target): read, not written again."""
+    t = record_turn(update, context)
+    chat = chat_store.get_chat(t.svc.db, t.chat.id) or t.chat
+    context.turn = _acting_on(t.svc, chat, update.effective_user, t.language)
+    return context.turn
+
+
+def _recorded(update: Update, svc: Services) -> Turn:
     """Record the chat (a chat that writes is active again) and pick the reply language."""
-    svc = services(context)
     tg_chat = chat_of(update)
     user = update.effective_user
     language = pick_language(user.language_code if user else None)
@@ -188,6 +192,11 @@ def record_turn(update: Update, context: Context) -> Turn:
     chat = chat_store.touch_chat(
         svc.db, tg_chat.id, type=tg_chat.type, title=title, language=language, now=svc.clock()
     )
+    return _acting_on(svc, chat, user, language)
+
+
+def _acting_on(svc: Services, chat: Chat, user: User | None, language: str) -> Turn:
+    """The turn of `chat`: acting on the channel it manages when this user linked it."""
     target = chat
     if chat.managing_chat_id is not None:
         channel = chat_store.get_chat(svc.db, chat.managing_chat_id)
@@ -390,10 +399,10 @@ async def ban_guard(update: Update, context: Context) -> None:
     if update.my_chat_member is not None or migrating or is_admin(update, context):
         return
     ids = [i for i in (chat.id if chat else None, user.id if user else None) if i is not None]
-    banned = ban_store.banned_among(svc.db, ids)
-    if banned is None:
+    admitted = bans.admission(svc.backend, ids)
+    if admitted is Admission.WELCOME:
         return
-    if ban_store.tell_once(svc.db, banned, svc.clock()):
+    if admitted is Admission.TELL:
         text = svc.catalog.text(
             pick_language(user.language_code if user else None), "banned_notice"
         )

@@ -4,66 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot
 
 from core.flood import FloodGuard
 from core.i18n import Catalog
+from core.models import Chat
+from core.render import plain_text
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from handlers.jobs import BackgroundJobs
-from service.base import Backend
+from service.base import Backend, Refusal
+from service.feeds import FeedAdministration
 from service.trials import Trials
 from storage.db import Database
-
-
-class FeedAdded(Protocol):
-    """The answer of the feed adder (see intake.poll.AddFeedResult, a frozen dataclass)."""
-
-    @property
-    def feed_id(self) -> int | None: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def item_count(self) -> int: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def error_kind(self) -> str | None: ...
-    @property
-    def already(self) -> bool: ...
-
-
-class FeedsImported(Protocol):
-    """The answer of the OPML importer (see intake.poll.ImportReport, a dataclass)."""
-
-    @property
-    def added(self) -> list[tuple[str, str]]: ...  # (url, title)
-    @property
-    def already(self) -> list[str]: ...
-    @property
-    def failed(self) -> list[tuple[str, str, str]]: ...  # (url, kind, reason)
-    @property
-    def error(self) -> str | None: ...
-
-
-class FeedAdministration(Protocol):
-    """What admins do with feeds (intake.feed_admin.FeedAdmin)."""
-
-    async def add_feed(self, url: str, *, added_by: int | None) -> FeedAdded: ...
-    async def import_opml(
-        self,
-        data: bytes,
-        *,
-        added_by: int | None,
-        on_progress: Callable[[int, int], None] = ...,
-    ) -> FeedsImported: ...
-    def export_opml(self) -> bytes: ...
-    def set_paused(self, feed_id: int, paused: bool) -> None: ...
-    def delete(self, feed_id: int) -> None: ...
-    def set_charset(self, feed_id: int, wanted: str | None) -> str | None: ...
-    def set_fulltext(self, feed_id: int, mode: str) -> None: ...
 
 
 @dataclass
@@ -103,7 +58,56 @@ class BotData:
         self.channel_rights: dict[tuple[int, int], float] = {}
 
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+_BotData = TypeVar("_BotData", bound=BotData)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One update as handlers see it: the conversation, the chat it acts on, the language."""
+
+    svc: Services
+    chat: Chat  # where the conversation happens
+    target: Chat  # whose keywords and settings change: the chat itself, or a linked channel
+    language: str
+
+    def text(self, message_id: str, /, **params: object) -> str:
+        """A catalog message in this turn's language."""
+        return self.svc.catalog.text(self.language, message_id, **params)
+
+    def label(self, message_id: str, /, **params: object) -> str:
+        """A catalog message as plain text, for a button's label: user text in it shows as
+        typed (only what is sent as HTML is escaped)."""
+        return plain_text(self.text(message_id, **params))
+
+    def refused(self, refusal: Refusal) -> str:
+        """Why a use case did nothing, in this turn's language."""
+        return self.text(refusal.message_id, **refusal.params)
+
+    def about_target(self, text: str) -> str:
+        """Say which channel an answer is about when the commands act on one."""
+        if self.target.id == self.chat.id:
+            return text
+        return self.text("managing", title=self.target.title) + "\n" + text
+
+
+class TurnContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], _BotData]):
+    """python-telegram-bot's context of one update (one object for all its handler groups),
+    with the turn recorded for it (see handlers.common.record_turn); registered through
+    ContextTypes where the Application is built."""
+
+    __slots__ = ("turn",)
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id, user_id)
+        self.turn: Turn | None = None
+
+
+Context = TurnContext[BotData]  # what handlers are given (the running bot's bot_data is more)
 
 
 def services(context: Context) -> Services:

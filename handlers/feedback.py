@@ -15,7 +15,6 @@ from telegram import (
 )
 
 from core.feedback import DISLIKE, LIKE, salient_words, with_exclusion, without_exclusion
-from core.i18n import Raw
 from core.models import Subscription
 from core.query import QueryError, parse_stored
 from core.render import SHOWN_KEYWORD_CHARS, shorten
@@ -243,27 +242,3 @@ def _set_keyword(t: Turn, sub: Subscription, raw: str) -> Subscription | str:
         return t.text("feedback_keyword_gone")
     reindex(t, changed, query)
     return changed
-
-
-STATS_DAYS = 7
-
-
-def keyword_stats_text(t: Turn) -> str:
-    """The chat's keywords (or its managed channel's) with their alerts of the last week and the
-    reactions on them."""
-    since = t.svc.clock() - STATS_DAYS * 86400
-    rows = feedback_store.keyword_feedback(t.svc.db, t.target.id, since=since)
-    if not rows:
-        return t.about_target(t.text("list_empty"))
-    lines = "\n".join(
-        t.text(
-            "keyword_stats_line",
-            keyword=shorten(row.keyword, SHOWN_KEYWORD_CHARS),
-            alerts=row.alerts,
-            likes=row.likes,
-            dislikes=row.dislikes,
-        )
-        for row in rows
-    )
-    text = t.text("keyword_stats", lines=Raw(lines)) + "\n\n" + t.text("keyword_stats_hint")
-    return t.about_target(text)
