@@ -24,6 +24,7 @@ from intake.fulltext import FullText
 from intake.poll import Poller
 from intake.prepare import Preparer, parse_pool
 from intake.store import FeedSchedule, FeedWork, Intake
+from service.base import Backend
 from service.trials import Trials
 from storage import chats as chat_store
 from storage.db import Database, open_database
@@ -123,11 +124,8 @@ def bootstrap(
         settings, db, book, fetcher, executor, notices, writes, clock, wake
     )
     services = Services(
-        db=db,
-        settings=settings,
+        backend=Backend(db, book, settings, clock),
         catalog=catalog,
-        book=book,
-        clock=clock,
         feeds=feeds,
         wake_sender=wake,
         jobs=BackgroundJobs(),

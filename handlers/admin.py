@@ -126,7 +126,7 @@ def pages_line(t: Turn, feed: Feed) -> str:
     """Its full-text mode and how its latest page fared, or that auto paused it."""
     mode = t.text(f"fulltext_mode_{feed.fulltext}")
     when = _when(feed.page_checked_at, t) if feed.page_checked_at else ""
-    if feed.page_backoff_until is not None and feed.page_backoff_until > t.svc.clock():
+    if feed.page_backoff_until is not None and feed.page_backoff_until > t.svc.backend.clock():
         page = t.text(
             "page_backoff", until=_when(feed.page_backoff_until, t), failures=feed.page_failures
         )

@@ -39,9 +39,8 @@ from core.render import (
     split_message,
 )
 from handlers.context import Context, Services, Turn, services
-from service import bans
+from service import account, bans, channels
 from service.bans import Admission
-from storage import chats as chat_store
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 _T = TypeVar("_T")
@@ -67,14 +66,14 @@ def topic_here(update: Update, t: Turn) -> Topic | None:
         return None
     opening = message.reply_to_message
     created = opening.forum_topic_created if opening is not None else None
-    name = created.name if created else chat_store.topic_name(t.svc.db, t.chat.id, thread)
+    name = created.name if created else account.topic_name(t.svc.backend, t.chat.id, thread)
     return Topic(thread, name)
 
 
 def app_buttons(t: Turn) -> list[list[InlineKeyboardButton]]:
     """The row that opens the Mini App, in a private chat acting on itself when WEBAPP_URL is
     set (Telegram takes web_app buttons in private chats only)."""
-    url = t.svc.settings.webapp_url
+    url = t.svc.backend.settings.webapp_url
     if not url or t.chat.type != "private" or t.target.id != t.chat.id:
         return []
     return [[InlineKeyboardButton(t.text("app_open"), web_app=WebAppInfo(url))]]
@@ -178,8 +177,9 @@ def refresh_turn(update: Update, context: Context) -> Turn:
     """The turn again from the stored chat, for a handler that has just changed which chat the
     commands act on (/channel switching the target): read, not written again."""
     t = record_turn(update, context)
-    chat = chat_store.get_chat(t.svc.db, t.chat.id) or t.chat
-    context.turn = _acting_on(t.svc, chat, update.effective_user, t.language)
+    user = update.effective_user
+    speaker = account.as_stored(t.svc.backend, t.chat, user.id if user else None)
+    context.turn = Turn(t.svc, speaker.chat, speaker.target, t.language)
     return context.turn
 
 
@@ -188,21 +188,15 @@ def _recorded(update: Update, svc: Services) -> Turn:
     tg_chat = chat_of(update)
     user = update.effective_user
     language = pick_language(user.language_code if user else None)
-    title = tg_chat.title or tg_chat.full_name or tg_chat.username or ""
-    chat = chat_store.touch_chat(
-        svc.db, tg_chat.id, type=tg_chat.type, title=title, language=language, now=svc.clock()
+    speaker = account.spoke(
+        svc.backend,
+        tg_chat.id,
+        type=tg_chat.type,
+        title=tg_chat.title or tg_chat.full_name or tg_chat.username or "",
+        language=language,
+        user_id=user.id if user else None,
     )
-    return _acting_on(svc, chat, user, language)
-
-
-def _acting_on(svc: Services, chat: Chat, user: User | None, language: str) -> Turn:
-    """The turn of `chat`: acting on the channel it manages when this user linked it."""
-    target = chat
-    if chat.managing_chat_id is not None:
-        channel = chat_store.get_chat(svc.db, chat.managing_chat_id)
-        if channel is not None and user is not None and channel.linked_by == user.id:
-            target = channel
-    return Turn(svc, chat, target, language)
+    return Turn(svc, speaker.chat, speaker.target, language)
 
 
 def command_argument(update: Update) -> str:
@@ -281,7 +275,7 @@ def number(text: str, default: int = 0) -> int:
 def is_admin(update: Update, context: Context) -> bool:
     """Whether the sender is one of the bot's admins (ADMIN_IDS)."""
     user = update.effective_user
-    return user is not None and user.id in services(context).settings.admin_ids
+    return user is not None and user.id in services(context).backend.settings.admin_ids
 
 
 async def is_chat_admin(update: Update, context: Context) -> bool:
@@ -332,7 +326,7 @@ async def channel_rights_hold(update: Update, context: Context) -> bool:
         return True
     user_id, channel_id, svc = user_of(update).id, t.target.id, t.svc
     checked = context.bot_data.channel_rights
-    now, trusted_for = svc.clock(), svc.settings.channel_rights_cache_seconds
+    now, trusted_for = svc.backend.clock(), svc.backend.settings.channel_rights_cache_seconds
     if now - checked.get((channel_id, user_id), -math.inf) < trusted_for:
         return True
     try:
@@ -350,8 +344,7 @@ async def channel_rights_hold(update: Update, context: Context) -> bool:
         checked[(channel_id, user_id)] = now
         return True
     checked.pop((channel_id, user_id), None)
-    chat_store.set_chat_flags(svc.db, channel_id, linked_by=None)
-    chat_store.set_chat_flags(svc.db, t.chat.id, managing_chat_id=None)
+    channels.unlink(svc.backend, t.chat.id, channel_id)
     await refuse_with(update, t.text("channel_rights_gone", title=t.target.title))
     return False
 
@@ -429,7 +422,7 @@ async def flood_guard(update: Update, context: Context) -> None:
         cost = command_cost(guard.policy, None, query.data or "")
     else:
         cost = command_cost(guard.policy, message.text if message else None, None)
-    verdict = guard.check((chat.id, user.id if user else 0), svc.clock(), cost)
+    verdict = guard.check((chat.id, user.id if user else 0), svc.backend.clock(), cost)
     if verdict is Verdict.ALLOW:
         return
     if verdict is Verdict.WARN:

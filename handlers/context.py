@@ -12,38 +12,24 @@ from core.flood import FloodGuard
 from core.i18n import Catalog
 from core.models import Chat
 from core.render import plain_text
-from core.settings import Settings
-from core.subscriptions import SubscriptionBook
 from handlers.jobs import BackgroundJobs
 from service.base import Backend, Refusal
 from service.feeds import FeedAdministration
 from service.trials import Trials
-from storage.db import Database
 
 
 @dataclass
 class Services:
     """Shared objects for handlers (application.bot_data.services)."""
 
-    db: Database
-    settings: Settings
+    backend: Backend  # what the use cases (service/) work on: database, index, settings, clock
     catalog: Catalog
-    book: SubscriptionBook
-    clock: Callable[[], float]
     feeds: FeedAdministration
     wake_sender: Callable[[], None]
     jobs: BackgroundJobs = field(default_factory=BackgroundJobs)  # /addfeed, OPML import
     trials: Trials = field(default_factory=Trials)  # /test's cooldowns, slots and counters
     inline_latest: dict[int, str] = field(default_factory=dict)  # user -> newest inline query
     inline_running: set[int] = field(default_factory=set)  # users whose search is running
-
-    @property
-    def backend(self) -> Backend:
-        """What the use cases (service/) work on."""
-        return self._backend
-
-    def __post_init__(self) -> None:
-        self._backend = Backend(self.db, self.book, self.settings, self.clock)
 
 
 class BotData:
@@ -81,7 +67,7 @@ class Turn:
 
     def refused(self, refusal: Refusal) -> str:
         """Why a use case did nothing, in this turn's language."""
-        return self.text(refusal.message_id, **refusal.params)
+        return self.svc.catalog.refusal(self.language, refusal)
 
     def about_target(self, text: str) -> str:
         """Say which channel an answer is about when the commands act on one."""

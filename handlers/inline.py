@@ -20,8 +20,7 @@ from core.render import (
 from handlers.context import Context, services
 from service import keywords
 from service.base import Refusal
-from storage import articles as article_store
-from storage import shortlinks
+from service.keywords import StoredArticle
 
 RESULTS = 10  # stories listed; Telegram takes up to 50
 SETTLE_SECONDS = 0.6  # a query typed a letter at a time: only the last one is searched
@@ -64,14 +63,10 @@ async def inline_search(update: Update, context: Context) -> None:
     await inline.answer(results, cache_time=CACHE_SECONDS, is_personal=True)
 
 
-def _story(
-    context: Context, article: article_store.StoredArticle, language: str
-) -> InlineQueryResultArticle:
+def _story(context: Context, article: StoredArticle, language: str) -> InlineQueryResultArticle:
     """One matching story: title, source and date; sending it posts the title and its link."""
     svc = services(context)
-    link = shortlinks.alert_link(
-        svc.db, article, base_url=svc.settings.shortlink_base_url, now=svc.clock()
-    )
+    link = keywords.story_link(svc.backend, article)
     source = shorten(article.feed_title, SHOWN_SOURCE_CHARS)
     when = article.published_at or article.fetched_at
     date = format_date(datetime.fromtimestamp(when, UTC), "d MMMM y", locale=language)

@@ -48,7 +48,9 @@ def _settings_lines(t: Turn) -> list[str]:
         t.text("settings_mode", mode=t.text(f"mode_{chat.delivery_mode}")),
         t.text("settings_digest_hour", hour=f"{chat.digest_hour:02d}:00"),
         t.text("settings_quiet", quiet=quiet_hours_text(t, chat)),
-        t.text("settings_timezone", timezone=chat.timezone or t.svc.settings.default_timezone),
+        t.text(
+            "settings_timezone", timezone=chat.timezone or t.svc.backend.settings.default_timezone
+        ),
         t.text("settings_previews", state=t.text(f"preview_{chat.link_previews}")),
         t.text("settings_silent", state=on_off[chat.silent]),
         t.text("settings_languages", languages=names),
@@ -68,7 +70,7 @@ def _delivery_buttons(t: Turn) -> list[list[InlineKeyboardButton]]:
     """Mode, digest hour, quiet hours, time zone, previews, sound."""
     chat = t.target
     on_off = {True: t.text("on"), False: t.text("off")}
-    timezone = chat.timezone or t.svc.settings.default_timezone
+    timezone = chat.timezone or t.svc.backend.settings.default_timezone
     quiet = quiet_hours_text(t, chat).split(" (")[0]
     return [
         [
@@ -139,10 +141,10 @@ async def settings_button(update: Update, context: Context) -> None:
     query, data = button_press(update)
     t = record_turn(update, context)
     _, kind, value = (unstamped(data).split(":", 2) + ["", ""])[:3]
-    wanted = preferences.pressed(t.target, kind, value, t.svc.settings.default_timezone)
+    wanted = preferences.pressed(t.target, kind, value, t.svc.backend.settings.default_timezone)
     target = preferences.change_settings(t.svc.backend, t.target.id, wanted)
     if isinstance(target, Refusal):  # a button the panel never shows
-        await pop_up(query, t.svc.catalog.refusal(t.language, target))
+        await pop_up(query, t.refused(target))
         return
     if target is None:  # forgotten meanwhile: nothing left to show
         await query.answer()

@@ -8,8 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from core.i18n import Plural, Raw
-from core.models import Subscription
-from core.query import Query, QueryError
+from core.query import Query
 from core.render import SHOWN_KEYWORD_CHARS, SHOWN_TITLE_CHARS, escape, page_of, shorten
 from core.trial import form_notes
 from handlers.common import (
@@ -38,7 +37,7 @@ from handlers.common import (
 from handlers.context import Context, services
 from service import account, keywords
 from service.base import Refusal
-from storage.articles import StoredArticle
+from service.keywords import StoredArticle
 
 CALLBACK_DATA_BYTES = 64  # Telegram's limit on callback_data
 EXAMPLE_KEYWORDS = ("المغرب", "الهجرة", "وزير الداخلية")
@@ -73,40 +72,14 @@ async def help_command(update: Update, context: Context) -> None:
     await reply(update, help_text(update, context, t))
 
 
-def said(t: Turn, refusal: Refusal) -> str:
-    """A use case's refusal in the turn's language."""
-    return t.svc.catalog.refusal(t.language, refusal)
-
-
-# handlers.feedback's keyword calls, in its Turn terms (service.keywords does the work).
-def parse_for(t: Turn, raw: str) -> Query:
-    """Parse a keyword with this bot's limits (QueryError when refused)."""
-    return keywords.parse_keyword(t.svc.settings, raw)
-
-
-def refusal(t: Turn, raw: str, error: QueryError) -> str:
-    """The catalog message that explains why a keyword was refused."""
-    return said(t, keywords.refused(raw, error))
-
-
-def reindex(t: Turn, sub: Subscription, query: Query | None = None) -> None:
-    """The index as the stored keyword now says (see service.keywords.reindex)."""
-    keywords.reindex(t.svc.backend, sub, query)
-
-
-def set_keyword_paused(t: Turn, sub_id: int, paused: bool) -> Subscription | None:
-    """Pause or resume one of the target's keywords; None if not its."""
-    return keywords.set_keyword_paused(t.svc.backend, t.target.id, sub_id, paused)
-
-
 def add_keywords(t: Turn, raws: list[str], topic: Topic | None = None) -> str:
     """Follow each keyword that is valid and new (in the forum topic it was added in); one
     answer that covers them all."""
     thread, name = (topic.thread_id, topic.name) if topic else (None, None)
     result = keywords.add_keywords(t.svc.backend, t.target, raws, thread_id=thread, topic=name)
     if isinstance(result, Refusal):
-        return said(t, result)
-    answers = [said(t, refused) for refused in result.refused]
+        return t.refused(result)
+    answers = [t.refused(refused) for refused in result.refused]
     if result.added:
         names = "، ".join(sub.keyword for sub in result.added)
         answers.insert(0, t.text("added", keywords=names))
@@ -209,7 +182,7 @@ async def _change_keyword(update: Update, context: Context) -> None:
         removed = keywords.delete_keyword(t.svc.backend, t.target.id, sub_id)
         note = t.text("removed", keyword=removed.keyword) if removed else t.text("keyword_gone")
     else:
-        sub = set_keyword_paused(t, sub_id, action == "pause")
+        sub = keywords.set_keyword_paused(t.svc.backend, t.target.id, sub_id, action == "pause")
         if sub is None:
             note = t.text("keyword_gone")
         else:
@@ -259,7 +232,7 @@ def test_answer(
 ) -> str:
     """The answer to /test: the stories matched out of those looked at, three titles, and the
     other forms of the keyword they matched through (`notes`: «وزراء ← وزير»)."""
-    days = t.svc.settings.test_days
+    days = t.svc.backend.settings.test_days
     if not hits:
         return t.text("test_none", keyword=query.raw, days=Plural("n_days", days), total=total)
     titles = "\n".join(f"• {escape(shorten(a.title, SHOWN_TITLE_CHARS))}" for a in hits[:3])
@@ -284,11 +257,11 @@ async def test(update: Update, context: Context) -> None:
         return
     query = keywords.parse(t.svc.backend, raw)
     if isinstance(query, Refusal):
-        await reply(update, said(t, query))
+        await reply(update, t.refused(query))
         return
     wait = keywords.claim_test(t.svc.backend, t.svc.trials, t.chat.id)
     if wait:
-        await reply(update, said(t, wait))
+        await reply(update, t.refused(wait))
         return
     try:
         await reply(update, await test_keyword(t, query))
@@ -304,11 +277,11 @@ async def test_button(update: Update, context: Context) -> None:
     query = keywords.parse(t.svc.backend, raw)
     if isinstance(query, Refusal):
         await press.answer()
-        await edit(press, said(t, query))
+        await edit(press, t.refused(query))
         return
     wait = keywords.claim_test(t.svc.backend, t.svc.trials, t.chat.id)
     if wait:
-        await press.answer(said(t, wait), show_alert=True)
+        await press.answer(t.refused(wait), show_alert=True)
         return
     try:
         await press.answer()
@@ -323,7 +296,7 @@ async def _set_paused(update: Update, context: Context, paused: bool) -> None:
     t = record_turn(update, context)
     refused = account.pause_alerts(t.svc.backend, t.target, paused)
     done = t.text("paused_all" if paused else "resumed_all")
-    await reply(update, t.about_target(said(t, refused) if refused else done))
+    await reply(update, t.about_target(t.refused(refused) if refused else done))
 
 
 @changes_chat
@@ -386,7 +359,7 @@ def my_data(t: Turn) -> str:
             count=len(data["keywords"]),
             keywords="، ".join(keywords),
             mode=t.text(f"mode_{target.delivery_mode}"),
-            timezone=target.timezone or t.svc.settings.default_timezone,
+            timezone=target.timezone or t.svc.backend.settings.default_timezone,
             quiet=quiet,
             sent=data["messages_sent"],
             owed=data["messages_owed"],

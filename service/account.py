@@ -1,7 +1,9 @@
-"""A chat's life with the bot: its alerts paused and resumed, what is kept about it (/mydata),
+"""A chat's life with the bot: each time it speaks, its alerts paused and resumed, what is kept about it (/mydata),
 everything forgotten (/stop), a group's move to a supergroup, and the bot removed."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from core.models import Chat
 from service.base import Backend, Refusal
@@ -57,3 +59,41 @@ def own_chat(backend: Backend, user_id: int, language: str) -> Chat:
     return chat_store.get_chat(backend.db, user_id) or chat_store.touch_chat(
         backend.db, user_id, type="private", title="", language=language, now=backend.clock()
     )
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A chat that has just spoken to the bot, and the chat its commands act on: itself, or the
+    channel it manages when the one speaking linked it."""
+
+    chat: Chat
+    target: Chat
+
+
+def spoke(
+    backend: Backend, chat_id: int, *, type: str, title: str, language: str, user_id: int | None
+) -> Speaker:
+    """Record that a chat spoke (a chat that writes is active again): once per update."""
+    chat = chat_store.touch_chat(
+        backend.db, chat_id, type=type, title=title, language=language, now=backend.clock()
+    )
+    return acting_on(backend, chat, user_id)
+
+
+def acting_on(backend: Backend, chat: Chat, user_id: int | None) -> Speaker:
+    """The chat the commands act on: the channel `chat` manages when this user linked it."""
+    if chat.managing_chat_id is not None and user_id is not None:
+        channel = chat_store.get_chat(backend.db, chat.managing_chat_id)
+        if channel is not None and channel.linked_by == user_id:
+            return Speaker(chat, channel)
+    return Speaker(chat, chat)
+
+
+def as_stored(backend: Backend, chat: Chat, user_id: int | None) -> Speaker:
+    """The speaker again from the stored chat (read, not written), after a change of target."""
+    return acting_on(backend, chat_store.get_chat(backend.db, chat.id) or chat, user_id)
+
+
+def topic_name(backend: Backend, chat_id: int, thread_id: int) -> str | None:
+    """A forum topic's name, when the bot has seen it."""
+    return chat_store.topic_name(backend.db, chat_id, thread_id)

@@ -16,6 +16,7 @@ from service.base import Backend, Refusal
 from service.trials import Trials
 from storage import articles as article_store
 from storage import chats as chat_store
+from storage import shortlinks
 from storage.articles import StoredArticle
 
 _SEPARATORS = re.compile(r"[\n,،]+")
@@ -223,3 +224,10 @@ async def preview(backend: Backend, trials: Trials, chat_id: int, query: Query) 
         return await scan_recent(backend, trials, query, budget=budget)
     finally:
         trials.release(chat_id)
+
+
+def story_link(backend: Backend, article: StoredArticle) -> str:
+    """The link an alert gives a story: its short link when SHORTLINK_BASE_URL is set."""
+    return shortlinks.alert_link(
+        backend.db, article, base_url=backend.settings.shortlink_base_url, now=backend.clock()
+    )

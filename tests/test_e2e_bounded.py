@@ -160,7 +160,9 @@ async def test_a_2_mb_item_for_30_chats_is_summarised_once_and_reaches_all(api, 
         assert sender.summaries_computed == 1
         services = application.bot_data.services
         (stored,) = [
-            a for a in article_store.recent_articles(services.db, now - 60) if a.url.endswith("/9/")
+            a
+            for a in article_store.recent_articles(services.backend.db, now - 60)
+            if a.url.endswith("/9/")
         ]
         assert 4000 < len(stored.text) <= 8000  # the settings, applied in the parse worker
         assert len(stored.title) <= 120

@@ -89,7 +89,7 @@ def forged_presses(victim: int, victim_subs: list[int], own: int) -> list[str]:
 async def test_forged_buttons_change_nothing_of_another_chat(api, tmp_path):
     api.private_chat(ATTACKER, "Mallory")
     async with running_bot(bot_settings(api, tmp_path)) as application:
-        book = application.bot_data.services.book
+        book = application.bot_data.services.backend.book
         # The forger's presses are rights questions here, not a flood (tests/test_e2e_fair.py).
         application.bot_data.flood = FloodGuard(FloodPolicy(burst=1000))
         await say(api, USER, "/add المغرب\nتونس")
@@ -116,7 +116,7 @@ async def test_forged_buttons_change_nothing_of_another_chat(api, tmp_path):
 async def test_buttons_shown_for_a_channel_do_nothing_after_switching_back(api, tmp_path):
     api.channel(CHANNEL, "قناة الأخبار", "news_channel", admins=[USER])
     async with running_bot(bot_settings(api, tmp_path)) as application:
-        book = application.bot_data.services.book
+        book = application.bot_data.services.backend.book
         await say(api, USER, "/add تونس")  # the user's own keyword
         await say(api, USER, "/channel @news_channel")
         await say(api, USER, "/add المغرب")  # the channel's

@@ -62,7 +62,9 @@ FORBIDDEN = {
         "sqlite_utils",
         "sqlite3",
     },
+    # handlers/ translate updates into use cases (service/) and results into messages: no SQL.
     "handlers": {
+        "storage",
         "feeds",
         "delivery",
         "intake",

@@ -171,7 +171,7 @@ async def test_the_api_shares_the_chat_s_keywords_limits_and_refusals(api, feeds
         assert (status, busy["error"]) == (429, "⏳ مشغول بتجربة أخرى الآن؛ أعد المحاولة بعد لحظة.")
         assert (await me.call("POST", "test", {"keyword": "الرباط"}))[0] == 200  # free again
         assert (await me.call("DELETE", f"keywords/{added['id']}"))[0] == 204
-        assert application.bot_data.services.book.match("زيارة إلى الرباط") == {}
+        assert application.bot_data.services.backend.book.match("زيارة إلى الرباط") == {}
 
 
 async def test_the_api_refuses_unsigned_stale_foreign_and_banned_callers(api, tmp_path):
