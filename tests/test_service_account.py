@@ -133,3 +133,25 @@ def test_a_first_visit_makes_the_user_s_chat_and_a_later_one_changes_nothing(bac
     account.bot_removed(backend, CHAT, "bot blocked")
     gone = stored(backend)
     assert account.own_chat(backend, CHAT, "en") == gone  # still inactive, still Arabic
+
+
+def test_a_chat_that_speaks_is_recorded_and_acts_on_the_channel_its_speaker_linked(backend):
+    chat_store.touch_chat(backend.db, CHANNEL, type="channel", title="قناة", language="ar", now=NOW)
+    chat_store.set_chat_flags(backend.db, CHANNEL, linked_by=CHAT)
+    chat_store.set_chat_flags(backend.db, CHAT, managing_chat_id=CHANNEL)
+
+    speaker = account.spoke(
+        backend, CHAT, type="private", title="سارة", language="ar", user_id=CHAT
+    )
+    assert (speaker.chat.id, speaker.target.id) == (CHAT, CHANNEL)
+    assert speaker.target.title == "قناة"
+    # Anyone else writing in that chat acts on the chat itself, never on the channel.
+    other = account.spoke(backend, CHAT, type="private", title="سارة", language="ar", user_id=7)
+    assert (other.chat.id, other.target.id) == (CHAT, CHAT)
+
+
+def test_a_new_chat_is_created_active_when_it_first_speaks(backend):
+    speaker = account.spoke(backend, GROUP, type="group", title="نادي", language="en", user_id=5)
+    assert speaker.chat == speaker.target
+    assert (speaker.chat.id, speaker.chat.type, speaker.chat.title) == (GROUP, "group", "نادي")
+    assert stored(backend, GROUP) == speaker.chat
