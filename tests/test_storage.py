@@ -193,15 +193,16 @@ def test_claim_is_fair_and_crash_safe(tmp_path):
             chat_ids=[1, 2],
             now=1,
         )
-    claimed = outbox.claim_due(db, now=5, limit=10)
-    assert sorted(row.chat_id for row in claimed) == [1, 2]  # one per chat
+    heads = outbox.due_heads(db, now=5)
+    assert sorted(chat for chat, _ in heads) == [1, 2]  # one per chat
+    claimed = outbox.claim(db, [row_id for _, row_id in heads], now=5)
     outbox.mark_sent(db, claimed[0].id, message_id=11, now=6)
     db.conn.close()  # the process dies with claimed[1] in flight
 
     db = open_database(path)
     assert outbox.reset_in_flight(db) == 1
     assert outbox.status_counts(db) == {"pending": 5, "sent": 1}
-    assert outbox.claim_due(db, now=7, limit=10, skip_chats=[1])[0].chat_id == 2
+    assert [chat for chat, _ in outbox.due_heads(db, now=7, skip_chats=[1])] == [2]
 
 
 def test_broadcast_is_idempotent_per_source_message(db):
