@@ -124,6 +124,14 @@ def set_story(db: Database, article_id: int, story_id: int) -> None:
     db.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
 
 
+def story_of(db: Database, article_id: int) -> int | None:
+    """The story an article tells (its own id when it is the first telling)."""
+    row = db.execute(
+        "SELECT COALESCE(story_id, id) FROM articles WHERE id = ?", (article_id,)
+    ).fetchone()
+    return row[0] if row else None
+
+
 def story_by_url(db: Database, url: str, *, exclude_id: int) -> int | None:
     """The story of an earlier article with the same canonical URL (from any feed)."""
     row = db.execute(

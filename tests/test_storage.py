@@ -168,6 +168,9 @@ def test_story_by_url_finds_the_first_teller(db):
     _, second = articles.store_article(db, feed_b, article(key="y"), now=3)
     assert articles.story_by_url(db, "https://site/a", exclude_id=second) == first
     assert articles.story_by_url(db, "https://site/other", exclude_id=second) is None
+    assert articles.story_of(db, second) == second  # no story set yet: its own
+    articles.set_story(db, second, first)
+    assert (articles.story_of(db, second), articles.story_of(db, second + 1)) == (first, None)
 
 
 def test_one_alert_per_chat_per_story(db):
