@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from core.i18n import Catalog, load_catalog
+from core.models import Feed
+from core.schedule import MAX_CONSECUTIVE_FAILURES
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
@@ -19,9 +22,9 @@ from feeds.fetch import Fetcher
 from feeds.pages import PageFetcher
 from handlers.context import Services
 from handlers.jobs import BackgroundJobs
-from intake.feed_admin import FeedAdmin
+from intake.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
 from intake.fulltext import FullText
-from intake.poll import Poller
+from intake.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
 from intake.prepare import Preparer, parse_pool
 from intake.store import FeedSchedule, FeedWork, Intake
 from service.trials import Trials
@@ -119,9 +122,10 @@ def bootstrap(
         )  # fmt: skip
         notices.wake = sender.wake
     wake = sender.wake if sender is not None else _nothing
-    poller, feeds = _feed_pipeline(
-        settings, db, book, fetcher, executor, notices, writes, clock, wake
-    )
+    poller, feeds = feed_pipeline(
+        settings, db, book, fetcher, clock=clock, executor=executor, writes=writes, wake=wake,
+        on_feed_disabled=notices.feed_disabled,
+    )  # fmt: skip
     services = Services(
         db=db,
         settings=settings,
@@ -139,18 +143,26 @@ def bootstrap(
     )  # fmt: skip
 
 
-def _feed_pipeline(
+def feed_pipeline(
     settings: Settings,
     db: Database,
     book: SubscriptionBook,
     fetcher: Fetcher,
-    executor: Executor | None,
-    notices: AdminNotices,
-    writes: WriteHealth,
+    *,
     clock: Clock,
-    wake: Callable[[], None],
+    executor: Executor | None = None,
+    writes: WriteHealth | None = None,
+    wake: Callable[[], None] = lambda: None,
+    on_feed_disabled: Callable[[Feed, int, str, str], None] = lambda *why: None,
+    rng: random.Random | None = None,
+    max_failures: int = MAX_CONSECUTIVE_FAILURES,
+    max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
+    import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
 ) -> tuple[Poller, FeedAdmin]:
-    """The poll cycle and feed administration, sharing parsing, intake, schedule and turns."""
+    """The poll cycle and feed administration, sharing parsing, intake, schedule and turns
+    (the bot's, and the one tests and benchmarks drive without a bot); `wake` hears when
+    alerts were queued; `rng`, `max_failures`, `max_feeds_per_cycle` and
+    `import_concurrency` replace the defaults (tests)."""
     preparer = Preparer(
         executor,
         max_text_chars=settings.article_max_chars,
@@ -160,12 +172,21 @@ def _feed_pipeline(
         db,
         interval_seconds=settings.poll_interval_seconds,
         quiet_cap_seconds=settings.quiet_feed_max_seconds,
-        on_feed_disabled=notices.feed_disabled,
+        rng=rng,
+        max_failures=max_failures,
+        on_feed_disabled=on_feed_disabled,
     )
     work = FeedWork(db, fetcher, preparer, Intake(db, book), schedule)
     fulltext = page_stage(settings, db, fetcher, executor, clock) if settings.full_text else None
-    poller = Poller(work, clock=clock, on_queued=wake, writes=writes, fulltext=fulltext)
-    return poller, FeedAdmin(work, clock=clock)
+    poller = Poller(
+        work,
+        clock=clock,
+        on_queued=wake,
+        writes=writes,
+        fulltext=fulltext,
+        max_feeds_per_cycle=max_feeds_per_cycle,
+    )
+    return poller, FeedAdmin(work, clock=clock, import_concurrency=import_concurrency)
 
 
 def _nothing() -> None:
