@@ -1,12 +1,13 @@
-"""Messages onto Telegram: each part in its slot of the shared budget and its chat's gap, and
-every answer settled on the row (sent, retried later, given up, or the chat gone or moved)."""
+"""Messages onto Telegram: each part in its slot of the shared budget and its chat's gap (the
+bot's rate limiter, or PacedBot, waits for it), and every answer settled on the row (sent,
+retried later, given up, or the chat gone or moved)."""
 
 from __future__ import annotations
 
 import enum
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from telegram import LinkPreviewOptions
@@ -24,6 +25,8 @@ from storage import outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # a row that fails this many times (network, 5xx) is given up
 
 
 class _Outcome(enum.Enum):
@@ -51,41 +54,55 @@ class MessageBot(Protocol):
     ) -> _Sent: ...
 
 
+class PacedBot:
+    """A bot without our rate limiter (a plain telegram.Bot: tests, benchmarks) sending the
+    outbox's messages as BotRateLimiter does: each in its chat's slot of `budget`, low
+    priority, a 429 told to the budget and not retried."""
+
+    def __init__(self, bot: MessageBot, budget: SendBudget) -> None:
+        self.bot = bot
+        self.budget = budget
+
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> _Sent:
+        """Wait for the chat's slot, then send."""
+        kwargs.pop("rate_limit_args", None)  # meant for a rate limiter; this bot has none
+        await self.budget.acquire(LOW, chat_id)  # right before the request
+        try:
+            return await self.bot.send_message(chat_id, text, **kwargs)
+        except RetryAfter as error:
+            self.budget.too_many_requests(chat_id, retry_seconds(error))
+            raise
+
+
+# A topic found deleted or closed: its keywords, which send to General from now on.
+LeftTopic = list[Subscription]
+
+
 class Transport:
-    """Sends a row's text and settles the row, every part in a slot of the one SendBudget (the
-    overall limit, each chat's gap, a 429's hold); remembers what went wrong last."""
+    """Sends a row's text and settles the row; the bot sends each part in its slot of the one
+    SendBudget (the overall limit, each chat's gap, a 429's hold), low priority and with no
+    retry of its own (a 429 comes straight back here). Remembers what went wrong last."""
 
     def __init__(
         self,
         db: Database,
         bot: MessageBot,
+        refused: RefusedWrites,
         *,
         clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-        budget: SendBudget,
-        shared_budget: bool,
-        refused: RefusedWrites,
-        max_attempts: int = 5,
+        max_attempts: int = MAX_ATTEMPTS,
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
         on_failed: Callable[[str, str], None] = lambda kind, reason: None,
-        on_topic_gone: Callable[[Chat, list[Subscription]], None] = lambda chat, subs: None,
     ) -> None:
         self.db = db
         self.bot = bot
-        self.clock = clock
-        self.sleep = sleep
-        self.budget = budget
-        # A shared budget is the bot's rate limiter's: it waits for the slot, and a 429 comes
-        # straight back here (low priority, no retry of its own).
-        self.shared_budget = shared_budget
-        self._rate_args: dict[str, Any] = {"rate_limit_args": OUTBOX} if shared_budget else {}
         self.refused = refused
+        self.clock = clock
         self.max_attempts = max_attempts
         self.on_chat_moved = on_chat_moved
         self.on_sent = on_sent
         self.on_failed = on_failed
-        self.on_topic_gone = on_topic_gone
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
@@ -94,19 +111,19 @@ class Transport:
 
     async def deliver(
         self, row: OutboxRow, folded: list[OutboxRow], text: str, chat: Chat, *, silent: bool
-    ) -> None:
-        """Send a row's message, in several parts when it is too long for one, and settle it.
-        Parts already delivered are not sent again when the row is retried."""
+    ) -> list[LeftTopic]:
+        """Send a row's message, in several parts when it is too long for one, and settle it;
+        the forum topics found gone on the way (the group is to be told). Parts already
+        delivered are not sent again when the row is retried."""
         key = hash(text)
         saved, parts = self._unsent.pop(row.id, (None, []))
         if saved != key:
             parts = split_message(text)
-        started, delivered, message_id = None, False, 0
+        started, delivered, message_id = self.clock(), False, 0
+        left: list[LeftTopic] = []
         while parts:
-            slot = await self._take_slot(row.chat_id)
-            started = slot if started is None else started
             result = await self._send_part(
-                row, folded, parts[0], chat, silent=silent, thread=self._thread(row)
+                row, folded, parts[0], chat, left, silent=silent, thread=self._thread(row)
             )
             if isinstance(result, int):
                 message_id, delivered = result, True
@@ -121,18 +138,12 @@ class Transport:
                 self._retry_later(row, folded, "message is too long")
             if delivered:
                 self._unsent[row.id] = (key, parts)
-            return
+            return left
         now = self.clock()
         self.refused.attempt(functools.partial(self._mark_sent, row, folded, message_id, now))
         self.sent_count += 1
-        self.on_sent(row.kind, now - (started or now))
-
-    async def _take_slot(self, chat_id: int) -> float:
-        """Wait for the chat's slot (the bot's rate limiter waits for it when the budget is
-        shared); when the request starts."""
-        if not self.shared_budget:
-            await self.budget.acquire(LOW, chat_id)  # right before the request
-        return self.clock()
+        self.on_sent(row.kind, now - started)
+        return left
 
     def _thread(self, row: OutboxRow) -> int | None:
         """The forum topic the row goes to, read per part (a part refused by a gone topic moves
@@ -161,6 +172,7 @@ class Transport:
         folded: list[OutboxRow],
         text: str,
         chat: Chat,
+        left: list[LeftTopic],
         *,
         silent: bool,
         html: bool = True,
@@ -176,8 +188,8 @@ class Transport:
                 parse_mode=ParseMode.HTML if html else None,
                 link_preview_options=self._preview(row, folded, chat),
                 disable_notification=silent,
+                rate_limit_args=OUTBOX,
                 **where,
-                **self._rate_args,
             )
         except RetryAfter as error:
             self._too_many_requests(row, folded, retry_seconds(error))
@@ -193,11 +205,12 @@ class Transport:
             self._undeliverable(row, str(error), "blocked")
         except BadRequest as error:
             if thread is not None and _is_topic_gone(str(error)):
-                self._leave_topic(chat, thread, str(error))
-                await self._take_slot(row.chat_id)
-                return await self._send_part(row, folded, text, chat, silent=silent, html=html)
+                left += self._leave_topic(chat, thread, str(error))
+                return await self._send_part(
+                    row, folded, text, chat, left, silent=silent, html=html
+                )
             return await self._bad_request(
-                row, folded, text, chat, error, silent=silent, html=html, thread=thread
+                row, folded, text, chat, left, error, silent=silent, html=html, thread=thread
             )
         except TelegramError as error:  # network errors, timeouts, 5xx
             self._network_error(row, folded, error)
@@ -211,6 +224,7 @@ class Transport:
         folded: list[OutboxRow],
         text: str,
         chat: Chat,
+        left: list[LeftTopic],
         error: BadRequest,
         *,
         silent: bool,
@@ -230,24 +244,22 @@ class Transport:
                 "Telegram refused our HTML; sending as plain text",
                 extra={"chat_id": row.chat_id, "error": reason},
             )
-            await self._take_slot(row.chat_id)
             return await self._send_part(
-                row, folded, text, chat, silent=silent, html=False, thread=thread
+                row, folded, text, chat, left, silent=silent, html=False, thread=thread
             )
         else:
             self._failed(row, folded, reason, "bad_request")
         return _Outcome.SETTLED
 
-    def _leave_topic(self, chat: Chat, thread: int, reason: str) -> None:
+    def _leave_topic(self, chat: Chat, thread: int, reason: str) -> list[LeftTopic]:
         """The topic was deleted or closed: its keywords send to General from now on, and the
-        group is told once (the topic is forgotten, so this happens once)."""
+        group is to be told once (the topic is forgotten, so this happens once)."""
         log.info(
             "forum topic gone; its alerts go to General",
             extra={"chat_id": chat.id, "thread_id": thread, "reason": reason},
         )
         left = chat_store.leave_topic(self.db, chat.id, thread)
-        if left:
-            self.on_topic_gone(chat, left)
+        return [left] if left else []
 
     def _network_error(self, row: OutboxRow, folded: list[OutboxRow], error: Exception) -> None:
         self.last_error = str(error)
@@ -279,10 +291,7 @@ class Transport:
     def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
         now = self.clock()
         self.too_many_requests += 1
-        self.last_error = f"429 retry after {wait:g}s"
-        # The budget pauses everyone when several chats get one at once (the bot's rate
-        # limiter has told a shared budget already; telling it twice changes nothing).
-        self.budget.too_many_requests(row.chat_id, wait)
+        self.last_error = f"429 retry after {wait:g}s"  # the bot has told the budget
         outbox.mark_retry(
             self.db, row.id, not_before=now + wait, error=self.last_error, count_attempt=False
         )
