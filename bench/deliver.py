@@ -134,7 +134,8 @@ async def run_naive(api, db, rate: float, budget: float) -> float:
         if time.monotonic() - started > budget:
             break
         (row,) = outbox.claim(db, [row_id], time.time())
-        text = await sender.composer.alert(row, "ar")
+        article = articles.get_article(db, row.article_id)
+        text = await sender.composer.alert(row, article, [article.feed_title], "ar")
         while True:
             try:
                 await bot.send_message(row.chat_id, text, parse_mode="HTML")

@@ -9,8 +9,9 @@ first alert. A 429 pauses that chat (and, when several chats get one at once, ev
 (delivery/ratelimit.py), shared in the running bot with replies, which go first.
 
 Each row goes through three rooms: core.dispatch decides (drop, hold, send or fold),
-delivery.compose writes the text, delivery.transport sends it and settles the row. The parts
-are built by app.bootstrap (build_sender) and handed in.
+delivery.compose writes the text, delivery.transport sends it and settles the row. What they
+need is read once a round (delivery.batch) and handed down. The parts are built by
+app.bootstrap (build_sender) and handed in.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from dataclasses import dataclass
 
 from core.dispatch import AlertLoad, Decision, decide, topic_of
 from core.models import Chat, OutboxRow, Subscription
+from delivery.batch import Batch, read_batch
 from delivery.compose import Composer
 from delivery.ratelimit import SendBudget
 from delivery.refused import RefusedWrites
-from delivery.transport import Transport
-from storage import chats as chat_store
+from delivery.transport import Outgoing, Transport
+from storage import articles as article_store
 from storage import outbox
+from storage.articles import StoredArticle
 from storage.db import Database, is_refused_write
 
 log = logging.getLogger(__name__)
@@ -159,8 +162,9 @@ class Sender:
         for row in rows:
             self._busy.add(row.chat_id)  # one message in flight per chat, at most
             self.last_served[row.chat_id] = now
+        batch = read_batch(self.db, rows)
         for row in rows:
-            task = asyncio.create_task(self._send_row(row))
+            task = asyncio.create_task(self._send_row(row, batch))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         # Backpressure: claim no further than about two rounds ahead of what is sent.
@@ -181,9 +185,9 @@ class Sender:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def _send_row(self, row: OutboxRow) -> None:
+    async def _send_row(self, row: OutboxRow, batch: Batch) -> None:
         try:
-            await self._process(row)
+            await self._process(row, batch)
         except Exception as error:  # a bug must not kill the sender; the row is kept for a retry
             if is_refused_write(error):  # the row stays claimed until the database takes writes
                 self.refused.refused(error)
@@ -200,15 +204,11 @@ class Sender:
             self._busy.discard(row.chat_id)
             self._wake.set()
 
-    async def _process(self, row: OutboxRow) -> None:
+    async def _process(self, row: OutboxRow, batch: Batch) -> None:
         """Decide what the row needs now, then drop, hold, send or fold it."""
         now = self.clock()
-        chat = chat_store.get_chat(self.db, row.chat_id)
-        broadcast = (
-            outbox.get_broadcast(self.db, row.broadcast_id)
-            if row.broadcast_id is not None
-            else None
-        )
+        chat = batch.chats.get(row.chat_id)
+        broadcast = batch.broadcasts.get(row.broadcast_id) if row.broadcast_id is not None else None
         decision = decide(
             row,
             chat,
@@ -228,11 +228,11 @@ class Sender:
         elif chat is None:
             raise AssertionError("only a known chat is sent to")
         elif row.kind == "alert":
-            await self._send_alert(row, chat, now, decision)
+            await self._send_alert(row, chat, now, decision, batch)
         else:
             text = self.composer.notice(row, chat.language, broadcast)
             silent = decision.silent or bool(broadcast and broadcast.silent)
-            await self.transport.deliver(row, [], text, chat, silent=silent)
+            await self.transport.deliver(Outgoing(row, text, chat, silent=silent))
 
     def _alert_load(self, row: OutboxRow, chat: Chat | None, now: float) -> AlertLoad:
         """The chat's recent alerts, read only when the decision depends on them."""
@@ -243,32 +243,52 @@ class Sender:
         pending = outbox.pending_alert_count(self.db, chat.id, now) if near_cap else 1
         return AlertLoad(sent, oldest, pending)
 
-    async def _send_alert(self, row: OutboxRow, chat: Chat, now: float, decision: Decision) -> None:
+    async def _send_alert(
+        self, row: OutboxRow, chat: Chat, now: float, decision: Decision, batch: Batch
+    ) -> None:
         """One alert, or (folding) a digest or the "more alerts" message with those waiting."""
+        article, threads = batch.article(row), batch.threads.get(chat.id, {})
         extra: list[OutboxRow] = []
-        text: str | None
+        text: str | None = None
         if decision.action == "fold":
-            extra = same_topic(
-                self.db,
-                row,
-                outbox.claim_more_alerts(
-                    self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
-                ),
+            more = outbox.claim_more_alerts(
+                self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
             )
+            extra = same_topic(self.db, row, threads, more)
         if extra or decision.digest:
-            rows = [row, *extra]
-            built = await self.composer.digest(rows, chat.language, digest=decision.digest)
-            text, carried = built if built is not None else (None, len(rows))
-            outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
-            extra = rows[1:carried]
-        else:
-            text = await self.composer.alert(row, chat.language)
+            text, extra = await self._digest(row, article, extra, chat, digest=decision.digest)
+        elif article is not None:
+            sources = batch.sources.get(article.story_id, [])
+            text = await self.composer.alert(row, article, sources, chat.language)
         if text is None:
             outbox.mark_failed(self.db, row.id, "article no longer stored")
             outbox.release(self.db, [r.id for r in extra])
             return
-        for left in await self.transport.deliver(row, extra, text, chat, silent=decision.silent):
+        url = article.url if article is not None else None
+        out = Outgoing(row, text, chat, extra, silent=decision.silent, url=url, threads=threads)
+        for left in await self.transport.deliver(out):
             self._topic_gone(chat, left)
+
+    async def _digest(
+        self,
+        row: OutboxRow,
+        article: StoredArticle | None,
+        extra: list[OutboxRow],
+        chat: Chat,
+        *,
+        digest: bool,
+    ) -> tuple[str | None, list[OutboxRow]]:
+        """A digest or fold of the row and `extra`, their articles read at once: its text and
+        the rows it carries besides the row (those that do not fit are put back)."""
+        rows = [row, *extra]
+        ids = [r.article_id for r in extra if r.article_id is not None]
+        articles = article_store.articles_by_id(self.db, ids)
+        if article is not None:
+            articles[article.id] = article
+        built = await self.composer.digest(rows, articles, chat.language, digest=digest)
+        text, carried = built if built is not None else (None, len(rows))
+        outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
+        return text, rows[1:carried]
 
     def _topic_gone(self, chat: Chat, left: list[Subscription]) -> None:
         """Tell a group, once, that a topic's alerts now go to General."""
@@ -277,10 +297,12 @@ class Sender:
         self.wake()
 
 
-def same_topic(db: Database, row: OutboxRow, others: list[OutboxRow]) -> list[OutboxRow]:
-    """The alerts that go to the row's forum topic; the others are put back for their own
-    message (a digest in one topic never carries another topic's stories)."""
-    threads = chat_store.keyword_threads(db, row.chat_id)
+def same_topic(
+    db: Database, row: OutboxRow, threads: dict[str, int], others: list[OutboxRow]
+) -> list[OutboxRow]:
+    """The alerts that go to the row's forum topic (`threads`: the chat's keywords in topics);
+    the others are put back for their own message (a digest in one topic never carries
+    another topic's stories)."""
     if not threads:
         return others
     topic = topic_of(row, threads)

@@ -173,6 +173,22 @@ def test_story_by_url_finds_the_first_teller(db):
     assert (articles.story_of(db, second), articles.story_of(db, second + 1)) == (first, None)
 
 
+def test_articles_and_their_stories_sources_are_read_many_at_once(db):
+    feed_a = feeds.add_feed(db, "https://a/feed", title="A", interval_seconds=300, now=1)
+    feed_b = feeds.add_feed(db, "https://b/feed", title="B", interval_seconds=300, now=1)
+    _, first = articles.store_article(db, feed_b, article(key="x"), now=2)
+    articles.set_story(db, first, first)
+    _, again = articles.store_article(db, feed_a, article(key="y"), now=3)  # B told it first
+    articles.set_story(db, again, first)
+    _, alone = articles.store_article(db, feed_a, article(key="z"), now=4)  # no story set yet
+    found = articles.articles_by_id(db, [first, alone, alone + 1])
+    assert found == {first: articles.get_article(db, first), alone: articles.get_article(db, alone)}
+    assert articles.story_sources(db, [first, alone, alone + 1]) == {
+        first: ["B", "A"],
+        alone: ["A"],
+    }
+
+
 def test_one_alert_per_chat_per_story(db):
     chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
     feed_id = feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=1)
