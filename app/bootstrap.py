@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from core.i18n import Catalog, load_catalog
+from core.models import Feed
+from core.schedule import MAX_CONSECUTIVE_FAILURES
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
+from delivery.compose import Composer
 from delivery.notices import AdminNotices
-from delivery.ratelimit import SendBudget
-from delivery.sender import MessageBot, Sender, SendPolicy
+from delivery.ratelimit import GROUP_GAP, PRIVATE_GAP, SendBudget
+from delivery.refused import RefusedWrites
+from delivery.sender import Sender, SendPolicy
+from delivery.transport import MAX_ATTEMPTS, MessageBot, PacedBot, Transport
 from feeds.fetch import Fetcher
 from feeds.pages import PageFetcher
 from handlers.context import Services
 from handlers.jobs import BackgroundJobs
-from intake.feed_admin import FeedAdmin
+from intake.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
 from intake.fulltext import FullText
-from intake.poll import Poller
+from intake.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
 from intake.prepare import Preparer, parse_pool
 from intake.store import FeedSchedule, FeedWork, Intake
 from service.base import Backend
@@ -31,6 +38,7 @@ from storage.db import Database, open_database
 from web.metrics import Metrics
 
 Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -61,15 +69,37 @@ class Rasd:
         self.db.conn.close()
 
 
-def send_policy(settings: Settings) -> SendPolicy:
+@dataclass(frozen=True)
+class SendSettings:
+    """Telegram's limits and our volume rules; build_sender hands each to the part that
+    applies it (the budget, the transport, the composer, the sender's policy)."""
+
+    overall_per_second: float = 30.0
+    private_gap: float = PRIVATE_GAP
+    group_gap: float = GROUP_GAP
+    max_attempts: int = MAX_ATTEMPTS
+    summary_words: int = 50
+    shortlink_base_url: str | None = None  # our redirector; None: the publisher's shortest link
+    alerts_per_hour: int = SendPolicy.alerts_per_hour
+    digest_max_items: int = SendPolicy.digest_max_items
+    default_timezone: str = SendPolicy.default_timezone
+    batch: int = SendPolicy.batch
+
+
+def send_settings(settings: Settings) -> SendSettings:
     """Telegram's limits and our volume rules, from the settings."""
-    return SendPolicy(
+    return SendSettings(
         overall_per_second=settings.send_rate_per_second,
         summary_words=settings.summary_words,
         alerts_per_hour=settings.alerts_per_hour,
         default_timezone=settings.default_timezone,
         shortlink_base_url=settings.shortlink_base_url,
     )
+
+
+def send_budget(settings: Settings) -> SendBudget:
+    """The one budget replies and the outbox spend (the bot's rate limiter serves it)."""
+    return SendBudget(settings.send_rate_per_second)
 
 
 def guarded_fetcher(settings: Settings) -> Fetcher:
@@ -89,15 +119,15 @@ def bootstrap(
     clock: Clock = time.time,
     bot: MessageBot | None = None,
     fetcher: Fetcher | None = None,
-    policy: SendPolicy | None = None,
     budget: SendBudget | None = None,
     catalog: Catalog | None = None,
 ) -> Rasd:
     """Open the database and build the index, fetcher, poll cycle, feed administration and
-    (given a bot) the sender; `fetcher` and `policy` replace the settings' ones (the demo,
-    tests)."""
+    (given a bot) the sender; `fetcher` replaces the settings' one (benchmarks). `bot` sends
+    within `budget` (its rate limiter spends it: app.telegram_app), or needs no pacing (the
+    demo's console)."""
     catalog = catalog or load_catalog()
-    budget = budget or SendBudget(settings.send_rate_per_second)
+    budget = budget or send_budget(settings)
     db = open_database(settings.database_path)
     book = SubscriptionBook.build(chat_store.all_subscriptions(db))
     # A large index is a million long-lived objects: keep them out of full collections
@@ -112,17 +142,17 @@ def bootstrap(
     metrics = Metrics(db, writes)
     sender = None
     if bot is not None:
-        policy = policy or send_policy(settings)
-        sender = Sender(
-            db, bot, catalog, clock=clock, policy=policy, on_chat_moved=book.move_chat,
-            on_sent=metrics.message_sent, on_failed=metrics.message_failed, budget=budget,
-            writes=writes,
+        sender = build_sender(
+            db, bot, catalog, clock=clock, sending=send_settings(settings), budget=budget,
+            writes=writes, on_chat_moved=book.move_chat, on_sent=metrics.message_sent,
+            on_failed=metrics.message_failed,
         )  # fmt: skip
         notices.wake = sender.wake
     wake = sender.wake if sender is not None else _nothing
-    poller, feeds = _feed_pipeline(
-        settings, db, book, fetcher, executor, notices, writes, clock, wake
-    )
+    poller, feeds = feed_pipeline(
+        settings, db, book, fetcher, clock=clock, executor=executor, writes=writes, wake=wake,
+        on_feed_disabled=notices.feed_disabled,
+    )  # fmt: skip
     services = Services(
         backend=Backend(db, book, settings, clock),
         catalog=catalog,
@@ -137,18 +167,81 @@ def bootstrap(
     )  # fmt: skip
 
 
-def _feed_pipeline(
+def build_sender(
+    db: Database,
+    bot: MessageBot,
+    catalog: Catalog,
+    *,
+    clock: Clock,
+    sleep: Sleep = asyncio.sleep,
+    sending: SendSettings = SendSettings(),
+    budget: SendBudget | None = None,
+    writes: WriteHealth | None = None,
+    on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
+    on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
+    on_failed: Callable[[str, str], None] = lambda kind, reason: None,
+) -> Sender:
+    """The outbox sender and its parts (the bot's, and the one tests and benchmarks drive).
+    `budget`: the one the bot's rate limiter spends, so alerts and replies share Telegram's
+    limits and replies go first; without it (a plain Bot) the bot is paced by a budget of its
+    own. `writes` hears when the database refuses writes; the `on_*` callables feed metrics
+    and the subscription index."""
+    if budget is None:
+        budget = SendBudget(
+            sending.overall_per_second,
+            clock=clock,
+            sleep=sleep,
+            private_gap=sending.private_gap,
+            group_gap=sending.group_gap,
+        )
+        bot = PacedBot(bot, budget)
+    refused = RefusedWrites(db, writes if writes is not None else WriteHealth(), clock)
+    composer = Composer(
+        db,
+        catalog,
+        clock=clock,
+        summary_words=sending.summary_words,
+        shortlink_base_url=sending.shortlink_base_url,
+    )
+    transport = Transport(
+        db,
+        bot,
+        refused,
+        clock=clock,
+        max_attempts=sending.max_attempts,
+        on_chat_moved=on_chat_moved,
+        on_sent=on_sent,
+        on_failed=on_failed,
+    )
+    policy = SendPolicy(
+        alerts_per_hour=sending.alerts_per_hour,
+        digest_max_items=sending.digest_max_items,
+        default_timezone=sending.default_timezone,
+        batch=sending.batch,
+    )
+    return Sender(db, composer, transport, refused, budget, clock=clock, sleep=sleep, policy=policy)
+
+
+def feed_pipeline(
     settings: Settings,
     db: Database,
     book: SubscriptionBook,
     fetcher: Fetcher,
-    executor: Executor | None,
-    notices: AdminNotices,
-    writes: WriteHealth,
+    *,
     clock: Clock,
-    wake: Callable[[], None],
+    executor: Executor | None = None,
+    writes: WriteHealth | None = None,
+    wake: Callable[[], None] = lambda: None,
+    on_feed_disabled: Callable[[Feed, int, str, str], None] = lambda *why: None,
+    rng: random.Random | None = None,
+    max_failures: int = MAX_CONSECUTIVE_FAILURES,
+    max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
+    import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
 ) -> tuple[Poller, FeedAdmin]:
-    """The poll cycle and feed administration, sharing parsing, intake, schedule and turns."""
+    """The poll cycle and feed administration, sharing parsing, intake, schedule and turns
+    (the bot's, and the one tests and benchmarks drive without a bot); `wake` hears when
+    alerts were queued; `rng`, `max_failures`, `max_feeds_per_cycle` and
+    `import_concurrency` replace the defaults (tests)."""
     preparer = Preparer(
         executor,
         max_text_chars=settings.article_max_chars,
@@ -158,12 +251,21 @@ def _feed_pipeline(
         db,
         interval_seconds=settings.poll_interval_seconds,
         quiet_cap_seconds=settings.quiet_feed_max_seconds,
-        on_feed_disabled=notices.feed_disabled,
+        rng=rng,
+        max_failures=max_failures,
+        on_feed_disabled=on_feed_disabled,
     )
     work = FeedWork(db, fetcher, preparer, Intake(db, book), schedule)
     fulltext = page_stage(settings, db, fetcher, executor, clock) if settings.full_text else None
-    poller = Poller(work, clock=clock, on_queued=wake, writes=writes, fulltext=fulltext)
-    return poller, FeedAdmin(work, clock=clock)
+    poller = Poller(
+        work,
+        clock=clock,
+        on_queued=wake,
+        writes=writes,
+        fulltext=fulltext,
+        max_feeds_per_cycle=max_feeds_per_cycle,
+    )
+    return poller, FeedAdmin(work, clock=clock, import_concurrency=import_concurrency)
 
 
 def _nothing() -> None:

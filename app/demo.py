@@ -20,7 +20,6 @@ from core.models import Subscription
 from core.query import parse_query
 from core.render import plain_text, replace_links
 from core.settings import load_settings
-from delivery.sender import SendPolicy
 from storage import chats as chat_store
 from storage import outbox
 
@@ -134,8 +133,7 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
             parse_workers=0,
             full_text=False,  # offline: the sample items' pages are out on the web
         )
-        policy = SendPolicy(private_gap=0.0, overall_per_second=1000)  # a console, not Telegram
-        rasd = bootstrap(settings, bot=ConsoleBot(out), policy=policy)
+        rasd = bootstrap(settings, bot=ConsoleBot(out))  # a console: nothing to pace
         follow_demo_keywords(rasd)
         print(f"Rasd demo: keywords {'، '.join(DEMO_KEYWORDS)}", file=out)
         for name in feeds:

@@ -27,11 +27,11 @@ from telegram.ext import (
     Defaults,
 )
 
-from app.bootstrap import Rasd, bootstrap
+from app.bootstrap import Rasd, bootstrap, send_budget
 from core.i18n import LANGUAGES, Catalog, pick_language
 from core.settings import Settings, SettingsError, is_loopback_url
 from delivery.broadcasts import report_broadcasts
-from delivery.ratelimit import BotRateLimiter, SendBudget
+from delivery.ratelimit import BotRateLimiter
 from delivery.sender import Sender
 from handlers import USER_COMMANDS, register
 from handlers.context import BotData, TurnContext
@@ -247,7 +247,7 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
         settings.poll_interval_seconds,
         rasd.clock(),
         last_poll_success=lambda: rasd.poller.last_success_at,
-        last_telegram_error=lambda: sender.last_error,
+        last_telegram_error=lambda: sender.transport.last_error,
         refused_writes=rasd.writes.refusing,
     )
     web_app = make_web_app(
@@ -294,7 +294,7 @@ def build_application(
     # reads either form, so this only keeps the logs quiet.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     # One budget for replies and the outbox, so together they keep Telegram's limits.
-    budget = SendBudget(settings.send_rate_per_second)
+    budget = send_budget(settings)
 
     async def post_init(application: RasdApplication) -> None:
         rasd = bootstrap(settings, clock=clock, bot=application.bot, budget=budget)

@@ -31,10 +31,10 @@ from telegram.error import RetryAfter  # noqa: E402
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+from app.bootstrap import SendSettings, build_sender  # noqa: E402
 from core.i18n import load_catalog  # noqa: E402
 from core.models import Article  # noqa: E402
 from delivery.ratelimit import BotRateLimiter, SendBudget  # noqa: E402
-from delivery.sender import Sender, SendPolicy  # noqa: E402
 from storage import articles, chats, feeds, outbox  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from tests.botapi import BotApiServer, RateLimits  # noqa: E402
@@ -103,12 +103,12 @@ async def run_rasd(api, db, expected: int, rate: float, chat_gap: float) -> floa
     budget = SendBudget(rate, private_gap=chat_gap)  # as bot.py wires it: shared with replies
     bot = make_bot(api, rate, BotRateLimiter(budget))
     await bot.initialize()
-    sender = Sender(
+    sender = build_sender(
         db,
         bot,
         load_catalog(),
         clock=time.time,
-        policy=SendPolicy(overall_per_second=rate, private_gap=chat_gap, alerts_per_hour=10_000),
+        sending=SendSettings(overall_per_second=rate, private_gap=chat_gap, alerts_per_hour=10_000),
         budget=budget,
     )
     started = time.monotonic()
@@ -127,14 +127,15 @@ async def run_naive(api, db, rate: float, budget: float) -> float:
     bot = make_bot(api, rate)
     await bot.initialize()
     catalog = load_catalog()
-    sender = Sender(db, bot, catalog, clock=time.time)  # used only to render the same text
+    sender = build_sender(db, bot, catalog, clock=time.time)  # only to render the same text
     rows = db.execute("SELECT id FROM outbox ORDER BY id").fetchall()
     started = time.monotonic()
     for (row_id,) in rows:
         if time.monotonic() - started > budget:
             break
         (row,) = outbox.claim(db, [row_id], time.time())
-        text = await sender.render(row, "ar")
+        article = articles.get_article(db, row.article_id)
+        text = await sender.composer.alert(row, article, [article.feed_title], "ar")
         while True:
             try:
                 await bot.send_message(row.chat_id, text, parse_mode="HTML")

@@ -8,7 +8,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from babel.dates import format_date
@@ -71,7 +71,6 @@ class AlertContent:
     keywords: Sequence[str] = ()
     link: str = ""
     published: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def render_alert(catalog: Catalog, language: str, alert: AlertContent) -> str:

@@ -1,10 +1,11 @@
 """Outbox rows made into message text: one alert (title, summary, sources, link), a digest or
-the "more alerts" fold, a notice. Summaries are computed once per (article, keywords)."""
+the "more alerts" fold, a notice, from what the sender read for them (delivery.batch).
+Summaries are computed once per (article, keywords)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from core.i18n import Catalog, Raw
@@ -25,8 +26,8 @@ from core.render import (
     shorten,
 )
 from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
-from storage import articles as article_store
 from storage import outbox, shortlinks
+from storage.articles import StoredArticle
 from storage.db import Database
 
 
@@ -67,26 +68,15 @@ class Composer:
             keywords=keywords + ("…" if len(left) > 5 else ""),
         )
 
-    async def alert(self, row: OutboxRow, language: str) -> str | None:
-        """One alert in the chat's language, or None if its article is gone."""
-        if row.article_id is None:
-            return None
-        article = article_store.get_article(self.db, row.article_id)
-        if article is None:
-            return None
+    async def alert(
+        self, row: OutboxRow, article: StoredArticle, sources: list[str], language: str
+    ) -> str:
+        """One alert in the chat's language; `sources`: the feeds that told its story."""
         summary = await self._summary(article, row.keywords)
-        content = alert_content(
-            article,
-            row.keywords,
-            article_store.story_sources(self.db, article.story_id),
-            summary,
-            link=self.link(article),
-        )
+        content = alert_content(article, row.keywords, sources, summary, link=self.link(article))
         return render_alert(self.catalog, language, content)
 
-    async def _summary(
-        self, article: article_store.StoredArticle, keywords: tuple[str, ...]
-    ) -> Highlighted:
+    async def _summary(self, article: StoredArticle, keywords: tuple[str, ...]) -> Highlighted:
         """The article's summary for these keywords, chosen once in a worker thread (cached)."""
         words = self.summary_words
         key = summary_key(article.id, article.title, article.text, keywords, words)
@@ -94,7 +84,7 @@ class Composer:
             key, functools.partial(choose_summary, article.title, article.text, keywords, words)
         )
 
-    def link(self, article: article_store.StoredArticle) -> str:
+    def link(self, article: StoredArticle) -> str:
         """Our short link, the publisher's per-article short link, or the clean canonical URL."""
         return shortlinks.alert_link(
             self.db, article, base_url=self.shortlink_base_url, now=self.clock()
@@ -103,6 +93,7 @@ class Composer:
     async def digest(
         self,
         rows: list[OutboxRow],
+        articles: Mapping[int, StoredArticle],
         language: str,
         *,
         digest: bool,
@@ -111,13 +102,14 @@ class Composer:
         """Several alerts as one message: a digest (each story's summary in an expandable
         quote), or the "more alerts" fold past the cap (one line a story). It holds as many of
         `rows` as fit in `budget`, in order: (text, how many rows it carries); None when no row
-        has an article to show."""
+        has an article to show (`articles`: those still stored, by id)."""
         header_id = "digest_header" if digest else "fold_header"
         room = budget - message_length(self.catalog.text(language, header_id, count=len(rows)))
         lines: list[str] = []
         carried = 0
         for row in rows:
-            line = await self._digest_line(row, language, with_summary=digest)
+            article = articles.get(row.article_id) if row.article_id is not None else None
+            line = await self._digest_line(row, article, language, with_summary=digest)
             if line is not None:
                 width = message_length(line) + 2  # and the blank line before it
                 if lines and width > room:
@@ -131,11 +123,10 @@ class Composer:
         return fit_message(header + "\n\n" + "\n\n".join(lines), budget), carried
 
     async def _digest_line(
-        self, row: OutboxRow, language: str, *, with_summary: bool
+        self, row: OutboxRow, article: StoredArticle | None, language: str, *, with_summary: bool
     ) -> str | None:
         """One alert in a digest: its title as the link, its source, and with `with_summary`
         its summary folded in an expandable quote (None when its article is gone)."""
-        article = article_store.get_article(self.db, row.article_id) if row.article_id else None
         if article is None:
             return None
         title = escape(shorten(article.title, SHOWN_TITLE_CHARS))
@@ -160,7 +151,7 @@ class Composer:
 
 
 def alert_content(
-    article: article_store.StoredArticle,
+    article: StoredArticle,
     keywords: tuple[str, ...],
     sources: list[str],
     summary: Highlighted,

@@ -167,6 +167,7 @@ class SendBudget:
         finally:
             if waiter in self._waiters:  # cancelled while waiting
                 self._waiters.remove(waiter)
+                self._changed.set()  # the server looks again, and ends when nobody waits
 
     def too_many_requests(self, chat: int | str | None, wait: float) -> None:
         """Telegram answered 429: hold the chat back, and everyone when it looks bot-wide."""

@@ -9,7 +9,9 @@ first alert. A 429 pauses that chat (and, when several chats get one at once, ev
 (delivery/ratelimit.py), shared in the running bot with replies, which go first.
 
 Each row goes through three rooms: core.dispatch decides (drop, hold, send or fold),
-delivery.compose writes the text, delivery.transport sends it and settles the row.
+delivery.compose writes the text, delivery.transport sends it and settles the row. What they
+need is read once a round (delivery.batch) and handed down. The parts are built by
+app.bootstrap (build_sender) and handed in.
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.dispatch import AlertLoad, Decision, decide, topic_of
-from core.i18n import Catalog
 from core.models import Chat, OutboxRow, Subscription
-from core.write_health import WriteHealth
+from delivery.batch import Batch, read_batch
 from delivery.compose import Composer
-from delivery.ratelimit import GROUP_GAP, PRIVATE_GAP, SendBudget
+from delivery.ratelimit import SendBudget
 from delivery.refused import RefusedWrites
-from delivery.transport import MessageBot, Transport
-from storage import chats as chat_store
+from delivery.transport import Outgoing, Transport
+from storage import articles as article_store
 from storage import outbox
+from storage.articles import StoredArticle
 from storage.db import Database, is_refused_write
 
 log = logging.getLogger(__name__)
@@ -38,23 +40,15 @@ log = logging.getLogger(__name__)
 # answered by then can reach its chat twice).
 STOP_GRACE_SECONDS = 2.0
 
-__all__ = ["MessageBot", "SendPolicy", "Sender"]
-
 
 @dataclass(frozen=True)
 class SendPolicy:
-    """Telegram's limits and our volume rules, as the sender applies them."""
+    """Our volume rules, as the sender applies them."""
 
-    overall_per_second: float = 30.0
-    private_gap: float = PRIVATE_GAP
-    group_gap: float = GROUP_GAP
-    max_attempts: int = 5
-    summary_words: int = 50
     alerts_per_hour: int = 20  # beyond it, waiting alerts fold into one message
     digest_max_items: int = 20
     default_timezone: str = "UTC"
     batch: int = 30  # rows claimed per round
-    shortlink_base_url: str | None = None  # our redirector; None: the publisher's shortest link
 
 
 class Sender:
@@ -63,23 +57,24 @@ class Sender:
     def __init__(
         self,
         db: Database,
-        bot: MessageBot,
-        catalog: Catalog,
+        composer: Composer,
+        transport: Transport,
+        refused: RefusedWrites,
+        budget: SendBudget,
         *,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         policy: SendPolicy = SendPolicy(),
-        on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
-        on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
-        on_failed: Callable[[str, str], None] = lambda kind, reason: None,
-        budget: SendBudget | None = None,
-        writes: WriteHealth | None = None,
     ) -> None:
-        """`budget`: the one the bot's rate limiter spends (app.telegram_app), so alerts and
-        replies share Telegram's limits and replies go first; without it (the demo, a plain
-        Bot) the sender paces itself on a budget of its own. `writes` hears when the database
-        refuses writes."""
+        """`budget`: the one every message spends (the bot's rate limiter or a PacedBot waits
+        for its slots), read here for the chats it holds back. `refused` owes what the
+        database refused to write: while it refuses, nothing new is claimed; what was sent is
+        marked sent and what was claimed but not sent is put back once it takes writes again."""
         self.db = db
+        self.composer = composer
+        self.transport = transport
+        self.refused = refused
+        self.budget = budget
         self.clock = clock
         self.sleep = sleep
         self.policy = policy
@@ -88,71 +83,11 @@ class Sender:
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self._busy: set[int] = set()  # chats with a claimed row not yet settled
-        # While the database refuses writes, nothing new is claimed; what was sent is marked
-        # sent and what was claimed but not sent is put back once it takes writes again.
-        self.refused = RefusedWrites(db, writes if writes is not None else WriteHealth(), clock)
-        self.compose = Composer(
-            db,
-            catalog,
-            clock=clock,
-            summary_words=policy.summary_words,
-            shortlink_base_url=policy.shortlink_base_url,
-        )
-        self.transport = Transport(
-            db,
-            bot,
-            clock=clock,
-            sleep=sleep,
-            budget=budget
-            or SendBudget(
-                policy.overall_per_second,
-                clock=clock,
-                sleep=sleep,
-                private_gap=policy.private_gap,
-                group_gap=policy.group_gap,
-            ),
-            shared_budget=budget is not None,
-            refused=self.refused,
-            max_attempts=policy.max_attempts,
-            on_chat_moved=on_chat_moved,
-            on_sent=on_sent,
-            on_failed=on_failed,
-            on_topic_gone=self._topic_gone,
-        )
-
-    @property
-    def budget(self) -> SendBudget:
-        """The budget every send spends."""
-        return self.transport.budget
-
-    @property
-    def shared_budget(self) -> bool:
-        """Whether the budget is the bot's rate limiter's (else the sender's own)."""
-        return self.transport.shared_budget
-
-    @property
-    def last_error(self) -> str | None:
-        """What went wrong with the last message that failed (for /healthz)."""
-        return self.transport.last_error
-
-    @property
-    def sent_count(self) -> int:
-        """Messages sent so far."""
-        return self.transport.sent_count
-
-    @property
-    def too_many_requests(self) -> int:
-        """429 answers so far."""
-        return self.transport.too_many_requests
 
     @property
     def summaries_computed(self) -> int:
         """Alert summaries computed so far (each (article, keywords) once, however many chats)."""
-        return self.compose.summaries.computed
-
-    async def render(self, row: OutboxRow, language: str) -> str | None:
-        """One alert in the chat's language, or None if its article is gone."""
-        return await self.compose.alert(row, language)
+        return self.composer.summaries.computed
 
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
@@ -176,8 +111,6 @@ class Sender:
             await settle(self._in_flight, STOP_GRACE_SECONDS if self._stopping else None)
             if self.refused.refusing:
                 self.refused.retry()  # else a restart sends again what was in flight
-            if not self.shared_budget:
-                await self.budget.close()
 
     async def _round(self) -> bool:
         try:
@@ -229,8 +162,9 @@ class Sender:
         for row in rows:
             self._busy.add(row.chat_id)  # one message in flight per chat, at most
             self.last_served[row.chat_id] = now
+        batch = read_batch(self.db, rows)
         for row in rows:
-            task = asyncio.create_task(self._send_row(row))
+            task = asyncio.create_task(self._send_row(row, batch))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         # Backpressure: claim no further than about two rounds ahead of what is sent.
@@ -251,9 +185,9 @@ class Sender:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def _send_row(self, row: OutboxRow) -> None:
+    async def _send_row(self, row: OutboxRow, batch: Batch) -> None:
         try:
-            await self._process(row)
+            await self._process(row, batch)
         except Exception as error:  # a bug must not kill the sender; the row is kept for a retry
             if is_refused_write(error):  # the row stays claimed until the database takes writes
                 self.refused.refused(error)
@@ -270,15 +204,11 @@ class Sender:
             self._busy.discard(row.chat_id)
             self._wake.set()
 
-    async def _process(self, row: OutboxRow) -> None:
+    async def _process(self, row: OutboxRow, batch: Batch) -> None:
         """Decide what the row needs now, then drop, hold, send or fold it."""
         now = self.clock()
-        chat = chat_store.get_chat(self.db, row.chat_id)
-        broadcast = (
-            outbox.get_broadcast(self.db, row.broadcast_id)
-            if row.broadcast_id is not None
-            else None
-        )
+        chat = batch.chats.get(row.chat_id)
+        broadcast = batch.broadcasts.get(row.broadcast_id) if row.broadcast_id is not None else None
         decision = decide(
             row,
             chat,
@@ -298,11 +228,11 @@ class Sender:
         elif chat is None:
             raise AssertionError("only a known chat is sent to")
         elif row.kind == "alert":
-            await self._send_alert(row, chat, now, decision)
+            await self._send_alert(row, chat, now, decision, batch)
         else:
-            text = self.compose.notice(row, chat.language, broadcast)
+            text = self.composer.notice(row, chat.language, broadcast)
             silent = decision.silent or bool(broadcast and broadcast.silent)
-            await self.transport.deliver(row, [], text, chat, silent=silent)
+            await self.transport.deliver(Outgoing(row, text, chat, silent=silent))
 
     def _alert_load(self, row: OutboxRow, chat: Chat | None, now: float) -> AlertLoad:
         """The chat's recent alerts, read only when the decision depends on them."""
@@ -313,43 +243,66 @@ class Sender:
         pending = outbox.pending_alert_count(self.db, chat.id, now) if near_cap else 1
         return AlertLoad(sent, oldest, pending)
 
-    async def _send_alert(self, row: OutboxRow, chat: Chat, now: float, decision: Decision) -> None:
+    async def _send_alert(
+        self, row: OutboxRow, chat: Chat, now: float, decision: Decision, batch: Batch
+    ) -> None:
         """One alert, or (folding) a digest or the "more alerts" message with those waiting."""
+        article, threads = batch.article(row), batch.threads.get(chat.id, {})
         extra: list[OutboxRow] = []
-        text: str | None
+        text: str | None = None
         if decision.action == "fold":
-            extra = same_topic(
-                self.db,
-                row,
-                outbox.claim_more_alerts(
-                    self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
-                ),
+            more = outbox.claim_more_alerts(
+                self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
             )
+            extra = same_topic(self.db, row, threads, more)
         if extra or decision.digest:
-            rows = [row, *extra]
-            built = await self.compose.digest(rows, chat.language, digest=decision.digest)
-            text, carried = built if built is not None else (None, len(rows))
-            outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
-            extra = rows[1:carried]
-        else:
-            text = await self.compose.alert(row, chat.language)
+            text, extra = await self._digest(row, article, extra, chat, digest=decision.digest)
+        elif article is not None:
+            sources = batch.sources.get(article.story_id, [])
+            text = await self.composer.alert(row, article, sources, chat.language)
         if text is None:
             outbox.mark_failed(self.db, row.id, "article no longer stored")
             outbox.release(self.db, [r.id for r in extra])
             return
-        await self.transport.deliver(row, extra, text, chat, silent=decision.silent)
+        url = article.url if article is not None else None
+        out = Outgoing(row, text, chat, extra, silent=decision.silent, url=url, threads=threads)
+        for left in await self.transport.deliver(out):
+            self._topic_gone(chat, left)
+
+    async def _digest(
+        self,
+        row: OutboxRow,
+        article: StoredArticle | None,
+        extra: list[OutboxRow],
+        chat: Chat,
+        *,
+        digest: bool,
+    ) -> tuple[str | None, list[OutboxRow]]:
+        """A digest or fold of the row and `extra`, their articles read at once: its text and
+        the rows it carries besides the row (those that do not fit are put back)."""
+        rows = [row, *extra]
+        ids = [r.article_id for r in extra if r.article_id is not None]
+        articles = article_store.articles_by_id(self.db, ids)
+        if article is not None:
+            articles[article.id] = article
+        built = await self.composer.digest(rows, articles, chat.language, digest=digest)
+        text, carried = built if built is not None else (None, len(rows))
+        outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
+        return text, rows[1:carried]
 
     def _topic_gone(self, chat: Chat, left: list[Subscription]) -> None:
         """Tell a group, once, that a topic's alerts now go to General."""
-        text = self.compose.topic_gone(chat.language, left)
+        text = self.composer.topic_gone(chat.language, left)
         outbox.queue_notice(self.db, chat.id, text, now=self.clock())
         self.wake()
 
 
-def same_topic(db: Database, row: OutboxRow, others: list[OutboxRow]) -> list[OutboxRow]:
-    """The alerts that go to the row's forum topic; the others are put back for their own
-    message (a digest in one topic never carries another topic's stories)."""
-    threads = chat_store.keyword_threads(db, row.chat_id)
+def same_topic(
+    db: Database, row: OutboxRow, threads: dict[str, int], others: list[OutboxRow]
+) -> list[OutboxRow]:
+    """The alerts that go to the row's forum topic (`threads`: the chat's keywords in topics);
+    the others are put back for their own message (a digest in one topic never carries
+    another topic's stories)."""
     if not threads:
         return others
     topic = topic_of(row, threads)

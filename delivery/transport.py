@@ -1,12 +1,14 @@
-"""Messages onto Telegram: each part in its slot of the shared budget and its chat's gap, and
-every answer settled on the row (sent, retried later, given up, or the chat gone or moved)."""
+"""Messages onto Telegram: each part in its slot of the shared budget and its chat's gap (the
+bot's rate limiter, or PacedBot, waits for it), and every answer settled on the row (sent,
+retried later, given up, or the chat gone or moved)."""
 
 from __future__ import annotations
 
 import enum
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from telegram import LinkPreviewOptions
@@ -18,12 +20,13 @@ from core.models import Chat, OutboxRow, Subscription
 from core.render import SHORTEST_PART, is_too_long, message_length, plain_text, split_message
 from delivery.ratelimit import LOW, OUTBOX, SendBudget, retry_seconds
 from delivery.refused import RefusedWrites
-from storage import articles as article_store
 from storage import chats as chat_store
 from storage import outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # a row that fails this many times (network, 5xx) is given up
 
 
 class _Outcome(enum.Enum):
@@ -51,63 +54,88 @@ class MessageBot(Protocol):
     ) -> _Sent: ...
 
 
+class PacedBot:
+    """A bot without our rate limiter (a plain telegram.Bot: tests, benchmarks) sending the
+    outbox's messages as BotRateLimiter does: each in its chat's slot of `budget`, low
+    priority, a 429 told to the budget and not retried."""
+
+    def __init__(self, bot: MessageBot, budget: SendBudget) -> None:
+        self.bot = bot
+        self.budget = budget
+
+    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> _Sent:
+        """Wait for the chat's slot, then send."""
+        kwargs.pop("rate_limit_args", None)  # meant for a rate limiter; this bot has none
+        await self.budget.acquire(LOW, chat_id)  # right before the request
+        try:
+            return await self.bot.send_message(chat_id, text, **kwargs)
+        except RetryAfter as error:
+            self.budget.too_many_requests(chat_id, retry_seconds(error))
+            raise
+
+
+# A topic found deleted or closed: its keywords, which send to General from now on.
+LeftTopic = list[Subscription]
+
+
+@dataclass
+class Outgoing:
+    """One message, the rows it settles, and what sending it needs, read once by the sender:
+    the chat, an alert's article URL (its preview) and the chat's keywords in forum topics."""
+
+    row: OutboxRow
+    text: str
+    chat: Chat
+    folded: list[OutboxRow] = field(default_factory=list)  # rows carried in a digest or fold
+    silent: bool = False
+    url: str | None = None
+    threads: dict[str, int] = field(default_factory=dict)  # keyword as typed → forum topic
+
+
 class Transport:
-    """Sends a row's text and settles the row, every part in a slot of the one SendBudget (the
-    overall limit, each chat's gap, a 429's hold); remembers what went wrong last."""
+    """Sends a row's text and settles the row; the bot sends each part in its slot of the one
+    SendBudget (the overall limit, each chat's gap, a 429's hold), low priority and with no
+    retry of its own (a 429 comes straight back here). Remembers what went wrong last."""
 
     def __init__(
         self,
         db: Database,
         bot: MessageBot,
+        refused: RefusedWrites,
         *,
         clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-        budget: SendBudget,
-        shared_budget: bool,
-        refused: RefusedWrites,
-        max_attempts: int = 5,
+        max_attempts: int = MAX_ATTEMPTS,
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
         on_failed: Callable[[str, str], None] = lambda kind, reason: None,
-        on_topic_gone: Callable[[Chat, list[Subscription]], None] = lambda chat, subs: None,
     ) -> None:
         self.db = db
         self.bot = bot
-        self.clock = clock
-        self.sleep = sleep
-        self.budget = budget
-        # A shared budget is the bot's rate limiter's: it waits for the slot, and a 429 comes
-        # straight back here (low priority, no retry of its own).
-        self.shared_budget = shared_budget
-        self._rate_args: dict[str, Any] = {"rate_limit_args": OUTBOX} if shared_budget else {}
         self.refused = refused
+        self.clock = clock
         self.max_attempts = max_attempts
         self.on_chat_moved = on_chat_moved
         self.on_sent = on_sent
         self.on_failed = on_failed
-        self.on_topic_gone = on_topic_gone
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
         # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
         self._unsent: dict[int, tuple[int | None, list[str]]] = {}
 
-    async def deliver(
-        self, row: OutboxRow, folded: list[OutboxRow], text: str, chat: Chat, *, silent: bool
-    ) -> None:
-        """Send a row's message, in several parts when it is too long for one, and settle it.
-        Parts already delivered are not sent again when the row is retried."""
-        key = hash(text)
+    async def deliver(self, out: Outgoing) -> list[LeftTopic]:
+        """Send a message, in several parts when it is too long for one, and settle its rows;
+        the forum topics found gone on the way (the group is to be told). Parts already
+        delivered are not sent again when the row is retried."""
+        row, key = out.row, hash(out.text)
         saved, parts = self._unsent.pop(row.id, (None, []))
         if saved != key:
-            parts = split_message(text)
-        started, delivered, message_id = None, False, 0
+            parts = split_message(out.text)
+        started, delivered, message_id = self.clock(), False, 0
+        left: list[LeftTopic] = []
         while parts:
-            slot = await self._take_slot(row.chat_id)
-            started = slot if started is None else started
-            result = await self._send_part(
-                row, folded, parts[0], chat, silent=silent, thread=self._thread(row)
-            )
+            thread = topic_of(row, out.threads)
+            result = await self._send_part(out, parts[0], left, thread=thread)
             if isinstance(result, int):
                 message_id, delivered = result, True
                 parts.pop(0)
@@ -118,106 +146,87 @@ class Transport:
                 if len(shorter) > 1:
                     parts[:1] = shorter
                     continue
-                self._retry_later(row, folded, "message is too long")
+                self._retry_later(out, "message is too long")
             if delivered:
                 self._unsent[row.id] = (key, parts)
-            return
+            return left
         now = self.clock()
-        self.refused.attempt(functools.partial(self._mark_sent, row, folded, message_id, now))
+        self.refused.attempt(functools.partial(self._mark_sent, out, message_id, now))
         self.sent_count += 1
-        self.on_sent(row.kind, now - (started or now))
+        self.on_sent(row.kind, now - started)
+        return left
 
-    async def _take_slot(self, chat_id: int) -> float:
-        """Wait for the chat's slot (the bot's rate limiter waits for it when the budget is
-        shared); when the request starts."""
-        if not self.shared_budget:
-            await self.budget.acquire(LOW, chat_id)  # right before the request
-        return self.clock()
-
-    def _thread(self, row: OutboxRow) -> int | None:
-        """The forum topic the row goes to, read per part (a part refused by a gone topic moves
-        its keywords to General); broadcasts and notices go to General without asking."""
-        if row.kind != "alert":
-            return None
-        return topic_of(row, chat_store.keyword_threads(self.db, row.chat_id))
-
-    def _preview(self, row: OutboxRow, folded: list[OutboxRow], chat: Chat) -> LinkPreviewOptions:
+    def _preview(self, out: Outgoing) -> LinkPreviewOptions:
         """The article's own preview under or over an alert, as the chat chose: its URL, not
         the short link's (Telegram would fetch that as a click); none on a digest or a fold,
         whose stories one preview would not stand for."""
-        if chat.link_previews == "off" or folded or row.kind != "alert":
-            return LinkPreviewOptions(is_disabled=chat.link_previews == "off" or bool(folded))
-        article = article_store.get_article(self.db, row.article_id) if row.article_id else None
+        shown = out.chat.link_previews
+        if shown == "off" or out.folded or out.row.kind != "alert":
+            return LinkPreviewOptions(is_disabled=shown == "off" or bool(out.folded))
         return LinkPreviewOptions(  # is_disabled given: the bot's Defaults would fill it in
             is_disabled=False,
-            url=article.url if article is not None and article.url else None,
+            url=out.url or None,
             prefer_small_media=True,
-            show_above_text=chat.link_previews == "above",
+            show_above_text=shown == "above",
         )
 
     async def _send_part(
         self,
-        row: OutboxRow,
-        folded: list[OutboxRow],
+        out: Outgoing,
         text: str,
-        chat: Chat,
+        left: list[LeftTopic],
         *,
-        silent: bool,
         html: bool = True,
         thread: int | None = None,
     ) -> int | _Outcome:
-        """One message to the chat (its slot taken), into a forum topic when `thread` names one:
-        its id, or why it was not sent."""
+        """One message to the chat, into a forum topic when `thread` names one: its id, or why
+        it was not sent."""
+        row = out.row
         where = {"message_thread_id": thread} if thread is not None else {}
         try:
             message = await self.bot.send_message(
                 row.chat_id,
                 text if html else plain_text(text),
                 parse_mode=ParseMode.HTML if html else None,
-                link_preview_options=self._preview(row, folded, chat),
-                disable_notification=silent,
+                link_preview_options=self._preview(out),
+                disable_notification=out.silent,
+                rate_limit_args=OUTBOX,
                 **where,
-                **self._rate_args,
             )
         except RetryAfter as error:
-            self._too_many_requests(row, folded, retry_seconds(error))
+            self._too_many_requests(out, retry_seconds(error))
             self.on_failed(row.kind, "rate_limited")
         except ChatMigrated as error:
             new_id = int(error.new_chat_id)
             log.info("chat migrated", extra={"chat_id": row.chat_id, "new_chat_id": new_id})
             chat_store.migrate_chat(self.db, row.chat_id, new_id, self.clock())
             self.on_chat_moved(row.chat_id, new_id)
-            outbox.release(self.db, [r.id for r in (row, *folded)])
+            outbox.release(self.db, [r.id for r in (row, *out.folded)])
             self.on_failed(row.kind, "migrated")
         except Forbidden as error:
             self._undeliverable(row, str(error), "blocked")
         except BadRequest as error:
             if thread is not None and _is_topic_gone(str(error)):
-                self._leave_topic(chat, thread, str(error))
-                await self._take_slot(row.chat_id)
-                return await self._send_part(row, folded, text, chat, silent=silent, html=html)
-            return await self._bad_request(
-                row, folded, text, chat, error, silent=silent, html=html, thread=thread
-            )
+                left += self._leave_topic(out, thread, str(error))
+                return await self._send_part(out, text, left, html=html)
+            return await self._bad_request(out, text, left, error, html=html, thread=thread)
         except TelegramError as error:  # network errors, timeouts, 5xx
-            self._network_error(row, folded, error)
+            self._network_error(out, error)
         else:
             return message.message_id
         return _Outcome.SETTLED
 
     async def _bad_request(
         self,
-        row: OutboxRow,
-        folded: list[OutboxRow],
+        out: Outgoing,
         text: str,
-        chat: Chat,
+        left: list[LeftTopic],
         error: BadRequest,
         *,
-        silent: bool,
         html: bool,
         thread: int | None,
     ) -> int | _Outcome:
-        reason = str(error)
+        reason, row = str(error), out.row
         if "chat not found" in reason.lower():
             self._undeliverable(row, reason, "chat_not_found")
         elif is_too_long(reason):  # never a reason to give up: the part is split smaller
@@ -230,70 +239,63 @@ class Transport:
                 "Telegram refused our HTML; sending as plain text",
                 extra={"chat_id": row.chat_id, "error": reason},
             )
-            await self._take_slot(row.chat_id)
-            return await self._send_part(
-                row, folded, text, chat, silent=silent, html=False, thread=thread
-            )
+            return await self._send_part(out, text, left, html=False, thread=thread)
         else:
-            self._failed(row, folded, reason, "bad_request")
+            self._failed(out, reason, "bad_request")
         return _Outcome.SETTLED
 
-    def _leave_topic(self, chat: Chat, thread: int, reason: str) -> None:
-        """The topic was deleted or closed: its keywords send to General from now on, and the
-        group is told once (the topic is forgotten, so this happens once)."""
+    def _leave_topic(self, out: Outgoing, thread: int, reason: str) -> list[LeftTopic]:
+        """The topic was deleted or closed: its keywords send to General from now on (this
+        message's next parts too), and the group is to be told once (the topic is forgotten,
+        so this happens once)."""
+        chat = out.chat
         log.info(
             "forum topic gone; its alerts go to General",
             extra={"chat_id": chat.id, "thread_id": thread, "reason": reason},
         )
         left = chat_store.leave_topic(self.db, chat.id, thread)
-        if left:
-            self.on_topic_gone(chat, left)
+        out.threads = {k: topic for k, topic in out.threads.items() if topic != thread}
+        return [left] if left else []
 
-    def _network_error(self, row: OutboxRow, folded: list[OutboxRow], error: Exception) -> None:
+    def _network_error(self, out: Outgoing, error: Exception) -> None:
+        row = out.row
         self.last_error = str(error)
         self.on_failed(row.kind, "network")
         if row.attempts + 1 >= self.max_attempts:
-            self._failed(row, folded, str(error), None)
+            self._failed(out, str(error), None)
         else:
             backoff = min(2.0 * 2**row.attempts, 300.0)
             outbox.mark_retry(self.db, row.id, not_before=self.clock() + backoff, error=str(error))
-            outbox.release(self.db, [r.id for r in folded])
+            outbox.release(self.db, [r.id for r in out.folded])
 
-    def _retry_later(self, row: OutboxRow, folded: list[OutboxRow], reason: str) -> None:
+    def _retry_later(self, out: Outgoing, reason: str) -> None:
         """Try the row again in a minute, as a new message (not counted as an attempt)."""
         self.last_error = reason
         outbox.mark_retry(
-            self.db, row.id, not_before=self.clock() + 60, error=reason, count_attempt=False
+            self.db, out.row.id, not_before=self.clock() + 60, error=reason, count_attempt=False
         )
-        outbox.release(self.db, [r.id for r in folded])
+        outbox.release(self.db, [r.id for r in out.folded])
 
-    def _mark_sent(
-        self, row: OutboxRow, folded: list[OutboxRow], message_id: int, now: float
-    ) -> None:
+    def _mark_sent(self, out: Outgoing, message_id: int, now: float) -> None:
+        carrier, folded = out.row.id, [r.id for r in out.folded]
         with self.db.atomic():
-            outbox.mark_sent(self.db, row.id, message_id=message_id, now=now)
-            outbox.mark_folded(
-                self.db, [r.id for r in folded], carrier_id=row.id, message_id=message_id, now=now
-            )
+            outbox.mark_sent(self.db, carrier, message_id=message_id, now=now)
+            outbox.mark_folded(self.db, folded, carrier_id=carrier, message_id=message_id, now=now)
 
-    def _too_many_requests(self, row: OutboxRow, folded: list[OutboxRow], wait: float) -> None:
+    def _too_many_requests(self, out: Outgoing, wait: float) -> None:
         now = self.clock()
         self.too_many_requests += 1
-        self.last_error = f"429 retry after {wait:g}s"
-        # The budget pauses everyone when several chats get one at once (the bot's rate
-        # limiter has told a shared budget already; telling it twice changes nothing).
-        self.budget.too_many_requests(row.chat_id, wait)
+        self.last_error = f"429 retry after {wait:g}s"  # the bot has told the budget
         outbox.mark_retry(
-            self.db, row.id, not_before=now + wait, error=self.last_error, count_attempt=False
+            self.db, out.row.id, not_before=now + wait, error=self.last_error, count_attempt=False
         )
-        outbox.release(self.db, [r.id for r in folded])
+        outbox.release(self.db, [r.id for r in out.folded])
 
-    def _failed(
-        self, row: OutboxRow, folded: list[OutboxRow], reason: str, kind: str | None
-    ) -> None:
+    def _failed(self, out: Outgoing, reason: str, kind: str | None) -> None:
+        row = out.row
         self.last_error = reason
         outbox.mark_failed(self.db, row.id, reason)
-        outbox.release(self.db, [r.id for r in folded])
+        outbox.release(self.db, [r.id for r in out.folded])
         if kind:
             self.on_failed(row.kind, kind)
         log.warning("message failed", extra={"chat_id": row.chat_id, "reason": reason})

@@ -73,8 +73,7 @@ class Intake:
                 story_id = self._story_of(article, article_id, now)
                 article_store.set_story(self.db, article_id, story_id)
             else:
-                known = article_store.get_article(self.db, article_id)
-                story_id = known.story_id if known is not None else article_id
+                story_id = article_store.story_of(self.db, article_id) or article_id
             if alert:
                 new_story = stored is article_store.Stored.NEW and story_id == article_id
                 queued += self._queue_matches(article, article_id, story_id, now, new_story)

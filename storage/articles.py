@@ -124,6 +124,14 @@ def set_story(db: Database, article_id: int, story_id: int) -> None:
     db.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
 
 
+def story_of(db: Database, article_id: int) -> int | None:
+    """The story an article tells (its own id when it is the first telling)."""
+    row = db.execute(
+        "SELECT COALESCE(story_id, id) FROM articles WHERE id = ?", (article_id,)
+    ).fetchone()
+    return row[0] if row else None
+
+
 def story_by_url(db: Database, url: str, *, exclude_id: int) -> int | None:
     """The story of an earlier article with the same canonical URL (from any feed)."""
     row = db.execute(
@@ -170,11 +178,31 @@ def recent_articles(
     return [StoredArticle(**row) for row in rows]
 
 
-def story_sources(db: Database, story_id: int) -> list[str]:
-    """Names of the feeds that published a story, first teller first."""
-    rows = db.execute(
-        """SELECT f.title FROM articles a JOIN feeds f ON f.id = a.feed_id
-           WHERE COALESCE(a.story_id, a.id) = ? GROUP BY f.id ORDER BY min(a.id)""",
-        (story_id,),
-    ).fetchall()
-    return [row[0] for row in rows]
+def articles_by_id(db: Database, article_ids: list[int]) -> dict[int, StoredArticle]:
+    """Several articles with their feeds' titles, read at once (those still stored)."""
+    found: dict[int, StoredArticle] = {}
+    for start in range(0, len(article_ids), IDS_PER_QUERY):
+        batch = article_ids[start : start + IDS_PER_QUERY]
+        marks = ",".join("?" * len(batch))
+        rows = fetch_rows(db, _ARTICLE_SELECT + f" WHERE a.id IN ({marks})", batch)
+        found.update((row["id"], StoredArticle(**row)) for row in rows)
+    return found
+
+
+def story_sources(db: Database, story_ids: list[int]) -> dict[int, list[str]]:
+    """Names of the feeds that published each story, first teller first."""
+    sources: dict[int, list[str]] = {}
+    for start in range(0, len(story_ids), IDS_PER_QUERY // 2):
+        batch = story_ids[start : start + IDS_PER_QUERY // 2]
+        marks = ",".join("?" * len(batch))
+        # COALESCE(story_id, id) spelt out, so that the story index and the key serve it.
+        rows = db.execute(
+            f"""SELECT COALESCE(a.story_id, a.id) AS story, f.title
+                FROM articles a JOIN feeds f ON f.id = a.feed_id
+                WHERE a.story_id IN ({marks}) OR (a.story_id IS NULL AND a.id IN ({marks}))
+                GROUP BY story, f.id ORDER BY story, min(a.id)""",  # noqa: S608
+            (*batch, *batch),
+        ).fetchall()
+        for story, title in rows:
+            sources.setdefault(story, []).append(title)
+    return sources

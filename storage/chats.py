@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from core.models import LINK_PREVIEWS, Chat, Subscription
 from core.safety import safe_error
 from storage import bans
-from storage.db import fetch_rows, inserted_id
+from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
 
 
 class KeywordExists(Exception):
@@ -330,6 +330,21 @@ def keyword_threads(db: Database, chat_id: int) -> dict[str, int]:
         (chat_id,),
     ).fetchall()
     return {keyword: thread for keyword, thread in rows}
+
+
+def keyword_threads_of(db: Database, chat_ids: list[int]) -> dict[int, dict[str, int]]:
+    """keyword_threads for several chats at once (a chat without topics is left out)."""
+    threads: dict[int, dict[str, int]] = {}
+    for start in range(0, len(chat_ids), IDS_PER_QUERY):
+        batch = chat_ids[start : start + IDS_PER_QUERY]
+        marks = ",".join("?" * len(batch))
+        for chat_id, keyword, thread in db.execute(
+            f"""SELECT chat_id, keyword, thread_id FROM subscriptions
+                WHERE chat_id IN ({marks}) AND thread_id IS NOT NULL""",  # noqa: S608
+            batch,
+        ):
+            threads.setdefault(chat_id, {})[keyword] = thread
+    return threads
 
 
 def topic_name(db: Database, chat_id: int, thread_id: int) -> str | None:

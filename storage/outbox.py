@@ -337,14 +337,6 @@ def claim(db: Database, row_ids: list[int], now: float) -> list[OutboxRow]:
     return [_outbox_row(row) for row in rows]
 
 
-def claim_due(
-    db: Database, now: float, *, limit: int, skip_chats: Iterable[int] = ()
-) -> list[OutboxRow]:
-    """Claim the oldest due row of up to `limit` chats (one per chat, so no chat starves)."""
-    heads = due_heads(db, now, skip_chats=skip_chats, limit=limit)
-    return claim(db, [row_id for _, row_id in heads], now)
-
-
 def claim_more_alerts(
     db: Database, chat_id: int, now: float, *, exclude: int, limit: int
 ) -> list[OutboxRow]:

@@ -1,5 +1,5 @@
-"""The poll cycle and feed administration over one database, wired as app.bootstrap wires them,
-for tests and benchmarks that drive them without a bot."""
+"""The poll cycle and feed administration over one database, built by app.bootstrap's own
+feed_pipeline, for tests and benchmarks that drive them without a bot."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import random
 from collections.abc import Callable
 from concurrent.futures import Executor
 
+from app.bootstrap import feed_pipeline
 from core.models import Feed
 from core.schedule import MAX_CONSECUTIVE_FAILURES
+from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
 from feeds.fetch import Fetcher
-from intake.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
-from intake.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
-from intake.prepare import Preparer
-from intake.store import FeedSchedule, FeedWork, Intake
+from intake.feed_admin import DEFAULT_IMPORT_CONCURRENCY
+from intake.poll import DEFAULT_MAX_FEEDS_PER_CYCLE
 from storage.db import Database
 
 
@@ -39,22 +39,23 @@ class Pipeline:
         max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
         import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
     ) -> None:
-        schedule = FeedSchedule(
+        # The settings' defaults, but no page stage: these feeds' items are whole.
+        settings = Settings(poll_interval_seconds=interval_seconds, full_text=False)
+        self.poller, self.feeds = feed_pipeline(
+            settings,
             db,
-            interval_seconds=interval_seconds,
+            book,
+            fetcher,
+            clock=clock,
+            executor=executor,
+            writes=writes,
+            wake=on_queued,
+            on_feed_disabled=on_feed_disabled,
             rng=rng,
             max_failures=max_failures,
-            on_feed_disabled=on_feed_disabled,
-        )
-        work = FeedWork(db, fetcher, Preparer(executor), Intake(db, book), schedule)
-        self.poller = Poller(
-            work,
-            clock=clock,
-            on_queued=on_queued,
-            writes=writes,
             max_feeds_per_cycle=max_feeds_per_cycle,
+            import_concurrency=import_concurrency,
         )
-        self.feeds = FeedAdmin(work, clock=clock, import_concurrency=import_concurrency)
         self.run_once = self.poller.run_once
         self.add_feed = self.feeds.add_feed
         self.import_opml = self.feeds.import_opml

@@ -12,10 +12,11 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from app.bootstrap import SendSettings, build_sender
 from core.i18n import load_catalog
 from core.models import Article
 from delivery.ratelimit import SlidingWindow
-from delivery.sender import Sender, SendPolicy
+from delivery.sender import Sender
 from storage import articles, chats, feeds, outbox
 from tests.botapi import BotApiServer, RateLimits
 from tests.timing import FakeClock, eventually
@@ -136,8 +137,8 @@ async def test_broadcast_reaches_every_chat_once_within_limits(db):
             now=1,
         )
         bot = await make_bot(api)
-        policy = SendPolicy(overall_per_second=30, private_gap=1.05)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        sending = SendSettings(overall_per_second=30, private_gap=1.05)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, sending=sending)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: len(api.send_log) >= 120)
         await bot.shutdown()
@@ -152,7 +153,7 @@ async def test_broadcast_reaches_every_chat_once_within_limits(db):
     assert times[-1] - times[0] >= 3.0  # 120 messages at 30 per second
     for chat_id in ids:
         first, second = (r.at for r in api.send_log if r.chat_id == chat_id)
-        assert second - first >= policy.private_gap
+        assert second - first >= sending.private_gap
 
 
 async def test_one_busy_chat_does_not_delay_the_others_first_alert(db):
@@ -166,8 +167,8 @@ async def test_one_busy_chat_does_not_delay_the_others_first_alert(db):
         for offset, chat_id in enumerate(others):
             queue(db, chat_id, 100 + offset)
         bot = await make_bot(api)
-        policy = SendPolicy(private_gap=1.05, alerts_per_hour=1000)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        sending = SendSettings(private_gap=1.05, alerts_per_hour=1000)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, sending=sending)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: {r.chat_id for r in api.send_log} >= set(others))
         await bot.shutdown()
@@ -186,7 +187,7 @@ async def test_blocked_user_is_marked_inactive_and_keeps_keywords(db):
         queue(db, 7, 1)
         queue(db, 8, 2)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
+        sender = build_sender(db, bot, CATALOG, clock=time.time)
         await drain_until(sender, lambda: not chats.get_chat(db, 7).active and api.send_log)
         await bot.shutdown()
     assert [r.chat_id for r in api.send_log] == [8]
@@ -208,7 +209,7 @@ async def test_group_upgraded_to_supergroup_gets_its_alerts_at_the_new_id(db):
         queue(db, old, 1)
         moved = []
         bot = await make_bot(api)
-        sender = Sender(
+        sender = build_sender(
             db, bot, CATALOG, clock=time.time, on_chat_moved=lambda a, b: moved.append((a, b))
         )
         await drain_until(sender, lambda: any(r.chat_id == new for r in api.send_log))
@@ -229,7 +230,7 @@ async def test_refused_html_is_resent_as_plain_text(db):
             'entities: unsupported start tag "x" at byte offset 3',
         )
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
+        sender = build_sender(db, bot, CATALOG, clock=time.time)
         await drain_until(sender, lambda: api.send_log)
         await bot.shutdown()
     (record,) = api.send_log
@@ -245,14 +246,14 @@ async def test_429_waits_retry_after_and_never_drops(db):
         queue(db, 10, 1)
         api.fail_next("sendMessage", status=429, retry_after=1)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: api.send_log)
         await bot.shutdown()
     refused, accepted = api.calls_to("sendMessage")
     assert (refused.status, accepted.status) == (429, 200)
     assert accepted.at - refused.at >= 1.0  # retry_after, on the clock both sides share
-    assert sender.too_many_requests == 1
+    assert sender.transport.too_many_requests == 1
     assert len(api.send_log) == 1
     assert outbox.status_counts(db) == {"sent": 1}
 
@@ -264,8 +265,8 @@ async def test_server_errors_are_retried_then_kept_as_failed(db):
         queue(db, 11, 1)
         api.fail_next("sendMessage", status=502, count=10, description="Bad Gateway")
         bot = await make_bot(api)
-        policy = SendPolicy(max_attempts=3)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        sending = SendSettings(max_attempts=3)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, sending=sending)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: outbox.status_counts(db).get("failed"))
         await bot.shutdown()
@@ -282,12 +283,12 @@ async def test_alerts_past_the_hourly_cap_fold_into_one_message(db):
         for number in range(6):
             queue(db, 12, number)
         bot = await make_bot(api)
-        sender = Sender(
+        sender = build_sender(
             db,
             bot,
             CATALOG,
             clock=time.time,
-            policy=SendPolicy(alerts_per_hour=3, private_gap=0.05),
+            sending=SendSettings(alerts_per_hour=3, private_gap=0.05),
         )
         await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 6})
         await bot.shutdown()
@@ -309,7 +310,7 @@ async def test_hourly_digest_sends_one_message_with_every_alert(db):
         for number in range(3):
             queue(db, 13, number)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
+        sender = build_sender(db, bot, CATALOG, clock=time.time)
         await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 3})
         await bot.shutdown()
     (record,) = api.send_log
@@ -331,7 +332,7 @@ async def test_a_digest_shows_a_story_without_a_link_as_plain_text(db):
             db, 14, story_id=article_id, article_id=article_id, keywords=["المغرب"], now=1
         )
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
+        sender = build_sender(db, bot, CATALOG, clock=time.time)
         await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 2})
         await bot.shutdown()
     (record,) = api.send_log
@@ -358,7 +359,7 @@ async def test_quiet_hours_hold_until_they_end(db):
         chats.set_chat_flags(db, 14, **quiet_now("hold", START))
         queue(db, 14, 1)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         task = asyncio.create_task(sender.run())
         try:
             held_until = await eventually(
@@ -385,7 +386,7 @@ async def test_quiet_hours_silent_sends_without_sound(db):
         chats.set_chat_flags(db, 15, **quiet_now("silent", time.time()))
         queue(db, 15, 1)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
+        sender = build_sender(db, bot, CATALOG, clock=time.time)
         await drain_until(sender, lambda: api.send_log)
         await bot.shutdown()
     (call,) = [c for c in api.calls_to("sendMessage") if c.status == 200]
@@ -401,7 +402,8 @@ async def test_same_story_from_two_feeds_is_one_alert_listing_both_keywords(db):
     assert not outbox.queue_alert(
         db, 16, story_id=story_id, article_id=article_id + 99, keywords=["الرباط", "المغرب"], now=2
     )
-    (row,) = outbox.claim_due(db, now=3, limit=10)
+    ((_, row_id),) = outbox.due_heads(db, now=3)
+    (row,) = outbox.claim(db, [row_id], now=3)
     assert row.keywords == ("المغرب", "الرباط")
 
 
@@ -416,7 +418,7 @@ async def test_digest_alerts_wait_for_the_next_full_hour(db):
             db, 17, story_id=story_id, article_id=article_id, keywords=["المغرب"], now=now
         )
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         await drain_until(
             sender, lambda: db.execute("SELECT not_before FROM outbox").fetchone()[0] > 0
         )

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
+from app.bootstrap import SendSettings, build_sender
 from core.i18n import load_catalog
 from core.models import Article
 from core.render import MAX_MESSAGE_CHARS
-from delivery.sender import Sender, SendPolicy
 from storage import articles, chats, feeds, outbox
 from tests.botapi import BotApiServer, RateLimits, utf16_len
 from tests.test_delivery import START, add_private_chats, drain_until, make_bot, network_idle
@@ -81,7 +81,7 @@ async def test_a_40_item_digest_arrives_whole_in_messages_that_fit(db):
         for number in range(40):
             queue_long(db, 21, number)
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 40})
         await bot.shutdown()
@@ -104,8 +104,8 @@ async def test_the_fold_past_the_cap_leaves_what_does_not_fit_for_the_next_messa
         for number in range(30):
             queue_long(db, 22, number)
         bot = await make_bot(api)
-        policy = SendPolicy(alerts_per_hour=2, digest_max_items=30)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        sending = SendSettings(alerts_per_hour=2, digest_max_items=30)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, sending=sending)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: len(api.send_log) == 2)
             counts = outbox.status_counts(db)
@@ -114,7 +114,7 @@ async def test_the_fold_past_the_cap_leaves_what_does_not_fit_for_the_next_messa
             assert 1 < counts["sent"] - 1 < 29
             assert counts["sent"] + counts["pending"] == 30
             # They go out as later folds, as the cap allows (the fake clock jumps ahead).
-            sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+            sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, sending=sending)
             await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 30})
         await bot.shutdown()
     assert_all_fit(api)
@@ -139,7 +139,7 @@ async def test_message_too_long_is_split_smaller_and_sent_not_failed(db):
         )
         api.fail_next("sendMessage", status=400, description="Bad Request: message is too long")
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 1})
         await bot.shutdown()
@@ -149,7 +149,7 @@ async def test_message_too_long_is_split_smaller_and_sent_not_failed(db):
         ("📣 إعلان من «رصد»" + text).replace(" ", "")
     )
     gaps = [b.at - a.at for a, b in zip(api.send_log, api.send_log[1:], strict=False)]
-    assert min(gaps) >= SendPolicy().private_gap - 1e-3  # parts are paced like messages
+    assert min(gaps) >= SendSettings().private_gap - 1e-3  # parts are paced like messages
 
 
 async def test_too_long_even_when_short_is_retried_later_never_failed(db):
@@ -163,7 +163,7 @@ async def test_too_long_even_when_short_is_retried_later_never_failed(db):
             "sendMessage", status=400, count=2, description="Bad Request: message is too long"
         )
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 1})
         await bot.shutdown()
@@ -185,13 +185,13 @@ async def test_a_broadcast_longer_than_one_message_arrives_in_parts_once(db):
         )
         bot = await make_bot(api)
         # Too short a gap: the server answers 429 between parts, and the row is retried.
-        policy = SendPolicy(private_gap=0.5)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, policy=policy)
+        sending = SendSettings(private_gap=0.5)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, sending=sending)
         async with clock.running(idle=lambda: network_idle(bot)):
             await drain_until(sender, lambda: outbox.status_counts(db) == {"sent": 1})
         await bot.shutdown()
     assert_all_fit(api)
-    assert sender.too_many_requests >= 1
+    assert sender.transport.too_many_requests >= 1
     assert len(api.send_log) >= 3
     shown = "\n".join(r.text for r in api.send_log)
     for n in range(300):

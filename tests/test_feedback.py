@@ -53,7 +53,7 @@ def _sent_alert(db, chat_id, message_id, keywords, story):
     feed_id = feeds.add_feed(db, f"https://site/{story}", title="Site", interval_seconds=300, now=1)
     _, article_id = articles.store_article(db, feed_id, article(), now=2)
     outbox.queue_alert(db, chat_id, story_id=story, article_id=article_id, keywords=keywords, now=2)
-    (row,) = outbox.claim_due(db, 3, limit=1)
+    (row,) = outbox.claim(db, [row_id for _, row_id in outbox.due_heads(db, 3)], 3)
     outbox.mark_sent(db, row.id, message_id=message_id, now=3)
     return row
 
@@ -123,6 +123,7 @@ def test_an_alert_goes_to_the_topic_of_its_first_keyword_and_a_gone_topic_is_lef
     chats.add_subscription(db, 1, "ليبيا", "ليبيا", now=1)
     threads = chats.keyword_threads(db, 1)
     assert threads == {"الرباط": 5, "تونس": 9}
+    assert chats.keyword_threads_of(db, [1, 2]) == {1: threads}  # chat 2: no topics
     assert topic_of(_alert(1, ["ليبيا", "تونس", "الرباط"]), threads) == 9
     assert topic_of(_alert(1, ["ليبيا"]), threads) is None
     assert chats.topic_name(db, 1, 5) == "المغرب"
@@ -142,6 +143,6 @@ def test_a_digest_in_a_forum_carries_only_its_topic_s_stories(db):
         _, article_id = articles.store_article(db, feed_id, article(), now=2)
         outbox.queue_alert(db, 1, story_id=story, article_id=article_id, keywords=[keyword], now=2)
     head, *others = outbox.claim(db, [1, 2, 3], now=3)
-    kept = same_topic(db, head, others)
+    kept = same_topic(db, head, chats.keyword_threads(db, 1), others)
     assert [r.keywords for r in kept] == [("الرباط",)]
     assert outbox.status_counts(db) == {"sending": 2, "pending": 1}  # تونس's story put back

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
+from app.bootstrap import build_sender
 from core.i18n import load_catalog
 from core.models import Feed
 from delivery.notices import AdminNotices
-from delivery.sender import Sender
 from storage import chats, outbox
 from tests.botapi import BotApiServer
 from tests.test_delivery import drain_until, make_bot
@@ -32,7 +32,7 @@ async def test_a_disabled_feed_notice_is_queued_then_sent_to_each_admin_in_their
         assert rows == [(900, "notice", "pending"), (901, "notice", "pending")]  # 902: never wrote
 
         bot = await make_bot(api)
-        sender = Sender(db, bot, CATALOG, clock=time.time)
+        sender = build_sender(db, bot, CATALOG, clock=time.time)
         await drain_until(sender, lambda: len(api.send_log) == 2)
         await bot.shutdown()
     arabic, english = (api.sent_messages(admin)[0] for admin in (900, 901))

@@ -95,6 +95,19 @@ async def test_a_429_holds_its_chat_and_several_at_once_hold_everyone():
     assert at["anyone"] - now >= 2.0
 
 
+async def test_the_budget_stops_serving_once_its_last_waiter_gives_up():
+    clock = FakeClock(START)  # never moves: the held chat stays held
+    budget = SendBudget(30, clock=clock, sleep=clock.sleep)
+    budget.too_many_requests(7, 60.0)
+    waiting = asyncio.create_task(budget.acquire(LOW, 7))
+    await asyncio.sleep(0.01)
+    (server,) = [t for t in asyncio.all_tasks() if t.get_name() == "send budget"]
+    waiting.cancel()  # a stopping sender cancels the sends still waiting for a slot
+    await within(
+        server, "the budget's server to end", seconds=5
+    )  # nothing left pending, no close()
+
+
 async def limited_bot(api: BotApiServer, clock: FakeClock, **options) -> ExtBot:
     budget = SendBudget(30, clock=clock, sleep=clock.sleep)
     bot = ExtBot(

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from app.bootstrap import build_sender
 from core.i18n import load_catalog
 from core.models import Subscription
 from core.query import parse_query
 from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
 from delivery.notices import AdminNotices
-from delivery.sender import Sender
 from feeds.fetch import Fetcher
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -166,7 +166,7 @@ async def test_the_sender_loses_and_repeats_nothing_while_the_database_is_locked
         # The first send is slow: the lock is taken while it is in flight, so the database
         # refuses to mark it sent once Telegram has accepted it.
         api.inject("sendMessage", delay=0.3)
-        sender = Sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, writes=writes)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, writes=writes)
         async with clock.running(idle=lambda: network_idle(bot)):
             task = asyncio.create_task(sender.run())
             await eventually(lambda: bot.request.in_flight, "the first send")

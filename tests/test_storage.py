@@ -168,6 +168,25 @@ def test_story_by_url_finds_the_first_teller(db):
     _, second = articles.store_article(db, feed_b, article(key="y"), now=3)
     assert articles.story_by_url(db, "https://site/a", exclude_id=second) == first
     assert articles.story_by_url(db, "https://site/other", exclude_id=second) is None
+    assert articles.story_of(db, second) == second  # no story set yet: its own
+    articles.set_story(db, second, first)
+    assert (articles.story_of(db, second), articles.story_of(db, second + 1)) == (first, None)
+
+
+def test_articles_and_their_stories_sources_are_read_many_at_once(db):
+    feed_a = feeds.add_feed(db, "https://a/feed", title="A", interval_seconds=300, now=1)
+    feed_b = feeds.add_feed(db, "https://b/feed", title="B", interval_seconds=300, now=1)
+    _, first = articles.store_article(db, feed_b, article(key="x"), now=2)
+    articles.set_story(db, first, first)
+    _, again = articles.store_article(db, feed_a, article(key="y"), now=3)  # B told it first
+    articles.set_story(db, again, first)
+    _, alone = articles.store_article(db, feed_a, article(key="z"), now=4)  # no story set yet
+    found = articles.articles_by_id(db, [first, alone, alone + 1])
+    assert found == {first: articles.get_article(db, first), alone: articles.get_article(db, alone)}
+    assert articles.story_sources(db, [first, alone, alone + 1]) == {
+        first: ["B", "A"],
+        alone: ["A"],
+    }
 
 
 def test_one_alert_per_chat_per_story(db):
@@ -193,15 +212,16 @@ def test_claim_is_fair_and_crash_safe(tmp_path):
             chat_ids=[1, 2],
             now=1,
         )
-    claimed = outbox.claim_due(db, now=5, limit=10)
-    assert sorted(row.chat_id for row in claimed) == [1, 2]  # one per chat
+    heads = outbox.due_heads(db, now=5)
+    assert sorted(chat for chat, _ in heads) == [1, 2]  # one per chat
+    claimed = outbox.claim(db, [row_id for _, row_id in heads], now=5)
     outbox.mark_sent(db, claimed[0].id, message_id=11, now=6)
     db.conn.close()  # the process dies with claimed[1] in flight
 
     db = open_database(path)
     assert outbox.reset_in_flight(db) == 1
     assert outbox.status_counts(db) == {"pending": 5, "sent": 1}
-    assert outbox.claim_due(db, now=7, limit=10, skip_chats=[1])[0].chat_id == 2
+    assert [chat for chat, _ in outbox.due_heads(db, now=7, skip_chats=[1])] == [2]
 
 
 def test_broadcast_is_idempotent_per_source_message(db):

@@ -109,7 +109,8 @@ async def test_a_keyword_of_the_fourth_paragraph_shows_its_sentence_in_bold(db):
     assert set(summary.sentences) - {OLIVES} <= set(GENERIC)
     assert words(summary.sentences) <= LONGEST
     assert bolded(summary) == ["الزيتون"]
-    html = await composer(db).alert(alert_row(store(db), ("الزيتون",)), "ar")
+    article = articles.get_article(db, store(db))
+    html = await composer(db).alert(alert_row(article.id, ("الزيتون",)), article, ["المصدر"], "ar")
     assert "منتجي <b>الزيتون</b> في المنطقة" in html
     assert html.index(LEAD) < html.index("منتجي <b>الزيتون</b>")  # in article order
 
@@ -118,7 +119,10 @@ async def test_a_digest_entry_carries_the_same_sentence(db):
     article_id = store(db)
     alert = choose_summary(TITLE, TEXT, ("الزيتون",), WORDS)
     text, carried = await composer(db).digest(
-        [alert_row(article_id, ("الزيتون",))], "ar", digest=True
+        [alert_row(article_id, ("الزيتون",))],
+        articles.articles_by_id(db, [article_id]),
+        "ar",
+        digest=True,
     )
     assert carried == 1
     (quoted,) = re.findall(r"<blockquote expandable>(.*?)</blockquote>", text, re.S)
