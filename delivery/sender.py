@@ -84,11 +84,6 @@ class Sender:
         self._in_flight: set[asyncio.Task] = set()
         self._busy: set[int] = set()  # chats with a claimed row not yet settled
 
-    @property
-    def summaries_computed(self) -> int:
-        """Alert summaries computed so far (each (article, keywords) once, however many chats)."""
-        return self.composer.summaries.computed
-
     def wake(self) -> None:
         """New rows were queued: look now instead of at the next timer."""
         self._wake.set()

@@ -157,7 +157,7 @@ async def test_a_2_mb_item_for_30_chats_is_summarised_once_and_reaches_all(api, 
             seconds=90,
         )
         sender = application.bot_data.sender
-        assert sender.summaries_computed == 1
+        assert sender.composer.summaries.computed == 1
         services = application.bot_data.services
         (stored,) = [
             a

@@ -185,6 +185,7 @@ def test_every_runtime_requirement_is_in_the_readme_with_its_license():
 # The long-lived services, and the one place that builds them (unit tests build their own).
 SERVICES = {
     "Poller", "FeedAdmin", "FeedWork", "Intake", "FeedSchedule", "Preparer", "Sender", "Fetcher",
+    "Composer", "Transport", "RefusedWrites", "Services", "Backend",
 }  # fmt: skip
 RUNTIME = [
     "bot.py",
