@@ -21,6 +21,7 @@ from app.telegram_app import RasdApplication, build_application, start_applicati
 from core.i18n import load_catalog
 from core.settings import Settings, SettingsError, load_settings
 from core.subscriptions import SubscriptionBook
+from service import feeds
 from storage import maintenance
 from storage.lock import DatabaseBusy, DatabaseLock
 
@@ -152,14 +153,15 @@ async def _opml(settings: Settings, args: argparse.Namespace) -> int:
     rasd = bootstrap(settings)
     try:
         if args.command == "export-opml":
-            sys.stdout.write(rasd.feeds.export_opml().decode("utf-8"))
+            exported = feeds.export_feeds(rasd.services.backend, rasd.feeds)
+            sys.stdout.write(exported.opml.decode("utf-8"))
             return 0
         try:
             data = Path(args.file).read_bytes()  # noqa: ASYNC240 (a CLI, nothing else runs)
         except OSError as error:
             print(f"cannot read {args.file}: {error}", file=sys.stderr)
             return 2
-        report = await rasd.feeds.import_opml(data, added_by=None)
+        report = await feeds.import_feeds(rasd.feeds, data, added_by=None)
     finally:
         await rasd.aclose()
     if report.error:

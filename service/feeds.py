@@ -109,8 +109,8 @@ async def import_feeds(
     feeds: FeedAdministration,
     data: bytes,
     *,
-    added_by: int,
-    on_progress: Callable[[int, int], None],
+    added_by: int | None,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> FeedsImported:
     """Add every feed of an OPML file as `add_feed` does; `on_progress(done, total)` on the way."""
     return await feeds.import_opml(data, added_by=added_by, on_progress=on_progress)
