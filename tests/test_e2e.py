@@ -9,60 +9,22 @@ import pytest
 
 from handlers import ADMIN_COMMANDS
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
+from tests.support import (
+    ADMIN,
+    BASELINE,
+    NEW_ITEM,
+    TRICKY_TITLE,
+    USER,
+    bot_settings,
+    item,
+    running_bot,
+    say,
+)
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 OTHER = 333
-TRICKY_TITLE = "وفد <رسمي> & اقتصادي يزور الرباط"
-
-
-def item(number: int, title: str, paragraphs: list[str]) -> dict:
-    return {
-        "title": title,
-        "link": f"https://news.example.org/{number}/?utm_source=rss&traffic_source=rss",
-        "guid": f"https://news.example.org/?p={number}",
-        "content": "".join(f"<p>{p}</p>" for p in paragraphs),
-        "pubDate": datetime(2026, 11, 28, 8, number, tzinfo=UTC),
-    }
-
-
-BASELINE = [
-    item(
-        1,
-        "المغرب يستضيف مؤتمراً دولياً حول المناخ",
-        [
-            "يستضيف المغرب الأسبوع المقبل مؤتمراً دولياً حول التغيرات المناخية.",
-            "ويشارك في المؤتمر وزراء من أكثر من ثلاثين دولة.",
-        ],
-    ),
-    item(
-        2,
-        "ارتفاع أسعار النفط في الأسواق العالمية",
-        [
-            "ارتفعت أسعار النفط اليوم بعد تراجع المخزونات.",
-            "وقال محللون إن الأسعار قد تواصل الصعود.",
-        ],
-    ),
-]
-NEW_ITEM = item(
-    3,
-    TRICKY_TITLE,
-    [
-        "وصل وفد اقتصادي رفيع إلى العاصمة اليوم في زيارة تستمر ثلاثة أيام.",
-        "وقال رئيس الوفد إن الاستثمارات الجديدة وبالمغرب خصوصاً ستتضاعف خلال العام المقبل.",
-        "وتأتي الزيارة بعد توقيع اتفاقيات للتعاون في مجالات الطاقة والنقل.",
-    ],
-)
-
-
-async def say(api, user, text, expect=None):
-    """A user sends text; return the bot's next message in that chat (optionally matching)."""
-    await api.send_text(user, user, text)
-    return await api.wait_for_message(
-        user, (lambda m: expect in m.text) if expect else None, timeout=15
-    )
 
 
 async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):

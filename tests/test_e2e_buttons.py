@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import item, say
+from tests.support import ADMIN, USER, bot_settings, item, running_bot, say
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

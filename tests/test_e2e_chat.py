@@ -8,9 +8,8 @@ from telegram.ext import CommandHandler
 from app import telegram_app
 from handlers import ADMIN_COMMANDS, BUTTONS, USER_COMMANDS
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, item, say
+from tests.support import ADMIN, BASELINE, USER, bot_settings, item, running_bot, say
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

@@ -17,8 +17,8 @@ from core.flood import FloodGuard, FloodPolicy
 from core.opml import build_opml
 from core.settings import Settings
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss, sample_items
+from tests.support import ADMIN, USER, bot_settings, running_bot
 from tests.timing import FakeClock, within
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server

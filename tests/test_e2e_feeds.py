@@ -10,9 +10,18 @@ import pytest
 from core.opml import build_opml, parse_opml
 from storage import feeds as feed_store
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, run_cli, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, NEW_ITEM, TRICKY_TITLE, say
+from tests.support import (
+    ADMIN,
+    BASELINE,
+    NEW_ITEM,
+    TRICKY_TITLE,
+    USER,
+    bot_settings,
+    run_cli,
+    running_bot,
+    say,
+)
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

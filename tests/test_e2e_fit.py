@@ -13,8 +13,7 @@ from core.models import Article
 from storage import articles, chats, feeds, outbox, shortlinks
 from storage.db import open_database
 from tests.botapi import MESSAGE_LIMIT, BotApiServer, ChatMessage, utf16_len
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
-from tests.test_e2e import say
+from tests.support import ADMIN, USER, bot_settings, running_bot, say
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

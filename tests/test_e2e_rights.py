@@ -8,9 +8,8 @@ from core.flood import FloodGuard, FloodPolicy
 from handlers import BUTTONS
 from storage.db import open_database
 from tests.botapi import ApiError
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, item, say
+from tests.support import ADMIN, BASELINE, USER, bot_settings, item, running_bot, say
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

@@ -19,9 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.webapp import InitDataRefused, sign_init_data, verify_init_data
 from miniapp.refusals import RefusalLog
 from tests.browser import find_chromium, headless_page
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import item, say
+from tests.support import ADMIN, USER, bot_settings, item, running_bot, say
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:" + "A" * 35

@@ -9,8 +9,8 @@ from core.matcher import find_matches
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query
 from core.subscriptions import SubscriptionBook
-from tests.conftest import feed_texts
 from tests.data import feed_file
+from tests.support import feed_texts
 
 TEXT = "قال وزير الداخلية في المغرب إن الحكومة المغربية تدرس الأمر"
 

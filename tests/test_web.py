@@ -15,7 +15,7 @@ from storage import feeds as feed_store
 from storage import maintenance, shortlinks
 from storage import outbox as outbox_store
 from storage.db import open_database
-from tests.test_shortlinks import NOW, add_article, add_feed
+from tests.support import NOW, add_article, add_feed
 from web.metrics import Metrics
 from web.server import (
     CLICKS_COUNTED,
