@@ -28,6 +28,7 @@ from telegram.ext import (
     Defaults,
     ExtBot,
 )
+from telegram.request import BaseRequest
 
 from app.bootstrap import Rasd, bootstrap
 from core.i18n import LANGUAGES, Catalog, pick_language
@@ -283,10 +284,14 @@ def schedule_jobs(application: RasdApplication, settings: Settings) -> None:
 
 
 def build_application(
-    settings: Settings, *, clock: Callable[[], float] = time.time
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    request: BaseRequest | None = None,
 ) -> RasdApplication:
     """The python-telegram-bot Application with every part of Rasd wired in (built by
-    app.bootstrap when it starts)."""
+    app.bootstrap when it starts); `request` replaces PTB's HTTP transport for every Bot API
+    call (tests/offline.py answers them without a network)."""
     # PTB 23's timedelta durations (RetryAfter.retry_after) now, without warnings; the bot
     # reads either form, so this only keeps the logs quiet.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -332,6 +337,8 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     if settings.webhook_url:
         builder = builder.updater(None)  # updates arrive on our web server's webhook route
     application = builder.build()

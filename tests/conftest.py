@@ -12,6 +12,7 @@ import pytest
 from storage.db import Database, open_database
 from tests.botapi import BotApiServer
 from tests.feedserver import FeedServer
+from tests.offline import Chat, OfflineBot, offline_bot
 from tests.support import ADMIN, USER
 
 
@@ -42,3 +43,22 @@ def db(tmp_path: Path) -> Iterator[Database]:
 async def feeds() -> AsyncIterator[FeedServer]:
     async with FeedServer() as server:
         yield server
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[OfflineBot]:
+    """The production Application without a network (tests/offline.py), default settings."""
+    async with offline_bot(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def sara(bot: OfflineBot) -> Chat:
+    """An Arabic-speaking user's private chat with the offline bot."""
+    return bot.private(USER, "سارة")
+
+
+@pytest.fixture
+def admin(bot: OfflineBot) -> Chat:
+    """The bot admin's private chat with the offline bot."""
+    return bot.private(ADMIN, "Admin")
