@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
 from typing import Any
 
 from telegram import (
@@ -30,7 +29,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from app.bootstrap import Rasd, bootstrap
+from app.bootstrap import Clock, Rasd, bootstrap
 from core.i18n import LANGUAGES, Catalog, pick_language
 from core.settings import Settings, SettingsError, is_loopback_url
 from delivery.broadcasts import report_broadcasts
@@ -284,14 +283,10 @@ def schedule_jobs(application: RasdApplication, settings: Settings) -> None:
 
 
 def build_application(
-    settings: Settings,
-    *,
-    clock: Callable[[], float] = time.time,
-    request: BaseRequest | None = None,
+    settings: Settings, *, clock: Clock = time.time, request: BaseRequest | None = None
 ) -> RasdApplication:
     """The python-telegram-bot Application with every part of Rasd wired in (built by
-    app.bootstrap when it starts); `request` replaces PTB's HTTP transport for every Bot API
-    call (tests/offline.py answers them without a network)."""
+    app.bootstrap when it starts); `request` replaces PTB's HTTP transport (tests/offline.py)."""
     # PTB 23's timedelta durations (RetryAfter.retry_after) now, without warnings; the bot
     # reads either form, so this only keeps the logs quiet.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
