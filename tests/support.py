@@ -222,6 +222,34 @@ def add_article(
     return article_id
 
 
+def store_articles(
+    db: Database, feed_url: str, source: str, stored: list[Article], now: float | None = None
+) -> list[int]:
+    """Store recent articles of one feed (added, not due for a check), each its own story;
+    their ids."""
+    now = time.time() if now is None else now
+    feed_id = feed_store.add_feed(db, feed_url, title=source, interval_seconds=300, now=now + 1e6)
+    ids = []
+    for each in stored:
+        _, article_id = article_store.store_article(db, feed_id, each, now=now)
+        article_store.set_story(db, article_id, article_id)
+        ids.append(article_id)
+    return ids
+
+
+def story(number: int, title: str, text: str, now: float, *, language: str = "ar") -> Article:
+    """An article, not stored: its link https://news.example.org/<number>/."""
+    return Article(
+        item_key=f"story-{number}",
+        url=f"https://news.example.org/{number}/",
+        title=title,
+        text=text,
+        language=language,
+        content_hash=f"story-{number}",
+        published_at=now,
+    )
+
+
 def add_site_article(db: Database, number: int, title: str | None = None) -> tuple[int, int]:
     """A recent article about المغرب from https://site/feed (added when missing): its id and its
     story's (the same: it is a story of its own)."""

@@ -24,8 +24,6 @@ from tests.support import (
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
-OTHER = 333
-
 
 async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):
     feeds.set_feed("/feed.xml", make_rss("أخبار الاختبار", BASELINE))
@@ -96,43 +94,6 @@ async def test_non_admin_is_refused_every_admin_command(api, feeds, tmp_path):
     db = open_database(tmp_path / "rasd.db")
     assert db.execute("SELECT count(*) FROM feeds").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM broadcasts").fetchone()[0] == 0
-
-
-async def test_keywords_remove_refusals_and_stop(api, tmp_path):
-    async with running_bot(bot_settings(api, tmp_path)):
-        reply = await say(api, USER, "/add الجزائر\nتونس\nفي\nالجزائر")
-        assert "الجزائر، تونس" in reply.text
-        assert "«في» كلمة شائعة جداً" in reply.text
-        assert "أنت تتابع «الجزائر» من قبل." in reply.text
-        assert "لم أفهم" in (await say(api, USER, '/add "المغرب')).text
-        assert "قصيرة جداً" in (await say(api, USER, "/add ب")).text
-        assert "اكتب الكلمة بعد الأمر" in (await say(api, USER, "/add")).text
-        assert "حذفت «تونس»" in (await say(api, USER, "/remove تونس")).text
-        assert "لا تتابع «تونس»" in (await say(api, USER, "/remove تونس")).text
-        listing = await say(api, USER, "/list")
-        assert "الجزائر" in listing.text
-        assert "تونس" not in listing.text
-        assert "لم أعرف هذا الأمر" in (await say(api, USER, "/nonsense")).text
-        question = await say(api, USER, "/stop")
-        assert "لا يمكن التراجع" in question.text
-        await api.press_button(USER, question, question.button("stop:yes"))
-        stopped = await api.wait_for_edit(USER, question.message_id, timeout=10)
-        assert "تم حذف كل ما يحفظه" in stopped.text
-    db = open_database(tmp_path / "rasd.db")
-    for table in ("chats", "subscriptions"):
-        rows = db.execute(
-            f"SELECT count(*) FROM {table} WHERE {'id' if table == 'chats' else 'chat_id'} = ?",
-            (USER,),
-        ).fetchone()[0]
-        assert rows == 0, table
-
-
-async def test_english_user_gets_english(api, tmp_path):
-    api.private_chat(OTHER, "Sam", language_code="en")
-    async with running_bot(bot_settings(api, tmp_path)):
-        welcome = await say(api, OTHER, "/start")
-        assert welcome.text.startswith("Welcome to «Rasd»")
-        assert "Now following" in (await say(api, OTHER, "/add غزة")).text
 
 
 async def test_restart_sends_what_was_owed_and_nothing_twice(api, feeds, tmp_path):

@@ -63,16 +63,6 @@ async def test_a_follow_button_adds_to_the_chat_it_was_shown_for(api, tmp_path):
         assert keywords(db, WORLD) == keywords(db, ENGLISH) == []
 
 
-async def test_follow_buttons_fit_telegram_s_limit_with_their_stamp(api, tmp_path):
-    api.channel(CHANNEL, "قناة الأخبار", "akhbar_news", admins=[USER])
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, USER, "/channel @akhbar_news", expect="رُبطت")
-        for letters in range(24, 31):  # "test:…" fits; "add:…|<channel id>" does from 25 down
-            answer = await say(api, USER, "ب" * letters)
-            assert all(len(d.encode()) <= 64 for d in answer.callback_data)
-            assert answer.callback_data or answer.text.startswith("لمتابعة")
-
-
 async def test_every_member_pages_a_group_s_list_but_only_admins_change_it(api, tmp_path):
     api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER])
     async with running_bot(bot_settings(api, tmp_path)):

@@ -7,7 +7,6 @@ from telegram.ext import CommandHandler
 
 from app import telegram_app
 from handlers import ADMIN_COMMANDS, BUTTONS, USER_COMMANDS
-from storage.db import open_database
 from tests.feedserver import make_rss
 from tests.support import ADMIN, BASELINE, USER, bot_settings, item, running_bot, say
 
@@ -57,48 +56,6 @@ async def test_from_start_to_a_first_alert_without_typing_a_command(api, feeds, 
         feeds.set_feed("/feed.xml", make_rss("أخبار", [*BASELINE, LEBANON]))
         alert = await api.wait_for_message(USER, lambda m: m.text.startswith("🔔"), timeout=20)
         assert "لبنان" in alert.entity_texts("bold")
-
-
-async def test_list_buttons_settings_pause_mydata_and_stop(api, tmp_path):
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, USER, "/add المغرب\nتونس")
-        listing = await say(api, USER, "/list")
-        pause_data = [d for d in listing.callback_data if d.startswith("kw:pause:")]
-        delete_data = [d for d in listing.callback_data if d.startswith("kw:del:")]
-        assert len(pause_data) == 2
-        assert len(delete_data) == 2
-        await api.press_button(USER, listing, pause_data[0])
-        paused = await edited(api, USER, listing, "موقوفة مؤقتاً")
-        assert "• المغرب ⏸ (موقوفة مؤقتاً)" in paused.text
-        await api.press_button(USER, paused, delete_data[1])
-        after = await api.wait_for_edit(
-            USER, listing.message_id, lambda m: "تونس" not in m.text, timeout=10
-        )
-        assert "كلماتك (1)" in after.text
-
-        panel = await say(api, USER, "/settings")
-        assert "📬 طريقة الإرسال: فوري" in panel.text
-        await api.press_button(USER, panel, panel.button("set:mode:daily"))
-        panel = await edited(api, USER, panel, "ملخص يومي")
-        await api.press_button(USER, panel, panel.button("set:quiet:next"))
-        panel = await edited(api, USER, panel, "من 22:00 إلى 07:00")
-        await api.press_button(USER, panel, panel.button("set:tz:next"))
-        panel = await edited(api, USER, panel, "Africa/Casablanca")
-        await api.press_button(USER, panel, panel.button("set:silent:toggle"))
-        panel = await edited(api, USER, panel, "🔕 تنبيهات دون صوت: مفعّلة")
-        assert len(api.sent_messages(USER)) == 3  # /add, /list, /settings: changes edit in place
-
-        assert "أوقفت كل التنبيهات" in (await say(api, USER, "/pause")).text
-        assert "موقوفة من قبل" in (await say(api, USER, "/pause")).text
-        assert "استؤنفت" in (await say(api, USER, "/resume")).text
-        data = await say(api, USER, "/mydata")
-        for fact in ("الكلمات (1): المغرب", "ملخص يومي", "Africa/Casablanca", "من 22:00 إلى 07:00"):
-            assert fact in data.text
-
-        question = await say(api, USER, "/stop")
-        await api.press_button(USER, question, question.button("stop:no"))
-        assert "لم يُحذف شيء" in (await edited(api, USER, question, "لم يُحذف")).text
-        assert "المغرب" in (await say(api, USER, "/list")).text
 
 
 async def test_english_speaker_gets_english_everywhere(api, tmp_path):
@@ -214,44 +171,3 @@ async def test_feeds_buttons_show_details_pause_and_delete(api, feeds, tmp_path)
         assert any(d.startswith("feed:enable:") for d in paused.callback_data)
         await api.press_button(ADMIN, paused, delete)
         assert "لا توجد مصادر" in (await edited(api, ADMIN, listing, "لا توجد مصادر")).text
-
-
-async def test_added_to_a_group_it_greets_and_blocked_it_stops(api, tmp_path):
-    api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER], bot_status="left")
-    async with running_bot(bot_settings(api, tmp_path)):
-        await api.add_bot(GROUP, GROUP_ADMIN)
-        greeting = await api.wait_for_message(GROUP, timeout=10)
-        assert greeting.text.startswith("مرحباً! أنا «رصد»")
-        await say(api, USER, "/start")
-        api.block(USER)
-        db = open_database(tmp_path / "rasd.db")
-        await api.wait_until(
-            lambda: db.execute("SELECT active FROM chats WHERE id = ?", (USER,)).fetchone()[0] == 0,
-            timeout=10,
-            what="the blocked chat marked inactive",
-        )
-        api.unblock(USER)
-        await api.wait_until(
-            lambda: db.execute("SELECT active FROM chats WHERE id = ?", (USER,)).fetchone()[0] == 1,
-            timeout=10,
-            what="the unblocked chat active again",
-        )
-
-
-async def test_a_group_keeps_its_language_whatever_a_member_s_telegram_says(api, tmp_path):
-    api.add_user(MEMBER, "Sam", language_code="en")
-    api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER], bot_status="left")
-    db = open_database(tmp_path / "rasd.db")
-
-    def language(chat_id):
-        return db.execute("SELECT language FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
-
-    async with running_bot(bot_settings(api, tmp_path)):
-        await api.add_bot(GROUP, GROUP_ADMIN)  # an Arabic-speaking admin sets it up
-        await api.wait_for_message(GROUP, timeout=10)
-        await api.send_text(MEMBER, GROUP, "/help")
-        assert "Rasd" in (await api.wait_for_message(GROUP, timeout=10)).text  # asked in English
-        assert language(GROUP) == "ar"  # the group's alerts stay Arabic
-        api.add_user(USER, language_code="en")  # a private chat follows its user's Telegram
-        await say(api, USER, "/help")
-        assert language(USER) == "en"
