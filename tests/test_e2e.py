@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handlers import ADMIN_COMMANDS
 from storage.db import open_database
 from tests.feedserver import make_rss
 from tests.support import (
@@ -83,17 +82,6 @@ async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):
     assert len(alerts) == 1
     notices = [m for m in api.sent_messages(USER) if notice_text in m.text]
     assert len(notices) == 1
-
-
-async def test_non_admin_is_refused_every_admin_command(api, feeds, tmp_path):
-    feeds.set_feed("/feed.xml", make_rss("أخبار", BASELINE))
-    async with running_bot(bot_settings(api, tmp_path)):
-        for command in sorted(ADMIN_COMMANDS):
-            reply = await say(api, USER, f"/{command} {feeds.url('/feed.xml')}")
-            assert reply.text == "هذا الأمر متاح لمشرفي البوت فقط.", command
-    db = open_database(tmp_path / "rasd.db")
-    assert db.execute("SELECT count(*) FROM feeds").fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM broadcasts").fetchone()[0] == 0
 
 
 async def test_restart_sends_what_was_owed_and_nothing_twice(api, feeds, tmp_path):
