@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database, open_database
+from storage.db import Database
 from tests.botapi import BotApiServer
 from tests.feedserver import FeedServer
 from tests.offline import Chat, OfflineBot, offline_bot
-from tests.support import ADMIN, USER
+from tests.support import ADMIN, USER, fresh_database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,7 +34,7 @@ async def api() -> AsyncIterator[BotApiServer]:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     """A migrated SQLite database in a file of its own."""
-    database = open_database(tmp_path / "rasd.db")
+    database = fresh_database(tmp_path / "rasd.db")
     yield database
     database.conn.close()
 

@@ -53,7 +53,7 @@ from tests.botapi import (
     trim_text,
     utf16_len,
 )
-from tests.support import bot_env
+from tests.support import bot_env, fresh_database
 from tests.timing import FakeClock, within
 
 JsonDict = dict[str, Any]
@@ -745,6 +745,8 @@ async def offline_bot(
         }
     )
     clock = clock or FakeClock(1_795_000_000.0)
+    if not settings.database_path.exists():  # a test may have filled one in already
+        fresh_database(settings.database_path).conn.close()
     application = telegram_app.build_application(
         settings, clock=clock, request=OfflineRequest(world)
     )

@@ -145,6 +145,7 @@ async def test_group_upgraded_to_supergroup_gets_its_alerts_at_the_new_id(db):
     assert [s.keyword for s in chats.chat_subscriptions(db, new)] == ["المغرب"]
 
 
+@pytest.mark.slow  # the sender waits a second before it sends again
 async def test_refused_html_is_resent_as_plain_text(db):
     async with BotApiServer() as api:
         add_private_chats(api, db, [9])

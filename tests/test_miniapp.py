@@ -282,6 +282,7 @@ CHROMIUM = find_chromium()
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install -y chromium")
+@pytest.mark.slow  # a real browser starts
 async def test_the_page_adds_a_keyword_in_a_real_browser(api, feeds, tmp_path):
     assert CHROMIUM is not None
     stories = [item(1, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])]
@@ -328,6 +329,7 @@ async def test_the_page_adds_a_keyword_in_a_real_browser(api, feeds, tmp_path):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install -y chromium")
+@pytest.mark.slow  # a real browser starts
 async def test_the_page_asks_to_be_opened_again_when_its_sign_in_is_stale(api, tmp_path):
     assert CHROMIUM is not None
     async with running_bot(app_settings(api, tmp_path)) as application:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from babel.dates import format_date
 
 from tests.offline import ar, en, offline_bot
@@ -48,6 +49,7 @@ async def test_the_last_query_typed_lists_the_stories_its_keyword_matches(bot):
     ]
 
 
+@pytest.mark.slow  # three searches, each settling 0.6 s
 async def test_a_refused_keyword_or_no_story_is_said_in_a_result(bot):
     bot.private(USER, "سارة")
     seed(bot)
@@ -63,6 +65,7 @@ async def test_a_refused_keyword_or_no_story_is_said_in_a_result(bot):
     assert await bot.inline(USER, "  ") == [None]  # nothing typed: nothing answered
 
 
+@pytest.mark.slow  # two searches, each settling 0.6 s
 async def test_answers_are_in_the_asker_s_language(tmp_path):
     async with offline_bot(tmp_path) as bot:
         bot.private(333, "Sam", language="en")
