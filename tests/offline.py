@@ -231,6 +231,7 @@ class World:
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}  # (scope, language) -> menu
         self.files: dict[str, bytes] = {}
         self.answered: set[str] = set()  # callback queries answered
+        self.reactions: dict[tuple[int, int], dict[int, list[str]]] = {}  # message -> who: emoji
         self.inline_answers: dict[str, JsonDict] = {}  # by inline query id
         self._ids: dict[int, itertools.count[int]] = {}
 
@@ -694,6 +695,35 @@ class Chat:
             "data": data,
         }
         return await self._process("callback_query", query)
+
+    async def react(self, message: Sent, emoji: Sequence[str], *, by: int | None = None) -> Reply:
+        """Someone sets their reaction to a message (no emoji: takes it back). In a channel
+        Telegram tells only the totals (message_reaction_count); elsewhere who and what
+        changed (message_reaction)."""
+        key = (message.chat_id, message.message_id)
+        user = self._sender(by)
+        chosen = self.bot.world.reactions.setdefault(key, {})
+        old, chosen[user["id"]] = chosen.get(user["id"], []), list(emoji)
+        when = int(self.bot.clock())
+        if self.state.api["type"] == "channel":
+            totals: dict[str, int] = {}
+            for each in chosen.values():
+                for one in each:
+                    totals[one] = totals.get(one, 0) + 1
+            counted = [
+                {"type": {"type": "emoji", "emoji": e}, "total_count": n} for e, n in totals.items()
+            ]
+            payload = {"chat": self.state.api, "message_id": key[1], "date": when}
+            return await self._process("message_reaction_count", {**payload, "reactions": counted})
+        change = {
+            "chat": self.state.api,
+            "message_id": key[1],
+            "user": user,
+            "date": when,
+            "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
+            "new_reaction": [{"type": "emoji", "emoji": e} for e in emoji],
+        }
+        return await self._process("message_reaction", change)
 
     async def bot_added(self, *, by: int) -> Reply:
         """Someone adds the bot to this group."""
