@@ -12,8 +12,10 @@ Bot API from memory, and real `telegram.Update` objects fed to `Application.proc
 
 Each `send`/`press` returns a `Reply`: every message the bot sent or edited about that update
 (handlers that run in the background included), the pop-up of a pressed button, and the raw
-calls. The outbox sender runs as in production; what it sends is not part of a Reply. The Application is built by app.telegram_app.build_application, initialised and started
-as production starts it, without polling; its database is a real SQLite file in tmp_path.
+calls. The Application is built by app.telegram_app.build_application, initialised and started
+as production starts it, without polling; its database is a real SQLite file in tmp_path. The
+outbox sender runs as in production (what it sends shows in `OfflineBot.messages`, not in a
+Reply).
 `World` plays Telegram: users, chats and who administers them, the bot's messages. Calls are
 checked as Telegram checks them where Rasd could get it wrong (HTML, 4,096 characters, 64-byte
 callback data, 200-character pop-ups, "message is not modified"); a method the bot calls that

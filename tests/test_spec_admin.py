@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.i18n import Raw
+from core.opml import parse_opml
 from core.render import link_html
 from storage import feeds as feed_store
 from tests.offline import Button, PopUp, ar, offline_bot
@@ -180,6 +181,17 @@ async def test_charset_and_fulltext_take_a_feed_number_and_a_value(bot, admin):
         "✅ النص الكامل للمصدر «أخبار الاختبار»: دائمًا"
     )
     assert bot.db.execute("SELECT charset, fulltext FROM feeds").fetchone() == (None, "on")
+
+
+async def test_export_feeds_sends_every_feed_as_an_opml_file(bot, admin):
+    add_feed(bot)
+    add_feed(bot, "ب", "https://other.example.org/rss")
+    exported = (await admin.send("/export_feeds")).message
+    assert exported.text == ar("export_caption", count=2)  # the file's caption
+    assert exported.document is not None
+    name, content = exported.document
+    assert name == "rasd-feeds.opml"
+    assert {feed.url for feed in parse_opml(content)} == {URL, "https://other.example.org/rss"}
 
 
 async def test_a_broadcast_is_previewed_before_it_is_sent_or_cancelled(bot, admin, sara):
