@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
 from typing import Any
 
 from telegram import (
@@ -26,8 +25,9 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
 )
+from telegram.request import BaseRequest
 
-from app.bootstrap import Rasd, bootstrap, send_budget
+from app.bootstrap import Clock, Rasd, bootstrap, send_budget
 from core.i18n import LANGUAGES, Catalog, pick_language
 from core.settings import Settings, SettingsError, is_loopback_url
 from delivery.broadcasts import report_broadcasts
@@ -286,10 +286,10 @@ def schedule_jobs(application: RasdApplication, settings: Settings) -> None:
 
 
 def build_application(
-    settings: Settings, *, clock: Callable[[], float] = time.time
+    settings: Settings, *, clock: Clock = time.time, request: BaseRequest | None = None
 ) -> RasdApplication:
     """The python-telegram-bot Application with every part of Rasd wired in (built by
-    app.bootstrap when it starts)."""
+    app.bootstrap when it starts); `request` replaces PTB's HTTP transport (tests/offline.py)."""
     # PTB 23's timedelta durations (RetryAfter.retry_after) now, without warnings; the bot
     # reads either form, so this only keeps the logs quiet.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -335,6 +335,8 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     if settings.webhook_url:
         builder = builder.updater(None)  # updates arrive on our web server's webhook route
     application = builder.build()

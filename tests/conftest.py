@@ -1,32 +1,19 @@
-"""Shared fixtures: a test Bot API server, a loopback feed server, and a running Rasd bot."""
+"""Shared fixtures: a test Bot API server, a loopback feed server, a database, an offline bot.
+
+Shared helpers live in tests/support.py (and the other support modules), not here."""
 
 from __future__ import annotations
 
-import asyncio
-import html
-import os
-import re
-import sys
-import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from telegram.ext import Application
 
-# PTB 22 warns when it builds RetryAfter unless it may use timedelta; warnings are errors here.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
-from app import telegram_app  # noqa: E402
-from core.settings import Settings, load_settings  # noqa: E402
-from storage.db import Database, open_database  # noqa: E402
-from tests.botapi import BotApiServer  # noqa: E402
-from tests.feedserver import FeedServer  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN = 900
-USER = 111
+from storage.db import Database
+from tests.botapi import BotApiServer
+from tests.feedserver import FeedServer
+from tests.offline import Chat, OfflineBot, offline_bot
+from tests.support import ADMIN, USER, fresh_database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,15 +21,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
-
-
-def feed_texts(path: Path) -> list[str]:
-    """Title + description of each item of an RSS file, tags stripped."""
-    texts = []
-    for item in ET.parse(path).getroot().iter("item"):
-        parts = [item.findtext("title") or "", item.findtext("description") or ""]
-        texts.append(html.unescape(re.sub("<[^>]+>", " ", "\n".join(parts))))
-    return texts
 
 
 @pytest.fixture
@@ -56,7 +34,7 @@ async def api() -> AsyncIterator[BotApiServer]:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     """A migrated SQLite database in a file of its own."""
-    database = open_database(tmp_path / "rasd.db")
+    database = fresh_database(tmp_path / "rasd.db")
     yield database
     database.conn.close()
 
@@ -67,44 +45,20 @@ async def feeds() -> AsyncIterator[FeedServer]:
         yield server
 
 
-def bot_settings(api: BotApiServer, tmp_path: Path, **extra: str) -> Settings:
-    """Settings that point the bot at the test server, a temporary database and fast polling."""
-    env = {
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_BASE_URL": api.base_url,
-        "ADMIN_IDS": str(ADMIN),
-        "DATABASE_PATH": str(tmp_path / "rasd.db"),
-        "POLL_INTERVAL_SECONDS": "1",
-        "QUIET_FEED_MAX_SECONDS": "1",  # every feed checked each second, dated items or not
-        "ALLOW_PRIVATE_FEED_URLS": "true",
-        "WEB_PORT": "0",
-        "PARSE_WORKERS": "0",  # threads: a process pool per test bot is slow to start
-        **extra,
-    }
-    return load_settings(env)
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[OfflineBot]:
+    """The production Application without a network (tests/offline.py), default settings."""
+    async with offline_bot(tmp_path) as running:
+        yield running
 
 
-@asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[Application]:
-    """The real Application, started the way run_polling starts it, stopped the same way."""
-    application = telegram_app.build_application(settings)
-    await telegram_app.start_application(application, settings, poll_timeout=1)
-    try:
-        yield application
-    finally:
-        await telegram_app.stop_application(application)
+@pytest.fixture
+def sara(bot: OfflineBot) -> Chat:
+    """An Arabic-speaking user's private chat with the offline bot."""
+    return bot.private(USER, "سارة")
 
 
-async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    """bot.py in a subprocess, while this event loop keeps serving the feeds."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "bot.py",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode, out.decode(), err.decode()
+@pytest.fixture
+def admin(bot: OfflineBot) -> Chat:
+    """The bot admin's private chat with the offline bot."""
+    return bot.private(ADMIN, "Admin")

@@ -11,9 +11,9 @@ from core.models import FeedItem
 from core.settings import SettingsError, load_settings
 from core.text import cap_text
 from intake.prepare import parse_and_prepare
-from tests.conftest import feed_texts
 from tests.data import ARABIC_FEEDS, easc_texts, needs_shared
 from tests.feedserver import make_rss
+from tests.support import feed_texts
 
 SAMPLES = [text for path in ARABIC_FEEDS for text in feed_texts(path)]
 

@@ -17,7 +17,7 @@ import pytest
 from storage import chats
 from storage.db import open_database
 from tests.botapi import BotApiServer
-from tests.conftest import ADMIN
+from tests.support import ADMIN
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

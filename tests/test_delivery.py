@@ -6,101 +6,27 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from app.bootstrap import SendSettings, build_sender
 from core.i18n import load_catalog
 from core.models import Article
 from delivery.ratelimit import SlidingWindow
-from delivery.sender import Sender
 from storage import articles, chats, feeds, outbox
 from tests.botapi import BotApiServer, RateLimits
+from tests.support import (
+    START,
+    add_private_chats,
+    add_site_article,
+    drain_until,
+    make_bot,
+    network_idle,
+    queue,
+)
 from tests.timing import FakeClock, eventually
 
 CATALOG = load_catalog()
-START = datetime(2026, 3, 24, 8, 30, tzinfo=UTC).timestamp()
-
-
-class CountingRequest(HTTPXRequest):
-    """PTB's own HTTPX transport, counting the requests in flight."""
-
-    def __init__(self) -> None:
-        super().__init__(connection_pool_size=64)
-        self.in_flight = 0
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        self.in_flight += 1
-        try:
-            return await super().do_request(*args, **kwargs)
-        finally:
-            self.in_flight -= 1
-
-
-async def make_bot(api: BotApiServer, request: HTTPXRequest | None = None) -> Bot:
-    bot = Bot(api.token, base_url=api.base_url, request=request or CountingRequest())
-    await bot.initialize()
-    return bot
-
-
-def network_idle(bot: Bot) -> bool:
-    """No request in flight: the fake clock may move (the network takes no fake time)."""
-    return bot.request.in_flight == 0
-
-
-def add_private_chats(api, db, ids, language="ar"):
-    for chat_id in ids:
-        api.private_chat(chat_id, f"u{chat_id}", language_code=language)
-        chats.touch_chat(db, chat_id, type="private", title="", language=language, now=1)
-
-
-def add_article(db, number: int, title: str | None = None) -> tuple[int, int]:
-    feed = feeds.feed_by_url(db, "https://site/feed")
-    feed_id = (
-        feed.id
-        if feed
-        else feeds.add_feed(db, "https://site/feed", title="المصدر", interval_seconds=300, now=1)
-    )
-    text = (
-        f"هذا نص الخبر رقم {number} عن المغرب وتفاصيله الكاملة. "
-        "وقال مسؤولون إن التطورات ستتواصل خلال الأيام المقبلة في عدة مدن."
-    )
-    _, article_id = articles.store_article(
-        db,
-        feed_id,
-        Article(
-            item_key=f"k{number}",
-            url=f"https://site/{number}",
-            title=title or f"خبر رقم {number}",
-            text=text,
-            language="ar",
-            content_hash=f"h{number}",
-            published_at=time.time(),
-        ),
-        now=1,
-    )
-    articles.set_story(db, article_id, article_id)
-    return article_id, article_id
-
-
-def queue(db, chat_id, number, **kwargs):
-    article_id, story_id = add_article(db, number)
-    return outbox.queue_alert(
-        db, chat_id, story_id=story_id, article_id=article_id, keywords=["المغرب"], now=1, **kwargs
-    )
-
-
-async def drain_until(sender: Sender, done) -> None:
-    """Run the sender until done() is true."""
-    task = asyncio.create_task(sender.run())
-    try:
-        await eventually(done, "the sender")
-    finally:
-        sender.stop()
-        await task
 
 
 async def test_sliding_window_never_exceeds_its_limit():
@@ -219,6 +145,7 @@ async def test_group_upgraded_to_supergroup_gets_its_alerts_at_the_new_id(db):
     assert [s.keyword for s in chats.chat_subscriptions(db, new)] == ["المغرب"]
 
 
+@pytest.mark.slow  # the sender waits a second before it sends again
 async def test_refused_html_is_resent_as_plain_text(db):
     async with BotApiServer() as api:
         add_private_chats(api, db, [9])
@@ -395,7 +322,7 @@ async def test_quiet_hours_silent_sends_without_sound(db):
 
 async def test_same_story_from_two_feeds_is_one_alert_listing_both_keywords(db):
     chats.touch_chat(db, 16, type="private", title="", language="ar", now=1)
-    article_id, story_id = add_article(db, 1)
+    article_id, story_id = add_site_article(db, 1)
     assert outbox.queue_alert(
         db, 16, story_id=story_id, article_id=article_id, keywords=["المغرب"], now=1
     )
@@ -411,7 +338,7 @@ async def test_digest_alerts_wait_for_the_next_full_hour(db):
     async with BotApiServer() as api:
         add_private_chats(api, db, [17])
         chats.set_chat_flags(db, 17, delivery_mode="hourly", timezone="UTC")
-        article_id, story_id = add_article(db, 1)
+        article_id, story_id = add_site_article(db, 1)
         clock = FakeClock(START)
         now = clock()
         outbox.queue_alert(

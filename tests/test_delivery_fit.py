@@ -12,7 +12,7 @@ from core.models import Article
 from core.render import MAX_MESSAGE_CHARS
 from storage import articles, chats, feeds, outbox
 from tests.botapi import BotApiServer, RateLimits, utf16_len
-from tests.test_delivery import START, add_private_chats, drain_until, make_bot, network_idle
+from tests.support import START, add_private_chats, drain_until, make_bot, network_idle
 from tests.timing import FakeClock
 
 CATALOG = load_catalog()

@@ -7,62 +7,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handlers import ADMIN_COMMANDS
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-
-pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
-
-OTHER = 333
-TRICKY_TITLE = "وفد <رسمي> & اقتصادي يزور الرباط"
-
-
-def item(number: int, title: str, paragraphs: list[str]) -> dict:
-    return {
-        "title": title,
-        "link": f"https://news.example.org/{number}/?utm_source=rss&traffic_source=rss",
-        "guid": f"https://news.example.org/?p={number}",
-        "content": "".join(f"<p>{p}</p>" for p in paragraphs),
-        "pubDate": datetime(2026, 11, 28, 8, number, tzinfo=UTC),
-    }
-
-
-BASELINE = [
-    item(
-        1,
-        "المغرب يستضيف مؤتمراً دولياً حول المناخ",
-        [
-            "يستضيف المغرب الأسبوع المقبل مؤتمراً دولياً حول التغيرات المناخية.",
-            "ويشارك في المؤتمر وزراء من أكثر من ثلاثين دولة.",
-        ],
-    ),
-    item(
-        2,
-        "ارتفاع أسعار النفط في الأسواق العالمية",
-        [
-            "ارتفعت أسعار النفط اليوم بعد تراجع المخزونات.",
-            "وقال محللون إن الأسعار قد تواصل الصعود.",
-        ],
-    ),
-]
-NEW_ITEM = item(
-    3,
+from tests.support import (
+    ADMIN,
+    BASELINE,
+    NEW_ITEM,
     TRICKY_TITLE,
-    [
-        "وصل وفد اقتصادي رفيع إلى العاصمة اليوم في زيارة تستمر ثلاثة أيام.",
-        "وقال رئيس الوفد إن الاستثمارات الجديدة وبالمغرب خصوصاً ستتضاعف خلال العام المقبل.",
-        "وتأتي الزيارة بعد توقيع اتفاقيات للتعاون في مجالات الطاقة والنقل.",
-    ],
+    USER,
+    bot_settings,
+    item,
+    running_bot,
+    say,
 )
 
-
-async def say(api, user, text, expect=None):
-    """A user sends text; return the bot's next message in that chat (optionally matching)."""
-    await api.send_text(user, user, text)
-    return await api.wait_for_message(
-        user, (lambda m: expect in m.text) if expect else None, timeout=15
-    )
+pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 
 async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):
@@ -123,54 +82,6 @@ async def test_from_addfeed_to_alert_and_broadcast(api, feeds, tmp_path):
     assert len(alerts) == 1
     notices = [m for m in api.sent_messages(USER) if notice_text in m.text]
     assert len(notices) == 1
-
-
-async def test_non_admin_is_refused_every_admin_command(api, feeds, tmp_path):
-    feeds.set_feed("/feed.xml", make_rss("أخبار", BASELINE))
-    async with running_bot(bot_settings(api, tmp_path)):
-        for command in sorted(ADMIN_COMMANDS):
-            reply = await say(api, USER, f"/{command} {feeds.url('/feed.xml')}")
-            assert reply.text == "هذا الأمر متاح لمشرفي البوت فقط.", command
-    db = open_database(tmp_path / "rasd.db")
-    assert db.execute("SELECT count(*) FROM feeds").fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM broadcasts").fetchone()[0] == 0
-
-
-async def test_keywords_remove_refusals_and_stop(api, tmp_path):
-    async with running_bot(bot_settings(api, tmp_path)):
-        reply = await say(api, USER, "/add الجزائر\nتونس\nفي\nالجزائر")
-        assert "الجزائر، تونس" in reply.text
-        assert "«في» كلمة شائعة جداً" in reply.text
-        assert "أنت تتابع «الجزائر» من قبل." in reply.text
-        assert "لم أفهم" in (await say(api, USER, '/add "المغرب')).text
-        assert "قصيرة جداً" in (await say(api, USER, "/add ب")).text
-        assert "اكتب الكلمة بعد الأمر" in (await say(api, USER, "/add")).text
-        assert "حذفت «تونس»" in (await say(api, USER, "/remove تونس")).text
-        assert "لا تتابع «تونس»" in (await say(api, USER, "/remove تونس")).text
-        listing = await say(api, USER, "/list")
-        assert "الجزائر" in listing.text
-        assert "تونس" not in listing.text
-        assert "لم أعرف هذا الأمر" in (await say(api, USER, "/nonsense")).text
-        question = await say(api, USER, "/stop")
-        assert "لا يمكن التراجع" in question.text
-        await api.press_button(USER, question, question.button("stop:yes"))
-        stopped = await api.wait_for_edit(USER, question.message_id, timeout=10)
-        assert "تم حذف كل ما يحفظه" in stopped.text
-    db = open_database(tmp_path / "rasd.db")
-    for table in ("chats", "subscriptions"):
-        rows = db.execute(
-            f"SELECT count(*) FROM {table} WHERE {'id' if table == 'chats' else 'chat_id'} = ?",
-            (USER,),
-        ).fetchone()[0]
-        assert rows == 0, table
-
-
-async def test_english_user_gets_english(api, tmp_path):
-    api.private_chat(OTHER, "Sam", language_code="en")
-    async with running_bot(bot_settings(api, tmp_path)):
-        welcome = await say(api, OTHER, "/start")
-        assert welcome.text.startswith("Welcome to «Rasd»")
-        assert "Now following" in (await say(api, OTHER, "/add غزة")).text
 
 
 async def test_restart_sends_what_was_owed_and_nothing_twice(api, feeds, tmp_path):

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import item, say
+from tests.support import ADMIN, USER, bot_settings, item, running_bot, say
 
 pytestmark = pytest.mark.e2e
 
@@ -70,32 +69,6 @@ async def test_previews_show_the_article_itself_below_or_above(api, feeds, tmp_p
             "show_above_text": True,
         },
     ]  # the article's own page, never the short link
-
-
-async def test_inline_search_lists_the_stories_a_keyword_matches(api, feeds, tmp_path):
-    stories = [
-        item(1, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."]),
-        item(2, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."]),
-        item(3, "مؤتمر للوزراء في القاهرة", ["افتتح الوزراء مؤتمرهم في القاهرة."]),
-    ]
-    feeds.set_feed("/feed.xml", make_rss("أخبار", stories))
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
-        typed = [await api.inline_query(USER, text) for text in ("و", "وز", "وزير")]
-        answer = await api.wait_for_inline_answer(typed[-1])
-        assert answer.titles() == ["مؤتمر للوزراء في القاهرة"]  # through its plural, same matcher
-        (story,) = answer.results
-        assert story["description"].startswith("أخبار · ")
-        assert story["url"] == "https://news.example.org/3/"
-        content = story["input_message_content"]
-        assert "مؤتمر للوزراء في القاهرة" in content["message_text"]
-        assert "اقرأ في أخبار" in content["message_text"]
-        assert typed[0] not in api.inline_answers  # only the last of what was typed is searched
-
-        refused = await api.wait_for_inline_answer(await api.inline_query(USER, "في"))
-        assert "شائعة" in refused.titles()[0]  # a stop word: the reason, in Arabic
-        nothing = await api.wait_for_inline_answer(await api.inline_query(USER, "زلزال"))
-        assert nothing.titles() == ["🔍 لا أخبار في الأيام الأخيرة تطابق «زلزال»"]
 
 
 async def test_inline_answers_are_cached_per_person_in_their_language(api, feeds, tmp_path):
@@ -240,61 +213,3 @@ async def test_a_thumbs_down_offers_an_exclusion_that_then_holds(api, feeds, tmp
         assert undone.text.startswith("👎")
         assert "• الرباط\n" in (await say(api, USER, "/list")).text + "\n"
     assert [m.versions[0].text.startswith("👎") for m in api.sent_messages(USER)].count(True) == 1
-
-
-async def test_reactions_in_a_group_reach_the_bot_only_as_an_admin(api, feeds, tmp_path):
-    api.group(FORUM, "مجموعة", admins=[FORUM_ADMIN], members=[FORUM_MEMBER], kind="supergroup")
-    baseline = [item(1, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."])]
-    story = item(2, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])
-    feeds.set_feed("/feed.xml", make_rss("أخبار", baseline))
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
-        await api.send_text(FORUM_ADMIN, FORUM, "/add الرباط")
-        await api.wait_for_message(FORUM, timeout=10)
-        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, story]))
-        alert = await api.wait_for_message(FORUM, lambda m: "وفد" in m.text, timeout=20)
-        assert await api.react(FORUM_MEMBER, alert, ["👎"]) is None  # the bot is not an admin
-        api.promote_bot(FORUM, FORUM_ADMIN)
-        await api.react(FORUM_MEMBER, alert, ["👍"])  # a member's: counted, never answered
-        await api.react(FORUM_MEMBER, alert, ["👎"])
-        await api.send_text(FORUM_MEMBER, FORUM, "/stats")
-        stats = await api.wait_for_message(FORUM, lambda m: m.text.startswith("📊"))
-        assert "• الرباط: 🔔 1 · 👍 0 · 👎 1" in stats.text
-        await api.react(FORUM_ADMIN, alert, ["👎"])
-        asked = await api.wait_for_message(FORUM, lambda m: m.text.startswith("👎"), timeout=10)
-        pause = next(d for d in asked.callback_data if d.startswith("fb:p:"))
-        refused = await api.wait_for_callback_answer(
-            await api.press_button(FORUM_MEMBER, asked, pause)
-        )
-        assert refused.text == "تغيير كلمات هذه المجموعة وإعداداتها متاح لمشرفيها فقط."
-        await api.press_button(FORUM_ADMIN, asked, pause)
-        paused = await api.wait_for_edit(FORUM, asked.message_id, timeout=10)
-        assert paused.text == "⏸ أُوقفت «الرباط» مؤقتًا. تستأنفها من /list."
-        await api.send_text(FORUM_MEMBER, FORUM, "/list")
-        assert "⏸" in (await api.wait_for_message(FORUM, lambda m: "الرباط" in m.text)).text
-    assert [m.versions[0].text.startswith("👎") for m in api.sent_messages(FORUM)].count(True) == 1
-
-
-CHANNEL = -1_001_900_000_001
-READERS = (401, 402, 403)
-
-
-async def test_a_channel_s_anonymous_reaction_totals_are_counted(api, feeds, tmp_path):
-    api.channel(CHANNEL, "قناة الأخبار", "akhbar", admins=[USER], members=READERS)
-    baseline = [item(1, "ارتفاع أسعار النفط", ["ارتفعت أسعار النفط اليوم."])]
-    story = item(2, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])
-    feeds.set_feed("/feed.xml", make_rss("أخبار", baseline))
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
-        await say(api, USER, "/channel @akhbar", expect="رُبطت")
-        await say(api, USER, "/add الرباط")
-        feeds.set_feed("/feed.xml", make_rss("أخبار", [*baseline, story]))
-        alert = await api.wait_for_message(CHANNEL, lambda m: "وفد" in m.text, timeout=20)
-        first, second, third = READERS
-        await api.react(first, alert, ["👍"])
-        await api.react(second, alert, ["👍"])
-        await api.react(third, alert, ["👎"])
-        await api.react(second, alert, [])  # taken back: the totals fall
-        stats = await say(api, USER, "/stats", expect="📊")
-        assert "• الرباط: 🔔 1 · 👍 1 · 👎 1" in stats.text
-    assert not [m for m in api.sent_messages(CHANNEL) if m.text.startswith("👎")]  # no reply

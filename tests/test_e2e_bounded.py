@@ -17,10 +17,9 @@ from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.data import easc_texts, needs_shared
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, say
+from tests.support import ADMIN, BASELINE, USER, bot_settings, running_bot, say
 from tests.timing import HANG_SECONDS, eventually, within
 
 # The real bot against the test Bot API server, with real-length articles (EASC, in ../shared).

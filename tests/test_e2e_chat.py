@@ -1,23 +1,17 @@
-"""The chat experience end to end: buttons edit in place, groups, channels, admin tools."""
+"""Alerts end to end in a chat: the first one without typing a command, in a group, in a channel."""
 
 from __future__ import annotations
 
 import pytest
-from telegram.ext import CommandHandler
 
-from app import telegram_app
-from handlers import ADMIN_COMMANDS, BUTTONS, USER_COMMANDS
-from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, item, say
+from tests.support import ADMIN, BASELINE, USER, bot_settings, item, running_bot, say
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 GROUP_ADMIN, MEMBER = 501, 502
 GROUP = -4_005_000_001
 CHANNEL = -1_005_000_000_001
-ENGLISH = 333
 
 LEBANON = item(
     7,
@@ -60,71 +54,6 @@ async def test_from_start_to_a_first_alert_without_typing_a_command(api, feeds, 
         assert "لبنان" in alert.entity_texts("bold")
 
 
-async def test_list_buttons_settings_pause_mydata_and_stop(api, tmp_path):
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, USER, "/add المغرب\nتونس")
-        listing = await say(api, USER, "/list")
-        pause_data = [d for d in listing.callback_data if d.startswith("kw:pause:")]
-        delete_data = [d for d in listing.callback_data if d.startswith("kw:del:")]
-        assert len(pause_data) == 2
-        assert len(delete_data) == 2
-        await api.press_button(USER, listing, pause_data[0])
-        paused = await edited(api, USER, listing, "موقوفة مؤقتاً")
-        assert "• المغرب ⏸ (موقوفة مؤقتاً)" in paused.text
-        await api.press_button(USER, paused, delete_data[1])
-        after = await api.wait_for_edit(
-            USER, listing.message_id, lambda m: "تونس" not in m.text, timeout=10
-        )
-        assert "كلماتك (1)" in after.text
-
-        panel = await say(api, USER, "/settings")
-        assert "📬 طريقة الإرسال: فوري" in panel.text
-        await api.press_button(USER, panel, panel.button("set:mode:daily"))
-        panel = await edited(api, USER, panel, "ملخص يومي")
-        await api.press_button(USER, panel, panel.button("set:quiet:next"))
-        panel = await edited(api, USER, panel, "من 22:00 إلى 07:00")
-        await api.press_button(USER, panel, panel.button("set:tz:next"))
-        panel = await edited(api, USER, panel, "Africa/Casablanca")
-        await api.press_button(USER, panel, panel.button("set:silent:toggle"))
-        panel = await edited(api, USER, panel, "🔕 تنبيهات دون صوت: مفعّلة")
-        assert len(api.sent_messages(USER)) == 3  # /add, /list, /settings: changes edit in place
-
-        assert "أوقفت كل التنبيهات" in (await say(api, USER, "/pause")).text
-        assert "موقوفة من قبل" in (await say(api, USER, "/pause")).text
-        assert "استؤنفت" in (await say(api, USER, "/resume")).text
-        data = await say(api, USER, "/mydata")
-        for fact in ("الكلمات (1): المغرب", "ملخص يومي", "Africa/Casablanca", "من 22:00 إلى 07:00"):
-            assert fact in data.text
-
-        question = await say(api, USER, "/stop")
-        await api.press_button(USER, question, question.button("stop:no"))
-        assert "لم يُحذف شيء" in (await edited(api, USER, question, "لم يُحذف")).text
-        assert "المغرب" in (await say(api, USER, "/list")).text
-
-
-async def test_english_speaker_gets_english_everywhere(api, tmp_path):
-    api.private_chat(ENGLISH, "Sam", language_code="en")
-    async with running_bot(bot_settings(api, tmp_path)):
-        assert (await say(api, ENGLISH, "/start")).text.startswith("Welcome to «Rasd»")
-        assert "Now following: غزة" in (await say(api, ENGLISH, "/add غزة")).text
-        assert "Your keywords (1)" in (await say(api, ENGLISH, "/list")).text
-        panel = await say(api, ENGLISH, "/settings")
-        assert "📬 Delivery: instant" in panel.text
-        await api.press_button(ENGLISH, panel, panel.button("set:mode:hourly"))
-        assert "hourly digest" in (await edited(api, ENGLISH, panel, "hourly")).text
-        assert "too common" in (await say(api, ENGLISH, "/add the")).text
-        assert (
-            await say(api, ENGLISH, "/feeds")
-        ).text == "This command is for the bot's admins only."
-        stats = await say(api, ENGLISH, "/stats")
-        assert "• غزة: 🔔 0 · 👍 0 · 👎 0" in stats.text
-        assert "Rasd statistics" not in stats.text  # the bot's figures are for admins
-    english_commands = api.commands(None, "en")
-    arabic_commands = api.commands(None, "")
-    assert {"command": "add", "description": "follow a keyword"} in english_commands
-    assert {"command": "add", "description": "إضافة كلمة للمتابعة"} in arabic_commands
-
-
 async def test_group_admins_manage_members_are_refused_and_alerts_arrive(api, feeds, tmp_path):
     api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER])
     feeds.set_feed("/feed.xml", make_rss("أخبار", BASELINE))
@@ -160,99 +89,3 @@ async def test_channel_linked_from_a_private_chat_receives_alerts(api, feeds, tm
         assert not [m for m in api.sent_messages(USER) if m.text.startswith("🔔")]
         assert "عادت الأوامر" in (await say(api, USER, "/channel off")).text
         assert "لا تتابع أي كلمة" in (await say(api, USER, "/list")).text
-
-
-async def test_forwarding_a_channel_post_links_the_channel(api, tmp_path):
-    api.channel(CHANNEL, "قناة الأخبار", "news_channel", admins=[USER])
-    async with running_bot(bot_settings(api, tmp_path)):
-        await api.forward_from_channel(USER, USER, CHANNEL, "منشور من القناة")
-        linked = await api.wait_for_message(USER, timeout=10)
-        assert "رُبطت القناة «قناة الأخبار»" in linked.text
-
-
-async def test_commands_sent_too_fast_are_answered_once(api, tmp_path):
-    async with running_bot(bot_settings(api, tmp_path)):
-        for _ in range(30):
-            await api.send_text(USER, USER, "/help")
-        await api.wait_for_message(USER, lambda m: "مهلاً" in m.text, timeout=10)
-    assert len([m for m in api.sent_messages(USER) if "مهلاً" in m.text]) == 1
-    assert len([m for m in api.sent_messages(USER) if "أوامر «رصد»" in m.text]) < 30
-
-
-async def test_every_registered_admin_command_refuses_non_admins(api, tmp_path):
-    application = telegram_app.build_application(bot_settings(api, tmp_path))
-    commands = {
-        command: handler.callback
-        for handlers in application.handlers.values()
-        for handler in handlers
-        if isinstance(handler, CommandHandler)
-        for command in handler.commands
-    }
-    assert set(commands) == set(USER_COMMANDS) | set(ADMIN_COMMANDS)
-    guarded = {name for name, callback in commands.items() if getattr(callback, "admin_only", 0)}
-    assert guarded == set(ADMIN_COMMANDS)
-    assert getattr(BUTTONS["bc:"], "admin_only", False)
-    assert getattr(BUTTONS["feed:"], "admin_only", False)
-    async with running_bot(bot_settings(api, tmp_path)):
-        for command in sorted(guarded):
-            answer = await say(api, USER, f"/{command} 1")
-            assert answer.text == "هذا الأمر متاح لمشرفي البوت فقط.", command
-
-
-async def test_feeds_buttons_show_details_pause_and_delete(api, feeds, tmp_path):
-    feeds.set_feed("/feed.xml", make_rss("أخبار الاختبار", BASELINE))
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
-        listing = await say(api, ADMIN, "/feeds", expect="📡")
-        info, pause, delete = listing.callback_data
-        await api.press_button(ADMIN, listing, info)
-        details = await edited(api, ADMIN, listing, "أخبار في اليوم")
-        assert "الحالة: سليم" in details.text
-        await api.press_button(ADMIN, details, "feed:list:0")
-        listing = await edited(api, ADMIN, listing, "📡")
-        await api.press_button(ADMIN, listing, pause)
-        paused = await edited(api, ADMIN, listing, "⛔")
-        assert any(d.startswith("feed:enable:") for d in paused.callback_data)
-        await api.press_button(ADMIN, paused, delete)
-        assert "لا توجد مصادر" in (await edited(api, ADMIN, listing, "لا توجد مصادر")).text
-
-
-async def test_added_to_a_group_it_greets_and_blocked_it_stops(api, tmp_path):
-    api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER], bot_status="left")
-    async with running_bot(bot_settings(api, tmp_path)):
-        await api.add_bot(GROUP, GROUP_ADMIN)
-        greeting = await api.wait_for_message(GROUP, timeout=10)
-        assert greeting.text.startswith("مرحباً! أنا «رصد»")
-        await say(api, USER, "/start")
-        api.block(USER)
-        db = open_database(tmp_path / "rasd.db")
-        await api.wait_until(
-            lambda: db.execute("SELECT active FROM chats WHERE id = ?", (USER,)).fetchone()[0] == 0,
-            timeout=10,
-            what="the blocked chat marked inactive",
-        )
-        api.unblock(USER)
-        await api.wait_until(
-            lambda: db.execute("SELECT active FROM chats WHERE id = ?", (USER,)).fetchone()[0] == 1,
-            timeout=10,
-            what="the unblocked chat active again",
-        )
-
-
-async def test_a_group_keeps_its_language_whatever_a_member_s_telegram_says(api, tmp_path):
-    api.add_user(MEMBER, "Sam", language_code="en")
-    api.group(GROUP, "مجموعة الأخبار", admins=[GROUP_ADMIN], members=[MEMBER], bot_status="left")
-    db = open_database(tmp_path / "rasd.db")
-
-    def language(chat_id):
-        return db.execute("SELECT language FROM chats WHERE id = ?", (chat_id,)).fetchone()[0]
-
-    async with running_bot(bot_settings(api, tmp_path)):
-        await api.add_bot(GROUP, GROUP_ADMIN)  # an Arabic-speaking admin sets it up
-        await api.wait_for_message(GROUP, timeout=10)
-        await api.send_text(MEMBER, GROUP, "/help")
-        assert "Rasd" in (await api.wait_for_message(GROUP, timeout=10)).text  # asked in English
-        assert language(GROUP) == "ar"  # the group's alerts stay Arabic
-        api.add_user(USER, language_code="en")  # a private chat follows its user's Telegram
-        await say(api, USER, "/help")
-        assert language(USER) == "en"

@@ -14,9 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from storage import feeds as feed_store
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, say
+from tests.support import ADMIN, BASELINE, USER, bot_settings, running_bot, say
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

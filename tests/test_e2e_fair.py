@@ -1,109 +1,29 @@
-"""No user and no admin job stalls the bot: the flood guard is per sender and spares admins, and
-/addfeed and OPML imports run in the background while everyone else is answered."""
+"""No admin job stalls the bot: /addfeed and OPML imports run in the background while everyone
+else is answered (the flood guard: tests/test_spec_rights.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
-from telegram.ext import Application
 
-from app import telegram_app
-from core.flood import FloodGuard, FloodPolicy
 from core.opml import build_opml
-from core.settings import Settings
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss, sample_items
-from tests.timing import FakeClock, within
+from tests.support import ADMIN, USER, bot_settings, running_bot
+from tests.timing import within
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
-GROUP = -4_005_000_002
-FLOODER, NEIGHBOUR = 501, 502
 HELP = "أوامر «رصد»"
 TOO_FAST = "مهلاً"
-LIST_EMPTY = "لا تتابع أي كلمة"
 CHECKING = "⏳ أتحقق من المصدر"
 ADDED, EXISTS, REFUSED = "✅ أضفت المصدر", "هذا المصدر مضاف من قبل", "تعذّر استخدام هذا المصدر"
 
 
-@asynccontextmanager
-async def bot_on(settings: Settings, clock: FakeClock) -> AsyncIterator[Application]:
-    """The real bot, its injected clock a fake one that moves only when the test says."""
-    application = telegram_app.build_application(settings, clock=clock)
-    await telegram_app.start_application(application, settings, poll_timeout=1)
-    try:
-        yield application
-    finally:
-        await telegram_app.stop_application(application)
-
-
 def count(api, chat_id: int, text: str) -> int:
     return sum(text in message.text for message in api.sent_messages(chat_id))
-
-
-async def fence(api) -> None:
-    """The neighbour's /list answered: every update sent before it has been handled."""
-    await api.send_text(NEIGHBOUR, GROUP, "/list@rasd_test_bot")
-    await api.wait_for_message(GROUP, lambda m: LIST_EMPTY in m.text, timeout=60)
-
-
-async def flood(api, user: int, chat: int, times: int, command: str = "/help@rasd_test_bot"):
-    for _ in range(times):
-        await api.send_text(user, chat, command)
-
-
-async def test_a_flooder_is_warned_once_and_cut_off_while_others_are_answered(api, tmp_path):
-    api.group(GROUP, "مجموعة", members=[FLOODER, NEIGHBOUR])
-    # A small burst: the whole test stays within the group's 20 messages a minute.
-    policy = FloodPolicy(burst=5, refill_seconds=3.0, expensive_cost=4)
-    clock = FakeClock(time.time())  # stands still: only the test moves it
-    async with bot_on(bot_settings(api, tmp_path), clock) as application:
-        application.bot_data.flood = FloodGuard(policy)
-        await flood(api, FLOODER, GROUP, 15)
-        await fence(api)  # the neighbour, in the same group, is still answered
-        assert count(api, GROUP, HELP) == 5
-        assert count(api, GROUP, TOO_FAST) == 1
-
-        clock.advance(policy.refill_seconds)  # one command's worth of tokens back
-        await flood(api, FLOODER, GROUP, 5)
-        await fence(api)
-        assert count(api, GROUP, HELP) == 6
-        assert count(api, GROUP, TOO_FAST) == 1  # still the same burst: no second warning
-
-        # An expensive command costs more than the one token that came back; /help does not.
-        clock.advance(policy.refill_seconds)
-        await flood(api, FLOODER, GROUP, 1, "/test@rasd_test_bot المغرب")
-        await flood(api, FLOODER, GROUP, 1)
-        await fence(api)
-        assert count(api, GROUP, HELP) == 7
-        assert not [m for m in api.sent_messages(GROUP) if "🔍" in m.text]
-
-        # Quiet long enough for a full bucket: forgotten, and a new burst earns a new warning.
-        clock.advance(policy.full_after)
-        await fence(api)
-        assert len(application.bot_data.flood) == 1  # only the neighbour's bucket is left
-        await flood(api, FLOODER, GROUP, 6)
-        await fence(api)
-        assert count(api, GROUP, HELP) == 12
-        assert count(api, GROUP, TOO_FAST) == 2
-
-
-async def test_a_bot_admin_is_never_held_back(api, tmp_path):
-    clock = FakeClock(time.time())
-    async with bot_on(bot_settings(api, tmp_path), clock):
-        await flood(api, ADMIN, ADMIN, 60, "/help")
-        await api.wait_until(lambda: count(api, ADMIN, HELP) == 60, 30, "60 answers")
-        # The same burst from someone else is cut off.
-        await flood(api, USER, USER, 60, "/help")
-        await api.wait_for_message(USER, lambda m: TOO_FAST in m.text, timeout=30)
-    assert count(api, ADMIN, TOO_FAST) == 0
-    assert count(api, USER, HELP) == FloodPolicy().burst
 
 
 async def test_sixty_addfeeds_at_once_are_all_carried_out(api, feeds, tmp_path):

@@ -10,9 +10,18 @@ import pytest
 from core.opml import build_opml, parse_opml
 from storage import feeds as feed_store
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, run_cli, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, NEW_ITEM, TRICKY_TITLE, say
+from tests.support import (
+    ADMIN,
+    BASELINE,
+    NEW_ITEM,
+    TRICKY_TITLE,
+    USER,
+    bot_settings,
+    run_cli,
+    running_bot,
+    say,
+)
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
@@ -101,26 +110,3 @@ async def test_cli_import_and_export_opml(feeds, tmp_path):
     code, _, err = await run_cli("import-opml", str(bad), env=env)
     assert code == 2
     assert "not an OPML file" in err
-
-
-async def test_charset_and_fulltext_take_a_feed_number_and_a_value(api, feeds, tmp_path):
-    feeds.set_feed("/feed.xml", make_rss("أخبار الاختبار", BASELINE))
-    async with running_bot(bot_settings(api, tmp_path)):
-        await say(api, ADMIN, f"/addfeed {feeds.url('/feed.xml')}", expect="✅")
-        usage = await say(api, ADMIN, "/charset windows-1256")
-        assert usage.text.startswith("اكتب رقم المصدر والترميز")
-        gone = await say(api, ADMIN, "/charset 99 windows-1256")
-        assert gone.text == "هذا المصدر لم يعد موجوداً."
-        unknown = await say(api, ADMIN, "/charset 1 klingon-8")
-        assert unknown.text == "ترميز غير معروف: klingon-8"
-        chosen = await say(api, ADMIN, "/charset 1 windows-1256")
-        assert chosen.text == "✅ ترميز المصدر «أخبار الاختبار»: cp1256"
-        automatic = await say(api, ADMIN, "/charset 1 auto")
-        assert automatic.text == "✅ ترميز المصدر «أخبار الاختبار»: تلقائي"
-        gone = await say(api, ADMIN, "/fulltext 99 on")
-        assert gone.text == "هذا المصدر لم يعد موجوداً."
-        switched = await say(api, ADMIN, "/fulltext 1 ON")
-        assert switched.text == "✅ النص الكامل للمصدر «أخبار الاختبار»: دائمًا"
-    db = open_database(tmp_path / "rasd.db")
-    assert db.execute("SELECT charset, fulltext FROM feeds").fetchone() == (None, "on")
-    db.conn.close()

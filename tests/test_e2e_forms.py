@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import item, say
+from tests.support import ADMIN, USER, bot_settings, item, running_bot, say
 
 pytestmark = pytest.mark.e2e
 

@@ -15,10 +15,9 @@ import pytest
 from core.arabic import normalize
 from core.fulltext import PAGE_FAILURES_BEFORE_BACKOFF
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.data import SHARED_DATA, needs_shared
 from tests.feedserver import make_rss
-from tests.test_e2e import say
+from tests.support import ADMIN, USER, bot_settings, running_bot, say
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from core.models import Article
 from storage import articles, chats, feeds, outbox
 from storage.db import open_database
 from tests.botapi import RateLimits
-from tests.conftest import bot_settings, running_bot
+from tests.support import bot_settings, running_bot
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

@@ -11,10 +11,18 @@ import pytest
 from core.opml import build_opml, parse_opml
 from storage.db import open_database
 from tests.botapi import ApiError
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, NEW_ITEM, item, say
-from tests.test_e2e_web import free_port
+from tests.support import (
+    ADMIN,
+    BASELINE,
+    NEW_ITEM,
+    USER,
+    bot_settings,
+    free_port,
+    item,
+    running_bot,
+    say,
+)
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

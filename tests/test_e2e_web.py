@@ -13,19 +13,23 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from storage.db import open_database
-from tests.conftest import ADMIN, USER, bot_settings, run_cli, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import BASELINE, NEW_ITEM, TRICKY_TITLE, say
+from tests.support import (
+    ADMIN,
+    BASELINE,
+    NEW_ITEM,
+    TRICKY_TITLE,
+    USER,
+    bot_settings,
+    free_port,
+    run_cli,
+    running_bot,
+    say,
+)
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_short_link_redirects_counts_and_shows_in_stats(api, feeds, tmp_path):

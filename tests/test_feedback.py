@@ -10,7 +10,7 @@ from core.models import OutboxRow
 from core.query import parse_query, parse_stored
 from delivery.sender import same_topic
 from storage import articles, chats, feedback, feeds, outbox
-from tests.test_storage import article
+from tests.support import article
 
 
 def test_shown_words_drop_marks_and_a_particle_before_the_article():

@@ -7,7 +7,6 @@ import hashlib
 import os
 from pathlib import Path
 
-from tests.conftest import ROOT
 from tests.data import (
     ARABIC_FEEDS,
     EASC,
@@ -20,6 +19,7 @@ from tests.data import (
     easc_articles,
     needs_shared,
 )
+from tests.support import ROOT
 
 # The demo's six feeds are committed on purpose (samples/feeds); ../shared/data has them too.
 SAMPLE_CAPTURES = "-via-prospect-scraper"

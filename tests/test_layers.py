@@ -230,3 +230,25 @@ def test_no_runtime_function_over_60_lines_and_no_class_over_300():
                 if lines > limit and not migration:  # a migration's schema SQL is one piece
                     too_big.append(f"{name}:{node.name}")
     assert too_big == []
+
+
+def test_no_test_file_imports_another_test_file():
+    """Helpers shared by test files live in tests/support.py (or another support module), not
+    in a test file (nor in conftest.py, which pytest loads by itself)."""
+    tests = ROOT / "tests"
+    test_modules = {path.stem for path in tests.glob("test_*.py")} | {"conftest"}
+    offenders = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(filter(None, ["tests" if node.level else "", node.module or ""]))
+                modules = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for module in modules:
+                top, _, rest = module.partition(".")
+                if top == "tests" and rest.partition(".")[0] in test_modules:
+                    offenders.append(f"{path.name}:{node.lineno} imports {module}")
+    assert offenders == []

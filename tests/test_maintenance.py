@@ -12,7 +12,7 @@ from storage import chats as chat_store
 from storage import maintenance, shortlinks
 from storage import outbox as outbox_store
 from storage.db import open_database
-from tests.test_shortlinks import NOW, add_article, add_feed
+from tests.support import NOW, add_article, add_feed
 
 DAY = 86_400.0
 OLD = NOW - 40 * DAY

@@ -8,8 +8,8 @@ import pytest
 
 from core.matcher import MatchIndex, find_matches
 from core.query import QueryError, parse_query, parse_stored
-from tests.conftest import feed_texts
 from tests.data import feed_file
+from tests.support import feed_texts
 
 
 def matched_words(query: str, text: str) -> list[str]:

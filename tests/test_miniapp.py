@@ -19,9 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.webapp import InitDataRefused, sign_init_data, verify_init_data
 from miniapp.refusals import RefusalLog
 from tests.browser import find_chromium, headless_page
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import make_rss
-from tests.test_e2e import item, say
+from tests.support import ADMIN, USER, bot_settings, item, running_bot, say
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:" + "A" * 35
@@ -283,6 +282,7 @@ CHROMIUM = find_chromium()
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install -y chromium")
+@pytest.mark.slow  # a real browser starts
 async def test_the_page_adds_a_keyword_in_a_real_browser(api, feeds, tmp_path):
     assert CHROMIUM is not None
     stories = [item(1, "وفد يزور الرباط", ["وصل وفد رسمي إلى الرباط اليوم."])]
@@ -329,6 +329,7 @@ async def test_the_page_adds_a_keyword_in_a_real_browser(api, feeds, tmp_path):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install -y chromium")
+@pytest.mark.slow  # a real browser starts
 async def test_the_page_asks_to_be_opened_again_when_its_sign_in_is_stale(api, tmp_path):
     assert CHROMIUM is not None
     async with running_bot(app_settings(api, tmp_path)) as application:

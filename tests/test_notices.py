@@ -11,7 +11,7 @@ from core.models import Feed
 from delivery.notices import AdminNotices
 from storage import chats, outbox
 from tests.botapi import BotApiServer
-from tests.test_delivery import drain_until, make_bot
+from tests.support import drain_until, make_bot
 
 CATALOG = load_catalog()
 

@@ -356,6 +356,7 @@ def test_valid_empty_feed_is_not_an_error():
     assert feed == ParsedFeed(title="موجز فارغ", link="https://example.com/", items=[])
 
 
+@pytest.mark.slow  # feedparser's whole corpus
 def test_feedparser_corpus_never_raises():
     """All 2,248 data files of feedparser's own test corpus go through parse_feed."""
     assert hashlib.sha256(FEEDPARSER_SDIST.read_bytes()).hexdigest() == FEEDPARSER_SDIST_SHA256

@@ -25,8 +25,8 @@ from storage import chats
 from storage import feeds as feed_store
 from storage.db import open_database
 from tests.botapi import BotApiServer
-from tests.conftest import ADMIN, USER, bot_settings, running_bot
 from tests.feedserver import FeedServer, make_rss, sample_items
+from tests.support import ADMIN, USER, bot_settings, running_bot
 
 pytestmark = pytest.mark.e2e  # bot.py in a subprocess
 

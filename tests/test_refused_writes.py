@@ -28,7 +28,7 @@ from storage.db import Database, open_database
 from tests.botapi import BotApiServer
 from tests.feedserver import FeedServer, make_rss
 from tests.pipeline import Pipeline
-from tests.test_delivery import add_private_chats, make_bot, network_idle, queue
+from tests.support import add_private_chats, make_bot, network_idle, queue
 from tests.timing import FakeClock, eventually
 
 CATALOG = load_catalog()

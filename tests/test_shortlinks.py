@@ -10,46 +10,13 @@ import pytest
 from core.articles import prepare_article
 from core.dedup import canonical_url
 from core.links import is_code
-from core.models import Article
 from feeds.parse import parse_feed
 from storage import articles as article_store
-from storage import feeds as feed_store
 from storage import shortlinks
 from tests.data import feed_file, needs_shared
+from tests.support import NOW, add_article, add_feed
 
-NOW = 1_795_000_000.0  # 2026-11-18
 BASE = "https://r.example.org/"
-
-
-def add_feed(db, url: str = "https://news.example.org/feed", now: float = NOW) -> int:
-    return feed_store.add_feed(db, url, title="أخبار", interval_seconds=300, now=now)
-
-
-def add_article(
-    db,
-    feed_id: int,
-    number: int,
-    *,
-    now: float = NOW,
-    url: str | None = None,
-    shortlink: str | None = None,
-    story_id: int | None = None,
-) -> int:
-    """Store one article the way the poller does (its own story unless told otherwise)."""
-    article = Article(
-        item_key=f"item-{feed_id}-{number}",
-        url=url if url is not None else f"https://news.example.org/2026/11/story-{number}/",
-        title=f"خبر رقم {number}",
-        text="نص الخبر " * 20,
-        language="ar",
-        content_hash=f"hash-{number}",
-        published_at=now,
-        shortlink=shortlink,
-    )
-    stored, article_id = article_store.store_article(db, feed_id, article, now)
-    assert stored is article_store.Stored.NEW
-    article_store.set_story(db, article_id, story_id or article_id)
-    return article_id
 
 
 def test_code_is_minted_once_per_article(db):

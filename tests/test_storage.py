@@ -4,22 +4,9 @@ import sqlite3
 
 import pytest
 
-from core.models import Article
 from storage import articles, bans, chats, feeds, outbox
 from storage.db import Database, migrations, open_database
-
-
-def article(key="k1", content="h1", fingerprint=None, url="https://site/a"):
-    return Article(
-        item_key=key,
-        url=url,
-        title="عنوان",
-        text="نص الخبر",
-        language="ar",
-        content_hash=content,
-        fingerprint=fingerprint,
-        published_at=100.0,
-    )
+from tests.support import article
 
 
 def test_open_is_idempotent_and_uses_wal(tmp_path):

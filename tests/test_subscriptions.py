@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
+
 from core.matcher import find_matches
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query
 from core.subscriptions import SubscriptionBook
-from tests.conftest import feed_texts
 from tests.data import feed_file
+from tests.support import feed_texts
 
 TEXT = "قال وزير الداخلية في المغرب إن الحكومة المغربية تدرس الأمر"
 
@@ -96,6 +98,7 @@ def test_build_leaves_out_paused_and_unparsable_keywords() -> None:
     assert book.match("زار المغرب م") == {100: ["المغرب"], 400: ["م"]}
 
 
+@pytest.mark.slow  # every real feed, every keyword
 def test_book_agrees_with_find_matches_on_real_feeds() -> None:
     texts = feed_texts(feed_file("sky-news-arabia.xml"))
     texts += feed_texts(feed_file("al-jazeera_transcribed.xml"))

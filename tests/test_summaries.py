@@ -9,8 +9,8 @@ import pytest
 
 from core.summary import summarize
 from delivery.summaries import Highlighted, SummaryCache, choose_summary, summary_key
-from tests.conftest import feed_texts
 from tests.data import easc_texts, feed_file, needs_shared
+from tests.support import feed_texts
 
 TEXT = max(feed_texts(feed_file("hespress_transcribed.xml")), key=len)  # a real item's text
 

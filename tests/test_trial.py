@@ -13,8 +13,8 @@ from intake.prepare import parse_pool
 from service.trials import PAGE, Trials
 from storage import articles as article_store
 from storage import feeds as feed_store
-from tests.conftest import feed_texts
 from tests.data import ARABIC_FEEDS
+from tests.support import feed_texts
 
 NOW = 1_800_000_000.0
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from telegram.ext import Application
 
-from tests.conftest import USER, bot_settings, running_bot
+from tests.support import USER, bot_settings, running_bot
 
 pytestmark = pytest.mark.e2e  # the real bot against the test Bot API server
 

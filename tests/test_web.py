@@ -15,8 +15,7 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import maintenance, shortlinks
 from storage import outbox as outbox_store
-from storage.db import open_database
-from tests.test_shortlinks import NOW, add_article, add_feed
+from tests.support import NOW, add_article, add_feed, fresh_database
 from web.metrics import Metrics
 from web.server import (
     CLICKS_COUNTED,
@@ -83,7 +82,7 @@ class Site:
 
 @pytest.fixture
 async def site(tmp_path) -> AsyncIterator[Site]:
-    db = open_database(tmp_path / "rasd.db")
+    db = fresh_database(tmp_path / "rasd.db")
     clock = FakeClock(NOW)
     metrics = Metrics(db)
     received = Received()
@@ -515,7 +514,7 @@ async def test_webhook_answers_200_even_when_the_update_cannot_be_queued(site):
 
 
 async def test_without_a_webhook_there_is_no_webhook_route(tmp_path):
-    db = open_database(tmp_path / "rasd.db")
+    db = fresh_database(tmp_path / "rasd.db")
     app = make_web_app(
         db=db,
         catalog=CATALOG,
