@@ -15,7 +15,6 @@ import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from sqlite_utils import Database
 
@@ -287,39 +286,21 @@ def reset_in_flight(db: Database) -> int:
     ).rowcount
 
 
-class DueHead(NamedTuple):
-    """A chat owed something now: its oldest due row, and that row's turn in its flow."""
-
-    chat_id: int
-    row_id: int
-    turn: int  # 1 for the first chat of its story (or broadcast) in line, 2 for the next...
-
-
 def due_heads(
     db: Database, now: float, *, skip_chats: Iterable[int] = (), limit: int = 5000
-) -> list[DueHead]:
-    """Each chat owed something now, once (its oldest due row: a chat's messages keep their
-    order), in fair order: the first chat of every story, broadcast and notice in line, then the
-    second of each, and so on; so a story for ten chats is not held behind one for 50,000."""
+) -> list[tuple[int, int]]:
+    """(chat, oldest due row) for each chat that is owed something now."""
     skip = list(skip_chats)
     skip_sql = f"AND chat_id NOT IN ({_marks(skip)})" if skip else ""
-    rows = db.execute(
-        f"""WITH heads AS (
-                SELECT chat_id, min(id) AS id FROM outbox
+    return [
+        (row[0], row[1])
+        for row in db.execute(
+            f"""SELECT chat_id, min(id) FROM outbox
                 WHERE status = 'pending' AND not_before <= ? {skip_sql}
-                GROUP BY chat_id
-            ), flows AS (
-                SELECT h.chat_id, h.id, CASE o.kind
-                    WHEN 'alert' THEN 'a' || coalesce(o.story_id, o.article_id)
-                    WHEN 'broadcast' THEN 'b' || o.broadcast_id
-                    ELSE 'n' || o.id END AS flow
-                FROM heads h JOIN outbox o ON o.id = h.id
-            )
-            SELECT chat_id, id, row_number() OVER (PARTITION BY flow ORDER BY id) AS turn
-            FROM flows ORDER BY turn, id LIMIT ?""",  # noqa: S608
-        (now, *skip, limit),
-    ).fetchall()
-    return [DueHead(*row) for row in rows]
+                GROUP BY chat_id ORDER BY min(id) LIMIT ?""",  # noqa: S608
+            (now, *skip, limit),
+        ).fetchall()
+    ]
 
 
 def _outbox_row(row: dict) -> OutboxRow:
