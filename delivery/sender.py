@@ -152,8 +152,9 @@ class Sender:
         heads = outbox.due_heads(self.db, now, skip_chats=waiting)
         if not heads:
             return False
-        heads.sort(key=lambda head: (self.last_served.get(head[0], 0.0), head[1]))
-        rows = outbox.claim(self.db, [row_id for _, row_id in heads[: self.policy.batch]], now)
+        # Stories take turns (outbox.due_heads); among equal turns, whoever waited longest.
+        heads.sort(key=lambda head: (head.turn, self.last_served.get(head.chat_id, 0.0)))
+        rows = outbox.claim(self.db, [head.row_id for head in heads[: self.policy.batch]], now)
         for row in rows:
             self._busy.add(row.chat_id)  # one message in flight per chat, at most
             self.last_served[row.chat_id] = now

@@ -288,6 +288,14 @@ def m012_full_text(db: Database) -> None:
     )
 
 
+@migrations()
+def m013_outbox_turn(db: Database) -> None:
+    """Each row's place in its story's (or broadcast's) line of chats, written when it is queued:
+    the sender serves every story's first chats, then their second... (storage.outbox.due_heads),
+    so a story for ten chats is not held behind one for 50,000. Old rows are all first (0)."""
+    db.execute("ALTER TABLE outbox ADD COLUMN turn INTEGER NOT NULL DEFAULT 0")
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

@@ -15,6 +15,7 @@ import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
@@ -36,14 +37,16 @@ def queue_alert(
     keywords: list[str],
     now: float,
     not_before: float = 0.0,
+    turn: int = 0,
 ) -> bool:
-    """Owe a chat one alert for a story; a second match of a pending alert adds its keywords."""
+    """Owe a chat one alert for a story (`turn`: its place in the story's line of chats); a
+    second match of a pending alert adds its keywords."""
     cursor = db.execute(
         """INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
-                               not_before)
-           VALUES (?, 'alert', ?, ?, ?, ?, ?)
+                               not_before, turn)
+           VALUES (?, 'alert', ?, ?, ?, ?, ?, ?)
            ON CONFLICT DO NOTHING""",
-        (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before),
+        (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before, turn),
     )
     if cursor.rowcount > 0:
         return True
@@ -83,16 +86,19 @@ def queue_alerts(
         return 0
     known = set() if new_story else _chats_with_alert(db, story_id, list(chat_keywords))
     fresh = [
-        (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before)
-        for chat_id, keywords in chat_keywords.items()
-        if chat_id not in known
+        (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before, turn)
+        for turn, (chat_id, keywords) in enumerate(
+            (chat_id, keywords)
+            for chat_id, keywords in chat_keywords.items()
+            if chat_id not in known
+        )
     ]
     queued = 0
     if fresh:
         cursor = db.conn.executemany(
             """INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
-                                   not_before)
-               VALUES (?, 'alert', ?, ?, ?, ?, ?)
+                                   not_before, turn)
+               VALUES (?, 'alert', ?, ?, ?, ?, ?, ?)
                ON CONFLICT DO NOTHING""",
             fresh,
         )
@@ -156,9 +162,9 @@ def create_broadcast(
 def _owe_broadcast(db: Database, broadcast_id: int, chat_ids: Iterable[int], now: float) -> int:
     ids = list(chat_ids)
     db.conn.executemany(
-        """INSERT INTO outbox (chat_id, kind, broadcast_id, created_at)
-           VALUES (?, 'broadcast', ?, ?) ON CONFLICT DO NOTHING""",
-        [(chat_id, broadcast_id, now) for chat_id in ids],
+        """INSERT INTO outbox (chat_id, kind, broadcast_id, created_at, turn)
+           VALUES (?, 'broadcast', ?, ?, ?) ON CONFLICT DO NOTHING""",
+        [(chat_id, broadcast_id, now, turn) for turn, chat_id in enumerate(ids)],
     )
     return len(ids)
 
@@ -286,21 +292,30 @@ def reset_in_flight(db: Database) -> int:
     ).rowcount
 
 
+class DueHead(NamedTuple):
+    """A chat owed something now: its oldest due row, and that row's place in its story's line."""
+
+    chat_id: int
+    row_id: int
+    turn: int
+
+
 def due_heads(
     db: Database, now: float, *, skip_chats: Iterable[int] = (), limit: int = 5000
-) -> list[tuple[int, int]]:
-    """(chat, oldest due row) for each chat that is owed something now."""
+) -> list[DueHead]:
+    """Each chat owed something now, once (its oldest due row: a chat's messages keep their
+    order), in fair order: the first chats of every story, broadcast and notice, then the
+    second ones, and so on; so a story for ten chats is not held behind one for 50,000."""
     skip = list(skip_chats)
     skip_sql = f"AND chat_id NOT IN ({_marks(skip)})" if skip else ""
-    return [
-        (row[0], row[1])
-        for row in db.execute(
-            f"""SELECT chat_id, min(id) FROM outbox
-                WHERE status = 'pending' AND not_before <= ? {skip_sql}
-                GROUP BY chat_id ORDER BY min(id) LIMIT ?""",  # noqa: S608
-            (now, *skip, limit),
-        ).fetchall()
-    ]
+    # SQLite takes the bare column `turn` from the row that min(id) chose.
+    rows = db.execute(
+        f"""SELECT chat_id, min(id), turn FROM outbox
+            WHERE status = 'pending' AND not_before <= ? {skip_sql}
+            GROUP BY chat_id ORDER BY turn, min(id) LIMIT ?""",  # noqa: S608
+        (now, *skip, limit),
+    ).fetchall()
+    return [DueHead(*row) for row in rows]
 
 
 def _outbox_row(row: dict) -> OutboxRow:

@@ -13,6 +13,7 @@ from app.bootstrap import SendSettings, build_sender
 from core.i18n import load_catalog
 from core.models import Article
 from delivery.ratelimit import SlidingWindow
+from delivery.sender import SendPolicy
 from storage import articles, chats, feeds, outbox
 from tests.botapi import BotApiServer, RateLimits
 from tests.support import (
@@ -102,6 +103,39 @@ async def test_one_busy_chat_does_not_delay_the_others_first_alert(db):
     last_first = max(i for i, r in enumerate(log) if r.chat_id in others)
     assert [r.chat_id for r in log[: last_first + 1]].count(busy) == 1  # before its second
     assert log[last_first].at - log[0].at < 1.0  # the others all got theirs within a second
+    assert api.too_many_requests == 0
+
+
+async def test_a_story_for_ten_chats_is_not_held_behind_one_for_three_hundred(db):
+    clock = FakeClock(START)
+    limits = RateLimits(overall_per_second=30, private_chat_per_second=1)
+    async with BotApiServer(rate_limits=limits, clock=clock) as api:
+        big, small = list(range(1000, 1300)), list(range(5000, 5010))
+        add_private_chats(api, db, [*big, *small])
+        for number, chat_ids in ((1, big), (2, small)):  # as intake queues a story's chats
+            article_id, story_id = add_site_article(db, number)
+            outbox.queue_alerts(
+                db,
+                {c: ["المغرب"] for c in chat_ids},
+                story_id=story_id,
+                article_id=article_id,
+                now=1,
+            )
+        bot = await make_bot(api)
+        sending = SendSettings(overall_per_second=30, private_gap=1.05)
+        sender = build_sender(db, bot, CATALOG, clock=clock, sleep=clock.sleep, sending=sending)
+        async with clock.running(idle=lambda: network_idle(bot)):
+            await drain_until(sender, lambda: len(api.send_log) >= 310)
+        await bot.shutdown()
+    log = api.send_log
+    small_at = [i for i, r in enumerate(log) if r.chat_id in small]
+    assert len(small_at) == 10
+    # The stories took turns from the first round on: the ten went within the rows claimed
+    # ahead (three rounds), not after the 300 (ten seconds at 30 a second).
+    assert max(small_at) < 3 * SendPolicy.batch
+    assert log[max(small_at)].at - log[0].at < 3 * SendPolicy.batch / 30
+    assert sorted(r.chat_id for r in log) == [*big, *small]  # each chat once, nothing lost
+    assert outbox.status_counts(db) == {"sent": 310}
     assert api.too_many_requests == 0
 
 
@@ -329,7 +363,7 @@ async def test_same_story_from_two_feeds_is_one_alert_listing_both_keywords(db):
     assert not outbox.queue_alert(
         db, 16, story_id=story_id, article_id=article_id + 99, keywords=["الرباط", "المغرب"], now=2
     )
-    ((_, row_id),) = outbox.due_heads(db, now=3)
+    ((_, row_id, _),) = outbox.due_heads(db, now=3)
     (row,) = outbox.claim(db, [row_id], now=3)
     assert row.keywords == ("المغرب", "الرباط")
 

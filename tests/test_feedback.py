@@ -53,7 +53,7 @@ def _sent_alert(db, chat_id, message_id, keywords, story):
     feed_id = feeds.add_feed(db, f"https://site/{story}", title="Site", interval_seconds=300, now=1)
     _, article_id = articles.store_article(db, feed_id, article(), now=2)
     outbox.queue_alert(db, chat_id, story_id=story, article_id=article_id, keywords=keywords, now=2)
-    (row,) = outbox.claim(db, [row_id for _, row_id in outbox.due_heads(db, 3)], 3)
+    (row,) = outbox.claim(db, [head.row_id for head in outbox.due_heads(db, 3)], 3)
     outbox.mark_sent(db, row.id, message_id=message_id, now=3)
     return row
 

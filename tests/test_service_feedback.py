@@ -42,7 +42,7 @@ def sent(backend: Backend, names: list[str]) -> int:
     story = Article("k1", "https://site/a", TITLE, TEXT, "ar", "h1", None, 100.0)
     _, article_id = articles.store_article(db, feed_id, story, now=2)
     outbox.queue_alert(db, CHAT, story_id=article_id, article_id=article_id, keywords=names, now=2)
-    (row,) = outbox.claim(db, [row_id for _, row_id in outbox.due_heads(db, 3)], 3)
+    (row,) = outbox.claim(db, [head.row_id for head in outbox.due_heads(db, 3)], 3)
     outbox.mark_sent(db, row.id, message_id=MESSAGE, now=3)
     return row.id
 

@@ -200,15 +200,15 @@ def test_claim_is_fair_and_crash_safe(tmp_path):
             now=1,
         )
     heads = outbox.due_heads(db, now=5)
-    assert sorted(chat for chat, _ in heads) == [1, 2]  # one per chat
-    claimed = outbox.claim(db, [row_id for _, row_id in heads], now=5)
+    assert sorted(head.chat_id for head in heads) == [1, 2]  # one per chat
+    claimed = outbox.claim(db, [head.row_id for head in heads], now=5)
     outbox.mark_sent(db, claimed[0].id, message_id=11, now=6)
     db.conn.close()  # the process dies with claimed[1] in flight
 
     db = open_database(path)
     assert outbox.reset_in_flight(db) == 1
     assert outbox.status_counts(db) == {"pending": 5, "sent": 1}
-    assert [chat for chat, _ in outbox.due_heads(db, now=7, skip_chats=[1])] == [2]
+    assert [head.chat_id for head in outbox.due_heads(db, now=7, skip_chats=[1])] == [2]
 
 
 def test_broadcast_is_idempotent_per_source_message(db):
@@ -263,3 +263,30 @@ def test_a_ban_lives_apart_from_the_chat_row(tmp_path):
     assert chats.get_chat(db, -1005).banned
     assert bans.unban(db, 5)
     assert not bans.unban(db, 5)
+
+
+def test_due_chats_come_a_story_at_a_time_so_a_small_story_waits_for_no_big_one(db):
+    big, small = list(range(100, 150)), [900, 901, 902]
+    for chat_id in [*big, *small, 7]:
+        chats.touch_chat(db, chat_id, type="private", title="", language="ar", now=1)
+    feed_id = feeds.add_feed(db, "https://site/feed", title="Site", interval_seconds=300, now=1)
+    _, big_story = articles.store_article(db, feed_id, article("big", "hb"), now=1)
+    _, small_story = articles.store_article(db, feed_id, article("small", "hs"), now=2)
+    # The big story is queued first (its rows are the oldest), as intake queues a story.
+    outbox.queue_alerts(
+        db, {chat_id: ["a"] for chat_id in big}, story_id=big_story, article_id=big_story, now=1
+    )
+    outbox.queue_alerts(
+        db, {c: ["b"] for c in small}, story_id=small_story, article_id=small_story, now=2
+    )
+    outbox.queue_notice(db, 7, "⚠️", now=3)
+
+    heads = outbox.due_heads(db, now=5)
+    assert [(h.chat_id, h.turn) for h in heads[:8]] == [
+        (100, 0), (900, 0), (7, 0),  # every story's first chat, and the notice
+        (101, 1), (901, 1),
+        (102, 2), (902, 2),
+        (103, 3),  # the small story is done: the big one goes on alone
+    ]  # fmt: skip
+    assert len(heads) == 54  # each chat once
+    assert [h.chat_id for h in outbox.due_heads(db, now=5, limit=4)] == [100, 900, 7, 101]

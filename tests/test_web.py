@@ -435,7 +435,9 @@ async def test_metrics_parse_back(site):
     assert samples[("rasd_database_up", ())] == 1
 
     # The depth is read at scrape time: sending the row shows at once.
-    rows = outbox_store.claim(site.db, [i for _, i in outbox_store.due_heads(site.db, NOW)], NOW)
+    rows = outbox_store.claim(
+        site.db, [head.row_id for head in outbox_store.due_heads(site.db, NOW)], NOW
+    )
     outbox_store.mark_sent(site.db, rows[0].id, message_id=1, now=NOW)
     samples = await site.metric_samples()
     assert samples[("rasd_outbox_depth", ())] == 0
