@@ -8,14 +8,23 @@ messages, and the time to each chat's first alert (p50, p99).
 
     .venv/bin/python bench/deliver.py                  # 5,000 alerts, 1,000 chats, 30/s, 1/s/chat
     .venv/bin/python bench/deliver.py --rate 100 --alerts 2000 --chats 400 --no-baseline
+
+Scenario "fair" (issue #30 (a)): a story for 5,000 chats, then one second later a story for 10
+other chats, at the free limit. It prints the 10 chats' p99 time to alert (target <= 10 s) and
+the time until the 5,000th alert (target: within 5% of 5,000/30 s), for this tree and, in the
+same run, for the code before the fair order (--before, a git ref checked out beside):
+
+    .venv/bin/python bench/deliver.py --scenario fair  # about 6 minutes
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +34,9 @@ from pathlib import Path
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 # PTB logs every 429 with a traceback; both senders handle them and the server counts them.
 logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The code measured: this tree, or (for the fair scenario's "before") a checkout of another ref.
+TREE = Path(os.environ.get("RASD_BENCH_TREE") or Path(__file__).resolve().parents[1])
+sys.path.insert(0, str(TREE))
 
 from telegram.error import RetryAfter  # noqa: E402
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot  # noqa: E402
@@ -40,6 +51,7 @@ from storage.db import open_database  # noqa: E402
 from tests.botapi import BotApiServer, RateLimits  # noqa: E402
 
 FIRST_CHAT = 100_000
+BEFORE_FAIR_ORDER = "cbf2de5"  # the last commit before stories took turns (issue #30)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -99,8 +111,9 @@ def make_bot(api: BotApiServer, rate: float, limiter: BaseRateLimiter | None = N
     )
 
 
-async def run_rasd(api, db, expected: int, rate: float, chat_gap: float) -> float:
-    budget = SendBudget(rate, private_gap=chat_gap)  # as bot.py wires it: shared with replies
+async def start_sender(api, db, rate: float, chat_gap: float):
+    """The bot and its sender as bot.py wires them (the budget shared with replies), running."""
+    budget = SendBudget(rate, private_gap=chat_gap)
     bot = make_bot(api, rate, BotRateLimiter(budget))
     await bot.initialize()
     sender = build_sender(
@@ -111,10 +124,18 @@ async def run_rasd(api, db, expected: int, rate: float, chat_gap: float) -> floa
         sending=SendSettings(overall_per_second=rate, private_gap=chat_gap, alerts_per_hour=10_000),
         budget=budget,
     )
-    started = time.monotonic()
-    task = asyncio.create_task(sender.run())
+    return bot, sender, asyncio.create_task(sender.run())
+
+
+async def until_sent(db, expected: int) -> None:
     while outbox.status_counts(db).get("sent", 0) < expected:  # noqa: ASYNC110 (polls the DB)
         await asyncio.sleep(0.2)
+
+
+async def run_rasd(api, db, expected: int, rate: float, chat_gap: float) -> float:
+    bot, sender, task = await start_sender(api, db, rate, chat_gap)
+    started = time.monotonic()
+    await until_sent(db, expected)
     sender.stop()
     await task
     await bot.shutdown()
@@ -185,6 +206,99 @@ def report(
     )
 
 
+def queue_story(db, number: int, chat_ids: list[int]) -> None:
+    """One story, alerted to every chat in `chat_ids`."""
+    feed = feeds.feed_by_url(db, "https://bench/feed")
+    feed_id = (
+        feed.id
+        if feed
+        else feeds.add_feed(db, "https://bench/feed", title="مصدر", interval_seconds=300, now=1)
+    )
+    text = "قال مسؤولون في المغرب إن الحكومة ستعلن خطة جديدة هذا الأسبوع."
+    story = Article(
+        f"k{number}", f"https://bench/{number}", f"خبر {number}", text, "ar", str(number)
+    )
+    with db.atomic():
+        _, article_id = articles.store_article(db, feed_id, story, now=1)
+        articles.set_story(db, article_id, article_id)
+        # As intake queues a story: all its chats at once (each with its place in line).
+        outbox.queue_alerts(
+            db, {c: ["المغرب"] for c in chat_ids}, story_id=article_id, article_id=article_id, now=1
+        )
+
+
+async def run_fair(rate: float, big: int, small: int) -> dict[str, float]:
+    """A story for `big` chats, one second later one for `small` others: their figures."""
+    big_ids = [FIRST_CHAT + i for i in range(big)]
+    small_ids = [FIRST_CHAT + big + i for i in range(small)]
+    limits = RateLimits(overall_per_second=int(rate), private_chat_per_second=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with BotApiServer(rate_limits=limits) as api:
+            db = open_database(Path(tmp) / "bench.db")
+            for chat_id in big_ids + small_ids:
+                api.private_chat(chat_id, f"u{chat_id}", language_code="ar")
+                chats.touch_chat(db, chat_id, type="private", title="", language="ar", now=1)
+            queue_story(db, 1, big_ids)
+            bot, sender, task = await start_sender(api, db, rate, 1.05)
+            started = time.monotonic()
+            await asyncio.sleep(1.0)
+            queue_story(db, 2, small_ids)
+            small_queued = time.monotonic()
+            sender.wake()
+            await until_sent(db, big + small)
+            sender.stop()
+            await task
+            await bot.shutdown()
+            db.conn.close()
+            log = api.send_log
+    received = Counter(r.chat_id for r in log)
+    waits = [r.at - small_queued for r in log if r.chat_id in set(small_ids)]
+    return {
+        "small_p99": percentile(waits, 0.99),
+        "big_done": max(r.at for r in log if r.chat_id in set(big_ids)) - started,
+        "lost": big + small - len(received),
+        "duplicated": sum(count - 1 for count in received.values()),
+        "too_many": api.too_many_requests,
+    }
+
+
+def fair_line(name: str, figures: dict[str, float], rate: float, big: int) -> str:
+    ideal = big / rate
+    small_ok = "ok" if figures["small_p99"] <= 10 else "MISSED"
+    big_ok = "ok" if figures["big_done"] <= ideal * 1.05 else "MISSED"
+    return (
+        f"{name:<24} small story p99 {figures['small_p99']:6.1f}s (target <= 10 s: {small_ok})  "
+        f"{big}th alert at {figures['big_done']:6.1f}s (ideal {ideal:.1f}s, within 5%: {big_ok})  "
+        f"lost {figures['lost']:.0f}  duplicated {figures['duplicated']:.0f}  "
+        f"429s {figures['too_many']:.0f}"
+    )
+
+
+async def bench_fair(args: argparse.Namespace) -> None:
+    """The fair scenario here, then (unless --no-baseline) on the code before it, in a process
+    of its own that imports the checkout."""
+    figures = await run_fair(args.rate, args.big, args.small)
+    if args.json:
+        print(json.dumps(figures))
+        return
+    print(f"a story for {args.big} chats, then one for {args.small} others 1 s later, "
+          f"{args.rate:g}/s")  # fmt: skip
+    print(fair_line("this tree", figures, args.rate, args.big))
+    if not args.baseline:
+        return
+    from bench.shared import checkout  # here: the "before" process imports another tree's bench
+
+    with tempfile.TemporaryDirectory() as tmp, checkout(args.before, Path(tmp) / "before") as old:
+        command = [sys.executable, __file__, "--scenario", "fair", "--json", "--rate",
+                   str(args.rate), "--big", str(args.big), "--small", str(args.small)]  # fmt: skip
+        done = subprocess.run(  # noqa: ASYNC221 (nothing else runs meanwhile)
+            command, env={**os.environ, "RASD_BENCH_TREE": str(old)}, capture_output=True,
+            text=True, check=True,
+        )  # fmt: skip
+    before = json.loads(done.stdout.strip().splitlines()[-1])
+    print(fair_line(f"before ({args.before})", before, args.rate, args.big))
+
+
 async def bench(args: argparse.Namespace) -> None:
     limits = RateLimits(
         overall_per_second=int(args.rate), private_chat_per_second=int(args.chat_rate)
@@ -234,7 +348,13 @@ def main() -> None:
         default=60.0,
         help="stop the (slow) naive baseline after this long",
     )
-    asyncio.run(bench(parser.parse_args()))
+    parser.add_argument("--scenario", choices=("spread", "fair"), default="spread")
+    parser.add_argument("--big", type=int, default=5000, help="fair: the big story's chats")
+    parser.add_argument("--small", type=int, default=10, help="fair: the small story's chats")
+    parser.add_argument("--before", default=BEFORE_FAIR_ORDER, help="fair: the code before")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    asyncio.run(bench_fair(args) if args.scenario == "fair" else bench(args))
 
 
 if __name__ == "__main__":

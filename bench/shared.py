@@ -6,7 +6,10 @@ is never committed, so a clone with nothing beside it has none of it.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,3 +28,16 @@ def require_shared(path: Path, what: str, how: str = "") -> Path:
     hint = how or "../shared/data beside the clone: it is never committed"
     print(f"{script}: needs {what} at {path} ({hint})", file=sys.stderr)
     raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def checkout(ref: str, directory: Path) -> Iterator[Path]:
+    """The code at git `ref` in `directory` (a detached worktree), removed afterwards: a
+    benchmark's "before" in the same run as its "after"."""
+    subprocess.run(["git", "worktree", "add", "--detach", str(directory), ref], cwd=ROOT,
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield directory
+    finally:
+        remove = ["git", "worktree", "remove", "--force", str(directory)]
+        subprocess.run(remove, cwd=ROOT, check=False, capture_output=True)

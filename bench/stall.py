@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 
 from bench.shared import EASC as SHARED_EASC  # noqa: E402
-from bench.shared import require_shared  # noqa: E402
+from bench.shared import checkout, require_shared  # noqa: E402
 from tests.botapi import MESSAGE_LIMIT, BotApiServer, RateLimits  # noqa: E402
 from tests.feedserver import FeedServer, make_rss  # noqa: E402
 
@@ -350,12 +350,6 @@ def report(name: str, result: dict[str, object]) -> None:
           f" longest message {result['longest']} chars (limit {MESSAGE_LIMIT})")  # fmt: skip
 
 
-def baseline_checkout(ref: str, directory: Path) -> Path:
-    subprocess.run(["git", "worktree", "add", "--detach", str(directory), ref], cwd=ROOT,
-                   check=True, capture_output=True)  # fmt: skip
-    return directory
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the code to compare")
@@ -368,12 +362,8 @@ async def main() -> None:
         if args.no_baseline:
             report("this tree", await run_checkout(ROOT, args.seconds, sentences))
             return
-        old = baseline_checkout(args.baseline, Path(tmp) / "baseline")
-        try:
+        with checkout(args.baseline, Path(tmp) / "baseline") as old:
             report(f"baseline ({args.baseline})", await run_checkout(old, args.seconds, sentences))
-        finally:
-            remove = ["git", "worktree", "remove", "--force", str(old)]
-            subprocess.run(remove, cwd=ROOT, check=False, capture_output=True)  # noqa: ASYNC221
     report("this tree", await run_checkout(ROOT, args.seconds, sentences))
 
 
