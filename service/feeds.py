@@ -133,9 +133,9 @@ def find_feed(backend: Backend, feed_id: int) -> Feed | Refusal:
 
 def feed_details(backend: Backend, feed_id: int) -> FeedDetails | Refusal:
     """One feed and its items per day; refused when it is gone."""
-    feed = feed_store.get_feed(backend.db, feed_id)
-    if feed is None:
-        return FEED_GONE
+    feed = find_feed(backend, feed_id)
+    if isinstance(feed, Refusal):
+        return feed
     return FeedDetails(feed, stats.items_per_day(backend.db, feed.id, now=backend.clock()))
 
 
@@ -143,17 +143,18 @@ def pause_feed(
     backend: Backend, feeds: FeedAdministration, feed_id: int, *, paused: bool
 ) -> Feed | Refusal:
     """Pause a feed, or re-enable it (due at once, its errors forgotten)."""
-    feed = feed_store.get_feed(backend.db, feed_id)
-    if feed is None:
-        return FEED_GONE
+    feed = find_feed(backend, feed_id)
+    if isinstance(feed, Refusal):
+        return feed
     feeds.set_paused(feed_id, paused)
     return _stored(backend, feed)
 
 
 def delete_feed(backend: Backend, feeds: FeedAdministration, feed_id: int) -> Refusal | None:
     """Forget a feed and its articles."""
-    if feed_store.get_feed(backend.db, feed_id) is None:
-        return FEED_GONE
+    feed = find_feed(backend, feed_id)
+    if isinstance(feed, Refusal):
+        return feed
     feeds.delete(feed_id)
     return None
 
@@ -166,19 +167,20 @@ def set_fulltext(
     mode = mode.lower()
     if mode not in FULLTEXT_MODES:
         return Refusal("fulltext_usage")
-    feed = feed_store.get_feed(backend.db, feed_id)
-    if feed is None:
-        return FEED_GONE
+    feed = find_feed(backend, feed_id)
+    if isinstance(feed, Refusal):
+        return feed
     feeds.set_fulltext(feed_id, mode)
     return _stored(backend, feed)
 
 
 def next_fulltext(backend: Backend, feeds: FeedAdministration, feed_id: int) -> Feed | Refusal:
     """Turn a feed's full-text mode to the next one: auto → on → off → auto."""
-    feed = feed_store.get_feed(backend.db, feed_id)
-    if feed is None:
-        return FEED_GONE
-    return set_fulltext(backend, feeds, feed_id, FULLTEXT_NEXT.get(feed.fulltext, "auto"))
+    feed = find_feed(backend, feed_id)
+    if isinstance(feed, Refusal):
+        return feed
+    feeds.set_fulltext(feed_id, FULLTEXT_NEXT.get(feed.fulltext, "auto"))
+    return _stored(backend, feed)
 
 
 def set_charset(
@@ -186,9 +188,9 @@ def set_charset(
 ) -> CharsetSet | Refusal:
     """Decode a feed that lies about its encoding with `value` from now on ("auto": detect it
     again); refused when Python knows no such codec."""
-    feed = feed_store.get_feed(backend.db, feed_id)
-    if feed is None:
-        return FEED_GONE
+    feed = find_feed(backend, feed_id)
+    if isinstance(feed, Refusal):
+        return feed
     wanted = None if value.lower() in DETECT_CHARSET else value
     try:
         name = feeds.set_charset(feed_id, wanted)
