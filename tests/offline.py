@@ -55,7 +55,7 @@ from tests.botapi import (
     trim_text,
     utf16_len,
 )
-from tests.support import bot_env, fresh_database
+from tests.support import USER, bot_env, fresh_database
 from tests.timing import FakeClock, within
 
 JsonDict = dict[str, Any]
@@ -81,6 +81,31 @@ def ar(message_id: str, /, **params: object) -> str:
 def en(message_id: str, /, **params: object) -> str:
     """A catalog message in English, as the bot sends it."""
     return CATALOG.text("en", message_id, **params)
+
+
+def sara_mydata(**differences: object) -> str:
+    """Sara's /mydata answer (user USER, a private chat in Arabic), as a new chat has it but for
+    `differences`: every field is named, so a test states the whole message."""
+    fields: dict[str, object] = {
+        "id": USER,
+        "type": "private",
+        "language": "ar",
+        "languages": "ar",
+        "count": 0,
+        "keywords": ar("none"),
+        "mode": ar("mode_instant"),
+        "timezone": "UTC",  # DEFAULT_TIMEZONE
+        "quiet": ar("quiet_off"),
+        "sent": 0,
+        "owed": 0,
+        "title": "سارة",
+        "channels": ar("none"),
+        "feeds": 0,
+        "broadcasts": 0,
+    }
+    unknown = differences.keys() - fields.keys()
+    assert not unknown, f"/mydata has no field {unknown}"
+    return ar("mydata", **{**fields, **differences})
 
 
 # ---------------------------------------------------------------- what the bot did

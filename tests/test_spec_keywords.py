@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from core.i18n import Plural
 from storage import chats as chat_store
-from tests.offline import Button, PopUp, ar, en, offline_bot
+from tests.offline import Button, PopUp, ar, en, offline_bot, sara_mydata
 from tests.support import USER
 
 MOROCCO, TUNISIA = "المغرب", "تونس"
@@ -131,24 +131,7 @@ async def test_pause_and_resume_all_alerts(sara):
 async def test_mydata_says_everything_kept_about_the_chat(sara):
     await sara.send(f"/add {MOROCCO}")
     said = await sara.send("/mydata")
-    assert said.text == ar(
-        "mydata",
-        id=USER,
-        type="private",
-        language="ar",
-        languages="ar",
-        count=1,
-        keywords=MOROCCO,
-        mode=ar("mode_instant"),
-        timezone="UTC",  # DEFAULT_TIMEZONE
-        quiet=ar("quiet_off"),
-        sent=0,
-        owed=0,
-        title="سارة",
-        channels=ar("none"),
-        feeds=0,
-        broadcasts=0,
-    )
+    assert said.text == sara_mydata(count=1, keywords=MOROCCO)
 
 
 async def test_stop_asks_then_deletes_everything_or_keeps_it(sara):
