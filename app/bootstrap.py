@@ -18,10 +18,11 @@ from core.subscriptions import SubscriptionBook
 from core.write_health import WriteHealth
 from delivery.compose import Composer
 from delivery.notices import AdminNotices
+from delivery.paid import PAID_KINDS, PaidLane
 from delivery.ratelimit import GROUP_GAP, PRIVATE_GAP, SendBudget
 from delivery.refused import RefusedWrites
 from delivery.sender import Sender, SendPolicy
-from delivery.transport import MAX_ATTEMPTS, MessageBot, PacedBot, Transport
+from delivery.transport import MAX_ATTEMPTS, MessageBot, PlainBot, Transport
 from feeds.fetch import Fetcher
 from feeds.pages import PageFetcher
 from handlers.context import Services
@@ -34,10 +35,14 @@ from intake.store import FeedSchedule, FeedWork, Intake
 from service.base import Backend
 from service.trials import Trials
 from storage import chats as chat_store
+from storage import stats as stats_store
 from storage.db import Database, open_database
 from web.metrics import Metrics
 
 Clock = Callable[[], float]
+# Rows claimed a round with the paid lane on: up to twice this many in flight, enough for
+# 1,000 messages a second at Telegram's round trip of a tenth of a second.
+PAID_BATCH = 100
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -94,6 +99,7 @@ def send_settings(settings: Settings) -> SendSettings:
         alerts_per_hour=settings.alerts_per_hour,
         default_timezone=settings.default_timezone,
         shortlink_base_url=settings.shortlink_base_url,
+        batch=PAID_BATCH if settings.paid_broadcast != "off" else SendPolicy.batch,
     )
 
 
@@ -142,10 +148,11 @@ def bootstrap(
     metrics = Metrics(db, writes)
     sender = None
     if bot is not None:
+        paid = paid_lane(settings, db, clock, notices, bot)
         sender = build_sender(
             db, bot, catalog, clock=clock, sending=send_settings(settings), budget=budget,
-            writes=writes, on_chat_moved=book.move_chat, on_sent=metrics.message_sent,
-            on_failed=metrics.message_failed,
+            paid=paid, writes=writes, on_chat_moved=book.move_chat,
+            on_sent=metrics.message_sent, on_failed=metrics.message_failed,
         )  # fmt: skip
         notices.wake = sender.wake
     wake = sender.wake if sender is not None else _nothing
@@ -167,6 +174,25 @@ def bootstrap(
     )  # fmt: skip
 
 
+def paid_lane(
+    settings: Settings, db: Database, clock: Clock, notices: AdminNotices, bot: object
+) -> PaidLane | None:
+    """The paid lane the operator turned on (None: off, or a bot that cannot pay: the demo's
+    console), its day's count kept in the database."""
+    kinds = PAID_KINDS[settings.paid_broadcast]
+    balance = getattr(bot, "get_my_star_balance", None)
+    if not kinds or balance is None:
+        return None
+    return PaidLane(
+        kinds,
+        settings.paid_broadcast_stars_per_day,
+        balance=balance,
+        clock=clock,
+        paid_on=lambda day: stats_store.sends_on(db, day)["paid"],
+        on_closed=notices.paid_lane_closed,
+    )
+
+
 def build_sender(
     db: Database,
     bot: MessageBot,
@@ -176,6 +202,7 @@ def build_sender(
     sleep: Sleep = asyncio.sleep,
     sending: SendSettings = SendSettings(),
     budget: SendBudget | None = None,
+    paid: PaidLane | None = None,
     writes: WriteHealth | None = None,
     on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
     on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
@@ -184,8 +211,9 @@ def build_sender(
     """The outbox sender and its parts (the bot's, and the one tests and benchmarks drive).
     `budget`: the one the bot's rate limiter spends, so alerts and replies share Telegram's
     limits and replies go first; without it (a plain Bot) the bot is paced by a budget of its
-    own. `writes` hears when the database refuses writes; the `on_*` callables feed metrics
-    and the subscription index."""
+    own. `paid`: the paid lane, when on (the budget hands out its slots). `writes` hears when
+    the database refuses writes; the `on_*` callables feed metrics and the subscription
+    index."""
     if budget is None:
         budget = SendBudget(
             sending.overall_per_second,
@@ -194,7 +222,8 @@ def build_sender(
             private_gap=sending.private_gap,
             group_gap=sending.group_gap,
         )
-        bot = PacedBot(bot, budget)
+        bot = PlainBot(bot, budget)
+    budget.paid = paid  # built before the database it counts in: handed over here
     refused = RefusedWrites(db, writes if writes is not None else WriteHealth(), clock)
     composer = Composer(
         db,
@@ -207,7 +236,9 @@ def build_sender(
         db,
         bot,
         refused,
+        budget,
         clock=clock,
+        paid=paid,
         max_attempts=sending.max_attempts,
         on_chat_moved=on_chat_moved,
         on_sent=on_sent,

@@ -20,6 +20,7 @@ from core.models import Subscription
 from core.query import parse_query
 from core.render import plain_text, replace_links
 from core.settings import load_settings
+from delivery.ratelimit import SendBudget
 from storage import chats as chat_store
 from storage import outbox
 
@@ -133,7 +134,9 @@ async def run_demo(*, once: bool, cycle_seconds: float = 3.0, out=sys.stdout) ->
             parse_workers=0,
             full_text=False,  # offline: the sample items' pages are out on the web
         )
-        rasd = bootstrap(settings, bot=ConsoleBot(out))  # a console: nothing to pace
+        # A console: nothing to pace.
+        unpaced = SendBudget(1e6, private_gap=0, group_gap=0)
+        rasd = bootstrap(settings, bot=ConsoleBot(out), budget=unpaced)
         follow_demo_keywords(rasd)
         print(f"Rasd demo: keywords {'، '.join(DEMO_KEYWORDS)}", file=out)
         for name in feeds:

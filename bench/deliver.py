@@ -242,7 +242,8 @@ async def run_fair(rate: float, big: int, small: int) -> dict[str, float]:
             bot, sender, task = await start_sender(api, db, rate, 1.05)
             started = time.monotonic()
             await asyncio.sleep(1.0)
-            queue_story(db, 2, small_ids)
+            if small_ids:
+                queue_story(db, 2, small_ids)
             small_queued = time.monotonic()
             sender.wake()
             await until_sent(db, big + small)
@@ -254,7 +255,7 @@ async def run_fair(rate: float, big: int, small: int) -> dict[str, float]:
     received = Counter(r.chat_id for r in log)
     waits = [r.at - small_queued for r in log if r.chat_id in set(small_ids)]
     return {
-        "small_p99": percentile(waits, 0.99),
+        "small_p99": percentile(waits, 0.99) if waits else 0.0,
         "big_done": max(r.at for r in log if r.chat_id in set(big_ids)) - started,
         "lost": big + small - len(received),
         "duplicated": sum(count - 1 for count in received.values()),
@@ -286,17 +287,114 @@ async def bench_fair(args: argparse.Namespace) -> None:
     print(fair_line("this tree", figures, args.rate, args.big))
     if not args.baseline:
         return
+    before = before_run(args, big=args.big, small=args.small)
+    print(fair_line(f"before ({args.before})", before, args.rate, args.big))
+
+
+async def serve_api(args: argparse.Namespace) -> None:
+    """The test Bot API server for the paid scenario, in a process of its own (Telegram's CPU is
+    not the bot's): prints its address, serves until stdin closes, then prints what it got."""
+    limits = RateLimits(overall_per_second=int(args.rate), private_chat_per_second=1)
+    async with BotApiServer(rate_limits=limits) as api:
+        api.star_balance_tenths = args.stars * 10
+        for chat_id in range(FIRST_CHAT, FIRST_CHAT + args.big):
+            api.private_chat(chat_id, f"u{chat_id}", language_code="ar")
+        print(json.dumps({"token": api.token, "base_url": api.base_url}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        sent = [(r.chat_id, r.at, r.paid) for r in api.send_log]
+        print(json.dumps({"sent": sent, "debited": api.stars_debited_tenths,
+                          "too_many": api.too_many_requests}), flush=True)  # fmt: skip
+
+
+async def run_paid(rate: float, big: int, stars: int) -> dict[str, float]:
+    """A story for `big` chats with the paid lane on (issue #30 (b)): its figures."""
+    from app.bootstrap import PAID_BATCH  # not in the code before: imported here
+    from delivery.paid import PAID_KINDS, PaidLane
+
+    command = [sys.executable, __file__, "--serve-api", "--rate", str(rate), "--big", str(big),
+               "--stars", str(stars)]  # fmt: skip
+    server = await asyncio.create_subprocess_exec(
+        *command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, limit=1 << 26
+    )
+    assert server.stdout is not None
+    assert server.stdin is not None
+    address = json.loads(await server.stdout.readline())
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_database(Path(tmp) / "bench.db")
+        big_ids = [FIRST_CHAT + i for i in range(big)]
+        for chat_id in big_ids:
+            chats.touch_chat(db, chat_id, type="private", title="", language="ar", now=1)
+        queue_story(db, 1, big_ids)
+        budget = SendBudget(rate, private_gap=1.05)
+        bot = ExtBot(address["token"], base_url=address["base_url"],
+                     request=HTTPXRequest(connection_pool_size=128),
+                     rate_limiter=BotRateLimiter(budget))  # fmt: skip
+        await bot.initialize()
+        lane = PaidLane(PAID_KINDS["all"], stars, balance=bot.get_my_star_balance, clock=time.time)
+        sending = SendSettings(
+            overall_per_second=rate, private_gap=1.05, alerts_per_hour=10_000, batch=PAID_BATCH
+        )
+        sender = build_sender(
+            db, bot, load_catalog(), clock=time.time, sending=sending, budget=budget, paid=lane
+        )
+        started = time.monotonic()
+        task = asyncio.create_task(sender.run())
+        await until_sent(db, big)
+        sender.stop()
+        await task
+        await bot.shutdown()
+        db.conn.close()
+    server.stdin.close()
+    report = json.loads(await server.stdout.readline())
+    await server.wait()
+    received = Counter(chat for chat, _, _ in report["sent"])
+    return {
+        "last": max(at for _, at, _ in report["sent"]) - started,
+        "debited": report["debited"] / 10,
+        "past_free": sum(paid for _, _, paid in report["sent"]),
+        "counted": lane.paid_today / 10,
+        "lost": big - len(received),
+        "duplicated": sum(count - 1 for count in received.values()),
+        "too_many": report["too_many"],
+    }
+
+
+async def bench_paid(args: argparse.Namespace) -> None:
+    """The paid scenario here, beside the same story at the free rate on the code before."""
+    figures = await run_paid(args.rate, args.big, args.stars)
+    ok = "ok" if figures["last"] <= 15 else "MISSED"
+    print(f"a story for {args.big} chats, free limit {args.rate:g}/s, paid lane on (all), "
+          f"balance {args.stars} Stars")  # fmt: skip
+    print(
+        f"{'this tree, paid lane':<24} last alert at {figures['last']:6.1f}s (target <= 15 s: {ok})"
+        f"  Stars debited {figures['debited']:g} = 0.1 x {figures['past_free']:.0f} messages "
+        f"past the free rate (the lane counted {figures['counted']:g})  "
+        f"lost {figures['lost']:.0f}  duplicated {figures['duplicated']:.0f}  "
+        f"429s {figures['too_many']:.0f}"
+    )
+    if not args.baseline:
+        return
+    before = before_run(args, big=args.big, small=0)
+    print(
+        f"{'before (' + args.before + ')':<24} last alert at {before['big_done']:6.1f}s "
+        f"(the free rate only; ideal {args.big / args.rate:.1f}s)  Stars 0  "
+        f"lost {before['lost']:.0f}  duplicated {before['duplicated']:.0f}"
+    )
+
+
+def before_run(args: argparse.Namespace, *, big: int, small: int) -> dict[str, float]:
+    """The fair scenario on the code before (`--before`), in a process of its own that
+    imports the checkout."""
     from bench.shared import checkout  # here: the "before" process imports another tree's bench
 
     with tempfile.TemporaryDirectory() as tmp, checkout(args.before, Path(tmp) / "before") as old:
         command = [sys.executable, __file__, "--scenario", "fair", "--json", "--rate",
-                   str(args.rate), "--big", str(args.big), "--small", str(args.small)]  # fmt: skip
-        done = subprocess.run(  # noqa: ASYNC221 (nothing else runs meanwhile)
+                   str(args.rate), "--big", str(big), "--small", str(small)]  # fmt: skip
+        done = subprocess.run(
             command, env={**os.environ, "RASD_BENCH_TREE": str(old)}, capture_output=True,
             text=True, check=True,
         )  # fmt: skip
-    before = json.loads(done.stdout.strip().splitlines()[-1])
-    print(fair_line(f"before ({args.before})", before, args.rate, args.big))
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -348,13 +446,16 @@ def main() -> None:
         default=60.0,
         help="stop the (slow) naive baseline after this long",
     )
-    parser.add_argument("--scenario", choices=("spread", "fair"), default="spread")
+    parser.add_argument("--scenario", choices=("spread", "fair", "paid"), default="spread")
+    parser.add_argument("--stars", type=int, default=1000, help="paid: the bot's Star balance")
     parser.add_argument("--big", type=int, default=5000, help="fair: the big story's chats")
     parser.add_argument("--small", type=int, default=10, help="fair: the small story's chats")
     parser.add_argument("--before", default=BEFORE_FAIR_ORDER, help="fair: the code before")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-api", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(bench_fair(args) if args.scenario == "fair" else bench(args))
+    scenarios = {"fair": bench_fair, "paid": bench_paid, "spread": bench}
+    asyncio.run(serve_api(args) if args.serve_api else scenarios[args.scenario](args))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ class Settings:
     page_wait_seconds: float = 25.0  # from a feed's fetch to its items stored, pages or not
     pages_per_cycle: int = 200  # page fetches one poll cycle may start; past them, the teaser
     send_rate_per_second: float = 30.0
+    paid_broadcast: str = "off"  # off, broadcasts, alerts or all (README, "The paid lane")
+    paid_broadcast_stars_per_day: int = 100
     alerts_per_hour: int = 20
     default_timezone: str = "UTC"
     inactive_retention_days: int = 180
@@ -140,6 +142,7 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "PAGES_PER_CYCLE": ("pages_per_cycle", int, 0),
     "PAGE_WAIT_SECONDS": ("page_wait_seconds", float, 1),
     "SEND_RATE_PER_SECOND": ("send_rate_per_second", float, 0.1),
+    "PAID_BROADCAST_STARS_PER_DAY": ("paid_broadcast_stars_per_day", int, 1),
     "ALERTS_PER_HOUR": ("alerts_per_hour", int, 1),
     "INACTIVE_RETENTION_DAYS": ("inactive_retention_days", int, 1),
     "RETENTION_DAYS": ("retention_days", int, 1),
@@ -147,6 +150,7 @@ _NUMBERS: dict[str, tuple[str, type, float]] = {
     "WEB_PORT": ("web_port", int, 0),
     "WEBAPP_AUTH_MAX_AGE": ("webapp_auth_max_age", float, 60),
 }
+PAID_BROADCAST_CHOICES = ("off", "broadcasts", "alerts", "all")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 _WEBHOOK_PATH_END = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -227,6 +231,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     for name, (attr, kind, minimum) in _NUMBERS.items():
         if env.get(name, "").strip():
             values[attr] = _number(name, env[name], kind, minimum)
+    paid = env.get("PAID_BROADCAST", "").strip().lower()
+    if paid:
+        if paid not in PAID_BROADCAST_CHOICES:
+            raise SettingsError(
+                f"PAID_BROADCAST must be one of {', '.join(PAID_BROADCAST_CHOICES)}, got {paid!r}"
+            )
+        values["paid_broadcast"] = paid
     timezone = env.get("DEFAULT_TIMEZONE", "").strip()
     if timezone:
         if not is_valid_timezone(timezone):

@@ -105,6 +105,16 @@ class AdminNotices:
             reason=reason,
         )
 
+    def paid_lane_closed(self, reason: str, detail: str) -> None:
+        """The paid lane stopped paying (PaidLane.on_closed): "ceiling", "balance" or
+        "refused", with the ceiling or Telegram's words."""
+        if reason == "ceiling":
+            self._queue("paid_lane_ceiling_notice", ceiling=detail)
+        elif reason == "balance":
+            self._queue("paid_lane_balance_notice")
+        else:
+            self._queue("paid_lane_refused_notice", error=shorten(detail, SHOWN_ERROR_CHARS))
+
     def database_failing(self, error: str, since: float) -> None:
         """The database started refusing writes (WriteHealth.on_start)."""
         self._tell_recovery = since - self.last_trouble_notice >= NOTICE_INTERVAL_SECONDS

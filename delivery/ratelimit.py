@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -42,6 +42,8 @@ GROUP_PERIOD = 61.0  # a little over a minute, for clock jitter
 GLOBAL_429_CHATS = 3  # this many chats refused within a second: the limit is the bot's own
 MAX_REPLY_RETRIES = 5
 MAX_REPLY_WAIT = 60.0  # a reply Telegram holds back longer than this is stale: give up
+PAID_CATCH_UP = 0.02  # seconds of paid slots a late wake-up may take at once (20 at 1,000/s)
+PAID_YIELD_SECONDS = 1.0  # the paid lane yields to a message that cannot pay after this wait
 _CHAT_MEMORY = 4096  # chats remembered before those quiet for a while are forgotten
 
 # New messages: paced per chat as well as overall.
@@ -52,13 +54,23 @@ _COUNTED = ("editMessage", "answerCallbackQuery")
 
 @dataclass(frozen=True)
 class RateArgs:
-    """`rate_limit_args` of a Bot API call: its priority, and whether a 429 is retried here."""
+    """`rate_limit_args` of a Bot API call: its priority, whether a 429 is retried here, and
+    whether the caller already holds its slot (the outbox's transport takes its own)."""
 
     priority: int = HIGH
     retry: bool = True
+    slot_taken: bool = False
 
 
-OUTBOX = RateArgs(priority=LOW, retry=False)
+OUTBOX = RateArgs(priority=LOW, retry=False, slot_taken=True)
+
+
+class PaidAllowance(Protocol):
+    """The paid lane as the budget sees it (delivery.paid.PaidLane)."""
+
+    def available(self) -> bool: ...
+
+    def spend(self) -> None: ...
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -78,10 +90,14 @@ class SlidingWindow:
         clock: Callable[[], float],
         period: float = 1.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        catch_up: float = 0.0,
     ) -> None:
+        """`catch_up`: after a late wake-up, the seconds' worth of missed slots that may be
+        taken at once (at least one)."""
         self.limit = max(1, int(limit))
         self.period = period
         self.spacing = period / max(limit, 1e-9)
+        self.catch_up = max(1, int(catch_up / self.spacing))
         self.clock = clock
         self.sleep = sleep
         self.times: deque[float] = deque()
@@ -94,8 +110,8 @@ class SlidingWindow:
         while self.times and self.times[0] <= now - self.period:
             self.times.popleft()
         wait = self.paused_until - now
-        if len(self.times) >= self.limit:
-            wait = max(wait, self.times[0] + self.period - now)
+        if len(self.times) >= self.limit:  # (paid sends may have filled it past its limit)
+            wait = max(wait, self.times[len(self.times) - self.limit] + self.period - now)
         return max(wait, 0.0)
 
     def ready_in(self) -> float:
@@ -105,8 +121,9 @@ class SlidingWindow:
     def take(self) -> None:
         """Spend the slot that ready_in() said is free now."""
         now = self.clock()
-        # A late wake-up may take its slot right after the previous one, not push all back.
-        self.next_slot = max(self.next_slot, now - self.spacing) + self.spacing
+        # A late wake-up may take the slots it missed (one, unless catch_up says more) right
+        # after each other, not push all back.
+        self.next_slot = max(self.next_slot, now - self.catch_up * self.spacing) + self.spacing
         self.times.append(now)
 
 
@@ -123,13 +140,16 @@ class _Waiter:
     priority: int
     order: int
     chat: int | str | None  # paced per chat, or None
-    granted: asyncio.Future[None] = field(repr=False)
+    granted: asyncio.Future[bool] = field(repr=False)  # True: a paid slot
+    may_pay: bool = False
+    since: float = 0.0  # when it began to wait
 
 
 class SendBudget:
     """Slots for sending: at most `per_second` in any `period`, evenly spaced, and each chat's
     own limits (module docstring); waiting senders are served by priority, then in order of
-    arrival."""
+    arrival. With a paid lane, a sender that may pay and finds no free slot takes a paid one
+    (up to `paid_per_second` in all) while the lane allows it."""
 
     def __init__(
         self,
@@ -140,13 +160,21 @@ class SendBudget:
         period: float = 1.02,  # a little slack over one second, for clock jitter
         private_gap: float = PRIVATE_GAP,
         group_gap: float = GROUP_GAP,
+        paid: PaidAllowance | None = None,
+        paid_per_second: float = 1000.0,
     ) -> None:
         self.window = SlidingWindow(per_second, clock, period=period, sleep=sleep)
+        self.paid = paid
+        # At 1,000 a second a slot is a millisecond: a wake-up is late by several.
+        self.paid_window = SlidingWindow(
+            paid_per_second, clock, period=period, sleep=sleep, catch_up=PAID_CATCH_UP
+        )
         self.clock = clock
         self.sleep = sleep
         self.private_gap = private_gap
         self.group_gap = group_gap
         self.granted = {HIGH: 0, LOW: 0}
+        self.paid_granted = 0
         self._chats: dict[int | str, _ChatPace] = {}
         self._waiters: list[_Waiter] = []  # sorted by (priority, order)
         self._order = itertools.count()
@@ -154,16 +182,20 @@ class SendBudget:
         self._pump: asyncio.Task[None] | None = None
         self._recent_429: deque[tuple[float, int | str | None]] = deque()
 
-    async def acquire(self, priority: int = HIGH, chat: int | str | None = None) -> None:
-        """Wait for a slot by the overall limit, and by the chat's own when `chat` is given."""
-        granted = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(priority, next(self._order), chat, granted)
+    async def acquire(
+        self, priority: int = HIGH, chat: int | str | None = None, *, may_pay: bool = False
+    ) -> bool:
+        """Wait for a slot by the overall limit, and by the chat's own when `chat` is given;
+        True when the slot is a paid one (only when `may_pay`)."""
+        granted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        may_pay = may_pay and priority == LOW and self.paid is not None
+        waiter = _Waiter(priority, next(self._order), chat, granted, may_pay, self.clock())
         bisect.insort(self._waiters, waiter, key=lambda w: (w.priority, w.order))
         self._changed.set()
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._serve(), name="send budget")
         try:
-            await granted
+            return await granted
         finally:
             if waiter in self._waiters:  # cancelled while waiting
                 self._waiters.remove(waiter)
@@ -227,28 +259,63 @@ class SendBudget:
                 if chosen is not None:
                     self._grant(chosen)
                     continue
+            elif self.window.wait_time() > 0 and self._paying():  # full, not just spaced
+                paid_wait = self.paid_window.ready_in()
+                chosen, soonest = self._pick(self.clock(), paid=True)
+                if paid_wait <= 0 and chosen is not None and self.paid is not None:
+                    self.paid.spend()
+                    self._grant(chosen, paid=True)
+                    continue
+                wait = min(wait, max(paid_wait, soonest))
             await self._nap(wait)
 
-    def _pick(self, now: float) -> tuple[_Waiter | None, float]:
-        """The first waiter in order whose chat is free now, or how long until one is."""
+    def _paying(self) -> bool:
+        """Whether someone waiting may pay and the lane allows it now. Every message counts
+        toward the free rate, paid or not, so a paid burst leaves no free slot: the lane
+        yields at once to a reply, and to any other message that waited a second, and the
+        free slots come back within a second."""
+        if self.paid is None or not any(w.may_pay for w in self._waiters):
+            return False
+        patience = self.clock() - PAID_YIELD_SECONDS
+        if any(
+            not w.may_pay and (w.priority == HIGH or w.since <= patience) for w in self._waiters
+        ):
+            return False
+        return self.paid.available()
+
+    def _pick(self, now: float, *, paid: bool = False) -> tuple[_Waiter | None, float]:
+        """The first waiter in order whose chat is free now, or how long until one is: for a
+        paid slot, among those that may pay; for a free one while the lane pays, those that
+        may not pay first."""
         soonest = math.inf
-        for waiter in self._waiters:
+        waiters = self._waiters
+        if paid:
+            waiters = [w for w in waiters if w.may_pay]
+        elif self.paid is not None and any(w.may_pay for w in waiters) and self.paid.available():
+            waiters = sorted(waiters, key=lambda w: w.may_pay)  # free slots: first who cannot pay
+        for waiter in waiters:
             free_at = self._free_at(waiter)
             if free_at <= now and not waiter.granted.done():
                 return waiter, 0.0
             soonest = min(soonest, free_at - now)
         return None, soonest
 
-    def _grant(self, waiter: _Waiter) -> None:
+    def _grant(self, waiter: _Waiter, *, paid: bool = False) -> None:
         self._waiters.remove(waiter)
-        self.window.take()
         now = self.clock()
+        if paid:
+            self.paid_window.take()
+            self.window.times.append(now)  # counted toward the free rate too: it is spent
+            self.paid_granted += 1
+        else:
+            self.window.take()
+            self.paid_window.times.append(now)
         if waiter.chat is not None:
             if len(self._chats) > _CHAT_MEMORY:
                 self._forget_quiet_chats(now)
             self._chats.setdefault(waiter.chat, _ChatPace()).times.append(now)
         self.granted[waiter.priority] = self.granted.get(waiter.priority, 0) + 1
-        waiter.granted.set_result(None)
+        waiter.granted.set_result(paid)
 
     def _forget_quiet_chats(self, now: float) -> None:
         """Drop chats that nothing holds back any more."""
@@ -315,7 +382,7 @@ class BotRateLimiter(BaseRateLimiter[RateArgs]):
         paced = endpoint.startswith(_MESSAGES) and endpoint != "sendChatAction"
         counted = paced or endpoint.startswith(_COUNTED)
         for attempt in itertools.count(1):
-            if counted:
+            if counted and not request.slot_taken:
                 await self.budget.acquire(request.priority, chat if paced else None)
             try:
                 return await callback(*args, **kwargs)

@@ -1,6 +1,6 @@
-"""Messages onto Telegram: each part in its slot of the shared budget and its chat's gap (the
-bot's rate limiter, or PacedBot, waits for it), and every answer settled on the row (sent,
-retried later, given up, or the chat gone or moved)."""
+"""Messages onto Telegram: each part in its slot of the shared budget and its chat's gap, free
+or (when the paid lane covers the message and no free slot is left) paid, and every answer
+settled on the row (sent, retried later, given up, or the chat gone or moved)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,27 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from core.dispatch import topic_of
+from core.links import day_of
 from core.models import Chat, OutboxRow, Subscription
 from core.render import SHORTEST_PART, is_too_long, message_length, plain_text, split_message
+from delivery.paid import PaidLane
 from delivery.ratelimit import LOW, OUTBOX, SendBudget, retry_seconds
 from delivery.refused import RefusedWrites
 from storage import chats as chat_store
 from storage import outbox
+from storage import stats as stats_store
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # a row that fails this many times (network, 5xx) is given up
+# Refusals Telegram gives about the chat itself; any other refusal of a paid send is taken as
+# "paid broadcasts are not allowed now" (Telegram documents no text for that).
+_ABOUT_THE_CHAT = (
+    "chat not found", "blocked", "deactivated", "kicked", "not a member", "can't initiate",
+    "rights", "message thread not found", "topic_closed", "topic_deleted", "too long",
+    "parse entities", "chat_write_forbidden", "chat_restricted",
+)  # fmt: skip
 
 
 class _Outcome(enum.Enum):
@@ -54,19 +64,18 @@ class MessageBot(Protocol):
     ) -> _Sent: ...
 
 
-class PacedBot:
-    """A bot without our rate limiter (a plain telegram.Bot: tests, benchmarks) sending the
-    outbox's messages as BotRateLimiter does: each in its chat's slot of `budget`, low
-    priority, a 429 told to the budget and not retried."""
+class PlainBot:
+    """A bot without our rate limiter (a plain telegram.Bot: tests, benchmarks) treating the
+    outbox's sends as BotRateLimiter does: the transport has taken the slot, and a 429 is told
+    to the budget and not retried."""
 
     def __init__(self, bot: MessageBot, budget: SendBudget) -> None:
         self.bot = bot
         self.budget = budget
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> _Sent:
-        """Wait for the chat's slot, then send."""
+        """Send now (the slot is taken)."""
         kwargs.pop("rate_limit_args", None)  # meant for a rate limiter; this bot has none
-        await self.budget.acquire(LOW, chat_id)  # right before the request
         try:
             return await self.bot.send_message(chat_id, text, **kwargs)
         except RetryAfter as error:
@@ -93,17 +102,20 @@ class Outgoing:
 
 
 class Transport:
-    """Sends a row's text and settles the row; the bot sends each part in its slot of the one
-    SendBudget (the overall limit, each chat's gap, a 429's hold), low priority and with no
-    retry of its own (a 429 comes straight back here). Remembers what went wrong last."""
+    """Sends a row's text and settles the row; each part waits for its slot of the one
+    SendBudget (the overall limit, each chat's gap, a 429's hold), low priority, paid when the
+    lane allows and no free slot is left; the bot does not retry (a 429 comes straight back
+    here). Remembers what went wrong last, and counts each day's messages by lane."""
 
     def __init__(
         self,
         db: Database,
         bot: MessageBot,
         refused: RefusedWrites,
+        budget: SendBudget,
         *,
         clock: Callable[[], float],
+        paid: PaidLane | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         on_chat_moved: Callable[[int, int], None] = lambda old, new: None,
         on_sent: Callable[[str, float], None] = lambda kind, seconds: None,
@@ -112,6 +124,8 @@ class Transport:
         self.db = db
         self.bot = bot
         self.refused = refused
+        self.budget = budget
+        self.paid = paid
         self.clock = clock
         self.max_attempts = max_attempts
         self.on_chat_moved = on_chat_moved
@@ -120,6 +134,8 @@ class Transport:
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
+        self.sent_parts = {"free": 0, "paid": 0}  # since start
+        self._uncounted = {"free": 0, "paid": 0}  # not yet added to the day's count
         # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
         self._unsent: dict[int, tuple[int | None, list[str]]] = {}
 
@@ -182,7 +198,10 @@ class Transport:
         """One message to the chat, into a forum topic when `thread` names one: its id, or why
         it was not sent."""
         row = out.row
-        where = {"message_thread_id": thread} if thread is not None else {}
+        where: dict[str, Any] = {"message_thread_id": thread} if thread is not None else {}
+        paid = await self._slot(row)
+        if paid:
+            where["allow_paid_broadcast"] = True
         try:
             message = await self.bot.send_message(
                 row.chat_id,
@@ -193,6 +212,11 @@ class Transport:
                 rate_limit_args=OUTBOX,
                 **where,
             )
+        except (BadRequest, Forbidden) as error:
+            if paid and self.paid is not None and not _about_the_chat(str(error)):
+                self.paid.refused(str(error))  # closed for the day: this part goes free
+                return await self._send_part(out, text, left, html=html, thread=thread)
+            return await self._refused(out, text, left, error, html=html, thread=thread)
         except RetryAfter as error:
             self._too_many_requests(out, retry_seconds(error))
             self.on_failed(row.kind, "rate_limited")
@@ -203,18 +227,40 @@ class Transport:
             self.on_chat_moved(row.chat_id, new_id)
             outbox.release(self.db, [r.id for r in (row, *out.folded)])
             self.on_failed(row.kind, "migrated")
-        except Forbidden as error:
-            self._undeliverable(row, str(error), "blocked")
-        except BadRequest as error:
-            if thread is not None and _is_topic_gone(str(error)):
-                left += self._leave_topic(out, thread, str(error))
-                return await self._send_part(out, text, left, html=html)
-            return await self._bad_request(out, text, left, error, html=html, thread=thread)
         except TelegramError as error:  # network errors, timeouts, 5xx
             self._network_error(out, error)
         else:
+            lane = "paid" if paid else "free"
+            self.sent_parts[lane] += 1
+            self._uncounted[lane] += 1
             return message.message_id
         return _Outcome.SETTLED
+
+    async def _slot(self, row: OutboxRow) -> bool:
+        """Wait for the part's slot in the budget; True when it is a paid one."""
+        may_pay = self.paid is not None and self.paid.covers(row.kind)
+        if may_pay and self.paid is not None:
+            await self.paid.read_balance()
+        return await self.budget.acquire(LOW, row.chat_id, may_pay=may_pay)
+
+    async def _refused(
+        self,
+        out: Outgoing,
+        text: str,
+        left: list[LeftTopic],
+        error: BadRequest | Forbidden,
+        *,
+        html: bool,
+        thread: int | None,
+    ) -> int | _Outcome:
+        """Telegram refused the part: the chat is gone, the topic is, or the request was bad."""
+        if isinstance(error, Forbidden):
+            self._undeliverable(out.row, str(error), "blocked")
+            return _Outcome.SETTLED
+        if thread is not None and _is_topic_gone(str(error)):
+            left += self._leave_topic(out, thread, str(error))
+            return await self._send_part(out, text, left, html=html)
+        return await self._bad_request(out, text, left, error, html=html, thread=thread)
 
     async def _bad_request(
         self,
@@ -278,9 +324,13 @@ class Transport:
 
     def _mark_sent(self, out: Outgoing, message_id: int, now: float) -> None:
         carrier, folded = out.row.id, [r.id for r in out.folded]
+        counted = dict(self._uncounted)
         with self.db.atomic():
             outbox.mark_sent(self.db, carrier, message_id=message_id, now=now)
             outbox.mark_folded(self.db, folded, carrier_id=carrier, message_id=message_id, now=now)
+            stats_store.count_sends(self.db, day_of(now), **counted)
+        for lane, messages in counted.items():  # parts sent meanwhile stay to count
+            self._uncounted[lane] -= messages
 
     def _too_many_requests(self, out: Outgoing, wait: float) -> None:
         now = self.clock()
@@ -306,6 +356,12 @@ class Transport:
         )
         chat_store.deactivate_chat(self.db, row.chat_id, reason, self.clock())
         self.on_failed(row.kind, kind)
+
+
+def _about_the_chat(reason: str) -> bool:
+    """Whether Telegram's refusal is about the chat or the message, not the paid lane."""
+    reason = reason.lower()
+    return any(sign in reason for sign in _ABOUT_THE_CHAT)
 
 
 def _is_topic_gone(reason: str) -> bool:

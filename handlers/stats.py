@@ -68,6 +68,15 @@ def bot_stats_text(t: Turn, figures: BotFigures) -> str:
         if ranked:
             lines = "\n".join(f"• {escape(shorten(name, chars))} ({n})" for name, n in ranked)
             text += "\n" + t.text(message_id, lines=Raw(lines))
+    sends = figures.sends_today
+    if figures.paid_ceiling is not None or sends["paid"]:
+        text += "\n" + t.text(
+            "stats_sends_today",
+            free=sends["free"],
+            paid=sends["paid"],
+            stars=f"{figures.stars_today:g}",
+            ceiling=figures.paid_ceiling or 0,
+        )
     if figures.failures:
         lines = "\n".join(
             f"• {chat_id}: {escape(shorten(reason or '', SHOWN_ERROR_CHARS))}"

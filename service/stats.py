@@ -28,18 +28,28 @@ class BotFigures:
     counts: Stats
     top_clicked: list[tuple[str, int]]
     failures: list[tuple[int, str]]
+    sends_today: dict[str, int]  # messages Telegram accepted this UTC day: "free" and "paid"
+    paid_ceiling: int | None  # Stars a day the paid lane may spend; None: the lane is off
+
+    @property
+    def stars_today(self) -> float:
+        """Stars the paid lane spent this UTC day (0.1 a paid message)."""
+        return self.sends_today["paid"] / 10
 
 
 def bot_figures(backend: Backend) -> BotFigures:
     """What /stats shows the bot's admins first."""
-    now = backend.clock()
+    now, settings = backend.clock(), backend.settings
     clicked = shortlinks.top_clicked(
         backend.db, links.day_of(now - CLICKED_DAYS * DAY), CLICKED_SHOWN
     )
+    paid_on = settings.paid_broadcast != "off"
     return BotFigures(
         stats_store.collect(backend.db, now=now),
         [(title, clicks) for title, _, clicks in clicked],
         outbox.recent_failures(backend.db, FAILURES_SHOWN),
+        stats_store.sends_on(backend.db, links.day_of(now)),
+        settings.paid_broadcast_stars_per_day if paid_on else None,
     )
 
 

@@ -296,6 +296,18 @@ def m013_outbox_turn(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN turn INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m014_send_days(db: Database) -> None:
+    """Messages Telegram accepted each UTC day, free and paid (allow_paid_broadcast): the paid
+    lane's daily ceiling survives a restart, and /stats and /metrics show both."""
+    db.execute(
+        """CREATE TABLE send_days (
+            day TEXT NOT NULL, lane TEXT NOT NULL, messages INTEGER NOT NULL,
+            PRIMARY KEY (day, lane)
+        ) WITHOUT ROWID"""
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

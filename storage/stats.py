@@ -75,3 +75,24 @@ def items_per_day(db: Database, feed_id: int, *, now: float, days: int = 7) -> f
         (feed_id, now - days * 86400),
     )
     return count / days
+
+
+def count_sends(db: Database, day: str, *, free: int, paid: int) -> None:
+    """Add messages Telegram accepted on a UTC day, by lane."""
+    for lane, messages in (("free", free), ("paid", paid)):
+        if messages:
+            db.execute(
+                """INSERT INTO send_days (day, lane, messages) VALUES (?, ?, ?)
+                   ON CONFLICT (day, lane) DO UPDATE SET messages = messages + excluded.messages""",
+                (day, lane, messages),
+            )
+
+
+def sends_on(db: Database, day: str) -> dict[str, int]:
+    """Messages Telegram accepted on a UTC day: {"free": n, "paid": m}."""
+    counts = {"free": 0, "paid": 0}
+    for lane, messages in db.execute(
+        "SELECT lane, messages FROM send_days WHERE day = ?", (day,)
+    ).fetchall():
+        counts[lane] = messages
+    return counts

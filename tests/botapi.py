@@ -57,6 +57,8 @@ CALLBACK_ANSWER_LIMIT = 200
 INLINE_RESULTS_LIMIT = 50  # answerInlineQuery takes at most 50 results
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
+PAID_MESSAGE_TENTHS = 1  # a paid broadcast message costs 0.1 Star
+NANOSTARS_PER_TENTH = 100_000_000
 SUPERGROUP_ID_MAX = -1_000_000_000_000
 GROUP_ANONYMOUS_BOT: JsonDict = {
     "id": 1087968824,
@@ -562,6 +564,9 @@ class RateLimits:
     overall_per_second: int | None = None
     private_chat_per_second: int | None = None
     group_per_minute: int | None = None
+    # With allow_paid_broadcast: up to this many a second overall, each one past
+    # overall_per_second debited PAID_MESSAGE_TENTHS from the bot's Star balance.
+    paid_per_second: int = 1000
 
 
 @dataclass(slots=True)
@@ -793,13 +798,15 @@ class StoredFile:
 
 @dataclass(frozen=True, slots=True)
 class SentRecord:
-    """One accepted send (sendMessage/sendDocument); `at` is the server clock."""
+    """One accepted send (sendMessage/sendDocument); `at` is the server clock; `paid`: sent
+    past the free rate with allow_paid_broadcast, and debited."""
 
     method: str
     chat_id: int
     message_id: int
     text: str
     at: float
+    paid: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -1040,6 +1047,10 @@ class BotApiServer:
         self.calls: list[ApiCall] = []
         self.status_counts: Counter[int] = Counter()
         self.too_many_requests = 0
+        # Telegram Stars, in tenths (a paid message costs 0.1 Star); whether the bot may pay.
+        self.star_balance_tenths = 0
+        self.stars_debited_tenths = 0
+        self.paid_broadcast_allowed = True
         self.waiting_polls = 0  # getUpdates calls held open now, waiting for an update
         self.answered_callbacks: list[CallbackAnswer] = []
         self.inline_answers: dict[str, InlineAnswer] = {}
@@ -1079,6 +1090,7 @@ class BotApiServer:
             name.lower(): (name, handler)
             for name, handler in {
                 "getMe": self._get_me,
+                "getMyStarBalance": self._get_my_star_balance,
                 "getUpdates": self._get_updates,
                 "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
@@ -2198,6 +2210,10 @@ class BotApiServer:
         )
         return me
 
+    async def _get_my_star_balance(self, params: _Params) -> JsonDict:
+        tenths = self.star_balance_tenths
+        return {"amount": tenths // 10, "nanostar_amount": tenths % 10 * NANOSTARS_PER_TENTH}
+
     def _scope_key(self, scope: JsonDict | None) -> tuple[str, int | None, int | None]:
         if not scope:
             return ("default", None, None)
@@ -2550,28 +2566,47 @@ class BotApiServer:
             raise bad_request("message to be replied not found")
         return {"reply_to_message": target.to_api(nested=True)}
 
-    def _check_rate(self, chat: TgChat) -> None:
-        """Refuse with 429 when a send would exceed a configured limit; else count it."""
+    def _check_rate(self, chat: TgChat, *, paid: bool = False) -> bool:
+        """Refuse with 429 when a send would exceed a configured limit; else count it. A paid
+        send (allow_paid_broadcast) may go past the overall limit up to paid_per_second: each
+        one past it is debited from the Star balance (refused when the balance is short).
+        Whether the send was debited."""
         limits = self.rate_limits
-        wanted: list[tuple[tuple[str, int], int, float]] = []
-        if limits.overall_per_second:
-            wanted.append((("overall", 0), limits.overall_per_second, 1.0))
+        chat_limit: tuple[tuple[str, int], int, float] | None = None
         if chat.type == "private" and limits.private_chat_per_second:
-            wanted.append((("chat", chat.id), limits.private_chat_per_second, 1.0))
+            chat_limit = (("chat", chat.id), limits.private_chat_per_second, 1.0)
         if chat.type != "private" and limits.group_per_minute:
-            wanted.append((("chat", chat.id), limits.group_per_minute, 60.0))
+            chat_limit = (("chat", chat.id), limits.group_per_minute, 60.0)
+        free = self._window(("overall", 0), limits.overall_per_second, 1.0)
+        every = self._window(("paid", 0), limits.paid_per_second if paid else None, 1.0)
+        per_chat = self._window(*chat_limit) if chat_limit else None
         now = self._clock()
-        windows = []
-        for key, limit, period in wanted:
-            window = self._windows.get(key)
-            if window is None or (window.limit, window.period) != (limit, period):
-                window = self._windows[key] = _Window(limit, period)
-            windows.append(window)
-        wait = max((w.wait_time(now) for w in windows), default=0.0)
+        past_free = free is not None and free.wait_time(now) > 0
+        if paid and not self.paid_broadcast_allowed:
+            raise bad_request("paid broadcasts are not available for the bot")
+        binding = [w for w in (per_chat, every if paid else free) if w is not None]
+        wait = max((w.wait_time(now) for w in binding), default=0.0)
         if wait > 0:
             raise too_many_requests(max(1, math.ceil(wait)))
-        for window in windows:
-            window.times.append(now)
+        debited = paid and past_free
+        if debited:
+            if self.star_balance_tenths < PAID_MESSAGE_TENTHS:
+                raise bad_request("not enough Telegram Stars on the bot's balance")
+            self.star_balance_tenths -= PAID_MESSAGE_TENTHS
+            self.stars_debited_tenths += PAID_MESSAGE_TENTHS
+        for window in (free, self._window(("paid", 0), limits.paid_per_second, 1.0), per_chat):
+            if window is not None:
+                window.times.append(now)
+        return debited
+
+    def _window(self, key: tuple[str, int], limit: int | None, period: float) -> _Window | None:
+        """The sliding window counting sends under `key` (None: no such limit)."""
+        if not limit:
+            return None
+        window = self._windows.get(key)
+        if window is None or (window.limit, window.period) != (limit, period):
+            window = self._windows[key] = _Window(limit, period)
+        return window
 
     def _accept_send(
         self,
@@ -2589,14 +2624,14 @@ class BotApiServer:
         preview = params.json("link_preview_options")
         if isinstance(preview, dict) and preview:
             extra["link_preview_options"] = preview
-        self._check_rate(chat)
+        paid = self._check_rate(chat, paid=params.flag("allow_paid_broadcast"))
         sender = None if chat.type == "channel" else self.bot
         message = self._store_message(
             chat, sender=sender, version=version, kind=kind, extra=extra, by_bot=True
         )
         message.reply_keyboard = reply_keyboard
         self.send_log.append(
-            SentRecord(method, chat.id, message.message_id, version.text, version.at)
+            SentRecord(method, chat.id, message.message_id, version.text, version.at, paid)
         )
         return message.to_api()
 

@@ -13,6 +13,7 @@ from service.base import Backend
 from service.stats import BotFigures
 from storage import articles, bans, chats, outbox, shortlinks
 from storage import feeds as feed_store
+from storage import stats as stats_store
 from storage.feedback import KeywordFeedback
 from storage.stats import Stats
 
@@ -77,6 +78,8 @@ def seed(backend) -> None:
 
 def test_the_bot_s_figures_count_the_day_the_week_and_what_is_owed(backend):
     seed(backend)
+    stats_store.count_sends(backend.db, links.day_of(backend.clock()), free=7, paid=3)
+    stats_store.count_sends(backend.db, links.day_of(backend.clock() - 86400), free=1, paid=1)
     assert stats.bot_figures(backend) == BotFigures(
         counts=Stats(
             chats_active=1,
@@ -94,12 +97,18 @@ def test_the_bot_s_figures_count_the_day_the_week_and_what_is_owed(backend):
         ),
         top_clicked=[("الرباط تستضيف النهائي", 3), ("انتخابات في تونس", 1)],  # this week's
         failures=[(BANNED, "Forbidden: bot blocked")],
+        sends_today={"free": 7, "paid": 3},  # this UTC day's; the paid lane is off
+        paid_ceiling=None,
     )
 
 
 def test_an_empty_bot_has_nothing_to_rank(backend):
     assert stats.bot_figures(backend) == BotFigures(
-        Stats(0, 0, 0, 0, [], 0, 0, 0, 0, 0, 0, 0), top_clicked=[], failures=[]
+        Stats(0, 0, 0, 0, [], 0, 0, 0, 0, 0, 0, 0),
+        top_clicked=[],
+        failures=[],
+        sends_today={"free": 0, "paid": 0},
+        paid_ceiling=None,
     )
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.i18n import Raw
+from core.links import day_of
 from core.opml import parse_opml
 from core.render import link_html
 from storage import feeds as feed_store
+from storage import stats as stats_store
 from tests.offline import Button, PopUp, ar, offline_bot
 from tests.support import ADMIN, USER
 
@@ -235,6 +237,20 @@ async def test_stats_show_a_chat_its_keywords_and_admins_the_bot_s_figures(bot, 
     theirs = ar("keyword_stats", lines=Raw("• المغرب: 🔔 0 · 👍 0 · 👎 0"))
     theirs += "\n\n" + ar("keyword_stats_hint")
     assert (await admin.send("/stats")).text == figures + "\n" + top + "\n\n" + theirs
+
+
+async def test_stats_show_the_days_messages_by_lane_and_the_stars_spent(tmp_path):
+    async with offline_bot(
+        tmp_path, PAID_BROADCAST="broadcasts", PAID_BROADCAST_STARS_PER_DAY="50"
+    ) as bot:
+        admin = bot.private(ADMIN, "Admin")
+        stats_store.count_sends(bot.db, day_of(bot.clock()), free=40, paid=125)
+        said = (await admin.send("/stats")).text
+        line = ar("stats_sends_today", free=40, paid=125, stars="12.5", ceiling=50)
+        assert line in said
+    async with offline_bot(tmp_path / "off") as bot:  # the lane off, nothing paid: no line
+        said = (await bot.private(ADMIN, "Admin").send("/stats")).text
+        assert "⭐" not in said
 
 
 async def test_stats_speak_english_to_english_speakers(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -11,10 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
 from core.i18n import load_catalog
+from core.links import day_of
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import maintenance, shortlinks
 from storage import outbox as outbox_store
+from storage import stats as stats_store
 from tests.support import NOW, add_article, add_feed, fresh_database
 from web.metrics import Metrics
 from web.server import (
@@ -442,6 +445,14 @@ async def test_metrics_parse_back(site):
     samples = await site.metric_samples()
     assert samples[("rasd_outbox_depth", ())] == 0
     assert samples[("rasd_outbox_rows", (("status", "sent"),))] == 1
+
+    # The day's messages by lane, and the Stars the paid ones cost, from the database.
+    assert samples[("rasd_messages_today", (("lane", "paid"),))] == 0
+    stats_store.count_sends(site.db, day_of(time.time()), free=3, paid=12)
+    samples = await site.metric_samples()
+    assert samples[("rasd_messages_today", (("lane", "free"),))] == 3
+    assert samples[("rasd_messages_today", (("lane", "paid"),))] == 12
+    assert samples[("rasd_paid_stars_today", ())] == pytest.approx(1.2)
 
 
 def test_each_metrics_object_has_its_own_registry():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -11,8 +12,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from core.links import day_of
 from core.write_health import WriteHealth
 from storage import outbox
+from storage import stats as stats_store
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,24 @@ class _OutboxCollector(Collector):
         )
         depth.add_metric([], counts.get("pending", 0) + counts.get("sending", 0))
         yield depth
+        yield from self._sends_today()
+
+    def _sends_today(self) -> Iterator[GaugeMetricFamily]:
+        """Messages Telegram accepted this UTC day by lane, and the Stars the paid ones cost."""
+        sends = stats_store.sends_on(self.db, day_of(time.time()))
+        today = GaugeMetricFamily(
+            "rasd_messages_today",
+            "Messages Telegram accepted this UTC day, at the free rate or paid",
+            labels=["lane"],
+        )
+        for lane in ("free", "paid"):
+            today.add_metric([lane], sends[lane])
+        yield today
+        stars = GaugeMetricFamily(
+            "rasd_paid_stars_today", "Telegram Stars spent on paid sends this UTC day"
+        )
+        stars.add_metric([], sends["paid"] / 10)
+        yield stars
 
 
 class _WritesCollector(Collector):
