@@ -26,7 +26,9 @@ def test_migrations_are_defined_and_numbered_in_the_order_they_run():
     names = [m.name for m in migrations.pending(Database(memory=True))]
     numbers = [int(name[1:4]) for name in names]
     assert all(name[0] == "m" and name[4] == "_" for name in names)
-    assert numbers == list(range(1, len(names) + 1)), "a new migration takes the next number"
+    taken_elsewhere = {14}  # m014: the paid lane's (issue #30), on its own branch until merged
+    expected = [n for n in range(1, numbers[-1] + 1) if n in numbers or n not in taken_elsewhere]
+    assert numbers == expected, "a new migration takes the next number"
 
 
 def test_a_database_migrated_in_the_old_order_opens_unchanged(tmp_path):
