@@ -149,7 +149,7 @@ class Sender:
         """Claim one round of rows and start sending them; True if anything was claimed."""
         now = self.clock()
         waiting = self._busy_chats().keys() | self._busy
-        heads = outbox.due_heads(self.db, now, skip_chats=waiting)
+        heads = outbox.due_heads(self.db, now, skip_chats=waiting, enough=self.policy.batch)
         if not heads:
             return False
         # Stories take turns (outbox.due_heads); among equal turns, whoever waited longest.

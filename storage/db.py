@@ -308,6 +308,61 @@ def m014_send_days(db: Database) -> None:
     )
 
 
+# A row is ready when it is pending and due with no time attached (not_before = 0: queued so, or
+# woken by storage.outbox.due_heads once its hold passed). Ready rows of a chat, oldest first.
+_READY = "status = 'pending' AND not_before = 0"
+
+
+@migrations()
+def m015_outbox_heads(db: Database) -> None:
+    """One row per chat with something ready to send: its oldest ready row and that row's turn,
+    kept by triggers on every change to the outbox. The sender reads the first few in turn order
+    instead of grouping every pending row each round (104 ms at 200,000 rows, every second)."""
+    db.executescript(
+        f"""
+        CREATE TABLE outbox_heads (
+            chat_id INTEGER PRIMARY KEY,
+            row_id INTEGER NOT NULL,
+            turn INTEGER NOT NULL
+        );
+        CREATE INDEX outbox_heads_turn ON outbox_heads(turn, row_id);
+        CREATE INDEX outbox_ready ON outbox(chat_id, id) WHERE {_READY};
+        INSERT INTO outbox_heads (chat_id, row_id, turn)
+            SELECT chat_id, min(id), turn FROM outbox WHERE {_READY} GROUP BY chat_id;
+        {_head_triggers()}
+        """
+    )
+
+
+def _head_triggers() -> str:
+    """A row becoming ready may be its chat's oldest; a head leaving is replaced by the next."""
+    ready_new = "new.status = 'pending' AND new.not_before = 0"
+    ready_old = "old.status = 'pending' AND old.not_before = 0"
+    moved = "(new.chat_id != old.chat_id OR new.turn != old.turn)"
+    # No conflict clauses: an outer UPDATE OR IGNORE (chats.migrate_chat) would override them.
+    enter = """DELETE FROM outbox_heads WHERE chat_id = new.chat_id AND row_id >= new.id;
+        INSERT INTO outbox_heads (chat_id, row_id, turn) SELECT new.chat_id, new.id, new.turn
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_heads WHERE chat_id = new.chat_id);"""
+    leave = f"""DELETE FROM outbox_heads WHERE chat_id = old.chat_id AND row_id = old.id;
+        INSERT INTO outbox_heads (chat_id, row_id, turn)
+            SELECT chat_id, id, turn FROM outbox INDEXED BY outbox_ready
+            WHERE chat_id = old.chat_id AND {_READY}
+              AND NOT EXISTS (SELECT 1 FROM outbox_heads WHERE chat_id = old.chat_id)
+            ORDER BY id LIMIT 1;"""
+    return f"""
+        CREATE TRIGGER outbox_heads_insert AFTER INSERT ON outbox WHEN {ready_new}
+        BEGIN {enter} END;
+        CREATE TRIGGER outbox_heads_enter AFTER UPDATE OF status, not_before, chat_id, turn
+            ON outbox WHEN {ready_new} AND (NOT ({ready_old}) OR {moved})
+        BEGIN {enter} END;
+        CREATE TRIGGER outbox_heads_leave AFTER UPDATE OF status, not_before, chat_id, turn
+            ON outbox WHEN {ready_old} AND (NOT ({ready_new}) OR {moved})
+        BEGIN {leave} END;
+        CREATE TRIGGER outbox_heads_delete AFTER DELETE ON outbox WHEN {ready_old}
+        BEGIN {leave} END;
+        """
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock
