@@ -44,6 +44,7 @@ MAX_REPLY_RETRIES = 5
 MAX_REPLY_WAIT = 60.0  # a reply Telegram holds back longer than this is stale: give up
 PAID_CATCH_UP = 0.02  # seconds of paid slots a late wake-up may take at once (20 at 1,000/s)
 PAID_YIELD_SECONDS = 1.0  # the paid lane yields to a message that cannot pay after this wait
+ROUND_TRIP_MEMORY = 30.0  # seconds over which InFlight takes the shortest round trip
 _CHAT_MEMORY = 4096  # chats remembered before those quiet for a while are forgotten
 
 # New messages: paced per chat as well as overall.
@@ -398,3 +399,58 @@ class BotRateLimiter(BaseRateLimiter[RateArgs]):
                 )
                 await self.budget.sleep(wait)
         raise AssertionError("unreachable")  # itertools.count never ends
+
+
+class InFlight:
+    """A bound on requests in flight that follows the bandwidth-delay product: the rate to keep
+    up times the shortest round trip of the last half minute, twice over, within [low, high].
+    httpx's pool costs the square of its idle connections a request, so a few busy connections
+    beat many idle ones; the shortest round trip is the network's, not our own queue's (under
+    load every request also waits for the event loop, and the bound must not chase that)."""
+
+    def __init__(
+        self, low: int = 4, high: int = 128, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.low = low
+        self.high = high
+        self.limit = low
+        self.active = 0
+        self.clock = clock
+        self._shortest: deque[tuple[float, float]] = deque()  # (when, seconds), rising
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    async def __aenter__(self) -> None:
+        if self.active < self.limit and not self._waiting:
+            self.active += 1
+            return
+        admitted = asyncio.get_running_loop().create_future()
+        self._waiting.append(admitted)
+        try:
+            await admitted
+        except asyncio.CancelledError:
+            if admitted.done() and not admitted.cancelled():  # admitted, then cancelled
+                await self.__aexit__()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.active -= 1
+        self._admit()
+
+    def observe(self, seconds: float, per_second: float) -> None:
+        """A request took `seconds`; `per_second`: the rate to keep up now."""
+        now = self.clock()
+        while self._shortest and self._shortest[-1][1] >= seconds:
+            self._shortest.pop()
+        self._shortest.append((now, seconds))
+        while self._shortest[0][0] < now - ROUND_TRIP_MEMORY:
+            self._shortest.popleft()
+        wanted = math.ceil(2 * per_second * self._shortest[0][1])
+        self.limit = max(self.low, min(self.high, wanted))
+        self._admit()
+
+    def _admit(self) -> None:
+        while self._waiting and self.active < self.limit:
+            admitted = self._waiting.popleft()
+            if not admitted.done():
+                self.active += 1
+                admitted.set_result(None)

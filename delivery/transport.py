@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from core.links import day_of
 from core.models import Chat, OutboxRow, Subscription
 from core.render import SHORTEST_PART, is_too_long, message_length, plain_text, split_message
 from delivery.paid import PaidLane
-from delivery.ratelimit import LOW, OUTBOX, SendBudget, retry_seconds
+from delivery.ratelimit import LOW, OUTBOX, InFlight, SendBudget, retry_seconds
 from delivery.refused import RefusedWrites
 from storage import chats as chat_store
 from storage import outbox
@@ -134,6 +135,8 @@ class Transport:
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
+        # A message waits here before it takes its slot in the budget.
+        self.in_flight = InFlight()
         self.sent_parts = {"free": 0, "paid": 0}  # since start
         self._uncounted = {"free": 0, "paid": 0}  # not yet added to the day's count
         # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
@@ -143,6 +146,10 @@ class Transport:
         """Send a message, in several parts when it is too long for one, and settle its rows;
         the forum topics found gone on the way (the group is to be told). Parts already
         delivered are not sent again when the row is retried."""
+        async with self.in_flight:
+            return await self._deliver(out)
+
+    async def _deliver(self, out: Outgoing) -> list[LeftTopic]:
         row, key = out.row, hash(out.text)
         saved, parts = self._unsent.pop(row.id, (None, []))
         if saved != key:
@@ -202,6 +209,7 @@ class Transport:
         paid = await self._slot(row)
         if paid:
             where["allow_paid_broadcast"] = True
+        asked = time.monotonic()
         try:
             message = await self.bot.send_message(
                 row.chat_id,
@@ -230,6 +238,8 @@ class Transport:
         except TelegramError as error:  # network errors, timeouts, 5xx
             self._network_error(out, error)
         else:
+            rate = self.budget.paid_window.limit if paid else self.budget.window.limit
+            self.in_flight.observe(time.monotonic() - asked, rate)
             lane = "paid" if paid else "free"
             self.sent_parts[lane] += 1
             self._uncounted[lane] += 1

@@ -17,7 +17,7 @@ from core.i18n import load_catalog
 from core.settings import SettingsError, load_settings
 from delivery.notices import AdminNotices
 from delivery.paid import PAID_KINDS, PaidLane
-from delivery.ratelimit import LOW, BotRateLimiter, SendBudget
+from delivery.ratelimit import LOW, BotRateLimiter, InFlight, SendBudget
 from storage import outbox
 from storage import stats as stats_store
 from tests.botapi import BotApiServer, RateLimits
@@ -328,3 +328,48 @@ async def test_the_setting_turns_the_lane_on_in_the_bot_as_bootstrap_wires_it(tm
     assert delivered_once(api, ids)
     assert counted == {"free": 100 - lane.paid_today, "paid": lane.paid_today}
     assert 1 <= api.stars_debited_tenths <= lane.paid_today <= 30  # within 3 Stars
+
+
+async def test_requests_in_flight_follow_the_rate_times_the_shortest_round_trip():
+    clock = FakeClock(START)
+    bound = InFlight(low=4, high=128, clock=clock)
+    assert bound.limit == 4
+    bound.observe(0.05, 1000)  # 1,000 a second at 50 ms: 50 in flight, twice over
+    assert bound.limit == 100
+    bound.observe(0.5, 1000)  # a slow one (our own queue): the shortest still holds
+    assert bound.limit == 100
+    bound.observe(0.002, 30)  # the free rate over a short trip: the floor
+    assert bound.limit == 4
+    clock.advance(31)  # the short trip is forgotten after half a minute
+    bound.observe(0.04, 1000)
+    assert bound.limit == 80
+    bound.observe(10, 1000)
+    assert bound.limit == 80
+
+
+async def test_requests_in_flight_wait_for_a_place_and_a_cancelled_one_frees_its_own():
+    bound = InFlight(low=2, high=2)
+    inside: list[int] = []
+    release = asyncio.Event()
+
+    async def request(number: int) -> None:
+        async with bound:
+            inside.append(number)
+            await release.wait()
+
+    tasks = [asyncio.create_task(request(n)) for n in range(5)]
+    await settle_tasks()
+    assert inside == [0, 1]
+    assert bound.active == 2
+    tasks[2].cancel()  # waiting, then cancelled: takes no place
+    await settle_tasks()
+    release.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert inside == [0, 1, 3, 4]
+    assert bound.active == 0
+
+
+async def settle_tasks() -> None:
+    """Let every ready task run until it waits."""
+    for _ in range(10):
+        await asyncio.sleep(0)
