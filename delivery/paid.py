@@ -149,7 +149,7 @@ class PaidLane:
     def _roll(self) -> None:
         day = day_of(self.clock())
         if day != self.day:
+            self.paid_today = self.paid_on(day)  # first: a failed read leaves yesterday closed
             self.day = day
-            self.paid_today = self.paid_on(day)
             self.closed = None
             self._told = set()

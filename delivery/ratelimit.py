@@ -254,32 +254,51 @@ class SendBudget:
     async def _serve(self) -> None:
         while self._waiters:
             self._changed.clear()
-            wait = self.window.ready_in()
-            if wait <= 0:
-                chosen, wait = self._pick(self.clock())
-                if chosen is not None:
-                    self._grant(chosen)
-                    continue
-            elif self.window.wait_time() > 0 and self._paying():  # full, not just spaced
-                paid_wait = self.paid_window.ready_in()
-                chosen, soonest = self._pick(self.clock(), paid=True)
-                if paid_wait <= 0 and chosen is not None and self.paid is not None:
-                    self.paid.spend()
-                    self._grant(chosen, paid=True)
-                    continue
-                wait = min(wait, max(paid_wait, soonest))
-            await self._nap(wait)
+            try:
+                wait = self._serve_one()
+            except Exception:  # the lane's database reads: never leave the waiters hanging
+                log.exception("the send budget failed to hand out a slot; trying again")
+                wait = 1.0
+            if wait is not None:
+                await self._nap(wait)
 
-    def _paying(self) -> bool:
+    def _serve_one(self) -> float | None:
+        """Grant one slot if one is free now (None), else say how long to wait."""
+        now = self.clock()
+        wait = self.window.ready_in()
+        if wait <= 0:
+            chosen, wait = self._pick(now)
+            if chosen is not None:
+                self._grant(chosen)
+                return None
+        elif self._free_second_full(now) and self._paying(now):
+            paid_wait = self.paid_window.ready_in()
+            chosen, soonest = self._pick(now, paid=True)
+            if paid_wait <= 0 and chosen is not None and self.paid is not None:
+                self.paid.spend()
+                self._grant(chosen, paid=True)
+                return None
+            wait = min(wait, max(paid_wait, soonest))
+        return wait
+
+    def _free_second_full(self, now: float) -> bool:
+        """Whether the free rate is spent (not merely spaced, nor paused by a 429: a pause
+        holds paid messages too)."""
+        return self.window.paused_until <= now and self.window.wait_time() > 0
+
+    def _paying(self, now: float) -> bool:
         """Whether someone waiting may pay and the lane allows it now. Every message counts
-        toward the free rate, paid or not, so a paid burst leaves no free slot: the lane
-        yields at once to a reply, and to any other message that waited a second, and the
-        free slots come back within a second."""
+        toward the free rate, paid or not, so a paid burst leaves no free slot: the lane yields
+        at once to a reply, and to any other message that waited a second, when its chat could
+        take it once the free second drains (within a second)."""
         if self.paid is None or not any(w.may_pay for w in self._waiters):
             return False
-        patience = self.clock() - PAID_YIELD_SECONDS
+        patience, drained = now - PAID_YIELD_SECONDS, now + self.window.wait_time()
         if any(
-            not w.may_pay and (w.priority == HIGH or w.since <= patience) for w in self._waiters
+            not w.may_pay
+            and (w.priority == HIGH or w.since <= patience)
+            and self._free_at(w) <= drained
+            for w in self._waiters
         ):
             return False
         return self.paid.available()
@@ -409,7 +428,7 @@ class InFlight:
     load every request also waits for the event loop, and the bound must not chase that)."""
 
     def __init__(
-        self, low: int = 4, high: int = 128, *, clock: Callable[[], float] = time.monotonic
+        self, low: int = 8, high: int = 128, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.low = low
         self.high = high

@@ -31,12 +31,14 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # a row that fails this many times (network, 5xx) is given up
-# Refusals Telegram gives about the chat itself; any other refusal of a paid send is taken as
-# "paid broadcasts are not allowed now" (Telegram documents no text for that).
+# Refusals Telegram gives about the chat itself; another refusal of a paid send is sent again
+# free, and if that goes, taken as "paid broadcasts are not allowed now" (Telegram documents no
+# text for that).
 _ABOUT_THE_CHAT = (
     "chat not found", "blocked", "deactivated", "kicked", "not a member", "can't initiate",
     "rights", "message thread not found", "topic_closed", "topic_deleted", "too long",
-    "parse entities", "chat_write_forbidden", "chat_restricted",
+    "parse entities", "chat_write_forbidden", "chat_restricted", "was deleted",
+    "peer_id_invalid", "to bots", "user not found", "admin_required",
 )  # fmt: skip
 
 
@@ -100,6 +102,7 @@ class Outgoing:
     silent: bool = False
     url: str | None = None
     threads: dict[str, int] = field(default_factory=dict)  # keyword as typed → forum topic
+    lanes: dict[str, int] = field(default_factory=lambda: {"free": 0, "paid": 0})  # parts sent
 
 
 class Transport:
@@ -135,24 +138,21 @@ class Transport:
         self.last_error: str | None = None
         self.sent_count = 0
         self.too_many_requests = 0
-        # A message waits here before it takes its slot in the budget.
-        self.in_flight = InFlight()
+        self.in_flight = InFlight()  # each part waits for a place here, then for its slot
         self.sent_parts = {"free": 0, "paid": 0}  # since start
-        self._uncounted = {"free": 0, "paid": 0}  # not yet added to the day's count
-        # Rows sent in parts and interrupted: (hash of the text, the parts still owed).
-        self._unsent: dict[int, tuple[int | None, list[str]]] = {}
+        # Rows sent in parts and interrupted: (hash of the text, the parts still owed, the
+        # parts sent by lane).
+        self._unsent: dict[int, tuple[int | None, list[str], dict[str, int]]] = {}
 
     async def deliver(self, out: Outgoing) -> list[LeftTopic]:
         """Send a message, in several parts when it is too long for one, and settle its rows;
         the forum topics found gone on the way (the group is to be told). Parts already
         delivered are not sent again when the row is retried."""
-        async with self.in_flight:
-            return await self._deliver(out)
-
-    async def _deliver(self, out: Outgoing) -> list[LeftTopic]:
         row, key = out.row, hash(out.text)
-        saved, parts = self._unsent.pop(row.id, (None, []))
-        if saved != key:
+        saved, parts, lanes = self._unsent.pop(row.id, (None, [], out.lanes))
+        if saved == key:
+            out.lanes = lanes
+        else:
             parts = split_message(out.text)
         started, delivered, message_id = self.clock(), False, 0
         left: list[LeftTopic] = []
@@ -171,7 +171,7 @@ class Transport:
                     continue
                 self._retry_later(out, "message is too long")
             if delivered:
-                self._unsent[row.id] = (key, parts)
+                self._unsent[row.id] = (key, parts, out.lanes)
             return left
         now = self.clock()
         self.refused.attempt(functools.partial(self._mark_sent, out, message_id, now))
@@ -201,29 +201,34 @@ class Transport:
         *,
         html: bool = True,
         thread: int | None = None,
+        free: bool = False,
     ) -> int | _Outcome:
-        """One message to the chat, into a forum topic when `thread` names one: its id, or why
-        it was not sent."""
+        """One message to the chat, into a forum topic when `thread` names one (and at the free
+        rate when `free`): its id, or why it was not sent."""
         row = out.row
         where: dict[str, Any] = {"message_thread_id": thread} if thread is not None else {}
-        paid = await self._slot(row)
-        if paid:
-            where["allow_paid_broadcast"] = True
-        asked = time.monotonic()
+        paid = False
         try:
-            message = await self.bot.send_message(
-                row.chat_id,
-                text if html else plain_text(text),
-                parse_mode=ParseMode.HTML if html else None,
-                link_preview_options=self._preview(out),
-                disable_notification=out.silent,
-                rate_limit_args=OUTBOX,
-                **where,
-            )
+            # A place among the requests in flight first, then the slot: a slot is spent the
+            # moment it is granted, so nothing waits between the slot and the request.
+            async with self.in_flight:
+                paid = await self._slot(row, may_pay=not free)
+                if paid:
+                    where["allow_paid_broadcast"] = True
+                asked = time.monotonic()
+                message = await self.bot.send_message(
+                    row.chat_id,
+                    text if html else plain_text(text),
+                    parse_mode=ParseMode.HTML if html else None,
+                    link_preview_options=self._preview(out),
+                    disable_notification=out.silent,
+                    rate_limit_args=OUTBOX,
+                    **where,
+                )
+                round_trip = time.monotonic() - asked
         except (BadRequest, Forbidden) as error:
-            if paid and self.paid is not None and not _about_the_chat(str(error)):
-                self.paid.refused(str(error))  # closed for the day: this part goes free
-                return await self._send_part(out, text, left, html=html, thread=thread)
+            if paid and not _about_the_chat(str(error)):
+                return await self._paid_refused(out, text, left, str(error), html, thread)
             return await self._refused(out, text, left, error, html=html, thread=thread)
         except RetryAfter as error:
             self._too_many_requests(out, retry_seconds(error))
@@ -239,16 +244,33 @@ class Transport:
             self._network_error(out, error)
         else:
             rate = self.budget.paid_window.limit if paid else self.budget.window.limit
-            self.in_flight.observe(time.monotonic() - asked, rate)
+            self.in_flight.observe(round_trip, rate)
             lane = "paid" if paid else "free"
             self.sent_parts[lane] += 1
-            self._uncounted[lane] += 1
+            out.lanes[lane] += 1
             return message.message_id
         return _Outcome.SETTLED
 
-    async def _slot(self, row: OutboxRow) -> bool:
+    async def _paid_refused(
+        self,
+        out: Outgoing,
+        text: str,
+        left: list[LeftTopic],
+        reason: str,
+        html: bool,
+        thread: int | None,
+    ) -> int | _Outcome:
+        """Telegram refused a paid part for a reason it does not give as the chat's: the part
+        goes again at the free rate; if that is taken, the refusal was the lane's (closed
+        for the day), else the chat's (settled as such)."""
+        result = await self._send_part(out, text, left, html=html, thread=thread, free=True)
+        if isinstance(result, int) and self.paid is not None:
+            self.paid.refused(reason)
+        return result
+
+    async def _slot(self, row: OutboxRow, *, may_pay: bool) -> bool:
         """Wait for the part's slot in the budget; True when it is a paid one."""
-        may_pay = self.paid is not None and self.paid.covers(row.kind)
+        may_pay = may_pay and self.paid is not None and self.paid.covers(row.kind)
         if may_pay and self.paid is not None:
             await self.paid.read_balance()
         return await self.budget.acquire(LOW, row.chat_id, may_pay=may_pay)
@@ -334,13 +356,10 @@ class Transport:
 
     def _mark_sent(self, out: Outgoing, message_id: int, now: float) -> None:
         carrier, folded = out.row.id, [r.id for r in out.folded]
-        counted = dict(self._uncounted)
         with self.db.atomic():
             outbox.mark_sent(self.db, carrier, message_id=message_id, now=now)
             outbox.mark_folded(self.db, folded, carrier_id=carrier, message_id=message_id, now=now)
-            stats_store.count_sends(self.db, day_of(now), **counted)
-        for lane, messages in counted.items():  # parts sent meanwhile stay to count
-            self._uncounted[lane] -= messages
+            stats_store.count_sends(self.db, day_of(now), **out.lanes)
 
     def _too_many_requests(self, out: Outgoing, wait: float) -> None:
         now = self.clock()

@@ -98,9 +98,11 @@ class FakeClock:
     async def running(self, idle: Callable[[], bool] = lambda: True) -> AsyncIterator[None]:
         """Inside, whenever idle() holds, jump to the earliest sleeper's deadline and wake it.
 
-        One sleeper per turn of the event loop, so each runs (say, sends its request) before the
-        next is due; an idle() of "no request in flight" makes the network take no fake time.
+        One sleeper at a time, and only once every task that can run has run (say, sent its
+        request, or gone to sleep itself): time moves only when everything waits. An idle() of
+        "no request in flight" makes the network take no fake time.
         """
+        loop = asyncio.get_running_loop()
 
         async def run() -> None:
             while True:
@@ -108,7 +110,9 @@ class FakeClock:
                     self._new_sleeper.clear()
                     await self._new_sleeper.wait()
                 await asyncio.sleep(0)
-                if idle():
+                # asyncio keeps the callbacks ready to run in loop._ready; while any is there,
+                # some task has work to do before time may move.
+                if idle() and not getattr(loop, "_ready", ()):
                     self._wake_next()
 
         task = asyncio.create_task(run())
