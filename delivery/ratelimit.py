@@ -428,7 +428,7 @@ class InFlight:
     load every request also waits for the event loop, and the bound must not chase that)."""
 
     def __init__(
-        self, low: int = 8, high: int = 128, *, clock: Callable[[], float] = time.monotonic
+        self, low: int = 4, high: int = 128, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.low = low
         self.high = high

@@ -208,9 +208,10 @@ class Transport:
         row = out.row
         where: dict[str, Any] = {"message_thread_id": thread} if thread is not None else {}
         paid = False
+        await self._chat_free(row.chat_id)
         try:
-            # A place among the requests in flight first, then the slot: a slot is spent the
-            # moment it is granted, so nothing waits between the slot and the request.
+            # A place among the requests in flight, then the slot: a slot is spent the moment
+            # it is granted, so nothing waits between the slot and the request.
             async with self.in_flight:
                 paid = await self._slot(row, may_pay=not free)
                 if paid:
@@ -267,6 +268,13 @@ class Transport:
         if isinstance(result, int) and self.paid is not None:
             self.paid.refused(reason)
         return result
+
+    async def _chat_free(self, chat_id: int) -> None:
+        """Wait out the chat's gap (a message's next part, a 429's hold) before taking a place
+        among the requests in flight, so no place is held by a chat that cannot take it."""
+        wait = self.budget.chat_free_at(chat_id) - self.budget.clock()
+        if wait > 0:
+            await self.budget.sleep(wait)
 
     async def _slot(self, row: OutboxRow, *, may_pay: bool) -> bool:
         """Wait for the part's slot in the budget; True when it is a paid one."""
