@@ -177,6 +177,7 @@ class SendBudget:
         self.granted = {HIGH: 0, LOW: 0}
         self.paid_granted = 0
         self._chats: dict[int | str, _ChatPace] = {}
+        self._forget_past = _CHAT_MEMORY  # chats remembered before the quiet ones are dropped
         self._waiters: list[_Waiter] = []  # sorted by (priority, order)
         self._order = itertools.count()
         self._changed = asyncio.Event()
@@ -331,19 +332,21 @@ class SendBudget:
             self.window.take()
             self.paid_window.times.append(now)
         if waiter.chat is not None:
-            if len(self._chats) > _CHAT_MEMORY:
+            if len(self._chats) > self._forget_past:
                 self._forget_quiet_chats(now)
             self._chats.setdefault(waiter.chat, _ChatPace()).times.append(now)
         self.granted[waiter.priority] = self.granted.get(waiter.priority, 0) + 1
         waiter.granted.set_result(paid)
 
     def _forget_quiet_chats(self, now: float) -> None:
-        """Drop chats that nothing holds back any more."""
+        """Drop chats that nothing holds back any more; when most are still busy (a burst to
+        thousands of chats), look again only once as many more have come."""
         self._chats = {
             chat: pace
             for chat, pace in self._chats.items()
             if pace.held_until > now or (pace.times and pace.times[-1] > now - GROUP_PERIOD)
         }
+        self._forget_past = max(_CHAT_MEMORY, 2 * len(self._chats))
 
     async def _nap(self, seconds: float) -> None:
         """Sleep up to `seconds` (at most a minute), sooner when a sender arrives or a 429 does."""

@@ -82,6 +82,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
+        self._one_settled = asyncio.Event()
         self._busy: set[int] = set()  # chats with a claimed row not yet settled
 
     def wake(self) -> None:
@@ -162,11 +163,17 @@ class Sender:
         for row in rows:
             task = asyncio.create_task(self._send_row(row, batch))
             self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-        # Backpressure: claim no further than about two rounds ahead of what is sent.
+            task.add_done_callback(self._settled)
+        # Backpressure: claim no further than about two rounds ahead of what is sent (an event,
+        # not asyncio.wait over every task in flight: that costs as many callbacks each time).
         while len(self._in_flight) > 2 * self.policy.batch:
-            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            self._one_settled.clear()
+            await self._one_settled.wait()
         return bool(rows)
+
+    def _settled(self, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        self._one_settled.set()
 
     def _busy_chats(self) -> dict[int, float]:
         """Chats the budget would hold a message for now, and in how many seconds each is free
