@@ -85,17 +85,42 @@ def test_a_reused_query_id_does_not_keep_the_old_followers() -> None:
     assert book.match(TEXT) == {200: ["الحكومة"], 300: ["المغرب"]}
 
 
-def test_build_leaves_out_paused_and_unparsable_keywords() -> None:
+def test_build_leaves_out_unparsable_keywords_and_parses_each_keyword_once() -> None:
     book = SubscriptionBook.build(
         [
-            Subscription(1, 100, "المغرب", "المغرب"),
-            Subscription(2, 200, "المغرب", "المغرب", paused=True),
-            Subscription(3, 300, '"المغرب', '"المغرب'),  # unbalanced quotes
-            Subscription(4, 400, "م", "م"),  # one letter is allowed for stored keywords
+            (1, 100, "المغرب"),
+            (3, 300, '"المغرب'),  # unbalanced quotes: stored under older rules
+            (4, 400, "م"),  # one letter is allowed for stored keywords
+            (5, 500, "المغرب"),
+            (6, 100, "م"),
         ]
     )
-    assert len(book) == 2
-    assert book.match("زار المغرب م") == {100: ["المغرب"], 400: ["م"]}
+    assert len(book) == 4
+    assert book.match("زار المغرب م") == {100: ["المغرب", "م"], 400: ["م"], 500: ["المغرب"]}
+    index = book._index
+    assert index.query_of(1) is index.query_of(5)  # one Query for every copy of a keyword
+    assert index.query_of(3) is None
+
+
+def test_a_chats_subscriptions_share_one_chat_id_object() -> None:
+    book = SubscriptionBook.build([(1, 10**12, "المغرب"), (2, 10**12, "تونس")])
+    assert book._owner[1] is book._owner[2]
+
+
+def test_chats_keep_their_subscriptions_through_removes_and_moves() -> None:
+    book = SubscriptionBook()
+    for sub_id, chat_id, keyword in ((1, 100, "المغرب"), (2, 100, "تونس"), (3, 200, "ليبيا")):
+        subscribe(book, sub_id, chat_id, keyword)
+    book.remove(1)
+    assert book.match("المغرب تونس ليبيا") == {100: ["تونس"], 200: ["ليبيا"]}
+    book.move_chat(100, 200)
+    assert book.match("المغرب تونس ليبيا") == {200: ["تونس", "ليبيا"]}
+    subscribe(book, 4, 200, "المغرب")
+    book.remove_chat(200)
+    assert len(book) == 0
+    assert book.match("المغرب تونس ليبيا") == {}
+    book.move_chat(300, 301)  # a chat without subscriptions: nothing to move
+    assert len(book) == 0
 
 
 @pytest.mark.slow  # every real feed, every keyword
