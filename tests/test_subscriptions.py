@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import re
 
 import pytest
 
+from app.bootstrap import load_book
 from core.matcher import find_matches
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query
 from core.subscriptions import SubscriptionBook
+from storage import chats as chat_store
 from tests.data import feed_file
 from tests.support import feed_texts
 
@@ -161,3 +164,19 @@ def test_book_agrees_with_find_matches_on_real_feeds() -> None:
         assert list(book.match(text).items()) == list(expected.items())
         matched += sum(map(len, expected.values()))
     assert matched > len(texts) * 10
+
+
+def test_load_book_reads_the_active_keywords_and_leaves_the_gc_as_it_was(db) -> None:
+    chat_store.touch_chat(db, 100, type="private", title="", language="ar", now=1)
+    chat_store.add_subscription(db, 100, "المغرب", "المغرب", now=1)
+    paused = chat_store.add_subscription(db, 100, "الحكومة", "الحكومة", now=1)
+    chat_store.set_subscription_paused(db, 100, paused, True)
+    try:
+        for collecting in (True, False):
+            (gc.enable if collecting else gc.disable)()
+            book = load_book(db)
+            assert gc.isenabled() is collecting
+            assert book.match(TEXT) == {100: ["المغرب"]}
+    finally:
+        gc.enable()
+        gc.unfreeze()
