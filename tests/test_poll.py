@@ -15,7 +15,7 @@ from core.opml import OpmlFeed, build_opml, parse_opml
 from core.query import parse_query
 from core.subscriptions import SubscriptionBook
 from feeds.fetch import Fetcher, FetchResult
-from intake.poll import WRITE_BATCH, WRITE_ITEMS, PollReport, _Outcome
+from intake.poll import WRITE_BATCH, WRITE_ITEMS, WRITE_SECONDS, PollReport, _Outcome
 from intake.prepare import PARSE_WORKER_NICENESS, Prepared, parse_and_prepare, parse_pool
 from storage import articles as article_store
 from storage import chats as chat_store
@@ -525,3 +525,27 @@ def test_a_turn_at_the_database_stores_a_bounded_number_of_items(db, fetcher, bo
     assert batches == [[0, 1, 2], [3, 4], list(range(5, 21)), list(range(21, 25))]
     assert max(len(b) for b in batches) <= WRITE_BATCH
     assert WRITE_ITEMS < 3 * 30
+
+
+def test_a_turn_at_the_database_takes_no_further_feed_once_it_has_taken_long(
+    db, fetcher, book, clock
+):
+    """A turn's feeds may alert thousands of chats each: after WRITE_SECONDS the rest wait for
+    the next turn, in their order, and every feed is stored once."""
+    poller = poller_for(db, fetcher, book, clock).poller
+    ticks = iter(range(1000))
+    poller.turn_clock = lambda: next(ticks) * WRITE_SECONDS * 0.6  # each look: 0.6 of the budget
+    report = PollReport()
+    waiting = []
+    for number in range(5):
+        url = f"http://site/{number}.xml"
+        feed = feed_store.get_feed(db, primed_feed(db, url, clock))
+        waiting.append(_Outcome(feed, FetchResult(url, url, 304), None, None, report))
+    poller._unwritten = list(waiting)
+    turns = []
+    while poller._unwritten:
+        poller._write_some()
+        turns.append([o.feed.id for o in waiting if o.written])
+    ids = [o.feed.id for o in waiting]
+    assert turns == [ids[:2], ids[:4], ids]  # two feeds a turn: the second look finds 1.2x
+    assert report.feeds_unchanged == 5  # each feed stored once
