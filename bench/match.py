@@ -92,9 +92,9 @@ def word_runs(texts: Sequence[str]) -> list[list[str]]:
     return [[text[t.start : t.end] for t in tokenize(text)] for text in texts]
 
 
-def make_queries(count: int, vocabulary: Sequence[str], seed: int = 7) -> list[Query]:
-    """`count` parsed subscriptions of mixed kinds drawn from the words of `vocabulary` and the
-    Arabic feeds (refused keywords are redrawn)."""
+def keyword_drawer(vocabulary: Sequence[str], seed: int = 7) -> Callable[[], str]:
+    """A source of raw keywords of mixed kinds drawn from the words of `vocabulary` and the Arabic
+    feeds: words, phrases, Latin names, alternatives, exclusions, prefixes, exact forms."""
     rng = random.Random(seed)
     arabic_runs = word_runs([*vocabulary, *feed_texts(ARABIC_FEEDS)])
     arabic_words = sorted({w for run in arabic_runs for w in run if len(normalize(w)) >= 3})
@@ -123,11 +123,16 @@ def make_queries(count: int, vocabulary: Sequence[str], seed: int = 7) -> list[Q
         (0.03, lambda: f'"{rng.choice(arabic_words)}"'),
     ]
     weights = [w for w, _ in makers]
+    return lambda: rng.choices(makers, weights)[0][1]()
+
+
+def make_queries(count: int, vocabulary: Sequence[str], seed: int = 7) -> list[Query]:
+    """`count` parsed subscriptions drawn by `keyword_drawer` (refused keywords are redrawn)."""
+    draw = keyword_drawer(vocabulary, seed)
     queries: list[Query] = []
     while len(queries) < count:
-        maker = rng.choices(makers, weights)[0][1]
         try:
-            queries.append(parse_query(maker()))
+            queries.append(parse_query(draw()))
         except QueryError:
             continue
     return queries

@@ -18,13 +18,14 @@ Baseline: feedparser.parse(url) for each feed in turn, timed on 50 random feeds 
 to 1,000 (to keep the run short).
 
 Run: .venv/bin/python bench/poll.py            (about 1-2 minutes)
+     --feeds N --items N --conditional-share S change the web (bench/scale.py: 10,000 feeds)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-import gc
 import multiprocessing
 import os
 import random
@@ -33,6 +34,8 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
@@ -44,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 import feedparser  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from app.bootstrap import load_book  # noqa: E402
 from bench.shared import EASC as SHARED_EASC  # noqa: E402
 from bench.shared import require_shared  # noqa: E402
 from core.arabic import tokenize  # noqa: E402
@@ -60,7 +64,7 @@ from tests.pipeline import Pipeline  # noqa: E402
 EASC = SHARED_EASC / "Articles"
 FEEDS = 1_000
 ITEMS = 30
-CONDITIONAL_FEEDS = 800  # the rest ignore If-None-Match
+CONDITIONAL_SHARE = 0.8  # of the feeds; the rest ignore If-None-Match
 DELAY_SECONDS = 0.2
 SHARED_SHARE = 0.15  # items that are agency copy published by several feeds
 SHARED_STORIES = 1_500
@@ -106,16 +110,26 @@ def make_story(rng: random.Random, pool: list[str]) -> tuple[str, list[str]]:
     return title, rng.sample(pool, 3)
 
 
-def feed_bodies() -> list[bytes]:
-    """The 1,000 RSS documents (deterministic: the server and the checks build the same)."""
+@dataclass(frozen=True)
+class Web:
+    """What the loopback web serves: how many feeds, items per feed, and how many feeds (the
+    first ones) answer conditional GETs with 304."""
+
+    feeds: int = FEEDS
+    items: int = ITEMS
+    conditional: int = round(FEEDS * CONDITIONAL_SHARE)
+
+
+def feed_bodies(spec: Web) -> list[bytes]:
+    """The RSS documents (deterministic: the server and the checks build the same)."""
     rng = random.Random(SEED)
     pool = sentences()
     shared = [make_story(rng, pool) for _ in range(SHARED_STORIES)]
     bodies = []
-    for feed in range(FEEDS):
+    for feed in range(spec.feeds):
         site = f"https://site{feed}.example"
         items = []
-        for number in range(ITEMS):
+        for number in range(spec.items):
             title, text = (
                 rng.choice(shared) if rng.random() < SHARED_SHARE else make_story(rng, pool)
             )
@@ -146,18 +160,18 @@ def feed_bodies() -> list[bytes]:
     return bodies
 
 
-def serve(port_pipe) -> None:
+def serve(port_pipe, spec: Web) -> None:
     """The loopback web: every feed, 200 ms late; ETags honoured for the conditional feeds."""
-    bodies = feed_bodies()
-    etags = [f'"v{n}"' for n in range(FEEDS)]
+    bodies = feed_bodies(spec)
+    etags = [f'"v{n}"' for n in range(spec.feeds)]
 
     async def handle(request: web.Request) -> web.Response:
         number = int(request.match_info["number"])
         await asyncio.sleep(DELAY_SECONDS)
-        if number >= FEEDS:
+        if number >= spec.feeds:
             return web.Response(status=404)
         headers = {"ETag": etags[number]}
-        conditional = number < CONDITIONAL_FEEDS
+        conditional = number < spec.conditional
         if conditional and request.headers.get("If-None-Match") == etags[number]:
             return web.Response(status=304, headers=headers)
         return web.Response(
@@ -184,6 +198,19 @@ def _words(texts: list[str]) -> list[str]:
     )
 
 
+def quiet_words() -> list[str]:
+    """Words of the held-out articles that no feed sentence matches (names, places and topics
+    these feeds never mention)."""
+    held_out = _words(held_out_sentences())
+    probe = SubscriptionBook()
+    for number, word in enumerate(held_out):
+        with contextlib.suppress(QueryError):
+            query = parse_query(word)
+            probe.add(Subscription(number, number, query.raw, query.key), query)
+    matching = {chat for text in sentences() for chat in probe.match(text)}
+    return [word for number, word in enumerate(held_out) if number not in matching]
+
+
 def subscriptions(rng: random.Random) -> list[tuple[int, str]]:
     """(chat, keyword) pairs: real Arabic words and two-word phrases from EASC.
 
@@ -194,14 +221,7 @@ def subscriptions(rng: random.Random) -> list[tuple[int, str]]:
     feed sentence matches.
     """
     live_texts = sentences()
-    held_out = _words(held_out_sentences())
-    probe = SubscriptionBook()
-    for number, word in enumerate(held_out):
-        with contextlib.suppress(QueryError):
-            query = parse_query(word)
-            probe.add(Subscription(number, number, query.raw, query.key), query)
-    matching = {chat for text in live_texts for chat in probe.match(text)}
-    quiet = [word for number, word in enumerate(held_out) if number not in matching]
+    quiet = quiet_words()
     live = _words(live_texts)
     phrases = [run for run in (text.split() for text in live_texts) if len(run) > 3]
 
@@ -262,7 +282,7 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def run_rasd(base_url: str, db_path: Path) -> dict[str, float]:
+async def run_rasd(base_url: str, db_path: Path, spec: Web) -> dict[str, float]:
     """Prime the database, then time two poll cycles."""
     rng = random.Random(SEED)
     db = open_database(db_path)
@@ -273,7 +293,7 @@ async def run_rasd(base_url: str, db_path: Path) -> dict[str, float]:
         for chat, keyword in subscriptions(rng):
             query = parse_query(keyword)
             chat_store.add_subscription(db, chat, query.raw, query.key, NOW)
-        for feed in range(FEEDS):
+        for feed in range(spec.feeds):
             feed_store.add_feed(
                 db,
                 f"{base_url}/feed/{feed}.xml",
@@ -282,9 +302,8 @@ async def run_rasd(base_url: str, db_path: Path) -> dict[str, float]:
                 now=NOW - 1,
                 primed=True,
             )
-    book = SubscriptionBook.build(chat_store.all_subscriptions(db))
-    gc.freeze()  # as bot.py does once the book is loaded
-    print(f"setup: {len(book):,} subscriptions of {CHATS:,} chats, {FEEDS:,} primed feeds "
+    book = load_book(db)  # as the bot loads it (and freezes it out of the GC's walks)
+    print(f"setup: {len(book):,} subscriptions of {CHATS:,} chats, {spec.feeds:,} primed feeds "
           f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
 
     offset = 0.0  # moves the poller's clock, to make every feed due again for cycle 2
@@ -305,6 +324,7 @@ async def run_rasd(base_url: str, db_path: Path) -> dict[str, float]:
             interval_seconds=300,
             executor=pool,
             rng=random.Random(SEED),
+            max_feeds_per_cycle=spec.feeds,  # the bot's default is 5,000 a cycle
         )
         figures: dict[str, float] = {}
         for cycle in (1, 2):
@@ -336,42 +356,61 @@ async def run_rasd(base_url: str, db_path: Path) -> dict[str, float]:
     return figures
 
 
-def run_baseline(base_url: str) -> float:
+def run_baseline(base_url: str, spec: Web) -> float:
     """Seconds for feedparser.parse(url) over a sample of feeds, in turn."""
-    sample = random.Random(SEED).sample(range(FEEDS), BASELINE_SAMPLE)
+    sample = random.Random(SEED).sample(range(spec.feeds), BASELINE_SAMPLE)
     started = time.perf_counter()
     entries = 0
     for feed in sample:
         entries += len(feedparser.parse(f"{base_url}/feed/{feed}.xml").entries)
     elapsed = time.perf_counter() - started
-    assert entries == BASELINE_SAMPLE * ITEMS, entries
+    assert entries == BASELINE_SAMPLE * spec.items, entries
     return elapsed
+
+
+@contextlib.contextmanager
+def web_server(spec: Web) -> Iterator[str]:
+    """The loopback web in its own process, for the time of the block; its base URL."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    server = context.Process(target=serve, args=(send, spec), daemon=True)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{receive.recv()}"
+    finally:
+        server.terminate()
+        server.join()
+
+
+def measure(spec: Web) -> dict[str, float]:
+    """Both cycles over `spec`'s web on a fresh database (bench/scale.py calls this too)."""
+    with web_server(spec) as base_url:
+        print(f"{spec.feeds:,} feeds x {spec.items} items on {base_url}, "
+              f"{DELAY_SECONDS * 1000:.0f} ms per response; feeds 0-{spec.conditional - 1} "
+              "answer 304, the rest ignore validators")  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="rasd-bench-") as tmp:
+            return asyncio.run(run_rasd(base_url, Path(tmp) / "bench.db", spec))
 
 
 def main() -> None:
     """Start the server, run both cycles and the baseline, print the figures."""
+    parser = argparse.ArgumentParser(description="Poll cycles over feeds on loopback.")
+    parser.add_argument("--feeds", type=int, default=FEEDS)
+    parser.add_argument("--items", type=int, default=ITEMS, help="per feed")
+    parser.add_argument("--conditional-share", type=float, default=CONDITIONAL_SHARE,
+                        help="share of the feeds that answer 304")  # fmt: skip
+    args = parser.parse_args()
+    spec = Web(args.feeds, args.items, round(args.feeds * args.conditional_share))
     require_shared(EASC, "the EASC articles (the feeds' sentences)")
     load_before = Path("/proc/loadavg").read_text().split()[0]
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    server = context.Process(target=serve, args=(send,), daemon=True)
-    server.start()
-    port = receive.recv()
-    base_url = f"http://127.0.0.1:{port}"
-    print(f"{FEEDS:,} feeds x {ITEMS} items on {base_url}, {DELAY_SECONDS * 1000:.0f} ms per "
-          f"response; feeds 0-{CONDITIONAL_FEEDS - 1} answer 304, the rest ignore validators")  # fmt: skip
-    try:
-        with tempfile.TemporaryDirectory(prefix="rasd-bench-") as tmp:
-            figures = asyncio.run(run_rasd(base_url, Path(tmp) / "bench.db"))
-        baseline_sample = run_baseline(base_url)
-    finally:
-        server.terminate()
-        server.join()
-    baseline = baseline_sample * FEEDS / BASELINE_SAMPLE
+    figures = measure(spec)
+    with web_server(spec) as base_url:
+        baseline_sample = run_baseline(base_url, spec)
+    baseline = baseline_sample * spec.feeds / BASELINE_SAMPLE
     parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"baseline: feedparser.parse(url) in turn: {baseline_sample:.1f} s for "
-        f"{BASELINE_SAMPLE} feeds, extrapolated to {FEEDS:,}: {baseline:.0f} s "
+        f"{BASELINE_SAMPLE} feeds, extrapolated to {spec.feeds:,}: {baseline:.0f} s "
         f"({BASELINE_SAMPLE / baseline_sample:.1f} req/s)"
     )
     speedup = baseline / figures["cycle1"]

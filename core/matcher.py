@@ -48,10 +48,12 @@ from core.forms import word_rules
 from core.query import Query, Term
 
 Span = tuple[int, int]
+_K = TypeVar("_K")
 _V = TypeVar("_V")
 _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
 _MaybeRun: TypeAlias = "_RunHits | Literal[False]"  # False in a memo: the run starts nothing
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
+_WORD_CACHE_LIMIT = 100_000  # compiled keyword words per index (a million keywords use ~60,000)
 _ID_BLOCK = 1_024  # entry ids made at once
 _SEEN_CACHE_LIMIT = 1_000  # memoized text words after a text word (its phrase runs)
 
@@ -260,6 +262,9 @@ class _Postings:
         self._lengths: tuple[int, ...] = ()
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
         self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
+        # (text, mode) → its compiled word, shared by every query that has it (never changed once
+        # compiled): keywords repeat words, and compiling one costs ~40 µs
+        self._words: dict[tuple[str, str], _Word] = {}
         self._phrase_postings = 0
         self._excluded_phrase_postings = 0
 
@@ -270,13 +275,22 @@ class _Postings:
             slot = self._slots[key] = _Slot()
         return slot
 
+    def _compiled(self, text: str, mode: str) -> _Word:
+        """The compiled form of a query word (memoized)."""
+        word = self._words.get((text, mode))
+        if word is None:
+            word = _remember(
+                self._words, (text, mode), _compile_word(text, mode), _WORD_CACHE_LIMIT
+            )
+        return word
+
     def _post_entry(self, entry: _Entry) -> None:
         """Index a new distinct query: as a group when it is one plain word, else term by term."""
         query = entry.query
         if len(query.terms) == 1 and not query.exclusions and len(query.terms[0].words) == 1:
             word = query.terms[0].words[0]
             if word.mode != "prefix":
-                self._join_group(entry, _compile_word(word.text, word.mode))
+                self._join_group(entry, self._compiled(word.text, word.mode))
                 return
         for term in query.terms:
             self._post_term(entry, term, excluded=False)
@@ -306,7 +320,7 @@ class _Postings:
 
     def _post_term(self, entry: _Entry, term: Term, *, excluded: bool) -> None:
         """Index one term of a query that is not a plain single word."""
-        words = tuple(_compile_word(w.text, w.mode) for w in term.words)
+        words = tuple(self._compiled(w.text, w.mode) for w in term.words)
         compiled = _Term(entry.id, words, excluded)
         first = words[0]
         second = words[1] if len(words) > 1 else None
@@ -453,6 +467,10 @@ class MatchIndex(_Postings):
     def key_of(self, entry_id: int) -> str:
         """The key of the distinct query with this id (an id `matched_ids` gave)."""
         return self._keys[entry_id]
+
+    def query_of(self, sub_id: int) -> Query | None:
+        """The query `sub_id` follows; None when it follows nothing."""
+        return self._sub_queries.get(sub_id)
 
     def followers(self, entry_id: int) -> tuple[int, ...]:
         """Sorted ids of the subscriptions that follow the query with this entry id."""
@@ -682,7 +700,7 @@ class _Scan:
             self.phrases.append((term.entry, [span]))
 
 
-def _remember(memo: dict[str, _V], key: str, value: _V, limit: int = _SEEN_CACHE_LIMIT) -> _V:
+def _remember(memo: dict[_K, _V], key: _K, value: _V, limit: int = _SEEN_CACHE_LIMIT) -> _V:
     """Store `value` in a memo, clearing the memo whole first when it is full; return `value`."""
     if len(memo) >= limit:
         memo.clear()

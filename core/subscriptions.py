@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter
 from typing import cast
@@ -13,20 +13,23 @@ from core.query import Query, QueryError, parse_stored
 
 _Row = tuple[int, int, str]  # subscription id, chat id, keyword as typed
 _SUBSCRIPTION_ID = itemgetter(0)
+_UNSEEN = Query(raw="", key="", terms=())  # not parsed yet, in `build`'s memo
 
 
 class SubscriptionBook:
     """All active (not paused) subscriptions, matched against an article in one pass.
 
     The index answers per distinct query (by entry id); each keeps its followers as ready rows, so
-    a match costs one index lookup plus one row per matching subscription.
+    a match costs one index lookup plus one row per matching subscription. Per subscription the
+    book holds its chat (one int object per chat) and its place in the chat's tuple; the index
+    holds its query, one object per distinct keyword when built by `build`.
     """
 
     def __init__(self) -> None:
         self._index = MatchIndex()
         self._owner: dict[int, int] = {}  # subscription id -> chat id
-        self._queries: dict[int, Query] = {}
-        self._by_chat: dict[int, set[int]] = defaultdict(set)
+        # chat id -> its subscription ids: a tuple, as most chats follow a few (a set costs 216 B)
+        self._by_chat: dict[int, tuple[int, ...]] = {}
         self._rows: dict[int, tuple[_Row, ...]] = {}  # entry id -> followers by id; rebuilt lazily
 
     def __len__(self) -> int:
@@ -34,35 +37,54 @@ class SubscriptionBook:
 
     def add(self, subscription: Subscription, query: Query) -> None:
         """Index a subscription (replacing it if present)."""
-        self.remove(subscription.id)
-        self._index.add(subscription.id, query)
-        self._owner[subscription.id] = subscription.chat_id
-        self._queries[subscription.id] = query
-        self._by_chat[subscription.chat_id].add(subscription.id)
+        self._add(subscription.id, subscription.chat_id, query)
+
+    def _add(self, subscription_id: int, chat_id: int, query: Query) -> None:
+        """Index one subscription of a chat (replacing it if present)."""
+        self.remove(subscription_id)
+        self._attach(subscription_id, chat_id, query)
         self._forget_rows(query)
+
+    def _attach(self, subscription_id: int, chat_id: int, query: Query) -> None:
+        """Index a subscription the book does not hold, leaving the cached rows alone."""
+        self._index.add(subscription_id, query)
+        held = self._by_chat.get(chat_id)
+        if held is None:
+            self._by_chat[chat_id] = (subscription_id,)
+            self._owner[subscription_id] = chat_id
+        else:
+            self._by_chat[chat_id] = (*held, subscription_id)
+            self._owner[subscription_id] = self._owner[held[0]]  # the chat's one int object
 
     def remove(self, subscription_id: int) -> None:
         """Drop a subscription from the index; unknown ids are ignored."""
         chat_id = self._owner.pop(subscription_id, None)
         if chat_id is None:
             return
-        self._forget_rows(self._queries.pop(subscription_id))
+        query = self._index.query_of(subscription_id)
+        if query is not None:
+            self._forget_rows(query)
         self._index.remove(subscription_id)
-        self._by_chat[chat_id].discard(subscription_id)
-        if not self._by_chat[chat_id]:
+        left = tuple(i for i in self._by_chat[chat_id] if i != subscription_id)
+        if left:
+            self._by_chat[chat_id] = left
+        else:
             del self._by_chat[chat_id]
 
     def remove_chat(self, chat_id: int) -> None:
         """Drop every subscription of a chat."""
-        for subscription_id in list(self._by_chat.get(chat_id, ())):
+        for subscription_id in self._by_chat.get(chat_id, ()):
             self.remove(subscription_id)
 
     def move_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: its subscriptions now belong to the new id."""
-        for subscription_id in self._by_chat.pop(old_id, set()):
+        moved = self._by_chat.pop(old_id, ())
+        if not moved:
+            return
+        self._by_chat[new_id] = (*self._by_chat.get(new_id, ()), *moved)
+        for subscription_id in moved:
             self._owner[subscription_id] = new_id
-            self._by_chat[new_id].add(subscription_id)
-            self._forget_rows(self._queries[subscription_id])
+            self._forget_rows(cast("Query", self._index.query_of(subscription_id)))
 
     def match(self, text: str) -> dict[int, list[str]]:
         """Chats whose keywords match `text`, each with its matched keywords as typed.
@@ -91,8 +113,9 @@ class SubscriptionBook:
 
     def _rows_of(self, entry_id: int) -> tuple[_Row, ...]:
         """The followers of one distinct query as (subscription id, chat id, keyword), cached."""
+        query_of, owner = self._index.query_of, self._owner
         rows = tuple(
-            (sub_id, self._owner[sub_id], self._queries[sub_id].raw)
+            (sub_id, owner[sub_id], cast("Query", query_of(sub_id)).raw)
             for sub_id in self._index.followers(entry_id)
         )
         self._rows[entry_id] = rows
@@ -105,15 +128,19 @@ class SubscriptionBook:
             self._rows.pop(entry_id, None)
 
     @classmethod
-    def build(cls, subscriptions: list[Subscription]) -> SubscriptionBook:
-        """A book from stored subscriptions; paused ones and unparsable ones are left out."""
+    def build(cls, rows: Iterable[tuple[int, int, str]]) -> SubscriptionBook:
+        """A book from stored active subscriptions as (id, chat id, keyword as typed), read as
+        they come; keywords that no longer parse are left out. Each distinct keyword is parsed
+        once and its query shared: a million subscriptions repeat some 130,000 keywords."""
         book = cls()
-        for subscription in subscriptions:
-            if subscription.paused:
-                continue
-            try:
-                query = parse_stored(subscription.keyword)
-            except QueryError:
-                continue  # stored under older rules; it stays visible in /list
-            book.add(subscription, query)
+        parsed: dict[str, Query | None] = {}
+        for subscription_id, chat_id, keyword in rows:
+            query = parsed.get(keyword, _UNSEEN)
+            if query is _UNSEEN:
+                try:
+                    query = parsed[keyword] = parse_stored(keyword)
+                except QueryError:
+                    query = parsed[keyword] = None  # stored under older rules; it stays in /list
+            if query is not None:  # ids are unique and no rows are cached yet
+                book._attach(subscription_id, chat_id, query)
         return book

@@ -795,9 +795,11 @@ async def offline_bot(
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "DATABASE_PATH": str(tmp_path / "rasd.db"),
             **bot_env(
-                POLL_INTERVAL_SECONDS="3600",  # no feed here: the poll job stays quiet
-                SEND_RATE_PER_SECOND="1000",  # nothing to pace without a network
-                **env,
+                **{
+                    "POLL_INTERVAL_SECONDS": "3600",  # no feed here: the poll job stays quiet
+                    "SEND_RATE_PER_SECOND": "1000",  # nothing to pace without a network
+                    **env,  # (bench/scale.py paces the sender as production does)
+                }
             ),
         }
     )

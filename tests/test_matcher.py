@@ -316,3 +316,15 @@ def test_every_path_agrees_on_a_real_feed() -> None:
             assert by_key.get(query.key, []) == find_matches(query, text), query.raw
         matched += len(by_key)
     assert matched > len(texts) * 5
+
+
+def test_queries_share_the_compiled_form_of_a_word() -> None:
+    index = MatchIndex()
+    phrase, excluding = parse_query("وزير الداخلية"), parse_query("الداخلية -المغرب")
+    index.add(1, phrase)
+    index.add(2, excluding)
+    first = index._entries[phrase.key].postings[0][3][-1]
+    second = index._entries[excluding.key].postings[0][3][-1]
+    assert first.words[1] is second.words[0]  # compiled once (~40 µs a word)
+    assert index.matched_keys("قال وزير الداخلية") == {phrase.key, excluding.key}
+    assert index.matched_keys("وزير الداخلية في المغرب") == {phrase.key}

@@ -10,17 +10,19 @@ from datetime import UTC, datetime
 import pytest
 
 from core.dedup import SAME_STORY_DISTANCE, RecentStories
-from core.models import Subscription
+from core.models import Feed, Subscription
 from core.opml import OpmlFeed, build_opml, parse_opml
 from core.query import parse_query
 from core.subscriptions import SubscriptionBook
-from feeds.fetch import Fetcher
-from intake.prepare import PARSE_WORKER_NICENESS, parse_and_prepare, parse_pool
+from feeds.fetch import Fetcher, FetchResult
+from intake.poll import WRITE_BATCH, WRITE_ITEMS, WRITE_SECONDS, PollReport, _Outcome
+from intake.prepare import PARSE_WORKER_NICENESS, Prepared, parse_and_prepare, parse_pool
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from tests.feedserver import FeedServer, make_rss, sample_items
 from tests.pipeline import Pipeline
+from tests.support import article
 from tests.timing import eventually, within
 
 BASE = 300.0
@@ -494,3 +496,56 @@ async def test_feeds_in_one_cycle_are_fetched_concurrently(db, book, clock):
         report = await within(cycle, "the poll cycle")
         assert report.feeds_parsed == 20
         assert slow.peak_in_flight == 4
+
+
+def test_a_turn_at_the_database_stores_a_bounded_number_of_items(db, fetcher, book, clock):
+    """Each turn holds the event loop (the bot's answers wait): feeds full of new items are
+    stored a few at a time, feeds without new items many at a time, a big feed alone."""
+    poller = poller_for(db, fetcher, book, clock).poller
+    report = PollReport()
+
+    def waiting(item_counts: list[int | None]) -> list[_Outcome]:
+        outcomes = []
+        for number, count in enumerate(item_counts):
+            url = f"http://site/{number}"
+            ready = (
+                None
+                if count is None
+                else Prepared(articles=[article(str(i)) for i in range(count)])
+            )
+            outcomes.append(
+                _Outcome(Feed(number, url), FetchResult(url, url, 304), ready, None, report)
+            )
+        return outcomes
+
+    poller._unwritten = waiting([30, 30, 30, 5, 500, *[None] * 20])
+    batches = []
+    while poller._unwritten:
+        batches.append([o.feed.id for o in poller._next_batch()])
+    assert batches == [[0, 1, 2], [3, 4], list(range(5, 21)), list(range(21, 25))]
+    assert max(len(b) for b in batches) <= WRITE_BATCH
+    assert WRITE_ITEMS < 3 * 30
+
+
+def test_a_turn_at_the_database_takes_no_further_feed_once_it_has_taken_long(
+    db, fetcher, book, clock
+):
+    """A turn's feeds may alert thousands of chats each: after WRITE_SECONDS the rest wait for
+    the next turn, in their order, and every feed is stored once."""
+    poller = poller_for(db, fetcher, book, clock).poller
+    ticks = iter(range(1000))
+    poller.turn_clock = lambda: next(ticks) * WRITE_SECONDS * 0.6  # each look: 0.6 of the budget
+    report = PollReport()
+    waiting = []
+    for number in range(5):
+        url = f"http://site/{number}.xml"
+        feed = feed_store.get_feed(db, primed_feed(db, url, clock))
+        waiting.append(_Outcome(feed, FetchResult(url, url, 304), None, None, report))
+    poller._unwritten = list(waiting)
+    turns = []
+    while poller._unwritten:
+        poller._write_some()
+        turns.append([o.feed.id for o in waiting if o.written])
+    ids = [o.feed.id for o in waiting]
+    assert turns == [ids[:2], ids[:4], ids]  # two feeds a turn: the second look finds 1.2x
+    assert report.feeds_unchanged == 5  # each feed stored once

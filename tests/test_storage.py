@@ -72,6 +72,24 @@ def test_subscriptions_refuse_duplicates_by_key(db):
     assert chats.count_subscriptions(db, 1) == 0
 
 
+def test_active_keywords_are_read_row_by_row_in_id_order_without_paused_ones(db):
+    for chat_id in (1, 2):
+        chats.touch_chat(db, chat_id, type="private", title="", language="ar", now=1)
+    rabat = chats.add_subscription(db, 2, "الرباط", "رباط", now=1)
+    tunis = chats.add_subscription(db, 1, "تونس", "تونس", now=1)
+    paused = chats.add_subscription(db, 1, "غزة", "غزه", now=1)
+    chats.set_subscription_paused(db, 1, paused, True)
+    plans = []
+    db.conn.set_trace_callback(plans.append)
+    rows = chats.active_keywords(db)
+    assert not isinstance(rows, list)  # a cursor: a million rows are never held at once
+    assert list(rows) == [(rabat, 2, "الرباط"), (tunis, 1, "تونس")]
+    db.conn.set_trace_callback(None)
+    assert len(plans) == 1
+    plan = db.execute("EXPLAIN QUERY PLAN " + plans[0]).fetchall()
+    assert [row[-1] for row in plan] == ["SCAN subscriptions"]  # in rowid order: nothing sorted
+
+
 def test_delete_chat_removes_everything(db, tmp_path):
     chats.touch_chat(db, 1, type="private", title="", language="ar", now=1)
     chats.add_subscription(db, 1, "غزة", "غزه", now=1)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import re
 
 import pytest
 
+from app.bootstrap import load_book
 from core.matcher import find_matches
 from core.models import Subscription
 from core.query import Query, QueryError, parse_query
 from core.subscriptions import SubscriptionBook
+from storage import chats as chat_store
 from tests.data import feed_file
 from tests.support import feed_texts
 
@@ -85,17 +88,42 @@ def test_a_reused_query_id_does_not_keep_the_old_followers() -> None:
     assert book.match(TEXT) == {200: ["الحكومة"], 300: ["المغرب"]}
 
 
-def test_build_leaves_out_paused_and_unparsable_keywords() -> None:
+def test_build_leaves_out_unparsable_keywords_and_parses_each_keyword_once() -> None:
     book = SubscriptionBook.build(
         [
-            Subscription(1, 100, "المغرب", "المغرب"),
-            Subscription(2, 200, "المغرب", "المغرب", paused=True),
-            Subscription(3, 300, '"المغرب', '"المغرب'),  # unbalanced quotes
-            Subscription(4, 400, "م", "م"),  # one letter is allowed for stored keywords
+            (1, 100, "المغرب"),
+            (3, 300, '"المغرب'),  # unbalanced quotes: stored under older rules
+            (4, 400, "م"),  # one letter is allowed for stored keywords
+            (5, 500, "المغرب"),
+            (6, 100, "م"),
         ]
     )
-    assert len(book) == 2
-    assert book.match("زار المغرب م") == {100: ["المغرب"], 400: ["م"]}
+    assert len(book) == 4
+    assert book.match("زار المغرب م") == {100: ["المغرب", "م"], 400: ["م"], 500: ["المغرب"]}
+    index = book._index
+    assert index.query_of(1) is index.query_of(5)  # one Query for every copy of a keyword
+    assert index.query_of(3) is None
+
+
+def test_a_chats_subscriptions_share_one_chat_id_object() -> None:
+    book = SubscriptionBook.build([(1, 10**12, "المغرب"), (2, 10**12, "تونس")])
+    assert book._owner[1] is book._owner[2]
+
+
+def test_chats_keep_their_subscriptions_through_removes_and_moves() -> None:
+    book = SubscriptionBook()
+    for sub_id, chat_id, keyword in ((1, 100, "المغرب"), (2, 100, "تونس"), (3, 200, "ليبيا")):
+        subscribe(book, sub_id, chat_id, keyword)
+    book.remove(1)
+    assert book.match("المغرب تونس ليبيا") == {100: ["تونس"], 200: ["ليبيا"]}
+    book.move_chat(100, 200)
+    assert book.match("المغرب تونس ليبيا") == {200: ["تونس", "ليبيا"]}
+    subscribe(book, 4, 200, "المغرب")
+    book.remove_chat(200)
+    assert len(book) == 0
+    assert book.match("المغرب تونس ليبيا") == {}
+    book.move_chat(300, 301)  # a chat without subscriptions: nothing to move
+    assert len(book) == 0
 
 
 @pytest.mark.slow  # every real feed, every keyword
@@ -136,3 +164,19 @@ def test_book_agrees_with_find_matches_on_real_feeds() -> None:
         assert list(book.match(text).items()) == list(expected.items())
         matched += sum(map(len, expected.values()))
     assert matched > len(texts) * 10
+
+
+def test_load_book_reads_the_active_keywords_and_leaves_the_gc_as_it_was(db) -> None:
+    chat_store.touch_chat(db, 100, type="private", title="", language="ar", now=1)
+    chat_store.add_subscription(db, 100, "المغرب", "المغرب", now=1)
+    paused = chat_store.add_subscription(db, 100, "الحكومة", "الحكومة", now=1)
+    chat_store.set_subscription_paused(db, 100, paused, True)
+    try:
+        for collecting in (True, False):
+            (gc.enable if collecting else gc.disable)()
+            book = load_book(db)
+            assert gc.isenabled() is collecting
+            assert book.match(TEXT) == {100: ["المغرب"]}
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -1,0 +1,470 @@
+"""A million subscriptions on one machine: 1,000,000 subscriptions of 200,000 chats, beside
+100,000 of 20,000 in the same run, each against its target (issue #30).
+
+For each size, one bot process (a child of this one, so that its memory is its own):
+- start: the production Application (app.telegram_app.build_application, as tests/offline.py's
+  `offline_bot` starts it: initialize, post_init, which runs app.bootstrap.bootstrap and builds
+  the SubscriptionBook from storage, start) on a database that already holds the subscriptions,
+  then one update (/list from a subscribed chat) through Application.process_update. Measured
+  from the moment this process launches the child (Python's imports included) to the answer.
+  Only the HTTP transport is left out (a request class answers the Bot API from memory): what
+  a getUpdates round trip adds is network time, not Rasd's.
+- memory: the child's peak RSS (VmHWM) after the start, after the routing run, and after /add
+  during a poll cycle. The parse workers (2 processes, as in production) are not counted.
+- routing: SubscriptionBook.match(match_text(title, text)), what intake/store.py runs per new
+  article, on 1,000 news items (a title and three sentences, built as bench/poll.py builds its
+  feeds' items) and on the long articles (the even-numbered EASC articles, 115–985 words), each
+  seen once (and the long ones once more: the book's rows of each query are built when it first
+  matches), the memos warmed by 200 other items first. Beside it, the routing decision alone
+  (MatchIndex.matched_ids, without the fan-out to chats) with the index's memo of text words
+  emptied before each text, as the first article after an /add of a new keyword meets it.
+- /add during a poll cycle: 200 primed feeds of 3 items (bench/poll.py's loopback web, 200 ms
+  per response) polled by the bot's own Poller, its parse pool of 2 workers and its fetcher
+  (4 connections per host: all "sites" are 127.0.0.1); while the cycle stores and matches its
+  600 new items (a steady cycle's worth: of 10,000 feeds, a tenth bring an item or two), a
+  subscribed chat sends /add with a new keyword every 0.2 s: the time until the answer (the
+  index update included) and the cycle's own figures. The outbox sender runs
+  meanwhile at production's 30 messages a second, and the bot's jobs as they come: the daily
+  maintenance runs 60 s after the start (its two parts are timed again after the cycle).
+
+The poll cycle of 10,000 feeds (90% answering 304) is bench/poll.py's, with 3 items per feed:
+its first cycle stores every item; the second, the one with the target, finds 9,000 feeds
+answering 304 and 1,000 resending the same body (not parsed again). Beside it, 1,000 feeds.
+
+Keywords: a chat follows five. LIVE_SHARE of them come from bench/match.py's keyword_drawer
+(its held-out vocabulary: words, phrases, alternatives, exclusions, prefixes, exact forms and
+Latin names, drawn from the even EASC articles and the Arabic feed captures, so they appear in
+the news items above); the rest are quiet keywords of the same kinds made of bench/poll.py's
+quiet words (names and topics these items never mention). Keywords repeat across chats: the
+million subscriptions hold about 260,000 distinct ones (most quiet phrases are one chat's
+own). With every keyword drawn live, an item would alert 3.5% of all chats (7,000 at a
+million) and a long article 14%: no alert bot's users follow that much, and the cost would be
+the fan-out, not the index.
+
+Beside them, the book's load alone (what bootstrap does before anything else: read the
+subscriptions, build the index, freeze it), in a process of its own with this code and with the
+code before (commit BEFORE, checked out for the run): seconds and peak RSS.
+
+The generated databases are cached in $TMPDIR/rasd-scale/, named by their sizes and a version:
+the first run builds them (about 15 s for a million, one executemany in one transaction), a
+second run reuses them. Each bot runs on a copy.
+
+Run: nice -n 10 .venv/bin/python bench/scale.py          (about 6 minutes; 2 once cached)
+     nice -n 10 .venv/bin/python bench/scale.py --quick  (100,000 only, 1,000 feeds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import match, poll  # noqa: E402
+from bench.shared import EASC, checkout, require_shared  # noqa: E402
+from core.articles import match_text  # noqa: E402
+from core.query import QueryError, parse_query  # noqa: E402
+from storage import chats as chat_store  # noqa: E402
+from storage import feeds as feed_store  # noqa: E402
+from storage import maintenance, outbox  # noqa: E402
+from storage.db import open_database  # noqa: E402
+
+SIZES = ((100_000, 20_000), (1_000_000, 200_000))  # subscriptions, chats
+KEYWORDS_PER_CHAT = 5
+LIVE_SHARE = poll.LIVE_SHARE
+SEED = 30
+VERSION = 1  # of the generated databases: bump when keywords() changes
+CACHE = Path(tempfile.gettempdir()) / "rasd-scale"
+ITEMS, WARM_ITEMS = 1_000, 200
+ADD_WEB = poll.Web(feeds=200, items=3, conditional=0)
+ADD_EVERY = 0.2
+POLL_WEBS = (poll.Web(1_000, 3, 900), poll.Web(10_000, 3, 9_000))
+BEFORE = "081788a"  # the code before the start path read the book row by row (issue #30)
+# Load the book as the given tree's bootstrap does; print seconds and peak RSS in MB.
+LOAD_BOOK = """
+import gc, resource, sys, time
+sys.path.insert(0, ".")
+started = time.perf_counter()
+from storage.db import open_database
+db = open_database(sys.argv[1])
+try:
+    from app.bootstrap import load_book
+except ImportError:  # before: every row as a dict, then the book, then gc.freeze()
+    from core.subscriptions import SubscriptionBook
+    from storage.chats import all_subscriptions
+    def load_book(db):
+        book = SubscriptionBook.build(all_subscriptions(db))
+        gc.freeze()
+        return book
+book = load_book(db)
+print(len(book), time.perf_counter() - started,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+TARGETS = {
+    "start_s": 30.0,
+    "rss_mb": 1_500.0,
+    "route_p99_ms": 5.0,
+    "add_max_s": 1.0,
+    "cycle_s": 60.0,
+}
+
+
+def quiet_drawer(words: Sequence[str], rng: random.Random) -> Callable[[], str]:
+    """Keywords no bench text mentions: quiet words alone, in phrases, alternatives, exclusions."""
+    makers: list[tuple[float, Callable[[], str]]] = [
+        (0.75, lambda: rng.choice(words)),
+        (0.15, lambda: f"{rng.choice(words)} {rng.choice(words)}"),
+        (0.05, lambda: f"{rng.choice(words)}|{rng.choice(words)}"),
+        (0.05, lambda: f"{rng.choice(words)} -{rng.choice(words)}"),
+    ]
+    weights = [w for w, _ in makers]
+    return lambda: rng.choices(makers, weights)[0][1]()
+
+
+def keywords(subscriptions: int, chats: int) -> list[tuple[int, str, str]]:
+    """(chat, keyword as typed, key) for `subscriptions` keywords, five distinct per chat."""
+    live = match.keyword_drawer(match.articles()[0::2])
+    rng = random.Random(SEED)
+    quiet = quiet_drawer(poll.quiet_words(), rng)
+    keys: dict[str, str | None] = {}
+
+    def key_of(raw: str) -> str | None:
+        if raw not in keys:
+            try:
+                keys[raw] = parse_query(raw).key
+            except QueryError:  # the bot refuses it: redrawn
+                keys[raw] = None
+        return keys[raw]
+
+    rows: list[tuple[int, str, str]] = []
+    for chat in range(1, chats + 1):
+        taken: set[str] = set()
+        while len(taken) < subscriptions // chats:
+            raw = live() if rng.random() < LIVE_SHARE else quiet()
+            key = key_of(raw)
+            if key is not None and key not in taken:
+                taken.add(key)
+                rows.append((chat, raw, key))
+    return rows
+
+
+def database(subscriptions: int, chats: int) -> Path:
+    """A migrated database holding the chats and their subscriptions (cached, see above)."""
+    path = CACHE / f"subs{subscriptions}-chats{chats}-v{VERSION}.db"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    rows = keywords(subscriptions, chats)
+    drawn = time.perf_counter() - started
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    db = open_database(partial)
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO chats (id, type, title, language, created_at, updated_at) "
+            "VALUES (?, 'private', '', 'ar', 0, 0)",
+            ((chat,) for chat in range(1, chats + 1)),
+        )
+        db.conn.executemany(
+            "INSERT INTO subscriptions (chat_id, keyword, key, created_at) VALUES (?, ?, ?, 0)",
+            rows,
+        )
+    db.conn.close()
+    partial.rename(path)
+    print(f"generated {subscriptions:,} subscriptions ({len({r[2] for r in rows}):,} distinct) of "
+          f"{chats:,} chats: drawn in {drawn:.1f} s, stored in "
+          f"{time.perf_counter() - started - drawn:.1f} s -> {path}")  # fmt: skip
+    return path
+
+
+# ------------------------------------------------------------------ the bot process
+
+
+def rss_mb() -> dict[str, float]:
+    """This process's resident memory now and at its peak, in MB."""
+    found = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            found[line[:5]] = int(line.split()[1]) / 1024
+    return {"now": found["VmRSS"], "peak": found["VmHWM"]}
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank quantile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def routing(book, chats: int) -> dict[str, float]:  # noqa: ANN001
+    """Per-text times of SubscriptionBook.match and MatchIndex.matched_ids, in ms."""
+    rng = random.Random(SEED)
+    pool = poll.sentences()
+    stories = [poll.make_story(rng, pool) for _ in range(WARM_ITEMS + ITEMS)]
+    items = [match_text(title, " ".join(text)) for title, text in stories]
+    long = match.articles()[0::2]
+    for text in items[:WARM_ITEMS]:
+        book.match(text)
+    figures: dict[str, float] = {}
+    for name, texts in (("item", items[WARM_ITEMS:]), ("long", long), ("again", long)):
+        times, hits, decisions = [], [], []
+        for text in texts:
+            started = time.perf_counter()
+            hits.append(len(book.match(text)))
+            times.append(time.perf_counter() - started)
+        for text in texts:
+            book._index._forget_hits()  # noqa: SLF001  as cold as the match above, or colder
+            started = time.perf_counter()
+            book._index.matched_ids(text)  # noqa: SLF001
+            decisions.append(time.perf_counter() - started)
+        figures |= {
+            f"{name}_p50": quantile(times, 0.5) * 1e3,
+            f"{name}_p99": quantile(times, 0.99) * 1e3,
+            f"{name}_ids_p99": quantile(decisions, 0.99) * 1e3,
+            f"{name}_chats": statistics.mean(hits),
+            f"{name}_share": statistics.mean(hits) / chats * 100,
+        }
+    figures["long_n"] = len(long)
+    figures["route_p99_ms"] = max(figures["item_p99"], figures["long_p99"])
+    return figures
+
+
+async def add_during_poll(bot, rasd, quiet: Sequence[str]) -> dict[str, float]:  # noqa: ANN001
+    """/add answered while the bot's poller stores and matches a cycle's new items."""
+    with poll.web_server(ADD_WEB) as base_url:
+        now = rasd.clock()
+        with rasd.db.atomic():
+            for feed in range(ADD_WEB.feeds):
+                feed_store.add_feed(rasd.db, f"{base_url}/feed/{feed}.xml", title="",
+                                    interval_seconds=300, now=now - 1, primed=True)  # fmt: skip
+        articles_before = rasd.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        alerts_before = rasd.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        started = time.monotonic()
+        cycle = asyncio.create_task(rasd.poller.run_once())
+        await asyncio.sleep(1.0)  # fetches and parses under way, the first feeds being stored
+        latencies: list[float] = []
+        slowest_at = 0.0
+        rng = random.Random(SEED)
+        while rasd.poller.running:
+            chat = bot.private(2 + len(latencies), "ليلى")  # subscribed chats, one /add each
+            keyword = f"{rng.choice(quiet)} {rng.choice(quiet)}"  # a new distinct query
+            asked = time.monotonic()
+            reply = await chat.send(f"/add {keyword}")
+            latencies.append(time.monotonic() - asked)
+            if latencies[-1] == max(latencies):
+                slowest_at = asked
+            assert reply.messages, reply
+            await asyncio.sleep(ADD_EVERY)
+        await cycle  # (the bot's own poll job may have started it: counted in the database)
+        articles = rasd.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        alerts = rasd.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        pending = rasd.db.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'"
+        ).fetchone()[0]
+        asked = time.perf_counter()
+        outbox.due_heads(rasd.db, rasd.clock())  # what the sender asks before each batch
+        claim_s = time.perf_counter() - asked
+        asked = time.perf_counter()
+        maintenance.prune(rasd.db, now=rasd.clock(), retention_days=rasd.settings.retention_days)
+        prune_s = time.perf_counter() - asked
+        asked = time.perf_counter()
+        chat_store.purge_inactive(rasd.db, before=rasd.clock())
+        purge_s = time.perf_counter() - asked
+        return {
+            "add_n": len(latencies),
+            "add_p50_s": quantile(latencies, 0.5) if latencies else float("nan"),
+            "add_max_s": max(latencies, default=float("nan")),
+            "poll_s": time.monotonic() - started,
+            "poll_new": articles - articles_before,
+            "poll_alerts": alerts - alerts_before,
+            "pending": pending,
+            "due_heads_s": claim_s,
+            "prune_s": prune_s,
+            "purge_s": purge_s,
+            "slowest_at": slowest_at,
+        }
+
+
+async def bot_process(directory: Path, chats: int) -> dict[str, float]:
+    """Start the bot on the database in `directory`, answer, route, /add during a cycle."""
+    from tests.offline import offline_bot  # noqa: PLC0415  after the timer's start
+    from tests.timing import FakeClock  # noqa: PLC0415
+
+    clock = FakeClock(time.time())
+    production = {"PARSE_WORKERS": "2", "SEND_RATE_PER_SECOND": "30"}
+    async with offline_bot(directory, clock=clock, **production) as bot:
+        figures: dict[str, float] = {"ready_at": time.monotonic()}
+        reply = await bot.private(1, "سارة").send("/list")
+        figures["answered_at"] = time.monotonic()
+        assert reply.messages, reply
+        figures["rss_start_mb"] = rss_mb()["peak"]
+        rasd = bot.application.bot_data.rasd
+        figures["subscriptions"] = len(rasd.book)
+        figures["distinct"] = rasd.book._index.distinct_queries  # noqa: SLF001
+        figures |= routing(rasd.book, chats)
+        figures["rss_route_mb"] = rss_mb()["peak"]
+        figures |= await add_during_poll(bot, rasd, poll.quiet_words())
+        figures["rss_add_mb"] = rss_mb()["peak"]
+        bot.application.bot_data.rasd.poller.stop()
+    return figures
+
+
+def child_main(directory: Path, chats: int) -> None:
+    """The bot process: its figures as one JSON line on stdout."""
+    figures = asyncio.run(bot_process(directory, chats))
+    print(json.dumps(figures), flush=True)
+
+
+# ------------------------------------------------------------------ the run
+
+
+def run_bot(subscriptions: int, chats: int) -> dict[str, float]:
+    """One bot process on a copy of the cached database; its figures."""
+    source = database(subscriptions, chats)
+    with tempfile.TemporaryDirectory(prefix="rasd-scale-") as tmp:
+        shutil.copyfile(source, Path(tmp) / "rasd.db")
+        command = [sys.executable, __file__, "--child", tmp, "--chats", str(chats)]
+        launched = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"the bot process failed ({done.returncode})")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["start_s"] = figures["answered_at"] - launched
+    figures["ready_s"] = figures["ready_at"] - launched
+    figures["slowest_after_start"] = figures["slowest_at"] - figures["ready_at"]
+    figures["rss_mb"] = max(figures["rss_start_mb"], figures["rss_route_mb"])
+    return figures
+
+
+def book_load(root: Path, source: Path) -> dict[str, float]:
+    """Seconds and peak MB to load the book from a copy of `source` with the code in `root`."""
+    with tempfile.TemporaryDirectory(prefix="rasd-scale-") as tmp:
+        shutil.copyfile(source, Path(tmp) / "rasd.db")
+        command = [sys.executable, "-c", LOAD_BOOK, str(Path(tmp) / "rasd.db")]
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+    count, seconds, peak = done.stdout.split()
+    return {"book_n": float(count), "book_s": float(seconds), "book_mb": float(peak)}
+
+
+def book_loads(sizes: Sequence[tuple[int, int]]) -> dict[int, dict[str, float]]:
+    """The book's load at each size, with this tree and with the code before (BEFORE)."""
+    loads: dict[int, dict[str, float]] = {}
+    with checkout(BEFORE, Path(tempfile.mkdtemp(prefix="rasd-before-")) / "tree") as before:
+        for subscriptions, chats in sizes:
+            source = database(subscriptions, chats)
+            now, then = book_load(ROOT, source), book_load(before, source)
+            loads[subscriptions] = now | {f"before_{k}": v for k, v in then.items()}
+    return loads
+
+
+def verdict(name: str, value: float) -> str:
+    """The target of a figure and ok / MISSED."""
+    target = TARGETS[name]
+    return f"≤ {target:g}  {'ok' if value <= target else 'MISSED'}"
+
+
+def _cell(figures: dict[str, float], key: str, form: str) -> str:
+    """One figure as printed (a few carry a second one in brackets)."""
+    text = form.format(figures[key])
+    if key == "item_chats":
+        text += f" ({figures['item_share']:.2f}%)"
+    elif key == "poll_s":
+        text += f" ({figures['poll_new']:,.0f} / {figures['poll_alerts']:,.0f})"
+    return text
+
+
+def report(bots: dict[int, dict[str, float]], polls: list[dict[str, float]]) -> None:
+    """Every figure, the small size beside the large one, with the large one's target."""
+    sizes = list(bots)
+    rows = [
+        ("subscriptions in the book", "subscriptions", "{:,.0f}", None),
+        ("distinct queries", "distinct", "{:,.0f}", None),
+        ("loading the book alone (app.bootstrap), s", "book_s", "{:.1f}", None),
+        (f"  the code before ({BEFORE}), s", "before_book_s", "{:.1f}", None),
+        ("  its peak RSS, MB", "book_mb", "{:.0f}", None),
+        ("  the code before, peak RSS, MB", "before_book_mb", "{:.0f}", None),
+        ("start -> first answer, s", "start_s", "{:.1f}", "start_s"),
+        ("  of it: process start -> bot started, s", "ready_s", "{:.1f}", None),
+        ("peak RSS after start, MB", "rss_start_mb", "{:.0f}", None),
+        ("peak RSS after routing, MB", "rss_route_mb", "{:.0f}", "rss_mb"),
+        ("peak RSS after /add during a cycle, MB", "rss_add_mb", "{:.0f}", None),
+        ("routing, news item: p50 ms", "item_p50", "{:.2f}", None),
+        ("routing, news item: p99 ms", "item_p99", "{:.2f}", None),
+        ("  matched_ids, its memo just emptied, p99 ms", "item_ids_p99", "{:.2f}", None),
+        ("  chats alerted per item (% of chats)", "item_chats", "{:,.0f}", None),
+        ("routing, long article: p50 ms", "long_p50", "{:.2f}", None),
+        ("routing, long article: p99 ms", "long_p99", "{:.2f}", None),
+        ("  matched_ids, its memo just emptied, p99 ms", "long_ids_p99", "{:.2f}", None),
+        ("  chats alerted per article", "long_chats", "{:,.0f}", None),
+        ("routing, long article seen again: p99 ms", "again_p99", "{:.2f}", None),
+        ("routing p99, worse of the two, ms", "route_p99_ms", "{:.2f}", "route_p99_ms"),
+        ("/add during a cycle: answers timed", "add_n", "{:.0f}", None),
+        ("/add during a cycle: p50 s", "add_p50_s", "{:.3f}", None),
+        ("/add during a cycle: slowest s", "add_max_s", "{:.3f}", "add_max_s"),
+        ("  the cycle: s (new items / alerts queued)", "poll_s", "{:.1f}", None),
+        ("  then: outbox.due_heads (the sender's), s", "due_heads_s", "{:.3f}", None),
+        ("    over pending outbox rows", "pending", "{:,.0f}", None),
+        ("  then: maintenance.prune, s", "prune_s", "{:.3f}", None),
+        ("  then: chats.purge_inactive, s", "purge_s", "{:.3f}", None),
+        ("  the slowest /add came, s after the start", "slowest_after_start", "{:.1f}", None),
+    ]
+    print(f"\n{'figure (subscriptions ->)':44}" + "".join(f"{s:>26,}" for s in sizes))
+    for label, key, form, target in rows:
+        values = "".join(f"{_cell(bots[s], key, form):>26}" for s in sizes)
+        tail = f"   target {verdict(target, bots[sizes[-1]][target])}" if target else ""
+        print(f"{label:44}{values}{tail}")
+    if polls:
+        webs = POLL_WEBS[: len(polls)]
+        print(f"\n{'poll cycle (feeds ->)':44}" + "".join(f"{w.feeds:>26,}" for w in webs))
+        for label, key, form in (
+            ("first cycle, every item new: s", "cycle1", "{:.1f}"),
+            ("steady cycle (90% 304, rest same body): s", "cycle2", "{:.1f}"),
+            ("  feeds parsed again in it", "parsed2", "{:.0f}"),
+            ("  parent peak RSS, MB", "parent_mb1", "{:.0f}"),
+        ):
+            values = "".join(f"{form.format(p[key]):>26}" for p in polls)
+            tail = f"   target {verdict('cycle_s', polls[-1][key])}" if key == "cycle2" else ""
+            print(f"{label:44}{values}{tail}")
+
+
+def main() -> None:
+    """Both sizes (or the small one), then the poll cycles; print the table."""
+    parser = argparse.ArgumentParser(description="A million subscriptions on one machine.")
+    parser.add_argument("--quick", action="store_true", help="100,000 subscriptions only")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--chats", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child_main(args.child, args.chats)
+        return
+    require_shared(EASC / "Articles", "the EASC articles")
+    print(f"load average before the run: {os.getloadavg()[0]:.2f} (2 cores, shared)")
+    sizes = SIZES[:1] if args.quick else SIZES
+    bots = {}
+    for subscriptions, chats in sizes:
+        print(f"--- bot with {subscriptions:,} subscriptions of {chats:,} chats", flush=True)
+        bots[subscriptions] = run_bot(subscriptions, chats)
+    for subscriptions, load in book_loads(sizes).items():
+        bots[subscriptions] |= load
+    polls = []
+    for web in POLL_WEBS[:1] if args.quick else POLL_WEBS:
+        print(f"--- poll cycles over {web.feeds:,} feeds (bench/poll.py)", flush=True)
+        polls.append(poll.measure(web))
+    report(bots, polls)
+
+
+if __name__ == "__main__":
+    main()
