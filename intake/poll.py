@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.models import Feed
+from core.models import Article, Feed
 from core.write_health import WriteHealth, backoff
 from feeds.fetch import FetchResult
 from intake.fulltext import FullText, PageTally
 from intake.prepare import Prepared
-from intake.store import FeedWork, body_hash
+from intake.store import FeedWork, body_hash, in_order
 from storage import feeds as feed_store
 from storage.db import is_refused_write
 
@@ -72,6 +72,7 @@ class _Outcome:
     pages: PageTally | None = None
     written: bool = False
     error: Exception | None = None
+    unstored: list[Article] | None = None  # its articles still to store (None: not begun)
 
 
 class Poller:
@@ -246,7 +247,7 @@ class Poller:
         refusal, not (the feed stays due)."""
         self.work.intake.forget_stories()
         if is_refused_write(error):
-            self._not_stored(error, report)
+            _not_stored(error, report)
             return
         log.exception("feed processing failed", extra={"feed_url": feed.url}, exc_info=error)
         try:
@@ -254,13 +255,7 @@ class Poller:
         except Exception as again:
             if not is_refused_write(again):
                 raise
-            self._not_stored(again, report)
-
-    @staticmethod
-    def _not_stored(error: Exception, report: PollReport) -> None:
-        """The database refused a feed's results: the feed stays as it was, due again."""
-        report.database_refused += 1
-        report.database_error = f"{type(error).__name__}: {error}"
+            _not_stored(again, report)
 
     def _write_some(self) -> None:
         """Store the oldest waiting outcomes, up to WRITE_BATCH feeds and about WRITE_ITEMS
@@ -273,19 +268,25 @@ class Poller:
         """
         batch = self._next_batch()
         started = self.turn_clock()
+        later: list[_Outcome] = []  # the turn ran out: these wait for the next, first in line
         try:
             with self.work.db.atomic():
                 for number, outcome in enumerate(batch):
                     if number and self.turn_clock() - started >= WRITE_SECONDS:
-                        self._unwritten[:0] = batch[number:]
-                        del batch[number:]
+                        later = batch[number:]
                         break
                     try:
                         with self.work.db.atomic():
-                            self._finish_feed(outcome)
+                            finished = self._finish_feed(outcome, started)
                     except Exception as error:
                         self.work.intake.forget_stories()  # it may remember rolled-back articles
                         outcome.error = error
+                        continue
+                    if not finished:  # its other articles at the next turn
+                        later = batch[number:]
+                        break
+            self._unwritten[:0] = later
+            del batch[len(batch) - len(later) :]
         except Exception as error:  # the whole transaction failed (at commit, say)
             for outcome in batch:
                 outcome.error = outcome.error or error
@@ -305,7 +306,10 @@ class Poller:
         del self._unwritten[:taken]
         return batch
 
-    def _finish_feed(self, outcome: _Outcome) -> None:
+    def _finish_feed(self, outcome: _Outcome, turn_started: float) -> bool:
+        """Store what checking a feed brought and settle the feed; False when the turn ran
+        out with some of its articles still to store (a feed whose items alert thousands of
+        chats must not hold the event loop: /add is answered meanwhile)."""
         feed, result, ready, report = outcome.feed, outcome.result, outcome.ready, outcome.report
         body_hash = outcome.body_hash
         if result.error:
@@ -316,21 +320,17 @@ class Poller:
                 retry_after=result.retry_after,
                 kind=result.error_kind or "fetch",
             )
-            return
+            return True
         if ready is not None and ready.error:
             report.parse_cpu_seconds += ready.cpu_seconds
             self._fail(feed, ready.error, report, kind="not_feed")
-            return
+            return True
         now = self.clock()
-        new = queued = 0
-        if ready is not None:
-            new, queued = self.work.intake.store(feed.id, ready.articles, now, alert=feed.primed)
+        if ready is not None and not self._store_articles(outcome, turn_started, now):
+            return False
         self.work.schedule.succeeded(feed.id, result, ready, body_hash or feed.body_hash, now)
         if self.fulltext is not None and outcome.pages is not None:
             self.fulltext.record(feed, outcome.pages, now)
-        # Counted once stored: a feed whose storage fails is counted as failed only.
-        report.articles_new += new
-        report.alerts_queued += queued
         if ready is not None:
             report.feeds_parsed += 1
             report.parse_cpu_seconds += ready.cpu_seconds
@@ -338,6 +338,25 @@ class Poller:
             report.feeds_not_modified += 1
         else:
             report.feeds_unchanged += 1
+        return True
+
+    def _store_articles(self, outcome: _Outcome, turn_started: float, now: float) -> bool:
+        """Store the feed's articles this turn has time for; True once all are. The feed is
+        settled only then: a stop meanwhile leaves it due, and its stored articles unchanged."""
+        assert outcome.ready is not None
+        if outcome.unstored is None:
+            outcome.unstored = in_order(outcome.ready.articles)
+        new, queued, outcome.unstored = self.work.intake.store_some(
+            outcome.feed.id,
+            outcome.unstored,
+            now,
+            alert=outcome.feed.primed,
+            enough=lambda: self.turn_clock() - turn_started >= WRITE_SECONDS,
+        )
+        # Counted as stored (a feed whose storage fails is counted as failed only).
+        outcome.report.articles_new += new
+        outcome.report.alerts_queued += queued
+        return not outcome.unstored
 
     def _fail(
         self,
@@ -353,3 +372,9 @@ class Poller:
         report.error_kinds[feed.url] = kind
         if self.work.schedule.failed(feed, error, self.clock(), kind=kind, retry_after=retry_after):
             report.feeds_disabled += 1
+
+
+def _not_stored(error: Exception, report: PollReport) -> None:
+    """The database refused a feed's results: the feed stays as it was, due again."""
+    report.database_refused += 1
+    report.database_error = f"{type(error).__name__}: {error}"

@@ -63,8 +63,25 @@ class Intake:
     ) -> tuple[int, int]:
         """(new articles, alerts queued) for a feed's articles, oldest first so that alerts
         arrive in publishing order."""
+        new, queued, _ = self.store_some(feed_id, in_order(articles), now, alert=alert)
+        return new, queued
+
+    def store_some(
+        self,
+        feed_id: int,
+        articles: list[Article],
+        now: float,
+        *,
+        alert: bool,
+        enough: Callable[[], bool] = lambda: False,
+    ) -> tuple[int, int, list[Article]]:
+        """store() for articles already `in_order`, stopping after any article once `enough()`
+        says so: (new articles, alerts queued, the articles left for later). One article and
+        its alerts are always stored together."""
         new = queued = 0
-        for article in sorted(articles, key=lambda a: a.published_at or 0):
+        for done, article in enumerate(articles):
+            if done and enough():
+                return new, queued, articles[done:]
             stored, article_id = article_store.store_article(self.db, feed_id, article, now)
             if stored is article_store.Stored.UNCHANGED:
                 continue
@@ -77,7 +94,7 @@ class Intake:
             if alert:
                 new_story = stored is article_store.Stored.NEW and story_id == article_id
                 queued += self._queue_matches(article, article_id, story_id, now, new_story)
-        return new, queued
+        return new, queued, []
 
     def _story_of(self, article: Article, article_id: int, now: float) -> int:
         """The story an article tells: an earlier one with its URL, or a near-identical text."""
@@ -240,3 +257,8 @@ class FeedWork:
 def body_hash(body: bytes | None) -> str | None:
     """A short digest of a feed body: the same body again is not parsed again."""
     return hashlib.blake2b(body, digest_size=16).hexdigest() if body else None
+
+
+def in_order(articles: list[Article]) -> list[Article]:
+    """A feed's articles oldest first, the order they are stored and alerted in."""
+    return sorted(articles, key=lambda a: a.published_at or 0)

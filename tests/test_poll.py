@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -549,3 +550,37 @@ def test_a_turn_at_the_database_takes_no_further_feed_once_it_has_taken_long(
     ids = [o.feed.id for o in waiting]
     assert turns == [ids[:2], ids[:4], ids]  # two feeds a turn: the second look finds 1.2x
     assert report.feeds_unchanged == 5  # each feed stored once
+
+
+def test_a_feed_whose_items_take_long_is_stored_over_several_turns_each_item_once(
+    db, fetcher, book, clock
+):
+    """One feed's items may each alert thousands of chats: the turn stops after an item once
+    WRITE_SECONDS have passed and the feed's other items wait for the next turn, first in line;
+    the feed is settled (its next check set) only once all are stored."""
+    poller = poller_for(db, fetcher, book, clock).poller
+    ticks = iter(range(1000))
+    poller.turn_clock = lambda: next(ticks) * WRITE_SECONDS * 0.6  # each look: 0.6 of the budget
+    report = PollReport()
+    url = "http://site/big.xml"
+    feed = feed_store.get_feed(db, primed_feed(db, url, clock))
+    items = [
+        replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text=f"في الرباط خبر {n}")
+        for n in range(5)
+    ]
+    big = _Outcome(feed, FetchResult(url, url, 200), Prepared(articles=items), None, report)
+    other_url = "http://site/other.xml"
+    other_feed = feed_store.get_feed(db, primed_feed(db, other_url, clock))
+    other = _Outcome(other_feed, FetchResult(other_url, other_url, 304), None, None, report)
+    poller._unwritten = [big, other]
+    stored, settled = [], []
+    while poller._unwritten:
+        poller._write_some()
+        stored.append(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        settled.append(feed_store.get_feed(db, feed.id).last_success_at is not None)
+    assert stored == [2, 4, 5]  # two items a turn: the second look finds the budget spent
+    assert settled == [False, False, True]
+    assert other.written  # it waited behind the big feed, then went in the last turn
+    assert report.articles_new == 5
+    assert report.alerts_queued == 5  # one chat follows الرباط: one alert an item, none twice
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 5
