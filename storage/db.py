@@ -363,6 +363,19 @@ def _head_triggers() -> str:
         """
 
 
+@migrations()
+def m016_chat_links_indexed(db: Database) -> None:
+    """Forgetting a chat clears what names it in other chats (the channels it linked, the
+    chat managing it): without these, each forgotten chat read the whole chats table twice,
+    and the daily purge held the bot 1.4 s at 200,000 chats."""
+    db.executescript(
+        """
+        CREATE INDEX chats_linked_by ON chats(linked_by) WHERE linked_by IS NOT NULL;
+        CREATE INDEX chats_managing ON chats(managing_chat_id) WHERE managing_chat_id IS NOT NULL;
+        """
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock
