@@ -299,7 +299,10 @@ def feed_pipeline(
         max_failures=max_failures,
         on_feed_disabled=on_feed_disabled,
     )
-    work = FeedWork(db, fetcher, preparer, Intake(db, book), schedule)
+    intake = Intake(db, book)
+    with db.atomic():
+        intake.requeue_owed(clock())  # the alerts a stop left owed (none, nearly always)
+    work = FeedWork(db, fetcher, preparer, intake, schedule)
     fulltext = page_stage(settings, db, fetcher, executor, clock) if settings.full_text else None
     poller = Poller(
         work,

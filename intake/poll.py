@@ -19,7 +19,7 @@ from core.write_health import WriteHealth, backoff
 from feeds.fetch import FetchResult
 from intake.fulltext import FullText, PageTally
 from intake.prepare import Prepared
-from intake.store import FeedWork, body_hash, in_order
+from intake.store import FeedWork, Intake, OwedAlerts, body_hash, in_order
 from storage import feeds as feed_store
 from storage.db import is_refused_write
 
@@ -73,6 +73,7 @@ class _Outcome:
     written: bool = False
     error: Exception | None = None
     unstored: list[Article] | None = None  # its articles still to store (None: not begun)
+    owed: OwedAlerts | None = None  # an article's alerts still to queue, before the rest
 
 
 class Poller:
@@ -326,7 +327,11 @@ class Poller:
             self._fail(feed, ready.error, report, kind="not_feed")
             return True
         now = self.clock()
-        if ready is not None and not self._store_articles(outcome, turn_started, now):
+
+        def enough() -> bool:
+            return self.turn_clock() - turn_started >= WRITE_SECONDS
+
+        if ready is not None and not store_articles(self.work.intake, outcome, now, enough):
             return False
         self.work.schedule.succeeded(feed.id, result, ready, body_hash or feed.body_hash, now)
         if self.fulltext is not None and outcome.pages is not None:
@@ -339,24 +344,6 @@ class Poller:
         else:
             report.feeds_unchanged += 1
         return True
-
-    def _store_articles(self, outcome: _Outcome, turn_started: float, now: float) -> bool:
-        """Store the feed's articles this turn has time for; True once all are. The feed is
-        settled only then: a stop meanwhile leaves it due, and its stored articles unchanged."""
-        assert outcome.ready is not None
-        if outcome.unstored is None:
-            outcome.unstored = in_order(outcome.ready.articles)
-        new, queued, outcome.unstored = self.work.intake.store_some(
-            outcome.feed.id,
-            outcome.unstored,
-            now,
-            alert=outcome.feed.primed,
-            enough=lambda: self.turn_clock() - turn_started >= WRITE_SECONDS,
-        )
-        # Counted as stored (a feed whose storage fails is counted as failed only).
-        outcome.report.articles_new += new
-        outcome.report.alerts_queued += queued
-        return not outcome.unstored
 
     def _fail(
         self,
@@ -378,3 +365,27 @@ def _not_stored(error: Exception, report: PollReport) -> None:
     """The database refused a feed's results: the feed stays as it was, due again."""
     report.database_refused += 1
     report.database_error = f"{type(error).__name__}: {error}"
+
+
+def store_articles(
+    intake: Intake, outcome: _Outcome, now: float, enough: Callable[[], bool]
+) -> bool:
+    """Store the feed's articles (and an article's owed alerts first) that this turn has time
+    for; True once all are. The feed is settled only then: a stop meanwhile leaves it due, its
+    stored articles unchanged, and an article's owed alerts marked (Intake.requeue_owed)."""
+    assert outcome.ready is not None
+    report = outcome.report
+    if outcome.unstored is None:
+        outcome.unstored = in_order(outcome.ready.articles)
+    while outcome.owed is not None:  # a chunk, at least, of what an article owes
+        queued, outcome.owed = intake.queue_owed(outcome.owed, now)
+        report.alerts_queued += queued
+        if outcome.owed is not None and enough():
+            return False
+    new, queued, outcome.unstored, outcome.owed = intake.store_some(
+        outcome.feed.id, outcome.unstored, now, alert=outcome.feed.primed, enough=enough
+    )
+    # Counted as stored (a feed whose storage fails is counted as failed only).
+    report.articles_new += new
+    report.alerts_queued += queued
+    return not outcome.unstored and outcome.owed is None

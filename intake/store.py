@@ -33,6 +33,17 @@ from storage.db import IDS_PER_QUERY, Database
 log = logging.getLogger(__name__)
 
 STORY_WINDOW_SECONDS = 48 * 3600
+ALERT_CHUNK = 2_000  # alerts of one article queued in one turn at the database
+
+
+@dataclass
+class OwedAlerts:
+    """An article's alerts still to queue, a chunk a turn: its chats in line from `turn`."""
+
+    article_id: int
+    story_id: int
+    chats: list[tuple[int, list[str]]]
+    turn: int
 
 
 class Intake:
@@ -43,9 +54,12 @@ class Intake:
     drops what a rolled-back transaction may have added.
     """
 
-    def __init__(self, db: Database, book: SubscriptionBook) -> None:
+    def __init__(
+        self, db: Database, book: SubscriptionBook, *, alert_chunk: int = ALERT_CHUNK
+    ) -> None:
         self.db = db
         self.book = book
+        self.alert_chunk = alert_chunk
         self._stories: RecentStories | None = None  # read from the database when first needed
         self._chats: dict[int, Chat | None] = {}  # chats read this cycle (None: not stored)
 
@@ -63,7 +77,10 @@ class Intake:
     ) -> tuple[int, int]:
         """(new articles, alerts queued) for a feed's articles, oldest first so that alerts
         arrive in publishing order."""
-        new, queued, _ = self.store_some(feed_id, in_order(articles), now, alert=alert)
+        new, queued, rest, owed = self.store_some(feed_id, in_order(articles), now, alert=alert)
+        while owed is not None:  # no turns here (an admin's import): all at once
+            more, owed = self.queue_owed(owed, now)
+            queued += more
         return new, queued
 
     def store_some(
@@ -74,14 +91,14 @@ class Intake:
         *,
         alert: bool,
         enough: Callable[[], bool] = lambda: False,
-    ) -> tuple[int, int, list[Article]]:
+    ) -> tuple[int, int, list[Article], OwedAlerts | None]:
         """store() for articles already `in_order`, stopping after any article once `enough()`
-        says so: (new articles, alerts queued, the articles left for later). One article and
-        its alerts are always stored together."""
+        says so, or once an article's alerts are too many for one turn: (new articles, alerts
+        queued, the articles left for later, the alerts owed first)."""
         new = queued = 0
         for done, article in enumerate(articles):
             if done and enough():
-                return new, queued, articles[done:]
+                return new, queued, articles[done:], None
             stored, article_id = article_store.store_article(self.db, feed_id, article, now)
             if stored is article_store.Stored.UNCHANGED:
                 continue
@@ -93,8 +110,57 @@ class Intake:
                 story_id = article_store.story_of(self.db, article_id) or article_id
             if alert:
                 new_story = stored is article_store.Stored.NEW and story_id == article_id
-                queued += self._queue_matches(article, article_id, story_id, now, new_story)
-        return new, queued, []
+                wanted = self._wanted(article)
+                more, owed = self._queue(wanted, article_id, story_id, now, new_story)
+                queued += more
+                if owed is not None:
+                    return new, queued, articles[done + 1 :], owed
+        return new, queued, [], None
+
+    def queue_owed(self, owed: OwedAlerts, now: float) -> tuple[int, OwedAlerts | None]:
+        """Queue the next chunk of an article's owed alerts: (how many, what is still owed)."""
+        chunk, rest = owed.chats[: self.alert_chunk], owed.chats[self.alert_chunk :]
+        queued = outbox.queue_alerts(
+            self.db, dict(chunk), story_id=owed.story_id, article_id=owed.article_id, now=now,
+            first_turn=owed.turn,
+        )  # fmt: skip
+        if not rest:
+            article_store.set_alerts_owed(self.db, owed.article_id, False)
+            return queued, None
+        return queued, OwedAlerts(owed.article_id, owed.story_id, rest, owed.turn + len(chunk))
+
+    def requeue_owed(self, now: float) -> int:
+        """At start: queue every alert a stop left owed (those queued are not queued twice)."""
+        queued = 0
+        for stored in article_store.alerts_owed(self.db):
+            article = Article(
+                item_key="", url=stored.url, title=stored.title, text=stored.text,
+                language=stored.language, content_hash="",
+            )  # fmt: skip
+            wanted = list(self._wanted(article).items())
+            owed: OwedAlerts | None = OwedAlerts(stored.id, stored.story_id, wanted, 0)
+            while owed is not None:
+                more, owed = self.queue_owed(owed, now)
+                queued += more
+        return queued
+
+    def _queue(
+        self,
+        wanted: dict[int, list[str]],
+        article_id: int,
+        story_id: int,
+        now: float,
+        new_story: bool,
+    ) -> tuple[int, OwedAlerts | None]:
+        """Queue an article's alerts, all at once or (past a chunk) the first chunk, the rest
+        owed and the article marked until they are in."""
+        if len(wanted) <= self.alert_chunk:
+            return outbox.queue_alerts(
+                self.db, wanted, story_id=story_id, article_id=article_id, now=now,
+                new_story=new_story,
+            ), None  # fmt: skip
+        article_store.set_alerts_owed(self.db, article_id, True)
+        return self.queue_owed(OwedAlerts(article_id, story_id, list(wanted.items()), 0), now)
 
     def _story_of(self, article: Article, article_id: int, now: float) -> int:
         """The story an article tells: an earlier one with its URL, or a near-identical text."""
@@ -129,12 +195,11 @@ class Intake:
             self._chats.update((chat_id, loaded.get(chat_id)) for chat_id in batch)
         return {chat_id: self._chats[chat_id] for chat_id in chat_ids}
 
-    def _queue_matches(
-        self, article: Article, article_id: int, story_id: int, now: float, new_story: bool
-    ) -> int:
+    def _wanted(self, article: Article) -> dict[int, list[str]]:
+        """The chats an article is to alert, each with its matched keywords."""
         matches = self.book.match(match_text(article.title, article.text))
         if not matches:
-            return 0
+            return {}
         chats = self._chats_of(list(matches))
         wanted = {}
         for chat_id, keywords in matches.items():
@@ -143,9 +208,7 @@ class Intake:
                 continue
             if chat.wants_language(article.language):
                 wanted[chat_id] = keywords
-        return outbox.queue_alerts(
-            self.db, wanted, story_id=story_id, article_id=article_id, now=now, new_story=new_story
-        )
+        return wanted
 
 
 class FeedSchedule:

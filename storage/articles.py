@@ -206,3 +206,15 @@ def story_sources(db: Database, story_ids: list[int]) -> dict[int, list[str]]:
         for story, title in rows:
             sources.setdefault(story, []).append(title)
     return sources
+
+
+def set_alerts_owed(db: Database, article_id: int, owed: bool) -> None:
+    """Mark an article whose alerts are being queued a chunk at a time (or no longer)."""
+    db.execute("UPDATE articles SET alerts_owed = ? WHERE id = ?", (int(owed), article_id))
+
+
+def alerts_owed(db: Database) -> list[StoredArticle]:
+    """Articles a stop left with alerts still to queue."""
+    ids = [row[0] for row in db.execute("SELECT id FROM articles WHERE alerts_owed = 1")]
+    found = articles_by_id(db, ids)
+    return [found[article_id] for article_id in ids if article_id in found]

@@ -376,6 +376,19 @@ def m016_chat_links_indexed(db: Database) -> None:
     )
 
 
+@migrations()
+def m017_alerts_owed(db: Database) -> None:
+    """An article whose alerts go to many thousands of chats is queued a chunk a turn, so the
+    bot answers meanwhile; until its last chunk is in, it is marked, and a start queues what a
+    stop left owed (alerts already queued are not queued twice)."""
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN alerts_owed INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX articles_alerts_owed ON articles(id) WHERE alerts_owed = 1;
+        """
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

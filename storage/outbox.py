@@ -77,8 +77,10 @@ def queue_alerts(
     now: float,
     not_before: float = 0.0,
     new_story: bool = False,
+    first_turn: int = 0,
 ) -> int:
     """queue_alert for many chats and one story at once; how many new alerts were queued.
+    `first_turn`: the first chat's place in the story's line (a later chunk of its chats).
 
     Chats that already have an alert for the story go through queue_alert (a pending one gets
     the new keywords); the rest are inserted with one executemany. `new_story`: the story was
@@ -90,9 +92,12 @@ def queue_alerts(
     fresh = [
         (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before, turn)
         for turn, (chat_id, keywords) in enumerate(
-            (chat_id, keywords)
-            for chat_id, keywords in chat_keywords.items()
-            if chat_id not in known
+            (
+                (chat_id, keywords)
+                for chat_id, keywords in chat_keywords.items()
+                if chat_id not in known
+            ),
+            start=first_turn,
         )
     ]
     queued = 0

@@ -18,6 +18,7 @@ from core.subscriptions import SubscriptionBook
 from feeds.fetch import Fetcher, FetchResult
 from intake.poll import WRITE_BATCH, WRITE_ITEMS, WRITE_SECONDS, PollReport, _Outcome
 from intake.prepare import PARSE_WORKER_NICENESS, Prepared, parse_and_prepare, parse_pool
+from intake.store import Intake
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -584,3 +585,69 @@ def test_a_feed_whose_items_take_long_is_stored_over_several_turns_each_item_onc
     assert report.articles_new == 5
     assert report.alerts_queued == 5  # one chat follows الرباط: one alert an item, none twice
     assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 5
+
+
+def followers_of_rabat(db, clock, count: int) -> SubscriptionBook:
+    """`count` chats following الرباط, stored and in a book."""
+    book = SubscriptionBook()
+    query = parse_query("الرباط")
+    for chat_id in range(1000, 1000 + count):
+        chat_store.touch_chat(db, chat_id, type="private", title="", language="ar", now=clock())
+        sub_id = chat_store.add_subscription(db, chat_id, query.raw, query.key, clock())
+        book.add(Subscription(sub_id, chat_id, query.raw, query.key), query)
+    return book
+
+
+def test_an_article_for_many_chats_queues_its_alerts_a_chunk_a_turn(db, fetcher, clock):
+    """Its alerts past a chunk wait for the next turn (the bot answers meanwhile), in line
+    after the first chunk; the feed's next article comes after them, and each alert once."""
+    book = followers_of_rabat(db, clock, 25)
+    pipeline = poller_for(db, fetcher, book, clock)
+    pipeline.poller.work.intake.alert_chunk = 10
+    poller = pipeline.poller
+    ticks = iter(range(1000))
+    poller.turn_clock = lambda: next(ticks) * WRITE_SECONDS * 2  # each look spends it all
+    report = PollReport()
+    url = "http://site/big.xml"
+    feed = feed_store.get_feed(db, primed_feed(db, url, clock))
+    items = [
+        replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text=f"في الرباط خبر {n}")
+        for n in range(2)
+    ]
+    poller._unwritten = [
+        _Outcome(feed, FetchResult(url, url, 200), Prepared(articles=items), None, report)
+    ]
+    queued, owed = [], []
+    while poller._unwritten:
+        poller._write_some()
+        queued.append(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        owed.append(db.execute("SELECT count(*) FROM articles WHERE alerts_owed").fetchone()[0])
+    # A turn queues a chunk, or ends an article's alerts and starts the next article's.
+    assert queued == [10, 20, 35, 45, 50]
+    assert owed == [1, 1, 1, 1, 0]
+    assert report.alerts_queued == 50
+    first = db.execute(
+        "SELECT turn FROM outbox WHERE article_id = (SELECT min(id) FROM articles) ORDER BY id"
+    ).fetchall()
+    assert [turn for (turn,) in first] == list(range(25))  # one line, across the chunks
+    assert feed_store.get_feed(db, feed.id).last_success_at is not None
+
+
+def test_alerts_a_stop_left_owed_are_queued_at_the_next_start_each_once(db, fetcher, clock):
+    book = followers_of_rabat(db, clock, 25)
+    pipeline = poller_for(db, fetcher, book, clock)
+    intake = pipeline.poller.work.intake
+    intake.alert_chunk = 10
+    feed_id = primed_feed(db, "http://site/big.xml", clock)
+    item = replace(article("k", "h"), text="في الرباط خبر")
+    with db.atomic():  # the first turn: the article, its first ten alerts; then the bot stops
+        _, _, _, owed = intake.store_some(feed_id, [item], clock(), alert=True)
+    assert owed is not None
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 10
+    restarted = Intake(db, book)
+    with db.atomic():
+        assert restarted.requeue_owed(clock()) == 15
+    assert db.execute("SELECT count(DISTINCT chat_id) FROM outbox").fetchone()[0] == 25
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 25
+    assert db.execute("SELECT count(*) FROM articles WHERE alerts_owed").fetchone()[0] == 0
+    assert restarted.requeue_owed(clock()) == 0
