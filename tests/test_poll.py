@@ -553,6 +553,17 @@ def test_a_turn_at_the_database_takes_no_further_feed_once_it_has_taken_long(
     assert report.feeds_unchanged == 5  # each feed stored once
 
 
+def feed_about_rabat(db, clock, count: int, report: PollReport) -> _Outcome:
+    """A primed feed's check that brought `count` new items about الرباط, waiting to be stored."""
+    url = "http://site/big.xml"
+    feed = feed_store.get_feed(db, primed_feed(db, url, clock))
+    items = [
+        replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text=f"في الرباط خبر {n}")
+        for n in range(count)
+    ]
+    return _Outcome(feed, FetchResult(url, url, 200), Prepared(articles=items), None, report)
+
+
 def test_a_feed_whose_items_take_long_is_stored_over_several_turns_each_item_once(
     db, fetcher, book, clock
 ):
@@ -563,13 +574,8 @@ def test_a_feed_whose_items_take_long_is_stored_over_several_turns_each_item_onc
     ticks = iter(range(1000))
     poller.turn_clock = lambda: next(ticks) * WRITE_SECONDS * 0.6  # each look: 0.6 of the budget
     report = PollReport()
-    url = "http://site/big.xml"
-    feed = feed_store.get_feed(db, primed_feed(db, url, clock))
-    items = [
-        replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text=f"في الرباط خبر {n}")
-        for n in range(5)
-    ]
-    big = _Outcome(feed, FetchResult(url, url, 200), Prepared(articles=items), None, report)
+    big = feed_about_rabat(db, clock, 5, report)
+    feed = big.feed
     other_url = "http://site/other.xml"
     other_feed = feed_store.get_feed(db, primed_feed(db, other_url, clock))
     other = _Outcome(other_feed, FetchResult(other_url, other_url, 304), None, None, report)
@@ -608,15 +614,8 @@ def test_an_article_for_many_chats_queues_its_alerts_a_chunk_a_turn(db, fetcher,
     ticks = iter(range(1000))
     poller.turn_clock = lambda: next(ticks) * WRITE_SECONDS * 2  # each look spends it all
     report = PollReport()
-    url = "http://site/big.xml"
-    feed = feed_store.get_feed(db, primed_feed(db, url, clock))
-    items = [
-        replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text=f"في الرباط خبر {n}")
-        for n in range(2)
-    ]
-    poller._unwritten = [
-        _Outcome(feed, FetchResult(url, url, 200), Prepared(articles=items), None, report)
-    ]
+    poller._unwritten = [feed_about_rabat(db, clock, 2, report)]
+    feed = poller._unwritten[0].feed
     queued, owed = [], []
     while poller._unwritten:
         poller._write_some()
