@@ -240,6 +240,9 @@ class Poller:
             async with self.work.db_turn:
                 if not outcome.written:
                     self._write_some()
+            # A free lock is taken without a pause: without this, a task whose feed takes
+            # several turns would run them back to back, and the bot would answer nobody.
+            await asyncio.sleep(0)
         if outcome.error is not None:
             raise outcome.error
 

@@ -650,3 +650,26 @@ def test_alerts_a_stop_left_owed_are_queued_at_the_next_start_each_once(db, fetc
     assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 25
     assert db.execute("SELECT count(*) FROM articles WHERE alerts_owed").fetchone()[0] == 0
     assert restarted.requeue_owed(clock()) == 0
+
+
+async def test_a_feed_stored_over_several_turns_lets_the_bot_answer_between_them(
+    db, fetcher, book, clock
+):
+    """Each turn at the database holds the event loop; between two turns of the same feed (the
+    lock free, so taken again without a pause) the bot's other work runs."""
+    poller = poller_for(db, fetcher, book, clock).poller
+    ticks = iter(range(1000))
+    poller.turn_clock = lambda: next(ticks) * WRITE_SECONDS * 2  # one article a turn
+    outcome = feed_about_rabat(db, clock, 3, PollReport())
+    seen: list[int] = []  # articles stored each time the other task ran
+
+    async def other_work() -> None:
+        while not outcome.written:
+            seen.append(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await poller._store(outcome)
+    await other
+    assert {1, 2} <= set(seen)  # it ran after the first turn and after the second
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
