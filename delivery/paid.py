@@ -1,8 +1,8 @@
 """The paid lane: past Telegram's free 30 messages a second, up to 1,000, at 0.1 Star each.
 
 Off unless the operator turns it on (PAID_BROADCAST: broadcasts, alerts or all). A message of a
-kind the lane covers takes a paid slot only when the free budget has none now, so the first 30
-a second stay free; it is then sent with `allow_paid_broadcast`. The lane pays only within the
+kind the lane covers takes a paid slot only when the free second is full, so the first 30 of a
+burst go free; it is then sent with `allow_paid_broadcast` (the budget's slots: ratelimit). The lane pays only within the
 day's ceiling (PAID_BROADCAST_STARS_PER_DAY, UTC days, counted in the database so a restart
 does not reset it) and the bot's balance (getMyStarBalance, read at the first paid send and
 every few minutes while paying, and counted down in between). When the ceiling is reached or
@@ -26,7 +26,6 @@ from core.links import day_of
 
 log = logging.getLogger(__name__)
 
-PAID_PER_SECOND = 1000.0  # Telegram's limit with allow_paid_broadcast
 TENTHS_PER_STAR = 10  # a paid message costs 0.1 Star: the lane counts in tenths
 NANOSTARS_PER_TENTH = 100_000_000
 BALANCE_CHECK_SECONDS = 300.0
@@ -60,8 +59,9 @@ class PaidLane:
         paid_on: Callable[[str], int] = lambda day: 0,
         on_closed: Callable[[str, str], None] = lambda reason, detail: None,
     ) -> None:
-        """`balance`: the bot's getMyStarBalance; `paid_on(day)`: messages already paid for that day (the database's count);
-        `on_closed(reason, detail)`: the lane closed for the day (the admins are told)."""
+        """`balance`: the bot's getMyStarBalance; `paid_on(day)`: messages already paid for
+        that day (the database's count); `on_closed(reason, detail)`: the lane stopped paying
+        (the admins are told)."""
         self.kinds = kinds
         self.ceiling = stars_per_day * TENTHS_PER_STAR
         self.get_balance = balance
@@ -74,7 +74,7 @@ class PaidLane:
         self.balance_read_at = -math.inf
         self.closed: str | None = None  # why the lane is closed today
         self._told: set[str] = set()  # reasons the admins heard of today
-        self._reading: asyncio.Lock | None = None
+        self._reading = asyncio.Lock()  # one balance query at a time
 
     def covers(self, kind: str) -> bool:
         """Whether a message of this kind may take a paid slot (when one is available)."""
@@ -105,8 +105,6 @@ class PaidLane:
 
     async def read_balance(self) -> None:
         """Read the bot's Star balance when it is stale (once at a time)."""
-        if self._reading is None:
-            self._reading = asyncio.Lock()
         async with self._reading:
             if self.clock() - self.balance_read_at < BALANCE_CHECK_SECONDS:
                 return

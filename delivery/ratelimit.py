@@ -42,6 +42,7 @@ GROUP_PERIOD = 61.0  # a little over a minute, for clock jitter
 GLOBAL_429_CHATS = 3  # this many chats refused within a second: the limit is the bot's own
 MAX_REPLY_RETRIES = 5
 MAX_REPLY_WAIT = 60.0  # a reply Telegram holds back longer than this is stale: give up
+PAID_PER_SECOND = 1000.0  # Telegram's limit with allow_paid_broadcast, free and paid together
 PAID_CATCH_UP = 0.02  # seconds of paid slots a late wake-up may take at once (20 at 1,000/s)
 PAID_YIELD_SECONDS = 1.0  # the paid lane yields to a message that cannot pay after this wait
 ROUND_TRIP_MEMORY = 30.0  # seconds over which InFlight takes the shortest round trip
@@ -162,7 +163,7 @@ class SendBudget:
         private_gap: float = PRIVATE_GAP,
         group_gap: float = GROUP_GAP,
         paid: PaidAllowance | None = None,
-        paid_per_second: float = 1000.0,
+        paid_per_second: float = PAID_PER_SECOND,
     ) -> None:
         self.window = SlidingWindow(per_second, clock, period=period, sleep=sleep)
         self.paid = paid
@@ -175,7 +176,6 @@ class SendBudget:
         self.private_gap = private_gap
         self.group_gap = group_gap
         self.granted = {HIGH: 0, LOW: 0}
-        self.paid_granted = 0
         self._chats: dict[int | str, _ChatPace] = {}
         self._forget_past = _CHAT_MEMORY  # chats remembered before the quiet ones are dropped
         self._waiters: list[_Waiter] = []  # sorted by (priority, order)
@@ -327,7 +327,6 @@ class SendBudget:
         if paid:
             self.paid_window.take()
             self.window.times.append(now)  # counted toward the free rate too: it is spent
-            self.paid_granted += 1
         else:
             self.window.take()
             self.paid_window.times.append(now)

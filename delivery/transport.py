@@ -139,7 +139,6 @@ class Transport:
         self.sent_count = 0
         self.too_many_requests = 0
         self.in_flight = InFlight()  # each part waits for a place here, then for its slot
-        self.sent_parts = {"free": 0, "paid": 0}  # since start
         # Rows sent in parts and interrupted: (hash of the text, the parts still owed, the
         # parts sent by lane).
         self._unsent: dict[int, tuple[int | None, list[str], dict[str, int]]] = {}
@@ -246,9 +245,7 @@ class Transport:
         else:
             rate = self.budget.paid_window.limit if paid else self.budget.window.limit
             self.in_flight.observe(round_trip, rate)
-            lane = "paid" if paid else "free"
-            self.sent_parts[lane] += 1
-            out.lanes[lane] += 1
+            out.lanes["paid" if paid else "free"] += 1
             return message.message_id
         return _Outcome.SETTLED
 

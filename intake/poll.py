@@ -9,6 +9,7 @@ means (stories, matching, alerts) is intake.store's; adding feeds is intake.feed
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -276,7 +277,7 @@ class Poller:
         try:
             with self.work.db.atomic():
                 for number, outcome in enumerate(batch):
-                    if number and self.turn_clock() - started >= WRITE_SECONDS:
+                    if number and self._turn_spent(started):
                         later = batch[number:]
                         break
                     try:
@@ -297,6 +298,10 @@ class Poller:
         finally:
             for outcome in batch:
                 outcome.written = True
+
+    def _turn_spent(self, started: float) -> bool:
+        """Whether a turn at the database that began at `started` has had its time."""
+        return self.turn_clock() - started >= WRITE_SECONDS
 
     def _next_batch(self) -> list[_Outcome]:
         """The oldest waiting outcomes for one transaction (at least one)."""
@@ -330,10 +335,7 @@ class Poller:
             self._fail(feed, ready.error, report, kind="not_feed")
             return True
         now = self.clock()
-
-        def enough() -> bool:
-            return self.turn_clock() - turn_started >= WRITE_SECONDS
-
+        enough = functools.partial(self._turn_spent, turn_started)
         if ready is not None and not store_articles(self.work.intake, outcome, now, enough):
             return False
         self.work.schedule.succeeded(feed.id, result, ready, body_hash or feed.body_hash, now)

@@ -77,11 +77,8 @@ class Intake:
     ) -> tuple[int, int]:
         """(new articles, alerts queued) for a feed's articles, oldest first so that alerts
         arrive in publishing order."""
-        new, queued, rest, owed = self.store_some(feed_id, in_order(articles), now, alert=alert)
-        while owed is not None:  # no turns here (an admin's import): all at once
-            more, owed = self.queue_owed(owed, now)
-            queued += more
-        return new, queued
+        new, queued, _, owed = self.store_some(feed_id, in_order(articles), now, alert=alert)
+        return new, queued + self._queue_all(owed, now)  # no turns here: all at once
 
     def store_some(
         self,
@@ -138,10 +135,15 @@ class Intake:
                 language=stored.language, content_hash="",
             )  # fmt: skip
             wanted = list(self._wanted(article).items())
-            owed: OwedAlerts | None = OwedAlerts(stored.id, stored.story_id, wanted, 0)
-            while owed is not None:
-                more, owed = self.queue_owed(owed, now)
-                queued += more
+            queued += self._queue_all(OwedAlerts(stored.id, stored.story_id, wanted, 0), now)
+        return queued
+
+    def _queue_all(self, owed: OwedAlerts | None, now: float) -> int:
+        """Queue every chunk still owed, at once; how many alerts."""
+        queued = 0
+        while owed is not None:
+            more, owed = self.queue_owed(owed, now)
+            queued += more
         return queued
 
     def _queue(
