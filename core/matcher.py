@@ -19,8 +19,10 @@ Each distinct query has a small integer id while it is indexed (`entry_id`, `key
   What a run of text words starts is memoized as a trie: a word's memo of the words that followed
   it, and each run's memo of the word after it, so a longer phrase is followed word by word.
 - What each distinct text word hits (ids it makes match or excludes, phrases it may start), and
-  what it starts with each word that followed it, are memoized per index until the distinct
-  queries change; adding a subscriber to an existing query changes nothing there.
+  what it starts with each word that followed it, are memoized per index. A new or removed
+  distinct query forgets only the words that read as one of its stem keys (or start with one
+  of its prefixes): the next article after an /add is read as warm as the one before it.
+  Adding a subscriber to an existing query changes nothing there.
 `find_matches` runs the same code on a one-query index; `matcher_for` keeps that one-query index
 for many texts (/test, highlighting a summary's sentences). tests/reference_matcher.py is the
 independent check: what a keyword means, tried plainly at every position.
@@ -262,6 +264,9 @@ class _Postings:
         self._lengths: tuple[int, ...] = ()
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
         self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
+        # stem key → the memoized text words that read as it (one word, most often): what a
+        # change at that key forgets
+        self._hit_words: dict[str, str | set[str]] = {}
         # (text, mode) → its compiled word, shared by every query that has it (never changed once
         # compiled): keywords repeat words, and compiling one costs ~40 µs
         self._words: dict[tuple[str, str], _Word] = {}
@@ -300,7 +305,7 @@ class _Postings:
     def _join_group(self, entry: _Entry, word: _Word) -> None:
         """Attach a single-word entry to the group of its signature, posting the group if new."""
         signature = _signature(word)
-        self._forget_hits()  # the memo holds the ids of the group
+        self._forget_keys(signature)  # the memo holds the ids of the group
         group = self._groups.get(signature)
         if group is None:
             group = self._groups[signature] = _Group(signature)
@@ -313,7 +318,7 @@ class _Postings:
     def _unpost_group(self, group: _Group) -> None:
         """Remove an empty group from the index."""
         del self._groups[group.signature]
-        self._forget_hits()
+        self._forget_keys(group.signature)
         for key, pmask, smask in group.signature:
             self._slots[key].groups.remove((pmask, smask, group))
             self._drop_if_empty(key)
@@ -338,7 +343,7 @@ class _Postings:
 
     def _record(self, entry: _Entry, kind: str, key: str, key2: str, posting: tuple) -> None:
         """Add one posting and remember it on the entry for removal."""
-        self._forget_hits()
+        self._forget_posting(kind, key)
         if kind == "prefix":
             self._prefixes.setdefault(key, []).append(posting)
             self._count_prefix_length(len(key), +1)
@@ -352,7 +357,7 @@ class _Postings:
 
     def _unpost(self, kind: str, key: str, key2: str, posting: tuple) -> None:
         """Remove one posting recorded by `_record`."""
-        self._forget_hits()
+        self._forget_posting(kind, key)
         if kind == "prefix":
             postings = self._prefixes[key]
             postings.remove(posting)
@@ -417,7 +422,19 @@ class _Postings:
                 _add_terms(hits, terms)
         else:
             hits = _NO_HITS
-        return _remember(self._hits, norm, hits, _HIT_CACHE_LIMIT)
+        if len(self._hits) >= _HIT_CACHE_LIMIT:
+            self._forget_hits()
+        self._hits[norm] = hits
+        hit_words = self._hit_words
+        for key, _, _ in CANDIDATES[norm]:
+            readers = hit_words.get(key)
+            if readers is None:
+                hit_words[key] = norm
+            elif isinstance(readers, set):
+                readers.add(norm)
+            elif readers != norm:
+                hit_words[key] = {readers, norm}
+        return hits
 
     def _pair_hits(self, hits: _WordHits, following: str) -> _MaybeRun:
         """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
@@ -434,8 +451,31 @@ class _Postings:
         return _remember(after, following, _RunHits.of(list(phrases), 2))
 
     def _forget_hits(self) -> None:
-        """Drop every memoized word (and with them their pairs): the distinct queries changed."""
+        """Drop every memoized word (and with them their pairs)."""
         self._hits.clear()
+        self._hit_words.clear()
+
+    def _forget_posting(self, kind: str, key: str) -> None:
+        """Drop the memoized words a posting at `key` (a stem key, or a prefix) may change."""
+        if kind == "prefix":
+            self._forget_prefix(key)
+        else:
+            self._forget_keys(((key, 0, 0),))
+
+    def _forget_keys(self, keys: tuple[tuple[str, int, int], ...]) -> None:
+        """Drop the memoized words that read as one of these stem keys (and their pairs): only
+        they can hit what is posted there, so one new keyword leaves the rest of the memo warm."""
+        hits = self._hits
+        for key, _, _ in keys:
+            readers = self._hit_words.pop(key, ())
+            for norm in (readers,) if isinstance(readers, str) else readers:
+                hits.pop(norm, None)
+
+    def _forget_prefix(self, prefix: str) -> None:
+        """Drop the memoized words with a core that starts with `prefix`."""
+        hits = self._hits
+        for norm in [w for w in hits if any(c.startswith(prefix) for c, _ in CORES[w])]:
+            del hits[norm]
 
 
 class MatchIndex(_Postings):
@@ -513,7 +553,7 @@ class MatchIndex(_Postings):
         self._free_ids.append(entry.id)  # reused once the memos that hold it are forgotten (below)
         group = entry.group
         if group is not None:
-            self._forget_hits()
+            self._forget_keys(group.signature)
             group.entries.remove(entry)
             group.ids = tuple(e.id for e in group.entries)
             if not group.entries:

@@ -121,6 +121,36 @@ def test_the_index_agrees_after_removals(case):
             assert found.get(query.key, []) == reference_match(query, text), (query.raw, text)
 
 
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, database=None, derandomize=True)
+@given(cases(most_keywords=10), st.randoms(use_true_random=False))
+def test_the_index_agrees_after_each_change_with_its_memos_warm(case, rng):
+    """A change forgets only the memoized words it may touch: each add or removal, one at a
+    time, is seen by the next text while every other word stays memoized."""
+    raws, samples = case
+    queries = queries_of(raws)
+    index = MatchIndex()
+    followed: dict[int, object] = {}
+    changes = [("add", sub_id) for sub_id in range(len(queries))]
+    changes += [("remove", sub_id) for sub_id in rng.sample(range(len(queries)), len(queries) // 2)]
+    for change, sub_id in changes:
+        for text in samples:
+            index.match_keys(text)  # memoized before the change
+        if change == "add":
+            index.add(sub_id, queries[sub_id])
+            followed[sub_id] = queries[sub_id]
+        else:
+            index.remove(sub_id)
+            del followed[sub_id]
+        for text in samples:
+            found = index.match_keys(text)
+            keys = {query.key for query in followed.values()}  # type: ignore[attr-defined]
+            assert set(found) <= keys, (change, text)
+            for query in followed.values():
+                assert found.get(query.key, []) == reference_match(query, text), (query, text)
+            assert index.matched_keys(text) == set(found)
+
+
 def test_the_reference_reads_the_examples_of_the_readme():
     cases = {
         ("المغرب", "أخبار وبالمغرب اليوم"): [(6, 14)],
