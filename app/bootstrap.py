@@ -28,6 +28,7 @@ from feeds.pages import PageFetcher
 from handlers.context import Services
 from handlers.jobs import BackgroundJobs
 from intake.feed_admin import DEFAULT_IMPORT_CONCURRENCY, FeedAdmin
+from intake.foreground import Foreground
 from intake.fulltext import FullText
 from intake.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
 from intake.prepare import Preparer, parse_pool
@@ -65,6 +66,7 @@ class Rasd:
     sender: Sender | None  # None without a bot to send with (the CLI's feed commands)
     budget: SendBudget  # shared by the sender and the bot's rate limiter
     services: Services  # what handlers see
+    foreground: Foreground  # the updates being answered, which the poll cycle lets go first
 
     async def aclose(self) -> None:
         """Close the fetcher, the parse pool and the database."""
@@ -127,13 +129,15 @@ def bootstrap(
     fetcher: Fetcher | None = None,
     budget: SendBudget | None = None,
     catalog: Catalog | None = None,
+    foreground: Foreground | None = None,
 ) -> Rasd:
     """Open the database and build the index, fetcher, poll cycle, feed administration and
     (given a bot) the sender; `fetcher` replaces the settings' one (benchmarks). `bot` sends
     within `budget` (its rate limiter spends it: app.telegram_app), or needs no pacing (the
-    demo's console)."""
+    demo's console); `foreground` counts the updates being answered (app.telegram_app)."""
     catalog = catalog or load_catalog()
     budget = budget or send_budget(settings)
+    foreground = foreground or Foreground()
     db = open_database(settings.database_path)
     book = load_book(db)
     fetcher = fetcher or guarded_fetcher(settings)
@@ -155,7 +159,7 @@ def bootstrap(
     wake = sender.wake if sender is not None else _nothing
     poller, feeds = feed_pipeline(
         settings, db, book, fetcher, clock=clock, executor=executor, writes=writes, wake=wake,
-        on_feed_disabled=notices.feed_disabled,
+        on_feed_disabled=notices.feed_disabled, foreground=foreground,
     )  # fmt: skip
     services = Services(
         backend=Backend(db, book, settings, clock),
@@ -167,7 +171,7 @@ def bootstrap(
     )
     return Rasd(
         settings, clock, catalog, db, book, fetcher, executor, writes, metrics, notices,
-        poller, feeds, sender, budget, services,
+        poller, feeds, sender, budget, services, foreground,
     )  # fmt: skip
 
 
@@ -281,11 +285,13 @@ def feed_pipeline(
     max_failures: int = MAX_CONSECUTIVE_FAILURES,
     max_feeds_per_cycle: int = DEFAULT_MAX_FEEDS_PER_CYCLE,
     import_concurrency: int = DEFAULT_IMPORT_CONCURRENCY,
+    foreground: Foreground | None = None,
 ) -> tuple[Poller, FeedAdmin]:
     """The poll cycle and feed administration, sharing parsing, intake, schedule and turns
     (the bot's, and the one tests and benchmarks drive without a bot); `wake` hears when
     alerts were queued; `rng`, `max_failures`, `max_feeds_per_cycle` and
-    `import_concurrency` replace the defaults (tests)."""
+    `import_concurrency` replace the defaults (tests); `foreground` counts the updates being
+    answered, which the cycle lets go first."""
     preparer = Preparer(
         executor,
         max_text_chars=settings.article_max_chars,
@@ -302,7 +308,7 @@ def feed_pipeline(
     intake = Intake(db, book)
     with db.atomic():
         intake.requeue_owed(clock())  # the alerts a stop left owed (none, nearly always)
-    work = FeedWork(db, fetcher, preparer, intake, schedule)
+    work = FeedWork(db, fetcher, preparer, intake, schedule, foreground=foreground or Foreground())
     fulltext = page_stage(settings, db, fetcher, executor, clock) if settings.full_text else None
     poller = Poller(
         work,

@@ -31,10 +31,11 @@ from app.bootstrap import Clock, Rasd, bootstrap, send_budget
 from core.i18n import LANGUAGES, Catalog, pick_language
 from core.settings import Settings, SettingsError, is_loopback_url
 from delivery.broadcasts import report_broadcasts
-from delivery.ratelimit import BotRateLimiter
+from delivery.ratelimit import BotRateLimiter, SendBudget
 from delivery.sender import Sender
 from handlers import USER_COMMANDS, register
 from handlers.context import BotData, TurnContext
+from intake.foreground import Foreground
 from intake.poll import PollReport
 from miniapp import PREFIX as MINIAPP_PREFIX
 from miniapp import make_miniapp
@@ -78,6 +79,20 @@ class AppData(BotData):
 
 AppContext = TurnContext[AppData]
 RasdApplication = Application[Any, AppContext, dict[Any, Any], dict[Any, Any], AppData, Any]
+
+
+class ForegroundApplication(RasdApplication):
+    """The Application, each update counted as someone being answered while it is handled: the
+    poll cycle takes no new turn at the database meanwhile (intake.foreground)."""
+
+    def __init__(self, *, foreground: Foreground, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.foreground = foreground
+
+    async def process_update(self, update: object) -> None:
+        """Handle one update as python-telegram-bot does, counted while it runs."""
+        with self.foreground.handling():
+            await super().process_update(update)
 
 
 def file_base_url(api_base_url: str) -> str:
@@ -265,6 +280,7 @@ async def start_web_face(application: RasdApplication, rasd: Rasd) -> WebServer:
                 rasd.services.trials,
                 settings.telegram_bot_token,
                 rasd.metrics.miniapp_auth_refused,
+                handling=rasd.foreground.handling,
             )
         },
     )
@@ -285,6 +301,27 @@ def schedule_jobs(application: RasdApplication, settings: Settings) -> None:
     every(application, maintenance_tick, 3600.0, first=60.0)
 
 
+def application_builder(
+    settings: Settings, budget: SendBudget, foreground: Foreground
+) -> ApplicationBuilder:
+    """PTB's builder with our Application, token, API server, context types, rate limiter
+    (spending `budget`) and defaults (HTML, no link previews)."""
+    return (
+        ApplicationBuilder()
+        .application_class(ForegroundApplication, kwargs={"foreground": foreground})
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_base_url(settings.telegram_api_base_url))
+        .context_types(ContextTypes(context=TurnContext, bot_data=AppData))
+        .rate_limiter(BotRateLimiter(budget))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+    )
+
+
 def build_application(
     settings: Settings, *, clock: Clock = time.time, request: BaseRequest | None = None
 ) -> RasdApplication:
@@ -295,9 +332,12 @@ def build_application(
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     # One budget for replies and the outbox, so together they keep Telegram's limits.
     budget = send_budget(settings)
+    foreground = Foreground()  # the updates being answered: the poll cycle lets them go first
 
     async def post_init(application: RasdApplication) -> None:
-        rasd = bootstrap(settings, clock=clock, bot=application.bot, budget=budget)
+        rasd = bootstrap(
+            settings, clock=clock, bot=application.bot, budget=budget, foreground=foreground
+        )
         data = application.bot_data
         data.rasd, data.services = rasd, rasd.services
         data.web = await start_web_face(application, rasd)
@@ -320,17 +360,7 @@ def build_application(
         await application.bot_data.rasd.aclose()
 
     builder = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token)
-        .base_url(settings.telegram_api_base_url)
-        .base_file_url(file_base_url(settings.telegram_api_base_url))
-        .context_types(ContextTypes(context=TurnContext, bot_data=AppData))
-        .rate_limiter(BotRateLimiter(budget))
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
-        )
+        application_builder(settings, budget, foreground)
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

@@ -238,6 +238,7 @@ class Poller:
         """Wait for the feed's turn at the database and store it (raises what storing raised)."""
         self._unwritten.append(outcome)
         while not outcome.written:
+            await self.work.foreground.wait_turn()
             async with self.work.db_turn:
                 if not outcome.written:
                     self._write_some()

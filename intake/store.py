@@ -9,7 +9,7 @@ import hashlib
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.articles import match_text
 from core.dedup import RecentStories
@@ -23,6 +23,7 @@ from core.schedule import (
 )
 from core.subscriptions import SubscriptionBook
 from feeds.fetch import Fetcher, FetchResult
+from intake.foreground import Foreground
 from intake.prepare import Prepared, Preparer
 from storage import articles as article_store
 from storage import chats as chat_store
@@ -38,12 +39,14 @@ ALERT_CHUNK = 2_000  # alerts of one article queued in one turn at the database
 
 @dataclass
 class OwedAlerts:
-    """An article's alerts still to queue, a chunk a turn: its chats in line from `turn`."""
+    """An article's alerts still to queue, a chunk a turn: the chats its keywords matched, in
+    line from `turn`; each chunk's chats are read (active? its language?) when it is queued."""
 
     article_id: int
     story_id: int
     chats: list[tuple[int, list[str]]]
     turn: int
+    language: str  # the article's: each chat takes the languages it chose
 
 
 class Intake:
@@ -107,8 +110,10 @@ class Intake:
                 story_id = article_store.story_of(self.db, article_id) or article_id
             if alert:
                 new_story = stored is article_store.Stored.NEW and story_id == article_id
-                wanted = self._wanted(article)
-                more, owed = self._queue(wanted, article_id, story_id, now, new_story)
+                alerts = OwedAlerts(
+                    article_id, story_id, self._matched(article), 0, article.language
+                )
+                more, owed = self._queue(alerts, now, new_story)
                 queued += more
                 if owed is not None:
                     return new, queued, articles[done + 1 :], owed
@@ -118,13 +123,13 @@ class Intake:
         """Queue the next chunk of an article's owed alerts: (how many, what is still owed)."""
         chunk, rest = owed.chats[: self.alert_chunk], owed.chats[self.alert_chunk :]
         queued = outbox.queue_alerts(
-            self.db, dict(chunk), story_id=owed.story_id, article_id=owed.article_id, now=now,
-            first_turn=owed.turn,
+            self.db, self._wanted(chunk, owed.language), story_id=owed.story_id,
+            article_id=owed.article_id, now=now, first_turn=owed.turn,
         )  # fmt: skip
         if not rest:
             article_store.set_alerts_owed(self.db, owed.article_id, False)
             return queued, None
-        return queued, OwedAlerts(owed.article_id, owed.story_id, rest, owed.turn + len(chunk))
+        return queued, replace(owed, chats=rest, turn=owed.turn + len(chunk))
 
     def requeue_owed(self, now: float) -> int:
         """At start: queue every alert a stop left owed (those queued are not queued twice)."""
@@ -134,8 +139,10 @@ class Intake:
                 item_key="", url=stored.url, title=stored.title, text=stored.text,
                 language=stored.language, content_hash="",
             )  # fmt: skip
-            wanted = list(self._wanted(article).items())
-            queued += self._queue_all(OwedAlerts(stored.id, stored.story_id, wanted, 0), now)
+            owed = OwedAlerts(
+                stored.id, stored.story_id, self._matched(article), 0, stored.language
+            )
+            queued += self._queue_all(owed, now)
         return queued
 
     def _queue_all(self, owed: OwedAlerts | None, now: float) -> int:
@@ -147,22 +154,17 @@ class Intake:
         return queued
 
     def _queue(
-        self,
-        wanted: dict[int, list[str]],
-        article_id: int,
-        story_id: int,
-        now: float,
-        new_story: bool,
+        self, owed: OwedAlerts, now: float, new_story: bool
     ) -> tuple[int, OwedAlerts | None]:
         """Queue an article's alerts, all at once or (past a chunk) the first chunk, the rest
         owed and the article marked until they are in."""
-        if len(wanted) <= self.alert_chunk:
+        if len(owed.chats) <= self.alert_chunk:
             return outbox.queue_alerts(
-                self.db, wanted, story_id=story_id, article_id=article_id, now=now,
-                new_story=new_story,
+                self.db, self._wanted(owed.chats, owed.language), story_id=owed.story_id,
+                article_id=owed.article_id, now=now, new_story=new_story,
             ), None  # fmt: skip
-        article_store.set_alerts_owed(self.db, article_id, True)
-        return self.queue_owed(OwedAlerts(article_id, story_id, list(wanted.items()), 0), now)
+        article_store.set_alerts_owed(self.db, owed.article_id, True)
+        return self.queue_owed(owed, now)
 
     def _story_of(self, article: Article, article_id: int, now: float) -> int:
         """The story an article tells: an earlier one with its URL, or a near-identical text."""
@@ -197,18 +199,21 @@ class Intake:
             self._chats.update((chat_id, loaded.get(chat_id)) for chat_id in batch)
         return {chat_id: self._chats[chat_id] for chat_id in chat_ids}
 
-    def _wanted(self, article: Article) -> dict[int, list[str]]:
-        """The chats an article is to alert, each with its matched keywords."""
-        matches = self.book.match(match_text(article.title, article.text))
-        if not matches:
+    def _matched(self, article: Article) -> list[tuple[int, list[str]]]:
+        """The chats whose keywords match an article, each with those keywords."""
+        return list(self.book.match(match_text(article.title, article.text)).items())
+
+    def _wanted(self, matched: list[tuple[int, list[str]]], language: str) -> dict[int, list[str]]:
+        """Of some matched chats, those to alert: active, not paused, taking the language."""
+        if not matched:
             return {}
-        chats = self._chats_of(list(matches))
+        chats = self._chats_of([chat_id for chat_id, _ in matched])
         wanted = {}
-        for chat_id, keywords in matches.items():
+        for chat_id, keywords in matched:
             chat = chats[chat_id]
             if chat is None or not chat.active or chat.paused or chat.banned:
                 continue
-            if chat.wants_language(article.language):
+            if chat.wants_language(language):
                 wanted[chat_id] = keywords
         return wanted
 
@@ -317,6 +322,7 @@ class FeedWork:
     intake: Intake
     schedule: FeedSchedule
     db_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    foreground: Foreground = field(default_factory=Foreground)  # updates answered before turns
 
 
 def body_hash(body: bytes | None) -> str | None:

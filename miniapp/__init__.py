@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from core.i18n import Catalog
 from miniapp.api import MiniAppApi
@@ -48,11 +51,19 @@ def make_miniapp(
     trials: Trials,
     token: str,
     on_refused: Callable[[str], None],
+    handling: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
 ) -> web.Application:
     """The Mini App as an aiohttp application, to mount at PREFIX: the use cases' backend, the
     texts, /test's scans shared with the chat, the bot's token (initData is signed with it),
-    and `on_refused` to count refused sign-ins."""
-    app = web.Application()
+    `on_refused` to count refused sign-ins, and `handling` around each request (the bot's
+    Foreground: someone is being answered)."""
+
+    @web.middleware
+    async def answering(request: web.Request, handler: Handler) -> web.StreamResponse:
+        with handling():
+            return await handler(request)
+
+    app = web.Application(middlewares=[answering])
     app.add_routes([_static(name, kind) for name, kind in _FILES])
     app.add_routes(MiniAppApi(backend, catalog, trials, token, on_refused).routes())
     return app

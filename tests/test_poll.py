@@ -632,6 +632,29 @@ def test_an_article_for_many_chats_queues_its_alerts_a_chunk_a_turn(db, fetcher,
     assert feed_store.get_feed(db, feed.id).last_success_at is not None
 
 
+def test_each_chunk_reads_its_own_chats_when_it_is_queued(db, fetcher, clock):
+    """A turn reads the chats of its chunk only (thousands of matched chats are not all read
+    up front): a chat that pauses before its chunk's turn is not alerted."""
+    book = followers_of_rabat(db, clock, 25)
+    intake = poller_for(db, fetcher, book, clock).poller.work.intake
+    intake.alert_chunk = 10
+    feed_id = primed_feed(db, "http://site/big.xml", clock)
+    item = replace(article("k", "h"), text="في الرباط خبر")
+    with db.atomic():
+        _, queued, _, owed = intake.store_some(feed_id, [item], clock(), alert=True)
+    assert queued == 10
+    assert owed is not None
+    late = [chat_id for chat_id, _ in owed.chats[-3:]]  # in the last chunk
+    for chat_id in late:
+        chat_store.set_chat_flags(db, chat_id, paused=True)
+    while owed is not None:
+        more, owed = intake.queue_owed(owed, clock())
+        queued += more
+    assert queued == 22
+    alerted = {chat_id for (chat_id,) in db.execute("SELECT chat_id FROM outbox")}
+    assert alerted == set(range(1000, 1025)) - set(late)
+
+
 def test_alerts_a_stop_left_owed_are_queued_at_the_next_start_each_once(db, fetcher, clock):
     book = followers_of_rabat(db, clock, 25)
     pipeline = poller_for(db, fetcher, book, clock)
