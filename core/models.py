@@ -98,6 +98,13 @@ class Subscription:
     topic: str | None = None  # that topic's name, when known
     likes: int = 0  # 👍 on its alerts
     dislikes: int = 0  # 👎 on its alerts
+    # Its own way (issue #31; core.keyword_ways): sources, pace, big stories only, surges.
+    scoped: bool = False  # limited to some sources: the feeds ticked and those of `sites`
+    sites: tuple[str, ...] = ()  # hosts typed as site: (www. dropped, lowercase)
+    pace: DeliveryMode | None = None  # None: the chat's delivery mode
+    min_outlets: int = 1  # 1: every story; 2-5: only stories that many outlets carry
+    window_hours: int = 6  # within this many hours
+    surges: bool | None = None  # None: the default for its pace (core.keyword_ways)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ class SubscriptionBook:
     a match costs one index lookup plus one row per matching subscription. Per subscription the
     book holds its chat (one int object per chat) and its place in the chat's tuple; the index
     holds its query, one object per distinct keyword when built by `build`.
+
+    A subscription limited to some feeds (`set_scope`) is kept apart in its query's rows: an
+    article matches it only when it comes from one of them (issue #31).
     """
 
     def __init__(self) -> None:
@@ -31,13 +34,34 @@ class SubscriptionBook:
         # chat id -> its subscription ids: a tuple, as most chats follow a few (a set costs 216 B)
         self._by_chat: dict[int, tuple[int, ...]] = {}
         self._rows: dict[int, tuple[_Row, ...]] = {}  # entry id -> followers by id; rebuilt lazily
+        self._scopes: dict[int, frozenset[int]] = {}  # subscription id -> the feeds it reads
+        # entry id -> its scoped followers' rows, each with its feeds (only entries that have some)
+        self._scoped: dict[int, tuple[tuple[_Row, frozenset[int]], ...]] = {}
 
     def __len__(self) -> int:
         return len(self._owner)
 
     def add(self, subscription: Subscription, query: Query) -> None:
-        """Index a subscription (replacing it if present)."""
+        """Index a subscription (replacing it if present). A scoped one whose feeds were never
+        set (`set_scope`) matches nothing until they are."""
+        if subscription.scoped and subscription.id not in self._scopes:
+            self._scopes[subscription.id] = frozenset()
         self._add(subscription.id, subscription.chat_id, query)
+
+    def set_scope(self, subscription_id: int, feeds: frozenset[int] | None) -> None:
+        """Limit a subscription to these feeds (None: every feed, the default); kept while it
+        is paused, for when it is resumed."""
+        if feeds is None:
+            self._scopes.pop(subscription_id, None)
+        else:
+            self._scopes[subscription_id] = feeds
+        query = self._index.query_of(subscription_id)
+        if query is not None:
+            self._forget_rows(query)
+
+    def scope_of(self, subscription_id: int) -> frozenset[int] | None:
+        """The feeds a subscription is limited to; None: every feed."""
+        return self._scopes.get(subscription_id)
 
     def _add(self, subscription_id: int, chat_id: int, query: Query) -> None:
         """Index one subscription of a chat (replacing it if present)."""
@@ -86,20 +110,32 @@ class SubscriptionBook:
             self._owner[subscription_id] = new_id
             self._forget_rows(cast("Query", self._index.query_of(subscription_id)))
 
-    def match(self, text: str) -> dict[int, list[str]]:
-        """Chats whose keywords match `text`, each with its matched keywords as typed.
-
-        Chats come in the order of their first matching subscription, keywords in id order.
-        """
+    def match(self, text: str, feed_id: int | None = None) -> dict[int, list[str]]:
+        """Chats whose keywords match `text` (an article of `feed_id`: scoped keywords that do
+        not read it are left out; None: every scope taken), each with its matched keywords as
+        typed. Chats come in the order of their first matching subscription, keywords in id
+        order."""
         ids = self._index.matched_ids(text)
         if not ids:
             return {}
         cached = list(map(self._rows.get, ids))
         rows = (
-            [found or self._rows_of(i) for found, i in zip(cached, ids, strict=True)]
+            [
+                self._rows_of(i) if found is None else found
+                for found, i in zip(cached, ids, strict=True)
+            ]
             if None in cached  # queries whose followers changed since they last matched
             else cast("list[tuple[_Row, ...]]", cached)
         )
+        if self._scoped:
+            for entry_id in self._scoped.keys() & ids:
+                rows.append(
+                    tuple(
+                        row
+                        for row, feeds in self._scoped[entry_id]
+                        if feed_id is None or feed_id in feeds
+                    )
+                )
         hits: dict[int, list[str]] = {}
         # by subscription id alone: ids are unique, and comparing ints is cheaper than tuples
         by_id = sorted(chain.from_iterable(rows), key=_SUBSCRIPTION_ID)
@@ -111,13 +147,23 @@ class SubscriptionBook:
                 found.append(keyword)
         return hits
 
+    def matched_keys(self, text: str) -> set[str]:
+        """The keys of the distinct keywords that match `text`, whoever follows them."""
+        return self._index.matched_keys(text)
+
     def _rows_of(self, entry_id: int) -> tuple[_Row, ...]:
-        """The followers of one distinct query as (subscription id, chat id, keyword), cached."""
-        query_of, owner = self._index.query_of, self._owner
+        """The followers of one distinct query as (subscription id, chat id, keyword), cached;
+        its scoped followers' rows go apart, with their feeds."""
+        query_of, owner, scopes = self._index.query_of, self._owner, self._scopes
         rows = tuple(
             (sub_id, owner[sub_id], cast("Query", query_of(sub_id)).raw)
             for sub_id in self._index.followers(entry_id)
         )
+        if scopes and any(row[0] in scopes for row in rows):
+            self._scoped[entry_id] = tuple(
+                (row, scopes[row[0]]) for row in rows if row[0] in scopes
+            )
+            rows = tuple(row for row in rows if row[0] not in scopes)
         self._rows[entry_id] = rows
         return rows
 
@@ -126,6 +172,7 @@ class SubscriptionBook:
         entry_id = self._index.entry_id(query.key)
         if entry_id is not None:
             self._rows.pop(entry_id, None)
+            self._scoped.pop(entry_id, None)
 
     @classmethod
     def build(cls, rows: Iterable[tuple[int, int, str]]) -> SubscriptionBook:

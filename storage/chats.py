@@ -210,6 +210,12 @@ def _subscription(row: dict) -> Subscription:
         topic=row["topic"],
         likes=row["likes"],
         dislikes=row["dislikes"],
+        scoped=bool(row["scoped"]),
+        sites=tuple(row["sites"].split()),
+        pace=row["pace"],
+        min_outlets=row["min_outlets"],
+        window_hours=row["window_hours"],
+        surges=None if row["surges"] is None else bool(row["surges"]),
     )
 
 
@@ -222,13 +228,15 @@ def add_subscription(
     *,
     thread_id: int | None = None,
     topic: str | None = None,
+    sites: tuple[str, ...] = (),
 ) -> int:
-    """Store a keyword for a chat (in a forum topic) and return its id; KeywordExists if
-    already followed."""
+    """Store a keyword for a chat (in a forum topic; limited to `sites` when given) and return
+    its id; KeywordExists if already followed."""
     cursor = db.execute(
-        """INSERT INTO subscriptions (chat_id, keyword, key, created_at, thread_id, topic)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, key) DO NOTHING""",
-        (chat_id, keyword, key, now, thread_id, topic),
+        """INSERT INTO subscriptions (chat_id, keyword, key, created_at, thread_id, topic,
+                                      scoped, sites)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, key) DO NOTHING""",
+        (chat_id, keyword, key, now, thread_id, topic, int(bool(sites)), " ".join(sites)),
     )
     if cursor.rowcount == 0:
         raise KeywordExists(keyword)
@@ -244,6 +252,31 @@ def remove_subscription(db: Database, chat_id: int, key: str) -> Subscription | 
         return None
     db.execute("DELETE FROM subscriptions WHERE id = ?", (rows[0]["id"],))
     return _subscription(rows[0])
+
+
+_WAYS = frozenset({"scoped", "sites", "pace", "min_outlets", "window_hours", "surges"})
+
+
+def set_subscription_ways(
+    db: Database, chat_id: int, sub_id: int, **ways: object
+) -> Subscription | None:
+    """Change some of a keyword's own ways (core.keyword_ways: scoped, sites, pace,
+    min_outlets, window_hours, surges); the keyword as it is now, None if not the chat's."""
+    unknown = set(ways) - _WAYS
+    if unknown:
+        raise ValueError(f"not a keyword's way: {sorted(unknown)}")
+    stored = {
+        name: " ".join(value) if name == "sites" else value  # type: ignore[arg-type]
+        for name, value in ways.items()
+    }
+    assignments = ", ".join(f"{name} = ?" for name in stored)
+    cursor = db.execute(
+        f"UPDATE subscriptions SET {assignments} WHERE id = ? AND chat_id = ?",  # noqa: S608
+        (*stored.values(), sub_id, chat_id),
+    )
+    if cursor.rowcount == 0:
+        return None
+    return subscription(db, chat_id, sub_id)
 
 
 def chat_subscriptions(db: Database, chat_id: int) -> list[Subscription]:

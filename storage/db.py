@@ -389,6 +389,53 @@ def m017_alerts_owed(db: Database) -> None:
     )
 
 
+@migrations()
+def m018_keyword_ways(db: Database) -> None:
+    """Each keyword its own way (issue #31): its sources (feeds ticked in /list, and hosts typed
+    as site:), its pace (NULL: the chat's), only the stories N outlets carry within a window,
+    and surge notices (NULL: on for a digest or big-stories keyword, off for one sent at once).
+    Each feed's sites (the hosts of its <link> and of its items' links) are kept as seen; each
+    keyword's stories per hour feed surges and the Mini App's chart, which marks the surges
+    noticed; an alert row carries the pace its keywords give it."""
+    db.executescript(
+        """
+        ALTER TABLE subscriptions ADD COLUMN scoped INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE subscriptions ADD COLUMN sites TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscriptions ADD COLUMN pace TEXT;
+        ALTER TABLE subscriptions ADD COLUMN min_outlets INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE subscriptions ADD COLUMN window_hours INTEGER NOT NULL DEFAULT 6;
+        ALTER TABLE subscriptions ADD COLUMN surges INTEGER;
+        CREATE TABLE subscription_feeds (
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+            feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+            PRIMARY KEY (subscription_id, feed_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX subscription_feeds_feed ON subscription_feeds(feed_id);
+        CREATE TABLE feed_sites (
+            feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+            host TEXT NOT NULL,
+            PRIMARY KEY (feed_id, host)
+        ) WITHOUT ROWID;
+        CREATE INDEX feed_sites_host ON feed_sites(host);
+        CREATE TABLE keyword_hours (
+            key TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            stories INTEGER NOT NULL,
+            PRIMARY KEY (key, hour)
+        ) WITHOUT ROWID;
+        CREATE TABLE surges (
+            id INTEGER PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            stories INTEGER NOT NULL,          -- in the hour that surged
+            usual REAL NOT NULL                -- its usual hourly count then
+        );
+        CREATE INDEX surges_subscription ON surges(subscription_id, at);
+        ALTER TABLE outbox ADD COLUMN pace TEXT;
+        """
+    )
+
+
 # SQLite's answers that mean "cannot write now" rather than a mistake in a statement.
 _REFUSED_WRITE_CODES = {
     5,  # SQLITE_BUSY: another connection holds the write lock

@@ -180,3 +180,34 @@ def test_load_book_reads_the_active_keywords_and_leaves_the_gc_as_it_was(db) -> 
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_a_scoped_keyword_matches_only_articles_of_its_feeds() -> None:
+    book = SubscriptionBook()
+    subscribe(book, 1, 100, "المغرب")
+    subscribe(book, 2, 200, "المغرب")
+    book.set_scope(2, frozenset({7, 8}))
+    assert book.match(TEXT, feed_id=7) == {100: ["المغرب"], 200: ["المغرب"]}
+    assert book.match(TEXT, feed_id=9) == {100: ["المغرب"]}
+    assert book.match(TEXT) == {100: ["المغرب"], 200: ["المغرب"]}  # no feed: every scope
+    book.set_scope(2, frozenset())  # its feeds were all removed: it matches nothing
+    assert book.match(TEXT, feed_id=7) == {100: ["المغرب"]}
+    book.set_scope(2, None)  # every feed again
+    assert book.match(TEXT, feed_id=9) == {100: ["المغرب"], 200: ["المغرب"]}
+    assert book.matched_keys(TEXT) >= {parse_query("المغرب").key}
+
+
+def test_a_scope_outlives_a_pause_and_an_unresolved_scope_matches_nothing() -> None:
+    book = SubscriptionBook()
+    query = parse_query("الحكومة")
+    scoped = Subscription(5, 300, query.raw, query.key, scoped=True)
+    book.add(scoped, query)
+    assert book.match(TEXT, feed_id=1) == {}  # scoped, its feeds not set yet
+    book.set_scope(5, frozenset({1}))
+    assert book.match(TEXT, feed_id=1) == {300: ["الحكومة"]}
+    book.remove(5)  # paused
+    assert book.match(TEXT, feed_id=1) == {}
+    book.add(scoped, query)  # resumed: its feeds are still known
+    assert book.match(TEXT, feed_id=1) == {300: ["الحكومة"]}
+    assert book.match(TEXT, feed_id=2) == {}
+    assert book.scope_of(5) == frozenset({1})

@@ -1,0 +1,98 @@
+"""Each keyword its own way (issue #31): the pure rules and how a keyword's ways are stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.keyword_ways import (
+    SiteError,
+    covers,
+    fastest,
+    feeds_of_sites,
+    host_of,
+    split_sites,
+    surges_on,
+    valid_outlets,
+)
+from core.models import Subscription
+from storage import chats as chat_store
+
+CHAT = 42
+
+
+def test_site_words_are_taken_out_of_the_keyword_as_bare_hosts():
+    assert split_sites("الذهب site:hespress.com site:https://www.AlJazeera.net/news") == (
+        "الذهب",
+        ("hespress.com", "aljazeera.net"),
+    )
+    assert split_sites("الذهب") == ("الذهب", ())
+    assert split_sites("ترامب site:bbc.com SITE:bbc.com") == ("ترامب", ("bbc.com",))
+
+
+@pytest.mark.parametrize("typed", ["site:", "site:foo", "site:1.2.3.4", "site:x..y", "site:-a.com"])
+def test_a_site_that_is_not_a_host_name_is_refused(typed):
+    with pytest.raises(SiteError) as refused:
+        split_sites(f"الذهب {typed}")
+    assert refused.value.code == "bad_site"
+
+
+def test_more_than_ten_sites_are_refused():
+    typed = " ".join(f"site:s{n}.com" for n in range(11))
+    with pytest.raises(SiteError) as refused:
+        split_sites(f"الذهب {typed}")
+    assert refused.value.code == "too_many_sites"
+
+
+def test_a_site_covers_its_own_host_and_those_under_it():
+    assert covers("bbc.com", "bbc.com")
+    assert covers("bbc.com", "feeds.bbc.com")
+    assert not covers("bbc.com", "notbbc.com")
+    assert host_of("https://WWW.Hespress.com:443/x") == "hespress.com"
+    assert host_of("not a url") == ""
+    hosts = {1: {"feeds.bbci.co.uk", "bbc.com"}, 2: {"hespress.com"}, 3: {"aljazeera.net"}}
+    assert feeds_of_sites(["bbc.com", "hespress.com"], hosts) == {1, 2}
+    assert feeds_of_sites([], hosts) == set()
+
+
+def test_a_story_goes_at_the_fastest_pace_of_its_keywords():
+    assert fastest(["daily", "hourly"]) == "hourly"
+    assert fastest(["daily", "instant"]) == "instant"
+    assert fastest([]) == "instant"
+
+
+def test_surges_are_on_by_default_for_digest_and_big_stories_keywords_only():
+    plain = Subscription(1, CHAT, "الذهب", "k")
+    assert not surges_on(plain, "instant")
+    assert surges_on(plain, "daily")  # the chat's pace is a digest
+    assert not surges_on(Subscription(1, CHAT, "الذهب", "k", pace="instant"), "daily")
+    assert surges_on(Subscription(1, CHAT, "الذهب", "k", pace="hourly"), "instant")
+    assert surges_on(Subscription(1, CHAT, "الذهب", "k", min_outlets=3), "instant")
+    assert not surges_on(Subscription(1, CHAT, "الذهب", "k", pace="daily", surges=False), "daily")
+    assert surges_on(Subscription(1, CHAT, "الذهب", "k", surges=True), "instant")
+    assert [n for n in range(0, 8) if valid_outlets(n)] == [1, 2, 3, 4, 5]
+
+
+def test_a_keywords_ways_are_stored_and_read_back(db):
+    chat_store.touch_chat(db, CHAT, type="private", title="", language="ar", now=1.0)
+    sub_id = chat_store.add_subscription(db, CHAT, "الذهب", "k", 1.0, sites=("hespress.com",))
+    stored = chat_store.subscription(db, CHAT, sub_id)
+    assert stored is not None
+    assert (stored.scoped, stored.sites, stored.pace, stored.min_outlets) == (
+        True,
+        ("hespress.com",),
+        None,
+        1,
+    )
+    changed = chat_store.set_subscription_ways(
+        db, CHAT, sub_id, pace="daily", min_outlets=3, window_hours=12, surges=False
+    )
+    assert changed is not None
+    assert (changed.pace, changed.min_outlets, changed.window_hours, changed.surges) == (
+        "daily",
+        3,
+        12,
+        False,
+    )
+    assert chat_store.set_subscription_ways(db, CHAT + 1, sub_id, pace="hourly") is None
+    with pytest.raises(ValueError, match="not a keyword's way"):
+        chat_store.set_subscription_ways(db, CHAT, sub_id, keyword="x")
