@@ -203,6 +203,8 @@ def load_book(db: Database) -> SubscriptionBook:
     gc.disable()
     try:
         book = SubscriptionBook.build(chat_store.active_keywords(db))
+        for subscription in chat_store.subscriptions_with_ways(db):
+            book.set_ways(subscription)
     finally:
         if collecting:
             gc.enable()

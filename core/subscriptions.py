@@ -37,6 +37,9 @@ class SubscriptionBook:
         self._scopes: dict[int, frozenset[int]] = {}  # subscription id -> the feeds it reads
         # entry id -> its scoped followers' rows, each with its feeds (only entries that have some)
         self._scoped: dict[int, tuple[tuple[_Row, frozenset[int]], ...]] = {}
+        # (chat id, keyword as typed) -> the subscription, for those with a pace or big-stories
+        # threshold of their own (core.keyword_ways): read when their matches are queued
+        self._ways: dict[tuple[int, str], Subscription] = {}
 
     def __len__(self) -> int:
         return len(self._owner)
@@ -58,6 +61,19 @@ class SubscriptionBook:
         query = self._index.query_of(subscription_id)
         if query is not None:
             self._forget_rows(query)
+
+    def set_ways(self, subscription: Subscription) -> None:
+        """Remember a subscription's pace and big-stories threshold when it has its own."""
+        place = (subscription.chat_id, subscription.keyword)
+        if subscription.pace is not None or subscription.min_outlets > 1:
+            self._ways[place] = subscription
+        else:
+            self._ways.pop(place, None)
+
+    def ways_of(self, chat_id: int, keyword: str) -> Subscription | None:
+        """The subscription behind a matched keyword (as typed) of a chat, when it has a pace or
+        big-stories threshold of its own; None: it goes the chat's way."""
+        return self._ways.get((chat_id, keyword))
 
     def scope_of(self, subscription_id: int) -> frozenset[int] | None:
         """The feeds a subscription is limited to; None: every feed."""

@@ -183,6 +183,7 @@ def reindex(backend: Backend, sub: Subscription, query: Query | None = None) -> 
         backend.book.remove(sub.id)
     else:
         backend.book.add(sub, query or parse_stored(sub.keyword))
+        backend.book.set_ways(sub)
 
 
 def claim_test(backend: Backend, trials: Trials, chat_id: int) -> Refusal | None:

@@ -279,6 +279,17 @@ def set_subscription_ways(
     return subscription(db, chat_id, sub_id)
 
 
+def subscriptions_with_ways(db: Database) -> list[Subscription]:
+    """Active keywords with a pace or a big-stories threshold of their own (the book keeps
+    them at hand for queueing)."""
+    rows = fetch_rows(
+        db,
+        """SELECT * FROM subscriptions
+           WHERE paused = 0 AND (pace IS NOT NULL OR min_outlets > 1) ORDER BY id""",
+    )
+    return [_subscription(row) for row in rows]
+
+
 def chat_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
     """A chat's keywords, oldest first."""
     rows = fetch_rows(db, "SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.bootstrap import load_book
 from core.keyword_ways import (
     SiteError,
     covers,
@@ -14,7 +15,12 @@ from core.keyword_ways import (
     surges_on,
     valid_outlets,
 )
-from core.models import Subscription
+from core.models import Chat, Subscription
+from core.settings import Settings
+from core.subscriptions import SubscriptionBook
+from service import keyword_ways as ways
+from service.base import Backend, Refusal
+from service.keywords import add_keyword
 from storage import chats as chat_store
 
 CHAT = 42
@@ -96,3 +102,40 @@ def test_a_keywords_ways_are_stored_and_read_back(db):
     assert chat_store.set_subscription_ways(db, CHAT + 1, sub_id, pace="hourly") is None
     with pytest.raises(ValueError, match="not a keyword's way"):
         chat_store.set_subscription_ways(db, CHAT, sub_id, keyword="x")
+
+
+def test_a_keywords_pace_big_stories_and_surges_are_set_and_the_book_told(db):
+    backend = Backend(db, SubscriptionBook(), Settings(), lambda: 1.0)
+    chat = Chat(CHAT)
+    chat_store.touch_chat(db, CHAT, type="private", title="", language="ar", now=1.0)
+    added = add_keyword(backend, chat, "الذهب")
+    assert isinstance(added, Subscription)
+    paced = ways.set_pace(backend, CHAT, added.id, "daily")
+    assert isinstance(paced, Subscription)
+    assert paced.pace == "daily"
+    assert backend.book.ways_of(CHAT, "الذهب") == paced
+    big = ways.set_big_stories(backend, CHAT, added.id, 3, 12)
+    assert isinstance(big, Subscription)
+    assert (big.min_outlets, big.window_hours) == (3, 12)
+    assert ways.set_big_stories(backend, CHAT, added.id, 6) == Refusal(
+        "way_bad_outlets", {"value": 6}
+    )
+    assert ways.set_big_stories(backend, CHAT, added.id, 2, 5) == Refusal(
+        "way_bad_window", {"value": 5}
+    )
+    assert ways.set_pace(backend, CHAT, added.id, "weekly") == Refusal(
+        "way_bad_pace", {"value": "weekly"}
+    )
+    assert ways.set_pace(backend, CHAT + 1, added.id, "daily") is None  # not that chat's
+    back = ways.set_pace(backend, CHAT, added.id, "chat")
+    assert isinstance(back, Subscription)
+    assert back.pace is None
+    assert backend.book.ways_of(CHAT, "الذهب") == back  # still big stories only
+    ways.set_big_stories(backend, CHAT, added.id, 1)
+    assert backend.book.ways_of(CHAT, "الذهب") is None  # the chat's way again
+    off = ways.set_surges(backend, CHAT, added.id, False)
+    assert off is not None
+    assert off.surges is False
+    assert load_book(db).ways_of(CHAT, "الذهب") is None
+    ways.set_pace(backend, CHAT, added.id, "hourly")
+    assert load_book(db).ways_of(CHAT, "الذهب") is not None  # read back at a start
