@@ -34,6 +34,7 @@ from intake.poll import DEFAULT_MAX_FEEDS_PER_CYCLE, Poller
 from intake.prepare import Preparer, parse_pool
 from intake.store import FeedSchedule, FeedWork, Intake
 from service.base import Backend
+from service.sources import load_scopes
 from service.trials import Trials
 from storage import chats as chat_store
 from storage import stats as stats_store
@@ -205,6 +206,7 @@ def load_book(db: Database) -> SubscriptionBook:
         book = SubscriptionBook.build(chat_store.active_keywords(db))
         for subscription in chat_store.subscriptions_with_ways(db):
             book.set_ways(subscription)
+        load_scopes(db, book)
     finally:
         if collecting:
             gc.enable()

@@ -290,6 +290,12 @@ def subscriptions_with_ways(db: Database) -> list[Subscription]:
     return [_subscription(row) for row in rows]
 
 
+def scoped_subscriptions(db: Database) -> list[Subscription]:
+    """Every keyword limited to some sources, paused or not."""
+    rows = fetch_rows(db, "SELECT * FROM subscriptions WHERE scoped = 1 ORDER BY id")
+    return [_subscription(row) for row in rows]
+
+
 def chat_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
     """A chat's keywords, oldest first."""
     rows = fetch_rows(db, "SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", (chat_id,))

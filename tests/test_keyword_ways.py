@@ -19,9 +19,13 @@ from core.models import Chat, Subscription
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from service import keyword_ways as ways
+from service import sources
 from service.base import Backend, Refusal
 from service.keywords import add_keyword
+from service.sources import load_scopes
 from storage import chats as chat_store
+from storage import feeds as feed_store
+from storage import scopes
 
 CHAT = 42
 
@@ -139,3 +143,46 @@ def test_a_keywords_pace_big_stories_and_surges_are_set_and_the_book_told(db):
     assert load_book(db).ways_of(CHAT, "الذهب") is None
     ways.set_pace(backend, CHAT, added.id, "hourly")
     assert load_book(db).ways_of(CHAT, "الذهب") is not None  # read back at a start
+
+
+def test_a_keyword_reads_the_feeds_ticked_and_those_of_its_sites(db):
+    backend = Backend(db, SubscriptionBook(), Settings(), lambda: 1.0)
+    chat_store.touch_chat(db, CHAT, type="private", title="", language="ar", now=1.0)
+    hespress = feed_store.add_feed(
+        db, "https://hespress.com/feed", title="هسبريس", interval_seconds=300, now=1.0
+    )
+    bbc = feed_store.add_feed(
+        db, "https://feeds.bbci.co.uk/arabic/rss.xml", title="BBC", interval_seconds=300, now=1.0
+    )
+    jazeera = feed_store.add_feed(
+        db, "https://aljazeera.net/rss", title="الجزيرة", interval_seconds=300, now=1.0
+    )
+    scopes.record_sites(db, bbc, ["feeds.bbci.co.uk", "bbc.com"])
+    added = add_keyword(backend, Chat(CHAT), "الذهب")
+    assert isinstance(added, Subscription)
+    text = "ارتفع سعر الذهب اليوم"
+    assert backend.book.match(text, feed_id=jazeera) == {CHAT: ["الذهب"]}
+    ticked = sources.toggle(backend, CHAT, added.id, hespress)
+    assert isinstance(ticked, Subscription)
+    assert ticked.scoped
+    assert backend.book.match(text, feed_id=jazeera) == {}
+    assert backend.book.match(text, feed_id=hespress) == {CHAT: ["الذهب"]}
+    chat_store.set_subscription_ways(db, CHAT, added.id, sites=("bbc.com",))
+    load_scopes(db, backend.book)  # as at a start
+    assert backend.book.scope_of(added.id) == frozenset({hespress, bbc})
+    listed = sources.sources(backend, CHAT, added.id)
+    assert listed is not None
+    assert [(s.feed.id, s.ticked, s.by_site) for s in listed[1]] == [
+        (bbc, False, True),
+        (jazeera, False, False),
+        (hespress, True, False),
+    ]
+    assert sources.set_ticked(backend, CHAT, added.id, {999}) == Refusal(
+        "source_unknown", {"feed": 999}
+    )
+    assert sources.toggle(backend, CHAT + 1, added.id, bbc) is None  # not that chat's
+    everything = sources.every_source(backend, CHAT, added.id)
+    assert everything is not None
+    assert (everything.scoped, everything.sites) == (False, ())
+    assert backend.book.match(text, feed_id=jazeera) == {CHAT: ["الذهب"]}
+    assert scopes.ticked_feeds(db, added.id) == set()
