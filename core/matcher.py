@@ -391,8 +391,9 @@ class _Postings:
 
     def _word_hits(self, norm: str) -> _WordHits:
         """What one normalized text word hits in the index (memoized until postings change)."""
-        groups: list[_Group] = []
-        terms: list[_Term] = []
+        # dicts as ordered sets: a common stem's slot holds hundreds of terms
+        groups: dict[_Group, None] = {}
+        terms: dict[_Term, None] = {}
         seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
         slots_get = self._slots.get
         for key, pbit, sbit in CANDIDATES[norm]:
@@ -400,11 +401,11 @@ class _Postings:
             if slot is None:
                 continue
             for pmask, smask, group in slot.groups:
-                if pmask & pbit and smask & sbit and group not in groups:
-                    groups.append(group)
+                if pmask & pbit and smask & sbit:
+                    groups[group] = None
             for pmask, smask, term in slot.terms:
-                if pmask & pbit and smask & sbit and term not in terms:
-                    terms.append(term)
+                if pmask & pbit and smask & sbit:
+                    terms[term] = None
             if slot.phrases:
                 seconds.append((slot.phrases, pbit, sbit))
         if self._prefixes:
@@ -414,12 +415,14 @@ class _Postings:
                     if length > len(core):
                         break
                     for pmask, term in prefixes_get(core[:length], ()):
-                        if pmask & pbit and term not in terms:
-                            terms.append(term)
+                        if pmask & pbit:
+                            terms[term] = None
         if groups or terms or seconds:
-            hits = _WordHits(_ids_of(groups), seconds=tuple(seconds), after={} if seconds else None)
+            hits = _WordHits(
+                _ids_of(list(groups)), seconds=tuple(seconds), after={} if seconds else None
+            )
             if terms:
-                _add_terms(hits, terms)
+                _add_terms(hits, list(terms))
         else:
             hits = _NO_HITS
         if len(self._hits) >= _HIT_CACHE_LIMIT:
