@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, channels, feedback, inline, preferences, stats, user
+from handlers import admin, channels, feedback, inline, keyword_ways, preferences, stats, user
 from handlers.common import ban_guard, flood_guard, remember_turn
 from handlers.context import Context
 
@@ -52,6 +52,7 @@ IN_BACKGROUND = frozenset({user.test, user.test_button})
 BUTTONS = {
     "set:": preferences.settings_button,
     "kw:": user.keyword_button,
+    "kwx:": keyword_ways.keyword_way_button,
     "stop:": user.stop_button,
     "ch:": channels.channel_button,
     "bc:": admin.broadcast_button,

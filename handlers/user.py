@@ -35,6 +35,7 @@ from handlers.common import (
     unstamped,
 )
 from handlers.context import Context, services
+from handlers.keyword_ways import list_notes
 from service import account, keywords
 from service.base import Refusal
 from service.keywords import StoredArticle
@@ -122,7 +123,7 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
         if sub.thread_id is not None:
             topic = topic_label(Topic(sub.thread_id, sub.topic))
             line += " " + t.text("list_in_topic", topic=topic)
-        lines.append(line)
+        lines.append(line + list_notes(t, sub))
         short = shorten(sub.keyword, BUTTON_KEYWORD_CHARS)
         action, label = (
             ("resume", "button_resume_kw") if sub.paused else ("pause", "button_pause_kw")
@@ -136,6 +137,10 @@ def keyword_list(t: Turn, page: int = 0) -> tuple[str, InlineKeyboardMarkup | No
                 InlineKeyboardButton(
                     t.text("button_delete_kw"),
                     callback_data=stamped(t, f"kw:del:{sub.id}:{shown.number}"),
+                ),
+                InlineKeyboardButton(
+                    t.text("button_kw_ways"),
+                    callback_data=stamped(t, f"kwx:show:{sub.id}:0:{shown.number}"),
                 ),
             ]
         )

@@ -33,7 +33,11 @@ async def test_a_channel_s_admin_links_it_and_the_commands_act_on_it(bot, sara, 
     assert (await sara.send("/add لبنان")).text == about_channel("✅ بدأت متابعة: لبنان")
     listing = await sara.send("/list")
     assert listing.text.startswith(about_channel(ar("list_header", count=1)))
-    assert listing.message.data == [f"kw:pause:1:0|{CHANNEL}", f"kw:del:1:0|{CHANNEL}"]
+    assert listing.message.data == [
+        f"kw:pause:1:0|{CHANNEL}",
+        f"kw:del:1:0|{CHANNEL}",
+        f"kwx:show:1:0:0|{CHANNEL}",
+    ]
     assert (await sara.send("/pause")).text == about_channel(ar("paused_all"))
     assert chat_store.get_chat(bot.db, CHANNEL).paused
 

@@ -25,11 +25,13 @@ def listing(*lines: str) -> str:
 
 
 def keyword_buttons(sub_id: int, keyword: str, *, paused: bool = False, page: int = 0) -> tuple:
-    """A /list row: pause (or resume) and delete, stamped with the chat they act on."""
+    """A /list row: pause (or resume), delete and its ⚙️ panel, stamped with the chat they act
+    on."""
     action, label = ("resume", "▶️") if paused else ("pause", "⏸")
     return (
         Button(f"{label} {keyword}", f"kw:{action}:{sub_id}:{page}|{USER}"),
         Button("🗑 حذف", f"kw:del:{sub_id}:{page}|{USER}"),
+        Button("⚙️", f"kwx:show:{sub_id}:0:{page}|{USER}"),
     )
 
 
@@ -113,7 +115,7 @@ async def test_labels_and_pop_ups_show_a_keyword_as_typed(sara):
         "✅ بدأت متابعة: غزة|&lt;b&gt;AT&amp;T&lt;/b&gt;، AT&amp;T"
     )
     shown = (await sara.send("/list")).message
-    assert shown.labels == [f"⏸ {odd}", "🗑 حذف", "⏸ AT&T", "🗑 حذف"]
+    assert shown.labels == [f"⏸ {odd}", "🗑 حذف", "⚙️", "⏸ AT&T", "🗑 حذف", "⚙️"]
     assert (await sara.press(shown, f"kw:pause:1:0|{USER}")).popup == PopUp(
         f"• {odd} ⏸ (موقوفة مؤقتاً)"
     )

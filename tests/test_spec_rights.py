@@ -163,7 +163,8 @@ def victim_state(bot, chat_id: int) -> tuple:
         (chat_id,),
     ).fetchall()
     subscriptions = bot.db.execute(
-        "SELECT id, keyword, key, paused FROM subscriptions WHERE chat_id = ? ORDER BY id",
+        """SELECT id, keyword, key, paused, scoped, sites, pace, min_outlets, window_hours,
+                  surges FROM subscriptions WHERE chat_id = ? ORDER BY id""",
         (chat_id,),
     ).fetchall()
     return chat, subscriptions
@@ -177,6 +178,9 @@ def forged_presses(victim: int, victim_subs: list[int], own: int) -> list[str]:
         for action in ("del", "pause", "resume"):
             for stamp in ("", f"|{victim}", f"|{own}", "|x"):
                 data.append(f"kw:{action}:{sub}:0{stamp}")
+        for way in ("show:0", "pace:daily", "pace:weekly", "big:3", "big:9", "win:12", "surge:on"):
+            for stamp in ("", f"|{victim}", f"|{own}", "|x"):
+                data.append(f"kwx:{way.replace(':', f':{sub}:', 1)}:0{stamp}")
         for row in (1, 2, 3):  # a 👎's buttons: outbox rows and keywords of the victim's
             data += [f"fb:x:{row}:{sub}:0", f"fb:ux:{row}:{sub}:0", f"fb:p:{row}:{sub}"]
             data += [f"fb:up:{row}:{sub}", f"fb:n:{row}"]
@@ -186,6 +190,7 @@ def forged_presses(victim: int, victim_subs: list[int], own: int) -> list[str]:
     data += ["kw:", "kw:del:abc", "kw:del", "set:", "set:x", "stop:", f"ch:{victim}", "ch:abc"]
     data += ["ch:", "bc:send:1", "bc:cancel:1", "feed:del:1", "feed:pause:1", "feed:list:0"]
     data += ["test:المغرب", "fb:", "fb:x", "fb:p:abc:def", "add:", "help", "nonsense"]
+    data += ["kwx:", "kwx:pace", f"kwx:big:abc:3:0|{own}", f"kwx:nothing:1:1:0|{own}"]
     prefixes = {d.partition(":")[0] + ":" for d in data}
     assert set(BUTTONS) <= prefixes, "a registered button prefix is not walked"
     return data
