@@ -63,7 +63,8 @@ class SubscriptionBook:
             self._forget_rows(query)
 
     def set_ways(self, subscription: Subscription) -> None:
-        """Remember a subscription's pace and big-stories threshold when it has its own."""
+        """Remember a subscription's pace and big-stories threshold when it has its own (after
+        `add`: removing it forgets them)."""
         place = (subscription.chat_id, subscription.keyword)
         if subscription.pace is not None or subscription.min_outlets > 1:
             self._ways[place] = subscription
@@ -104,6 +105,9 @@ class SubscriptionBook:
         query = self._index.query_of(subscription_id)
         if query is not None:
             self._forget_rows(query)
+            way = self._ways.get((chat_id, query.raw))
+            if way is not None and way.id == subscription_id:
+                del self._ways[(chat_id, query.raw)]  # its text may change (👎), or go
         self._index.remove(subscription_id)
         left = tuple(i for i in self._by_chat[chat_id] if i != subscription_id)
         if left:

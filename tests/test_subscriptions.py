@@ -211,3 +211,23 @@ def test_a_scope_outlives_a_pause_and_an_unresolved_scope_matches_nothing() -> N
     assert book.match(TEXT, feed_id=1) == {300: ["الحكومة"]}
     assert book.match(TEXT, feed_id=2) == {}
     assert book.scope_of(5) == frozenset({1})
+
+
+def test_a_keywords_own_ways_go_with_it_when_its_text_changes_or_it_goes() -> None:
+    book = SubscriptionBook()
+    query = parse_query("الذهب")
+    daily = Subscription(1, 100, query.raw, query.key, pace="daily")
+    book.add(daily, query)
+    book.set_ways(daily)
+    assert book.ways_of(100, "الذهب") == daily
+    narrowed = parse_query("الذهب -سعر")  # 👎 rewrote it: the same subscription, new text
+    changed = Subscription(1, 100, narrowed.raw, narrowed.key, pace="daily")
+    book.add(changed, narrowed)
+    book.set_ways(changed)
+    assert book.ways_of(100, "الذهب") is None
+    assert book.ways_of(100, "الذهب -سعر") == changed
+    book.remove(1)
+    assert book.ways_of(100, "الذهب -سعر") is None
+    again = Subscription(2, 100, query.raw, query.key)  # followed anew: the chat's way
+    book.add(again, query)
+    assert book.ways_of(100, "الذهب") is None
