@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from core.keyword_ways import MAX_OUTLETS, MIN_OUTLETS, PACES, WINDOWS_HOURS, surges_on
 from core.models import Subscription
-from core.render import SHOWN_KEYWORD_CHARS, escape, shorten
+from core.render import SHOWN_KEYWORD_CHARS, shorten
 from handlers.common import (
     button_press,
     changes_chat,
@@ -38,7 +38,7 @@ def scope_note(t: Turn, sub: Subscription) -> str:
     if sub.sites:
         shown = "، ".join(shorten(site, SHOWN_SITE_CHARS) for site in sub.sites[:SHOWN_SITES])
         more = len(sub.sites) - SHOWN_SITES
-        return t.text("way_sources_sites", sites=escape(shown) + (f" +{more}" if more > 0 else ""))
+        return t.text("way_sources_sites", sites=shown + (f" +{more}" if more > 0 else ""))
     return t.text("way_sources_some", count=len(feeds or ()))
 
 
@@ -72,7 +72,7 @@ def panel(t: Turn, sub: Subscription, page: int) -> tuple[str, InlineKeyboardMar
     )
     text = t.text(
         "way_panel",
-        keyword=escape(shorten(sub.keyword, SHOWN_KEYWORD_CHARS)),
+        keyword=shorten(sub.keyword, SHOWN_KEYWORD_CHARS),
         sources=sources,
         pace=pace,
         big=big,

@@ -351,7 +351,8 @@ def my_data(t: Turn) -> str:
     """Everything stored about the target chat, in words."""
     data = account.my_data(t.svc.backend, t.target.id)
     target = t.target
-    keywords = data["keywords"] or [t.text("none")]
+    followed = keywords.keywords(t.svc.backend, target.id)
+    shown = [escape(sub.keyword) + list_notes(t, sub) for sub in followed] or [t.text("none")]
     quiet = quiet_hours_text(t, target)
     languages = ",".join(sorted(target.article_languages))  # "*": every language
     return t.about_target(
@@ -362,7 +363,7 @@ def my_data(t: Turn) -> str:
             language=target.language,
             languages=languages,
             count=len(data["keywords"]),
-            keywords="، ".join(keywords),
+            keywords=Raw("، ".join(shown)),
             mode=t.text(f"mode_{target.delivery_mode}"),
             timezone=target.timezone or t.svc.backend.settings.default_timezone,
             quiet=quiet,

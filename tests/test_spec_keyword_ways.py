@@ -113,3 +113,16 @@ async def test_fifty_keywords_with_long_scopes_fit_every_list_page(bot, sara):
         assert len(shown.plain) <= 4096
         assert all(len(data.encode()) <= 64 for data in shown.data)
     assert "+8" in pages[0].plain  # two hosts named, the rest counted
+
+
+async def test_the_panel_and_mydata_show_a_keyword_as_typed_with_its_ways(bot, sara):
+    odd = "غزة|<b>AT&T</b>"  # every character HTML escapes
+    await sara.send(f"/add {odd}")
+    listing = (await sara.send("/list")).message
+    shown = await sara.press(listing, listing.button("kwx:show:"))
+    assert shown.text == panel_text(keyword=odd)
+    assert shown.message.plain.count(odd) == 1
+    await sara.press(shown.message, f"kwx:pace:1:hourly:0|{USER}")
+    mydata = await sara.send("/mydata")
+    note = ar("list_way_pace", pace=ar("way_pace_hourly"))
+    assert f"غزة|&lt;b&gt;AT&amp;T&lt;/b&gt; {note}" in mydata.text
