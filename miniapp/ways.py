@@ -5,7 +5,7 @@ answers with the keyword's ways as they now are, which the page shows."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 from babel.dates import format_date
@@ -162,6 +162,7 @@ def ways_json(
         "window_hours": subscription.window_hours,
         "surges": subscription.surges,
         "surges_on": surges_on(subscription, chat_pace),
+        "surges_default": surges_on(replace(subscription, surges=None), chat_pace),
         "scoped": subscription.scoped,
         "reads_none": subscription.scoped and not any(source.read for source in feeds),
         "sites": [{"host": host, "feeds": sorted(ids)} for host, ids in by_site.items()],

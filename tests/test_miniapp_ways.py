@@ -4,10 +4,12 @@ picture (stories per day over two weeks, surges marked), on a real database thro
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from service.keyword_history import day_starts, per_day
 from storage import chats as chat_store
 from storage import scopes
 from tests.ways_support import (
@@ -58,6 +60,7 @@ async def test_a_keyword_s_ways_start_as_the_chat_s_with_every_feed_a_possible_s
         "window_hours": 6,
         "surges": None,
         "surges_on": False,  # sent at once: its reader already sees each story
+        "surges_default": False,
         "scoped": False,
         "reads_none": False,
         "sites": [],
@@ -134,7 +137,12 @@ async def test_surges_are_on_off_or_the_default_for_the_pace(setup):
     client, backend, _feeds, gold = setup
     path = f"keywords/{gold}/surges"
     status, ways = await call(client, "PUT", path, {"surges": True})
-    assert (status, ways["surges"], ways["surges_on"]) == (200, True, True)
+    assert (status, ways["surges"], ways["surges_on"], ways["surges_default"]) == (
+        200,
+        True,
+        True,
+        False,
+    )
     status, ways = await call(client, "PUT", path, {"surges": False})
     assert (ways["surges"], ways["surges_on"]) == (False, False)
     assert chat_store.subscription(backend.db, USER, gold).surges is False
@@ -273,3 +281,14 @@ async def test_the_history_in_english_names_the_busiest_day_the_latest_of_equals
     (kept,) = history["keywords"]
     assert history["timezone"] == "UTC"  # DEFAULT_TIMEZONE: the chat chose none
     assert kept["label"] == "Last 14 days: 7 stories, the most 3 stories on 5 December."
+
+
+def test_a_day_is_midnight_to_midnight_in_the_zone_even_when_the_clocks_change():
+    now = datetime(2026, 3, 30, 12, tzinfo=UTC).timestamp()  # Berlin moved to summer time on 29
+    starts = day_starts(now, "Europe/Berlin", 3)
+    lengths = [(later - earlier) / 3600 for earlier, later in pairwise(starts)]
+    assert lengths == [24, 23, 24]
+    assert datetime.fromtimestamp(starts[0], UTC) == datetime(2026, 3, 27, 23, tzinfo=UTC)
+    hours = {utc_hour(3, 28, 22): 1, utc_hour(3, 28, 23): 2, utc_hour(3, 29, 22): 4}
+    assert per_day(starts, hours) == (1, 2, 4)  # 23:00, 00:00 CET; 00:00 CEST
+    assert per_day(starts, {utc_hour(3, 27, 22): 9, utc_hour(3, 30, 22): 9}) == (0, 0, 0)
