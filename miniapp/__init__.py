@@ -28,7 +28,13 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-_FILES = (("index.html", "text/html"), ("app.js", "text/javascript"), ("app.css", "text/css"))
+_FILES = (
+    ("index.html", "text/html"),
+    ("app.js", "text/javascript"),
+    ("chart.js", "text/javascript"),
+    ("ways.js", "text/javascript"),
+    ("app.css", "text/css"),
+)
 
 
 @cache

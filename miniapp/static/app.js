@@ -11,6 +11,13 @@
   let options = {};
   let trialTimer = 0;
   let trialAbort = null;
+  // What the keyword panels (ways.js) use of this page.
+  const waysContext = {
+    api: (...args) => api(...args),
+    text: (...args) => text(...args),
+    options: () => options,
+    messageOf: (error) => (error instanceof ApiError ? error.message : text("app_network")),
+  };
 
   const $ = (id) => document.getElementById(id);
 
@@ -120,19 +127,21 @@
 
   // ---- keywords
 
-  function keywordItem(keyword) {
+  function keywordItem(keyword, picture) {
     const item = document.createElement("li");
     item.dataset.id = String(keyword.id);
     item.classList.toggle("paused", keyword.paused);
+    const row = document.createElement("div");
+    row.className = "row";
     const word = document.createElement("span");
     word.className = "word";
     word.textContent = keyword.keyword;
-    item.append(word);
+    row.append(word);
     if (keyword.paused) {
       const state = document.createElement("span");
       state.className = "state";
       state.textContent = text("app_paused");
-      item.append(state);
+      row.append(state);
     }
     const toggle = document.createElement("button");
     toggle.type = "button";
@@ -148,13 +157,17 @@
     remove.addEventListener("click", () =>
       run(() => api("DELETE", "keywords/" + keyword.id).then(loadKeywords)),
     );
-    item.append(toggle, remove);
+    row.append(toggle, remove);
+    item.append(row);
+    if (picture) item.append(window.RasdChart.figure(picture, options.direction === "rtl"));
+    item.append(window.RasdWays.panel(keyword, waysContext));
     return item;
   }
 
   async function loadKeywords() {
-    const data = await api("GET", "keywords");
-    $("keywords").replaceChildren(...data.keywords.map(keywordItem));
+    const [data, history] = await Promise.all([api("GET", "keywords"), api("GET", "history")]);
+    const pictures = new Map(history.keywords.map((picture) => [picture.id, picture]));
+    $("keywords").replaceChildren(...data.keywords.map((k) => keywordItem(k, pictures.get(k.id))));
     $("keywords-empty").hidden = data.keywords.length > 0;
   }
 
