@@ -39,6 +39,8 @@ from intake.foreground import Foreground
 from intake.poll import PollReport
 from miniapp import PREFIX as MINIAPP_PREFIX
 from miniapp import make_miniapp
+from service.surges import CHECK_SECONDS as SURGE_CHECK_SECONDS
+from service.surges import SurgeWatch
 from storage import chats as chat_store
 from storage import maintenance
 from web.metrics import Metrics
@@ -69,6 +71,7 @@ class AppData(BotData):
     rasd: Rasd
     web: WebServer
     sender_task: asyncio.Task[None]
+    surges: SurgeWatch  # the last hour's stories, weighed for surges by surge_tick
 
     @property
     def sender(self) -> Sender:
@@ -170,6 +173,13 @@ async def broadcast_tick(context: AppContext) -> None:
         clock=rasd.clock,
         rate=rasd.settings.send_rate_per_second,
     )
+
+
+async def surge_tick(context: AppContext) -> None:
+    """Every ten minutes: notices for the followed keywords that surge (service.surges)."""
+    data = context.bot_data
+    if data.surges.check(data.rasd.services.backend, data.rasd.catalog):
+        data.sender.wake()
 
 
 async def maintenance_tick(context: AppContext) -> None:
@@ -299,6 +309,7 @@ def schedule_jobs(application: RasdApplication, settings: Settings) -> None:
     every(application, poll_tick, min(settings.poll_interval_seconds, 10.0), first=0.1, overlap=2)
     every(application, broadcast_tick, 3.0, first=1.0)
     every(application, maintenance_tick, 3600.0, first=60.0)
+    every(application, surge_tick, SURGE_CHECK_SECONDS, first=30.0)
 
 
 def application_builder(
@@ -340,6 +351,7 @@ def build_application(
         )
         data = application.bot_data
         data.rasd, data.services = rasd, rasd.services
+        data.surges = SurgeWatch()
         data.web = await start_web_face(application, rasd)
         schedule_jobs(application, settings)
         data.sender_task = asyncio.create_task(data.sender.run(), name="sender")

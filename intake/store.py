@@ -22,13 +22,14 @@ from core.schedule import (
     should_disable,
 )
 from core.subscriptions import SubscriptionBook
+from core.surge import hour_of, story_time
 from feeds.fetch import Fetcher, FetchResult
 from intake.foreground import Foreground
 from intake.prepare import Prepared, Preparer
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage import outbox
+from storage import keyword_hours, outbox
 from storage.db import IDS_PER_QUERY, Database
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ class Intake:
                 story_id = article_store.story_of(self.db, article_id) or article_id
             if alert:
                 new_story = stored is article_store.Stored.NEW and story_id == article_id
+                if new_story:  # each keyword's stories per hour, for surges (core.surge)
+                    keys = self.book.matched_keys(match_text(article.title, article.text))
+                    hour = hour_of(story_time(article.published_at, now))
+                    keyword_hours.count_story(self.db, keys, hour)
                 alerts = OwedAlerts(
                     article_id, story_id, self._matched(article), 0, article.language
                 )

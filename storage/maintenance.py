@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage import keyword_hours
+
 DAY_SECONDS = 86_400.0
 PRUNE_TASK = "prune"
 # Rows still owed to a chat: their article (and its whole story) is never pruned.
@@ -30,6 +32,7 @@ class PruneReport:
     broadcasts: int = 0
     shortlinks: int = 0
     click_rows: int = 0  # per-article daily counts; the daily totals (click_days) stay
+    keyword_hours: int = 0  # keywords' stories per hour older than keyword_hours.KEEP_HOURS
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ def prune(
             f"AND status NOT IN ({_OWED})",
             (cutoff,),
         ).rowcount
-    return PruneReport(cutoff, articles, outbox_rows, broadcasts, shortlinks, click_rows)
+        hours = keyword_hours.prune(db, now=now)
+    return PruneReport(cutoff, articles, outbox_rows, broadcasts, shortlinks, click_rows, hours)
 
 
 def last_run(db: Database, task: str) -> float | None:
