@@ -15,9 +15,10 @@ from datetime import date, datetime, time, timedelta
 
 from core.delivery_time import zone
 from core.models import Chat, Subscription
+from core.surge import HOUR, hour_of
 from service.base import Backend
 from storage import chats as chat_store
-from storage.keyword_hours_read import HOUR_SECONDS, hour_of, stories_by_hour, surge_times
+from storage.keyword_hours import stories_by_hour, surge_times
 
 DAYS = 14
 
@@ -66,7 +67,7 @@ def per_day(starts: list[float], hours: dict[int, int]) -> tuple[int, ...]:
     """Stories per hour summed into the days that `starts` open."""
     counts = [0] * (len(starts) - 1)
     for hour, stories in hours.items():
-        index = day_index(starts, hour * HOUR_SECONDS)
+        index = day_index(starts, hour * HOUR)
         if index is not None:
             counts[index] += stories
     return tuple(counts)

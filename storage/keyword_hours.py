@@ -109,3 +109,42 @@ def surges_of(db: Database, subscription_id: int) -> list[tuple[float, int, floa
         (subscription_id,),
     )
     return rows.fetchall()
+
+
+def stories_by_hour(
+    db: Database, keys: Iterable[str], since_hour: int
+) -> dict[str, dict[int, int]]:
+    """Stories per hour of some keys (normalized keywords) from `since_hour` on; a key without
+    stories is left out."""
+    wanted = sorted(set(keys))
+    counts: dict[str, dict[int, int]] = {}
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        batch = wanted[start : start + IDS_PER_QUERY]
+        marks = ",".join("?" * len(batch))
+        rows = db.execute(
+            f"SELECT key, hour, stories FROM keyword_hours WHERE key IN ({marks}) AND hour >= ?",
+            (*batch, since_hour),
+        )
+        for key, hour, stories in rows:
+            counts.setdefault(key, {})[hour] = stories
+    return counts
+
+
+def surge_times(
+    db: Database, subscription_ids: Iterable[int], since: float
+) -> dict[int, list[float]]:
+    """When each keyword's surge notices were given from `since` on, oldest first; a keyword
+    without any is left out."""
+    wanted = sorted(set(subscription_ids))
+    times: dict[int, list[float]] = {}
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        batch = wanted[start : start + IDS_PER_QUERY]
+        marks = ",".join("?" * len(batch))
+        rows = db.execute(
+            f"SELECT subscription_id, at FROM surges WHERE subscription_id IN ({marks})"
+            " AND at >= ? ORDER BY at",
+            (*batch, since),
+        )
+        for sub_id, at in rows:
+            times.setdefault(sub_id, []).append(at)
+    return times
