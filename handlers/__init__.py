@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, channels, feedback, inline, preferences, stats, user
+from handlers import admin, channels, feedback, inline, preferences, sources, stats, user
 from handlers.common import ban_guard, flood_guard, remember_turn
 from handlers.context import Context
 
@@ -59,6 +59,7 @@ BUTTONS = {
     "test:": user.test_button,
     "add:": user.add_button,
     "fb:": feedback.feedback_button,
+    "src:": sources.sources_button,
 }
 
 
