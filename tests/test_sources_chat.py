@@ -224,3 +224,63 @@ async def test_a_removed_feed_leaves_the_keywords_scope_empty(bot, sara, admin, 
         source_button("▫️", "aljazeera", sub, ids["aljazeera"]),
         closing_row(sub),
     )
+
+
+async def test_many_sources_go_a_page_at_a_time_with_long_titles_shortened(bot, sara):
+    from storage import feeds as feed_store
+
+    long = "وكالة الأنباء " * 30  # some 420 characters
+    ids = [
+        feed_store.add_feed(
+            bot.db,
+            f"https://n{n}.example.org/rss",
+            title=f"{n:02d} {long}",
+            interval_seconds=3600,
+            now=bot.clock(),
+        )  # fmt: skip
+        for n in range(10)
+    ]
+    await sara.send("/add الذهب")
+    sub = sub_id(bot, "الذهب")
+    first = (await open_picker(sara, sub)).message
+    header, reads = ar("sources_header", keyword="الذهب"), ar("sources_all")
+    pages = [ar("page_of", page=page, pages=2) for page in (1, 2)]
+    assert first.text == picker_text(header, reads, ar("sources_hint"), pages[0])
+    rows = first.buttons
+    assert [row[0].data for row in rows[:8]] == [
+        f"src:tick:{sub}:{feed_id}:0|{USER}" for feed_id in ids[:8]
+    ]
+    assert all(row[0].label.startswith("▫️ ") and len(row[0].label) <= 43 for row in rows[:8])
+    assert rows[8:] == (
+        (Button(ar("button_page_next"), f"src:show:{sub}:1|{USER}"),),
+        closing_row(sub),
+    )
+    second = await sara.press(first, f"src:show:{sub}:1|{USER}")
+    assert second.text == picker_text(header, reads, ar("sources_hint"), pages[1])
+    assert [row[0].data for row in second.message.buttons[:2]] == [
+        f"src:tick:{sub}:{feed_id}:1|{USER}" for feed_id in ids[8:]
+    ]
+    assert second.message.buttons[2:] == (
+        (Button(ar("button_page_previous"), f"src:show:{sub}:0|{USER}"),),
+        closing_row(sub),
+    )
+    ticked = await sara.press(second.message, f"src:tick:{sub}:{ids[9]}:1|{USER}")
+    assert ticked.message.buttons[1][0].label.startswith("✅ 09 ")  # the same page, redrawn
+
+
+async def test_in_a_group_every_member_sees_the_sources_but_only_admins_change_them(bot, feeds):
+    ids = await two_feeds(bot, feeds)
+    group_id, chief, member = -4_005_000_031, 531, 532
+    group = bot.group(group_id, "مجموعة الأخبار", admins=[chief], members=[member])
+    await group.send("/add الذهب", by=chief)
+    sub = sub_id(bot, "الذهب", group_id)
+    listing = (await group.send("/list", by=member)).message
+    shown = await group.press(listing, f"src:show:{sub}:0|{group_id}", by=member, forged=True)
+    assert shown.text.startswith(ar("sources_header", keyword="الذهب"))
+    tick = f"src:tick:{sub}:{ids['hespress']}:0|{group_id}"
+    refused = await group.press(shown.message, tick, by=member)
+    assert refused.popup == PopUp(plain(ar("group_admins_only")), alert=True)
+    assert bot.application.bot_data.rasd.book.scope_of(sub) is None
+    done = await group.press(shown.message, tick, by=chief)
+    assert done.popup == PopUp(plain(ar("sources_ticked", title="هسبريس")))
+    assert bot.application.bot_data.rasd.book.scope_of(sub) == frozenset({ids["hespress"]})
