@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from core.i18n import Plural
 from core.models import Subscription
 from core.render import SHOWN_KEYWORD_CHARS, page_of, shorten
+from core.safety import without_credentials
 from handlers.common import (
     Turn,
     button_press,
@@ -48,6 +49,11 @@ def _mark(source: Source) -> str:
     return MARKS["ticked"] if source.ticked else MARKS["no"]
 
 
+def _title(source: Source, limit: int) -> str:
+    """A feed as the picker names it: its title, or its address (never a password in it)."""
+    return shorten(source.feed.title or without_credentials(source.feed.url), limit)
+
+
 def reads_now(t: Turn, subscription: Subscription, listed: list[Source]) -> str:
     """What the keyword reads now, in one line: every feed, some, or none (it matches nothing)."""
     if not subscription.scoped:
@@ -78,7 +84,7 @@ def picker(
                 t.label(
                     "sources_button",
                     mark=_mark(source),
-                    title=shorten(source.feed.title or source.feed.url, BUTTON_TITLE_CHARS),
+                    title=_title(source, BUTTON_TITLE_CHARS),
                 ),
                 callback_data=stamped(t, f"src:tick:{sub_id}:{source.feed.id}:{shown.number}"),
             )
@@ -164,7 +170,7 @@ async def _change(update: Update, context: Context) -> None:
     if not isinstance(changed, Subscription):
         await refuse_with(update, t.refused(changed) if changed else t.text("keyword_gone"))
         return
-    title = shorten(picked.feed.title or picked.feed.url, BUTTON_TITLE_CHARS)
+    title = _title(picked, BUTTON_TITLE_CHARS)
     note = "sources_unticked" if picked.ticked else "sources_ticked"
     await pop_up(query, t.text(note, title=title))
     await _redraw(update, context, sub_id, number(rest[1] if len(rest) > 1 else ""))

@@ -183,8 +183,10 @@ def keywords(backend: Backend, chat_id: int) -> list[Subscription]:
 
 
 def remove_keyword(backend: Backend, chat_id: int, raw: str) -> Subscription | None:
-    """Stop following a keyword named by its normalized form (or exactly as typed); the removed
-    one, or None when the chat does not follow it."""
+    """Stop following a keyword named by its normalized form (or exactly as typed, its site:
+    words aside); the removed one, or None when the chat does not follow it."""
+    with contextlib.suppress(SiteError):
+        raw = split_sites(raw)[0] or raw
     keys = []
     with contextlib.suppress(QueryError):
         keys.append(parse_stored(raw).key)

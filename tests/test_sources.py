@@ -185,3 +185,16 @@ async def test_a_feed_added_records_its_link_and_its_items_hosts(db, feeds):
     assert added.feed_id is not None
     assert feed_store.site_url(db, added.feed_id) == "https://www.hespress.com/"
     assert scopes.feed_hosts(db) == {added.feed_id: {"hespress.com", "news.example.org"}}
+
+
+def test_a_keyword_is_removed_by_its_words_with_or_without_its_sites(db):
+    backend = backend_of(db)
+    Intake(db, backend.book).sites_seen(
+        feed(db, "https://hespress.com/feed", "هسبريس"), ["hespress.com"]
+    )
+    added = keywords.add_keyword(backend, Chat(CHAT), "الذهب site:hespress.com")
+    assert isinstance(added, Subscription)
+    removed = keywords.remove_keyword(backend, CHAT, "الذهب site:hespress.com")
+    assert removed is not None
+    assert removed.id == added.id
+    assert backend.book.match(GOLD, None) == {}
