@@ -16,7 +16,17 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, channels, feedback, inline, keyword_ways, preferences, stats, user
+from handlers import (
+    admin,
+    channels,
+    feedback,
+    inline,
+    keyword_ways,
+    preferences,
+    sources,
+    stats,
+    user,
+)
 from handlers.common import ban_guard, flood_guard, remember_turn
 from handlers.context import Context
 
@@ -60,6 +70,7 @@ BUTTONS = {
     "test:": user.test_button,
     "add:": user.add_button,
     "fb:": feedback.feedback_button,
+    "src:": sources.sources_button,
 }
 
 

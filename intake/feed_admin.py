@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from core.keyword_ways import host_of
 from core.opml import OpmlError, build_opml, parse_opml
 from core.safety import has_credentials, without_credentials
 from feeds.fetch import FetchResult
@@ -108,6 +109,8 @@ class FeedAdmin:
                     now=now,
                     added_by=added_by,
                 )
+                # Its site, for keywords limited to some sites (its items' are seen as stored).
+                self.work.intake.sites_seen(feed_id, [host_of(prepared.link)])
                 # The items present now are the baseline: stored, never alerted.
                 self.work.intake.store(feed_id, prepared.articles, now, alert=False)
                 self.work.schedule.succeeded(feed_id, result, prepared, body_hash(result.body), now)

@@ -82,6 +82,7 @@ class Prepared:
     """
 
     title: str = ""
+    link: str | None = None  # the feed's own <link>: its site (core.keyword_ways)
     error: str | None = None
     ttl_minutes: int | None = None
     item_count: int = 0
@@ -126,6 +127,7 @@ def parse_and_prepare(
     )
     return Prepared(
         title=parsed.title,
+        link=parsed.link,
         ttl_minutes=parsed.ttl_minutes,
         item_count=len(parsed.items),
         articles=articles,

@@ -8,11 +8,12 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from core.articles import match_text
 from core.dedup import RecentStories
+from core.keyword_ways import covers, feeds_of_sites, host_of
 from core.models import Article, Chat, Feed
 from core.schedule import (
     MAX_CONSECUTIVE_FAILURES,
@@ -29,7 +30,7 @@ from intake.prepare import Prepared, Preparer
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage import keyword_hours, outbox
+from storage import keyword_hours, outbox, scopes
 from storage.db import IDS_PER_QUERY, Database
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Intake:
         says so, or once an article's alerts are too many for one turn: (new articles, alerts
         queued, the articles left for later, the alerts owed first)."""
         new = queued = 0
+        self.sites_seen(feed_id, {host_of(article.url) for article in articles})
         for done, article in enumerate(articles):
             if done and enough():
                 return new, queued, articles[done:], None
@@ -116,7 +118,7 @@ class Intake:
                     hour = hour_of(story_time(article.published_at, now))
                     keyword_hours.count_story(self.db, keys, hour)
                 alerts = OwedAlerts(
-                    article_id, story_id, self._matched(article), 0, article.language
+                    article_id, story_id, self._matched(article, feed_id), 0, article.language
                 )
                 more, owed = self._queue(alerts, now, new_story)
                 queued += more
@@ -144,9 +146,8 @@ class Intake:
                 item_key="", url=stored.url, title=stored.title, text=stored.text,
                 language=stored.language, content_hash="",
             )  # fmt: skip
-            owed = OwedAlerts(
-                stored.id, stored.story_id, self._matched(article), 0, stored.language
-            )
+            matched = self._matched(article, stored.feed_id)
+            owed = OwedAlerts(stored.id, stored.story_id, matched, 0, stored.language)
             queued += self._queue_all(owed, now)
         return queued
 
@@ -204,9 +205,26 @@ class Intake:
             self._chats.update((chat_id, loaded.get(chat_id)) for chat_id in batch)
         return {chat_id: self._chats[chat_id] for chat_id in chat_ids}
 
-    def _matched(self, article: Article) -> list[tuple[int, list[str]]]:
-        """The chats whose keywords match an article, each with those keywords."""
-        return list(self.book.match(match_text(article.title, article.text)).items())
+    def _matched(self, article: Article, feed_id: int) -> list[tuple[int, list[str]]]:
+        """The chats whose keywords match an article of a feed (keywords limited to other
+        feeds left out), each with those keywords."""
+        return list(self.book.match(match_text(article.title, article.text), feed_id).items())
+
+    def sites_seen(self, feed_id: int, hosts: Iterable[str]) -> None:
+        """Remember hosts a feed's site goes by (its <link>, its items' links): a keyword whose
+        site: hosts cover one new for it reads the feed from now on, the book told at once."""
+        new = scopes.record_sites(self.db, feed_id, hosts)
+        if not new:
+            return
+        widened = [
+            (sub_id, sites)
+            for sub_id, sites in scopes.sited_subscriptions(self.db)
+            if any(covers(site, host) for site in sites for host in new)
+        ]
+        hosts_now = scopes.feed_hosts(self.db) if widened else {}
+        for sub_id, sites in widened:
+            feeds = scopes.ticked_feeds(self.db, sub_id) | feeds_of_sites(sites, hosts_now)
+            self.book.set_scope(sub_id, frozenset(feeds))
 
     def _wanted(self, matched: list[tuple[int, list[str]]], language: str) -> dict[int, list[str]]:
         """Of some matched chats, those to alert: active, not paused, taking the language."""
@@ -278,6 +296,7 @@ class FeedSchedule:
             body_hash=body_hash,
             title=ready.title if ready else None,
             url=result.permanent_redirect,
+            site_url=ready.link if ready else None,
         )
 
     def failed(

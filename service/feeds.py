@@ -9,6 +9,7 @@ from typing import Protocol
 
 from core.models import Feed
 from service.base import Backend, Refusal
+from service.sources import load_scopes
 from storage import feeds as feed_store
 from storage import stats
 
@@ -151,11 +152,13 @@ def pause_feed(
 
 
 def delete_feed(backend: Backend, feeds: FeedAdministration, feed_id: int) -> Refusal | None:
-    """Forget a feed and its articles."""
+    """Forget a feed and its articles; it drops out of every keyword's sources (a keyword left
+    with none matches nothing, and /list says so)."""
     feed = find_feed(backend, feed_id)
     if isinstance(feed, Refusal):
         return feed
     feeds.delete(feed_id)
+    load_scopes(backend.db, backend.book)
     return None
 
 

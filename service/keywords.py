@@ -8,10 +8,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from core.keyword_ways import MAX_SITES, SiteError, split_sites
 from core.models import Chat, Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
 from core.settings import Settings
 from core.trial import Trial
+from service import sources
 from service.base import Backend, Refusal
 from service.trials import Trials
 from storage import articles as article_store
@@ -85,32 +87,69 @@ def add_keyword(
     topic: str | None = None,
 ) -> Subscription | Refusal:
     """Follow one keyword for `chat` (its alerts in a forum topic when `thread_id` is given):
-    parsed, within the limits, stored and in the index at once."""
+    parsed, within the limits, stored and in the index at once. Its `site:` words limit it to
+    the feeds of those sites (typed again on a keyword already followed, they replace its
+    sites); they are kept apart from the keyword's text."""
     if chat.banned:
         return Refusal("banned_notice")
-    query = parse(backend, raw)
-    if isinstance(query, Refusal):
-        return query
+    parsed = _parse_with_sites(backend, raw)
+    if isinstance(parsed, Refusal):
+        return parsed
+    query, sites = parsed
+    if sites:
+        existing = _followed(backend, chat.id, query.key)
+        if existing is not None:
+            return _resited(backend, existing, sites)
     limit = backend.settings.max_keywords_per_chat
     if chat_store.count_subscriptions(backend.db, chat.id) >= limit:
         return Refusal("too_many", {"max": limit})
     try:
         sub_id = chat_store.add_subscription(
-            backend.db,
-            chat.id,
-            query.raw,
-            query.key,
-            backend.clock(),
-            thread_id=thread_id,
-            topic=topic,
-        )
+            backend.db, chat.id, query.raw, query.key, backend.clock(),
+            thread_id=thread_id, topic=topic, sites=sites,
+        )  # fmt: skip
     except chat_store.KeywordExists:
         return Refusal("already", {"keyword": query.raw})
     subscription = Subscription(
-        sub_id, chat.id, query.raw, query.key, thread_id=thread_id, topic=topic
-    )
+        sub_id, chat.id, query.raw, query.key, thread_id=thread_id, topic=topic,
+        scoped=bool(sites), sites=sites,
+    )  # fmt: skip
     backend.book.add(subscription, query)
+    if sites:
+        sources.tell_book(backend, subscription)
     return subscription
+
+
+def _parse_with_sites(backend: Backend, raw: str) -> tuple[Query, tuple[str, ...]] | Refusal:
+    """A keyword as typed parsed without its site: words, and the hosts they name; refused
+    when one is not a host name, names no site of the bot's feeds, or stands alone."""
+    try:
+        text, sites = split_sites(raw)
+    except SiteError as error:
+        return Refusal(f"refused_{error.code}", {"site": error.site, "max": MAX_SITES})
+    if sites and not text:
+        return Refusal("refused_sites_alone", {"site": sites[0]})
+    query = parse(backend, text)
+    if isinstance(query, Refusal):
+        return query
+    unknown = sources.unknown_site(backend, sites) if sites else None
+    return unknown or (query, sites)
+
+
+def _followed(backend: Backend, chat_id: int, key: str) -> Subscription | None:
+    """The chat's keyword with this normalized form, if it follows it."""
+    return next((s for s in keywords(backend, chat_id) if s.key == key), None)
+
+
+def _resited(
+    backend: Backend, existing: Subscription, sites: tuple[str, ...]
+) -> Subscription | Refusal:
+    """A followed keyword typed again with site: words: limited to those sites from now on
+    ("already" when they are the ones it has)."""
+    if existing.scoped and existing.sites == sites:
+        return Refusal("already", {"keyword": existing.keyword})
+    changed = sources.set_sites(backend, existing.chat_id, existing.id, sites)
+    return changed or Refusal("keyword_gone")
 
 
 def add_keywords(
@@ -144,8 +183,10 @@ def keywords(backend: Backend, chat_id: int) -> list[Subscription]:
 
 
 def remove_keyword(backend: Backend, chat_id: int, raw: str) -> Subscription | None:
-    """Stop following a keyword named by its normalized form (or exactly as typed); the removed
-    one, or None when the chat does not follow it."""
+    """Stop following a keyword named by its normalized form (or exactly as typed, its site:
+    words aside); the removed one, or None when the chat does not follow it."""
+    with contextlib.suppress(SiteError):
+        raw = split_sites(raw)[0] or raw
     keys = []
     with contextlib.suppress(QueryError):
         keys.append(parse_stored(raw).key)

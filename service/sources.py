@@ -4,6 +4,7 @@ they change: a keyword's choice, a feed added or removed, a new site seen for a 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from core.keyword_ways import feeds_of_sites
@@ -48,6 +49,34 @@ def load_scopes(db: Database, book: SubscriptionBook) -> None:
         book.set_scope(
             subscription.id, resolve(subscription, ticked.get(subscription.id, set()), hosts)
         )
+
+
+def unknown_site(backend: Backend, sites: tuple[str, ...]) -> Refusal | None:
+    """Refused when a site: host covers none of the bot's feeds (a scope that could never
+    match), naming the sites the bot has that are spelled closest to it."""
+    hosts = scopes.feed_hosts(backend.db)
+    for site in sites:
+        if feeds_of_sites((site,), hosts):
+            continue
+        known = sorted(set().union(*hosts.values()))
+        near = difflib.get_close_matches(site, known, n=3, cutoff=0.6)
+        if near:
+            return Refusal("refused_site_unknown_near", {"site": site, "near": "، ".join(near)})
+        return Refusal("refused_site_unknown", {"site": site})
+    return None
+
+
+def set_sites(
+    backend: Backend, chat_id: int, sub_id: int, sites: tuple[str, ...]
+) -> Subscription | None:
+    """Limit a keyword to the feeds of these site: hosts (replacing those it had; the feeds
+    ticked for it stay); None if not the chat's."""
+    return _rescoped(backend, chat_id, sub_id, scoped=True, sites=sites)
+
+
+def shown(subscription: Subscription) -> str:
+    """A keyword as typed with its site: words, as a list shows it."""
+    return " ".join((subscription.keyword, *(f"site:{site}" for site in subscription.sites)))
 
 
 def sources(
@@ -102,6 +131,13 @@ def _rescoped(backend: Backend, chat_id: int, sub_id: int, **ways: object) -> Su
     """Store a keyword's scope and tell the book its feeds now."""
     subscription = chat_store.set_subscription_ways(backend.db, chat_id, sub_id, **ways)
     if subscription is not None:
-        ticked = scopes.ticked_feeds(backend.db, sub_id)
-        backend.book.set_scope(sub_id, resolve(subscription, ticked, scopes.feed_hosts(backend.db)))
+        tell_book(backend, subscription)
     return subscription
+
+
+def tell_book(backend: Backend, subscription: Subscription) -> None:
+    """Tell the book the feeds a keyword reads now."""
+    ticked = scopes.ticked_feeds(backend.db, subscription.id)
+    backend.book.set_scope(
+        subscription.id, resolve(subscription, ticked, scopes.feed_hosts(backend.db))
+    )

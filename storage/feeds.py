@@ -111,8 +111,10 @@ def record_success(
     body_hash: str | None,
     title: str | None = None,
     url: str | None = None,
+    site_url: str | None = None,
 ) -> None:
-    """A fetch that worked (new items or not): reset errors and schedule the next one.
+    """A fetch that worked (new items or not): reset errors and schedule the next one; the
+    feed's own <link> (`site_url`) is kept when it gave one.
 
     `url` is where the feed moved permanently; if another feed already has that URL, the old
     one is kept and the feed's note says why.
@@ -124,7 +126,8 @@ def record_success(
         """UPDATE feeds SET last_checked_at = ?, last_success_at = ?, next_check_at = ?,
                etag = ?, last_modified = ?, body_hash = ?, error_count = 0, last_error = NULL,
                primed = 1, title = CASE WHEN ? IS NOT NULL AND ? != '' THEN ? ELSE title END,
-               url = COALESCE(?, url), note = COALESCE(?, note)
+               url = COALESCE(?, url), note = COALESCE(?, note),
+               site_url = COALESCE(?, site_url)
            WHERE id = ?""",
         (
             now,
@@ -138,6 +141,7 @@ def record_success(
             title,
             url,
             note,
+            site_url,
             feed_id,
         ),
     )
@@ -283,6 +287,12 @@ def feed_stats(db: Database, now: float) -> list[FeedStats]:
         )
         for row in rows
     ]
+
+
+def site_url(db: Database, feed_id: int) -> str | None:
+    """A feed's own <link> as it last gave it."""
+    row = db.execute("SELECT site_url FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+    return row[0] if row else None
 
 
 def delete_feed(db: Database, feed_id: int) -> None:

@@ -8,16 +8,27 @@ from collections.abc import Iterable
 from sqlite_utils import Database
 
 
-def record_sites(db: Database, feed_id: int, hosts: Iterable[str]) -> bool:
-    """Remember hosts a feed's site goes by (its <link>, its items' links); whether any is new."""
-    new = False
+def record_sites(db: Database, feed_id: int, hosts: Iterable[str]) -> set[str]:
+    """Remember hosts a feed's site goes by (its <link>, its items' links); those new for it."""
+    new = set()
     for host in {host for host in hosts if host}:
         cursor = db.execute(
             "INSERT INTO feed_sites (feed_id, host) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (feed_id, host),
         )
-        new = new or cursor.rowcount > 0
+        if cursor.rowcount > 0:
+            new.add(host)
     return new
+
+
+def sited_subscriptions(db: Database) -> list[tuple[int, tuple[str, ...]]]:
+    """Every keyword limited to some site: hosts, as (id, its hosts)."""
+    return [
+        (sub_id, tuple(sites.split()))
+        for sub_id, sites in db.execute(
+            "SELECT id, sites FROM subscriptions WHERE scoped = 1 AND sites != '' ORDER BY id"
+        )
+    ]
 
 
 def feed_hosts(db: Database) -> dict[int, set[str]]:

@@ -184,6 +184,12 @@ def forged_presses(victim: int, victim_subs: list[int], own: int) -> list[str]:
         for row in (1, 2, 3):  # a 👎's buttons: outbox rows and keywords of the victim's
             data += [f"fb:x:{row}:{sub}:0", f"fb:ux:{row}:{sub}:0", f"fb:p:{row}:{sub}"]
             data += [f"fb:up:{row}:{sub}", f"fb:n:{row}"]
+        for stamp in ("", f"|{victim}", f"|{own}", "|x"):  # a keyword's sources (issue #31)
+            data += [
+                f"src:show:{sub}:0{stamp}",
+                f"src:tick:{sub}:1:0{stamp}",
+                f"src:all:{sub}{stamp}",
+            ]
     for stamp in ("", f"|{victim}", f"|{own}"):
         data += [f"set:mode:daily{stamp}", f"set:silent:toggle{stamp}", f"set:lang:en{stamp}"]
         data += [f"stop:yes{stamp}", f"kw:page:0{stamp}"]
