@@ -35,6 +35,10 @@ class SubscriptionBook:
         self._by_chat: dict[int, tuple[int, ...]] = {}
         self._rows: dict[int, tuple[_Row, ...]] = {}  # entry id -> followers by id; rebuilt lazily
         self._scopes: dict[int, frozenset[int]] = {}  # subscription id -> the feeds it reads
+        # site: hosts: each one's subscriptions, and each subscription's (a feed seen under a
+        # new host widens the scopes that cover it, found here without reading the database)
+        self._by_site: dict[str, set[int]] = {}
+        self._sites: dict[int, tuple[str, ...]] = {}
         # entry id -> its scoped followers' rows, each with its feeds (only entries that have some)
         self._scoped: dict[int, tuple[tuple[_Row, frozenset[int]], ...]] = {}
         # (chat id, keyword as typed) -> the subscription, for those with a pace or big-stories
@@ -75,6 +79,29 @@ class SubscriptionBook:
         """The subscription behind a matched keyword (as typed) of a chat, when it has a pace or
         big-stories threshold of its own; None: it goes the chat's way."""
         return self._ways.get((chat_id, keyword))
+
+    def set_sites(self, subscription_id: int, sites: tuple[str, ...]) -> None:
+        """Remember a subscription's site: hosts (none: it names no site)."""
+        for site in self._sites.pop(subscription_id, ()):
+            self._by_site[site].discard(subscription_id)
+            if not self._by_site[site]:
+                del self._by_site[site]
+        if sites:
+            self._sites[subscription_id] = sites
+            for site in sites:
+                self._by_site.setdefault(site, set()).add(subscription_id)
+
+    def sites_of(self, subscription_id: int) -> tuple[str, ...]:
+        """A subscription's site: hosts."""
+        return self._sites.get(subscription_id, ())
+
+    def covering(self, host: str) -> set[int]:
+        """The subscriptions with a site: host that covers `host` (it, or a domain above it)."""
+        labels = host.split(".")
+        found: set[int] = set()
+        for start in range(len(labels) - 1):
+            found |= self._by_site.get(".".join(labels[start:]), set())
+        return found
 
     def scope_of(self, subscription_id: int) -> frozenset[int] | None:
         """The feeds a subscription is limited to; None: every feed."""

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from core.keyword_ways import host_of
 from core.models import Article, Feed
 from core.write_health import WriteHealth, backoff
 from feeds.fetch import FetchResult
@@ -339,6 +340,8 @@ class Poller:
         enough = functools.partial(self._turn_spent, turn_started)
         if ready is not None and not store_articles(self.work.intake, outcome, now, enough):
             return False
+        if ready is not None and ready.link:  # a feed added before sites were kept has none
+            self.work.intake.sites_seen(feed.id, [host_of(ready.link)])
         self.work.schedule.succeeded(feed.id, result, ready, body_hash or feed.body_hash, now)
         if self.fulltext is not None and outcome.pages is not None:
             self.fulltext.record(feed, outcome.pages, now)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from core.articles import match_text
 from core.dedup import RecentStories
-from core.keyword_ways import covers, feeds_of_sites, host_of
+from core.keyword_ways import feeds_of_sites, host_of
 from core.models import Article, Chat, Feed
 from core.schedule import (
     MAX_CONSECUTIVE_FAILURES,
@@ -216,13 +216,10 @@ class Intake:
         new = scopes.record_sites(self.db, feed_id, hosts)
         if not new:
             return
-        widened = [
-            (sub_id, sites)
-            for sub_id, sites in scopes.sited_subscriptions(self.db)
-            if any(covers(site, host) for site in sites for host in new)
-        ]
+        widened = {sub_id for host in new for sub_id in self.book.covering(host)}
         hosts_now = scopes.feed_hosts(self.db) if widened else {}
-        for sub_id, sites in widened:
+        for sub_id in widened:
+            sites = self.book.sites_of(sub_id)
             feeds = scopes.ticked_feeds(self.db, sub_id) | feeds_of_sites(sites, hosts_now)
             self.book.set_scope(sub_id, frozenset(feeds))
 

@@ -46,6 +46,7 @@ def load_scopes(db: Database, book: SubscriptionBook) -> None:
     the feeds)."""
     hosts, ticked = scopes.feed_hosts(db), scopes.all_ticked(db)
     for subscription in chat_store.scoped_subscriptions(db):
+        book.set_sites(subscription.id, subscription.sites)
         book.set_scope(
             subscription.id, resolve(subscription, ticked.get(subscription.id, set()), hosts)
         )
@@ -138,6 +139,7 @@ def _rescoped(backend: Backend, chat_id: int, sub_id: int, **ways: object) -> Su
 def tell_book(backend: Backend, subscription: Subscription) -> None:
     """Tell the book the feeds a keyword reads now."""
     ticked = scopes.ticked_feeds(backend.db, subscription.id)
+    backend.book.set_sites(subscription.id, subscription.sites if subscription.scoped else ())
     backend.book.set_scope(
         subscription.id, resolve(subscription, ticked, scopes.feed_hosts(backend.db))
     )

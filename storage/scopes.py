@@ -21,16 +21,6 @@ def record_sites(db: Database, feed_id: int, hosts: Iterable[str]) -> set[str]:
     return new
 
 
-def sited_subscriptions(db: Database) -> list[tuple[int, tuple[str, ...]]]:
-    """Every keyword limited to some site: hosts, as (id, its hosts)."""
-    return [
-        (sub_id, tuple(sites.split()))
-        for sub_id, sites in db.execute(
-            "SELECT id, sites FROM subscriptions WHERE scoped = 1 AND sites != '' ORDER BY id"
-        )
-    ]
-
-
 def feed_hosts(db: Database) -> dict[int, set[str]]:
     """Every feed's sites (feeds with none seen yet are left out)."""
     hosts: dict[int, set[str]] = {}

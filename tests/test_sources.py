@@ -187,6 +187,23 @@ async def test_a_feed_added_records_its_link_and_its_items_hosts(db, feeds):
     assert scopes.feed_hosts(db) == {added.feed_id: {"hespress.com", "news.example.org"}}
 
 
+async def test_a_feed_polled_records_the_host_of_its_link_too(db, feeds):
+    """A feed added before sites were kept gets its <link>'s host at its next poll."""
+    from feeds.fetch import Fetcher
+
+    feeds.set_feed("/rss", make_rss("هسبريس", [], link="https://www.hespress.com/"))
+    feed_id = feed_store.add_feed(
+        db, feeds.url("/rss"), title="", interval_seconds=300, now=NOW - 600, primed=True
+    )
+    async with Fetcher(allow_private=True) as fetcher:
+        pipeline = Pipeline(
+            db, fetcher, SubscriptionBook(), clock=lambda: NOW, interval_seconds=300
+        )
+        report = await pipeline.run_once()
+    assert report.feeds_checked == 1
+    assert scopes.feed_hosts(db) == {feed_id: {"hespress.com"}}
+
+
 def test_a_keyword_is_removed_by_its_words_with_or_without_its_sites(db):
     backend = backend_of(db)
     Intake(db, backend.book).sites_seen(

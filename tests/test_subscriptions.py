@@ -231,3 +231,17 @@ def test_a_keywords_own_ways_go_with_it_when_its_text_changes_or_it_goes() -> No
     again = Subscription(2, 100, query.raw, query.key)  # followed anew: the chat's way
     book.add(again, query)
     assert book.ways_of(100, "الذهب") is None
+
+
+def test_the_book_finds_the_keywords_whose_sites_cover_a_host() -> None:
+    book = SubscriptionBook()
+    book.set_sites(1, ("hespress.com",))
+    book.set_sites(2, ("bbc.com", "hespress.com"))
+    assert book.covering("fr.hespress.com") == {1, 2}
+    assert book.covering("hespress.com") == {1, 2}
+    assert book.covering("nothespress.com") == set()
+    assert book.covering("feeds.bbc.com") == {2}
+    book.set_sites(2, ())  # every source again
+    assert book.covering("feeds.bbc.com") == set()
+    assert book.sites_of(1) == ("hespress.com",)
+    assert book.sites_of(2) == ()
