@@ -36,7 +36,7 @@ from handlers.common import (
 )
 from handlers.context import Context, services
 from handlers.keyword_ways import list_notes
-from service import account, keywords
+from service import account, keywords, sources
 from service.base import Refusal
 from service.keywords import StoredArticle
 
@@ -82,7 +82,7 @@ def add_keywords(t: Turn, raws: list[str], topic: Topic | None = None) -> str:
         return t.refused(result)
     answers = [t.refused(refused) for refused in result.refused]
     if result.added:
-        names = "، ".join(sub.keyword for sub in result.added)
+        names = "، ".join(sources.shown(sub) for sub in result.added)
         answers.insert(0, t.text("added", keywords=names))
         if topic is not None:
             answers.insert(1, t.text("added_in_topic", topic=topic_label(topic)))
