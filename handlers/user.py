@@ -218,14 +218,35 @@ async def remove(update: Update, context: Context) -> None:
     await reply(update, t.about_target("\n".join(answers)))
 
 
-async def test_keyword(t: Turn, query: Query) -> str:
-    """How many recent stories a keyword would have matched, with up to three titles."""
-    scan = await keywords.scan_recent(t.svc.backend, t.svc.trials, query)
+async def test_keyword(t: Turn, plan: keywords.TestPlan) -> str:
+    """How many recent stories a keyword would have matched (of its sources only, when it
+    has some), with up to three titles, and the way a followed keyword would have sent them."""
+    query = plan.query
+    scan = await keywords.scan_recent(t.svc.backend, t.svc.trials, query, feeds=plan.feeds)
     notes = await asyncio.to_thread(form_notes, query, scan.hits[:3])
-    answer = test_answer(t, query, scan.hits, scan.total, notes)
+    answer = test_answer(t, query, scan.hits, scan.total, notes) + test_ways(t, plan)
     if not scan.complete:
         answer += "\n\n" + t.text("test_stopped_early", count=scan.trial.scanned)
     return answer
+
+
+def test_ways(t: Turn, plan: keywords.TestPlan) -> str:
+    """/test's lines on a keyword's sources and, when the chat follows it, its pace and
+    big-stories rule."""
+    lines = []
+    if plan.feeds is not None:
+        sites = "، ".join(plan.sites or (plan.followed.sites if plan.followed else ()))
+        sources = sites or t.text("way_sources_some", count=len(plan.feeds))
+        lines.append(t.text("test_scope", sources=sources))
+    followed = plan.followed
+    if followed is not None:
+        pace = t.text(f"way_pace_{followed.pace or t.target.delivery_mode}")
+        lines.append(t.text("test_pace", pace=pace))
+        if followed.min_outlets > 1:
+            lines.append(
+                t.text("test_big", outlets=followed.min_outlets, hours=followed.window_hours)
+            )
+    return "".join("\n" + line for line in lines)
 
 
 def test_answer(
@@ -260,16 +281,16 @@ async def test(update: Update, context: Context) -> None:
     if not raw:
         await reply(update, t.text("test_usage"))
         return
-    query = keywords.parse(t.svc.backend, raw)
-    if isinstance(query, Refusal):
-        await reply(update, t.refused(query))
+    plan = keywords.plan_test(t.svc.backend, t.target.id, raw)
+    if isinstance(plan, Refusal):
+        await reply(update, t.refused(plan))
         return
     wait = keywords.claim_test(t.svc.backend, t.svc.trials, t.chat.id)
     if wait:
         await reply(update, t.refused(wait))
         return
     try:
-        await reply(update, await test_keyword(t, query))
+        await reply(update, await test_keyword(t, plan))
     finally:
         t.svc.trials.release(t.chat.id)
 
@@ -279,10 +300,10 @@ async def test_button(update: Update, context: Context) -> None:
     press, data = button_press(update)
     t = record_turn(update, context)
     raw = data.partition(":")[2]
-    query = keywords.parse(t.svc.backend, raw)
-    if isinstance(query, Refusal):
+    plan = keywords.plan_test(t.svc.backend, t.target.id, raw)
+    if isinstance(plan, Refusal):
         await press.answer()
-        await edit(press, t.refused(query))
+        await edit(press, t.refused(plan))
         return
     wait = keywords.claim_test(t.svc.backend, t.svc.trials, t.chat.id)
     if wait:
@@ -290,7 +311,7 @@ async def test_button(update: Update, context: Context) -> None:
         return
     try:
         await press.answer()
-        answer = await test_keyword(t, query)
+        answer = await test_keyword(t, plan)
         follow = follow_button(t, raw)
         await edit(press, answer, reply_markup=InlineKeyboardMarkup([[follow]]) if follow else None)
     finally:

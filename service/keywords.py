@@ -8,7 +8,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from core.keyword_ways import MAX_SITES, SiteError, split_sites
+from core.keyword_ways import MAX_SITES, SiteError, feeds_of_sites, split_sites
 from core.models import Chat, Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
 from core.settings import Settings
@@ -18,7 +18,7 @@ from service.base import Backend, Refusal
 from service.trials import Trials
 from storage import articles as article_store
 from storage import chats as chat_store
-from storage import shortlinks
+from storage import scopes, shortlinks
 from storage.articles import StoredArticle
 
 _SEPARATORS = re.compile(r"[\n,،]+")
@@ -234,16 +234,53 @@ def claim_test(backend: Backend, trials: Trials, chat_id: int) -> Refusal | None
     return Refusal("test_cooldown", {"seconds": math.ceil(wait)}) if wait else None
 
 
+@dataclass(frozen=True)
+class TestPlan:
+    """What /test tries: the keyword, the feeds it reads (its site: words, or the scope of the
+    chat's keyword with the same words; None: every feed) and that keyword, if followed."""
+
+    query: Query
+    feeds: frozenset[int] | None
+    sites: tuple[str, ...]
+    followed: Subscription | None
+
+
+def plan_test(backend: Backend, chat_id: int, raw: str) -> TestPlan | Refusal:
+    """/test's keyword as typed (site: words taken as /add takes them), with its sources."""
+    parsed = _parse_with_sites(backend, raw)
+    if isinstance(parsed, Refusal):
+        return parsed
+    query, sites = parsed
+    followed = _followed(backend, chat_id, query.key)
+    feeds = None
+    if sites:
+        feeds = frozenset(feeds_of_sites(sites, scopes.feed_hosts(backend.db)))
+    elif followed is not None and followed.scoped:
+        ticked = scopes.ticked_feeds(backend.db, followed.id)
+        feeds = sources.resolve(followed, ticked, scopes.feed_hosts(backend.db))
+    return TestPlan(query, feeds, sites, followed)
+
+
 async def scan_recent(
-    backend: Backend, trials: Trials, query: Query, *, budget: float | None = None
+    backend: Backend,
+    trials: Trials,
+    query: Query,
+    *,
+    budget: float | None = None,
+    feeds: frozenset[int] | None = None,
 ) -> Scan:
-    """The keyword tried on the stories of the last TEST_DAYS days, within /test's cap and
-    budget (or a smaller one), a page at a time in the parse pool (see service.trials)."""
+    """The keyword tried on the stories of the last TEST_DAYS days (of `feeds` only, when
+    given), within /test's cap and budget (or a smaller one), a page at a time in the parse
+    pool (see service.trials)."""
     settings = backend.settings
     since = backend.clock() - settings.test_days * 86400
 
     def read(before_id: int | None, limit: int) -> list[StoredArticle]:
-        return article_store.recent_articles(backend.db, since, limit, before_id=before_id)
+        if feeds is not None and not feeds:
+            return []
+        return article_store.recent_articles(
+            backend.db, since, limit, before_id=before_id, feed_ids=feeds
+        )
 
     trial: Trial[StoredArticle] = Trial(query)
     complete = await trials.run(

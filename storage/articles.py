@@ -168,12 +168,20 @@ def get_article(db: Database, article_id: int) -> StoredArticle | None:
 
 
 def recent_articles(
-    db: Database, since: float, limit: int = 5000, *, before_id: int | None = None
+    db: Database,
+    since: float,
+    limit: int = 5000,
+    *,
+    before_id: int | None = None,
+    feed_ids: frozenset[int] | None = None,
 ) -> list[StoredArticle]:
     """Articles fetched since a time, newest first (for /test); with before_id, the page after
-    the one that ended at that id."""
+    the one that ended at that id; with feed_ids, only those feeds' (a keyword's sources)."""
     where = " WHERE a.fetched_at >= ?" + ("" if before_id is None else " AND a.id < ?")
-    params = (since,) if before_id is None else (since, before_id)
+    params: tuple = (since,) if before_id is None else (since, before_id)
+    if feed_ids is not None:
+        where += f" AND a.feed_id IN ({','.join('?' * len(feed_ids))})"
+        params += tuple(sorted(feed_ids))
     rows = fetch_rows(db, _ARTICLE_SELECT + where + " ORDER BY a.id DESC LIMIT ?", (*params, limit))
     return [StoredArticle(**row) for row in rows]
 

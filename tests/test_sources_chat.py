@@ -284,3 +284,31 @@ async def test_in_a_group_every_member_sees_the_sources_but_only_admins_change_t
     done = await group.press(shown.message, tick, by=chief)
     assert done.popup == PopUp(plain(ar("sources_ticked", title="هسبريس")))
     assert bot.application.bot_data.rasd.book.scope_of(sub) == frozenset({ids["hespress"]})
+
+
+async def test_test_tries_a_keyword_on_its_sources_and_says_how_it_would_come(bot, sara, feeds):
+    await two_feeds(bot, feeds)
+    days = Plural("n_days", 7)
+    oil = "• " + BASELINE["hespress"]
+    elsewhere = await sara.send("/test النفط site:aljazeera.net")
+    assert elsewhere.text == "\n".join(
+        [
+            ar("test_none", keyword="النفط", days=days, total=1),
+            ar("test_scope", sources="aljazeera.net"),
+        ]
+    )
+    await sara.send("/add النفط site:hespress.net")
+    listing = (await sara.send("/list")).message
+    panel = await sara.press(listing, listing.button("kwx:show:"))
+    await sara.press(panel.message, f"kwx:pace:1:daily:0|{USER}")
+    await sara.press(panel.message, f"kwx:big:1:2:0|{USER}")
+    bot.clock.advance(bot.application.bot_data.rasd.settings.test_cooldown_seconds)
+    followed = await sara.send("/test النفط")
+    assert followed.text == "\n".join(
+        [
+            ar("test_result", keyword="النفط", count=1, total=1, days=days, titles=oil),
+            ar("test_scope", sources="hespress.net"),
+            ar("test_pace", pace=ar("way_pace_daily")),
+            ar("test_big", outlets=2, hours=6),
+        ]
+    )
