@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter
@@ -40,6 +41,9 @@ class SubscriptionBook:
         # (chat id, keyword as typed) -> the subscription, for those with a pace or big-stories
         # threshold of their own (core.keyword_ways): read when their matches are queued
         self._ways: dict[tuple[int, str], Subscription] = {}
+        # window hours -> how many of those wait for big stories within it (intake counts a
+        # story's outlets only while some do)
+        self._windows: Counter[int] = Counter()
 
     def __len__(self) -> int:
         return len(self._owner)
@@ -65,8 +69,15 @@ class SubscriptionBook:
     def set_ways(self, subscription: Subscription) -> None:
         """Remember a subscription's pace and big-stories threshold when it has its own."""
         place = (subscription.chat_id, subscription.keyword)
+        before = self._ways.get(place)
+        if before is not None and before.min_outlets > 1:
+            self._windows[before.window_hours] -= 1
+            if self._windows[before.window_hours] <= 0:
+                del self._windows[before.window_hours]
         if subscription.pace is not None or subscription.min_outlets > 1:
             self._ways[place] = subscription
+            if subscription.min_outlets > 1:
+                self._windows[subscription.window_hours] += 1
         else:
             self._ways.pop(place, None)
 
@@ -74,6 +85,11 @@ class SubscriptionBook:
         """The subscription behind a matched keyword (as typed) of a chat, when it has a pace or
         big-stories threshold of its own; None: it goes the chat's way."""
         return self._ways.get((chat_id, keyword))
+
+    def big_story_windows(self) -> list[int]:
+        """The windows (hours) that keywords waiting for big stories count outlets in; empty
+        when none does."""
+        return sorted(self._windows)
 
     def scope_of(self, subscription_id: int) -> frozenset[int] | None:
         """The feeds a subscription is limited to; None: every feed."""
