@@ -190,7 +190,8 @@ class Intake:
         if not joining:
             return owed
         chats = [
-            (chat_id, [*keywords, *joining.pop(chat_id, ())]) for chat_id, keywords in owed.chats
+            (chat_id, keywords + [k for k in joining.pop(chat_id, ()) if k not in keywords])
+            for chat_id, keywords in owed.chats
         ]
         return replace(owed, chats=[*chats, *joining.items()])
 
