@@ -190,7 +190,9 @@ class Intake:
         if not joining:
             return owed
         chats = [
-            (chat_id, keywords + [k for k in joining.pop(chat_id, ()) if k not in keywords])
+            (chat_id, keywords + [k for k in joining.pop(chat_id) if k not in keywords])
+            if chat_id in joining
+            else (chat_id, keywords)
             for chat_id, keywords in owed.chats
         ]
         return replace(owed, chats=[*chats, *joining.items()])

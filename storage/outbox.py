@@ -54,13 +54,12 @@ def queue_alert(
     if cursor.rowcount > 0:
         return True
     row = db.execute(
-        """SELECT o.id, o.keywords, o.pace, COALESCE(c.delivery_mode, 'instant') FROM outbox o
-           LEFT JOIN chats c ON c.id = o.chat_id
-           WHERE o.chat_id = ? AND o.story_id = ? AND o.kind = 'alert' AND o.status = 'pending'""",
+        """SELECT id, keywords, pace FROM outbox
+           WHERE chat_id = ? AND story_id = ? AND kind = 'alert' AND status = 'pending'""",
         (chat_id, story_id),
     ).fetchone()
     if row is not None:
-        row_id, stored, was, mode = row
+        row_id, stored, was = row
         known = json.loads(stored)
         merged = known + [k for k in keywords if k not in known]
         if merged != known:
@@ -68,13 +67,24 @@ def queue_alert(
                 "UPDATE outbox SET keywords = ? WHERE id = ?",
                 (_keywords_json(tuple(merged)), row_id),
             )
-        faster = fastest((was or mode, pace or mode))
-        if faster != (was or mode):  # woken, to be decided again at its new pace
-            db.execute(
-                "UPDATE outbox SET pace = ?, not_before = 0 WHERE id = ?",
-                (None if faster == mode else faster, row_id),
-            )
+        if was != pace:  # one of them is a pace of its own: the faster goes
+            _speed_up(db, row_id, chat_id, was, pace)
     return False
+
+
+def _speed_up(
+    db: Database, row_id: int, chat_id: int, was: DeliveryMode | None, pace: DeliveryMode | None
+) -> None:
+    """A pending alert goes at `pace` (None: the chat's mode) when that is faster than it was
+    going; woken, to be decided again."""
+    found = db.execute("SELECT delivery_mode FROM chats WHERE id = ?", (chat_id,)).fetchone()
+    mode: DeliveryMode = found[0] if found else "instant"
+    faster = fastest((was or mode, pace or mode))
+    if faster != (was or mode):
+        db.execute(
+            "UPDATE outbox SET pace = ?, not_before = 0 WHERE id = ?",
+            (None if faster == mode else faster, row_id),
+        )
 
 
 def queue_alerts(
