@@ -1,14 +1,23 @@
 """What to do with one owed message now: drop it, hold it, send it, or fold it with others.
 
+An alert goes at its own pace when its keywords have one (issue #31: the row's `pace`), else
+at the chat's delivery mode; quiet hours and the hourly cap are the chat's, whatever the pace.
 Pure: the caller reads the chat, the row and the chat's recent alerts, and passes `now`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from core.delivery_time import INSTANT, digest_due_at, hold_until, send_silently
+from core.delivery_time import (
+    INSTANT,
+    DeliveryMode,
+    DeliveryPrefs,
+    digest_due_at,
+    hold_until,
+    send_silently,
+)
 from core.models import Chat, OutboxRow, OutboxStatus
 
 Action = Literal["drop", "hold", "send", "fold"]
@@ -62,10 +71,10 @@ def decide(
     silent = chat.silent or send_silently(prefs, now)
     if row.kind != "alert":
         return Decision("send", silent=silent)
-    digest = chat.delivery_mode != INSTANT
-    if digest:
-        due = digest_due_at(prefs, row.created_at)
-        if due > now:  # a digest chat gets its alerts at the next full hour or digest hour
+    pace = pace_of_row(row, chat)
+    if pace != INSTANT:
+        due = digest_due_at(replace(prefs, mode=pace), row.created_at)
+        if due > now:  # a digest pace: the alert waits for the next full hour or digest hour
             return Decision("hold", until=due)
         return Decision("fold", silent=silent, digest=True)
     if load.sent_last_hour >= alerts_per_hour:
@@ -74,6 +83,19 @@ def decide(
     if load.sent_last_hour >= alerts_per_hour - 1 and load.pending > 1:
         return Decision("fold", silent=silent)  # the last message this hour carries the rest
     return Decision("send", silent=silent)
+
+
+def pace_of_row(row: OutboxRow, chat: Chat) -> DeliveryMode:
+    """The pace an alert goes at: its own (its keywords' fastest, set when it was queued), or
+    the chat's delivery mode."""
+    return row.pace or chat.delivery_mode
+
+
+def goes_now(row: OutboxRow, chat: Chat, now: float, prefs: DeliveryPrefs) -> bool:
+    """Whether an alert folded into another's message is due by its own pace: sent at once, or
+    its digest's hour has come (a daily keyword's story never rides in an hourly digest)."""
+    pace = pace_of_row(row, chat)
+    return pace == INSTANT or digest_due_at(replace(prefs, mode=pace), row.created_at) <= now
 
 
 def topic_of(row: OutboxRow, threads: dict[str, int]) -> int | None:

@@ -162,3 +162,4 @@ class OutboxRow:
     attempts: int
     created_at: float = 0.0
     text: str | None = None  # a notice's own text
+    pace: DeliveryMode | None = None  # an alert's own pace (issue #31); None: the chat's mode

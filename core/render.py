@@ -13,7 +13,7 @@ from datetime import datetime
 
 from babel.dates import format_date
 
-from core.i18n import Catalog
+from core.i18n import Catalog, Plural
 from core.safety import visible
 
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit, in UTF-16 units of the parsed text
@@ -25,6 +25,7 @@ SHOWN_KEYWORD_CHARS = 100
 SHOWN_URL_CHARS = 80
 SHOWN_SOURCE_CHARS = 60
 SHOWN_ERROR_CHARS = 200
+SHOWN_OUTLETS = 8  # outlets a big story's alert names; the rest are "…"
 _TAG = re.compile(r"<[^<>]+>")
 _LINK = re.compile(r'<a href="([^"<>]*)">([^<]*)</a>')  # as link_html and anchor_html write them
 # What a cut never splits: a tag, a character reference.
@@ -71,6 +72,10 @@ class AlertContent:
     keywords: Sequence[str] = ()
     link: str = ""
     published: datetime | None = None
+    # a big story (issue #31): the outlets that carried it within `outlets_hours`, named in
+    # place of the sources
+    outlets: Sequence[str] = ()
+    outlets_hours: int = 0
 
 
 def render_alert(catalog: Catalog, language: str, alert: AlertContent) -> str:
@@ -121,17 +126,37 @@ def _read_line(catalog: Catalog, language: str, link: str, source: str) -> str:
 
 
 def _source_line(catalog: Catalog, language: str, alert: AlertContent) -> str:
-    if not alert.sources:
+    if alert.outlets:
+        line = _outlets_line(catalog, language, alert)
+    elif not alert.sources:
         return ""
-    first, others = alert.sources[0], list(alert.sources[1:])
-    if others:
-        line = catalog.text(language, "alert_source_also", source=first, others="، ".join(others))
     else:
-        line = catalog.text(language, "alert_source", source=first)
+        line = _sources(catalog, language, alert.sources)
     if alert.published is not None:
         date = format_date(alert.published, "d MMMM y", locale=language)
         line += " · " + escape(date)
     return line
+
+
+def _sources(catalog: Catalog, language: str, sources: Sequence[str]) -> str:
+    first, others = sources[0], list(sources[1:])
+    if others:
+        return catalog.text(language, "alert_source_also", source=first, others="، ".join(others))
+    return catalog.text(language, "alert_source", source=first)
+
+
+def _outlets_line(catalog: Catalog, language: str, alert: AlertContent) -> str:
+    """A big story: how many outlets carried it within its window, and which."""
+    names = [shorten(name, SHOWN_SOURCE_CHARS) for name in alert.outlets[:SHOWN_OUTLETS]]
+    if len(alert.outlets) > SHOWN_OUTLETS:
+        names.append("…")
+    return catalog.text(
+        language,
+        "alert_big_story",
+        count=Plural("n_outlets", len(alert.outlets)),
+        hours=Plural("n_hours", alert.outlets_hours),
+        outlets="، ".join(names),
+    )
 
 
 def render_notice(catalog: Catalog, language: str, text: str) -> str:

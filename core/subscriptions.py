@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from itertools import chain
 from operator import itemgetter
 from typing import cast
@@ -44,6 +46,9 @@ class SubscriptionBook:
         # (chat id, keyword as typed) -> the subscription, for those with a pace or big-stories
         # threshold of their own (core.keyword_ways): read when their matches are queued
         self._ways: dict[tuple[int, str], Subscription] = {}
+        # window hours -> how many of those wait for big stories within it (intake counts a
+        # story's outlets only while some do)
+        self._windows: Counter[int] = Counter()
 
     def __len__(self) -> int:
         return len(self._owner)
@@ -70,10 +75,19 @@ class SubscriptionBook:
         """Remember a subscription's pace and big-stories threshold when it has its own (after
         `add`: removing it forgets them)."""
         place = (subscription.chat_id, subscription.keyword)
+        self._forget_ways(place)
         if subscription.pace is not None or subscription.min_outlets > 1:
             self._ways[place] = subscription
-        else:
-            self._ways.pop(place, None)
+            if subscription.min_outlets > 1:
+                self._windows[subscription.window_hours] += 1
+
+    def _forget_ways(self, place: tuple[int, str]) -> None:
+        """Forget the ways kept for a (chat, keyword as typed), and its big-stories window."""
+        before = self._ways.pop(place, None)
+        if before is not None and before.min_outlets > 1:
+            self._windows[before.window_hours] -= 1
+            if self._windows[before.window_hours] <= 0:
+                del self._windows[before.window_hours]
 
     def ways_of(self, chat_id: int, keyword: str) -> Subscription | None:
         """The subscription behind a matched keyword (as typed) of a chat, when it has a pace or
@@ -102,6 +116,11 @@ class SubscriptionBook:
         for start in range(len(labels) - 1):
             found |= self._by_site.get(".".join(labels[start:]), set())
         return found
+
+    def big_story_windows(self) -> list[int]:
+        """The windows (hours) that keywords waiting for big stories count outlets in; empty
+        when none does."""
+        return sorted(self._windows)
 
     def scope_of(self, subscription_id: int) -> frozenset[int] | None:
         """The feeds a subscription is limited to; None: every feed."""
@@ -134,7 +153,7 @@ class SubscriptionBook:
             self._forget_rows(query)
             way = self._ways.get((chat_id, query.raw))
             if way is not None and way.id == subscription_id:
-                del self._ways[(chat_id, query.raw)]  # its text may change (👎), or go
+                self._forget_ways((chat_id, query.raw))  # its text may change (👎), or go
         self._index.remove(subscription_id)
         left = tuple(i for i in self._by_chat[chat_id] if i != subscription_id)
         if left:
@@ -155,7 +174,12 @@ class SubscriptionBook:
         self._by_chat[new_id] = (*self._by_chat.get(new_id, ()), *moved)
         for subscription_id in moved:
             self._owner[subscription_id] = new_id
-            self._forget_rows(cast("Query", self._index.query_of(subscription_id)))
+            query = cast("Query", self._index.query_of(subscription_id))
+            self._forget_rows(query)
+            way = self._ways.get((old_id, query.raw))
+            if way is not None:
+                self._forget_ways((old_id, query.raw))
+                self.set_ways(replace(way, chat_id=new_id))
 
     def match(self, text: str, feed_id: int | None = None) -> dict[int, list[str]]:
         """Chats whose keywords match `text` (an article of `feed_id`: scoped keywords that do

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from core.i18n import Catalog, Raw
@@ -69,11 +70,19 @@ class Composer:
         )
 
     async def alert(
-        self, row: OutboxRow, article: StoredArticle, sources: list[str], language: str
+        self,
+        row: OutboxRow,
+        article: StoredArticle,
+        sources: list[str],
+        language: str,
+        outlets: tuple[list[str], int] | None = None,
     ) -> str:
-        """One alert in the chat's language; `sources`: the feeds that told its story."""
+        """One alert in the chat's language; `sources`: the feeds that told its story;
+        `outlets`: a big story's outlets and window, named instead."""
         summary = await self._summary(article, row.keywords)
         content = alert_content(article, row.keywords, sources, summary, link=self.link(article))
+        if outlets is not None:
+            content = replace(content, outlets=outlets[0], outlets_hours=outlets[1])
         return render_alert(self.catalog, language, content)
 
     async def _summary(self, article: StoredArticle, keywords: tuple[str, ...]) -> Highlighted:

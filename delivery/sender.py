@@ -21,7 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from core.dispatch import AlertLoad, Decision, decide, topic_of
+from core.delivery_time import INSTANT
+from core.dispatch import AlertLoad, Decision, decide, goes_now, pace_of_row, topic_of
 from core.models import Chat, OutboxRow, Subscription
 from delivery.batch import Batch, read_batch
 from delivery.compose import Composer
@@ -239,7 +240,7 @@ class Sender:
 
     def _alert_load(self, row: OutboxRow, chat: Chat | None, now: float) -> AlertLoad:
         """The chat's recent alerts, read only when the decision depends on them."""
-        if row.kind != "alert" or chat is None or chat.delivery_mode != "instant":
+        if row.kind != "alert" or chat is None or pace_of_row(row, chat) != INSTANT:
             return AlertLoad()
         sent, oldest = outbox.alert_messages_since(self.db, chat.id, now - 3600)
         near_cap = sent >= self.policy.alerts_per_hour - 1
@@ -257,12 +258,14 @@ class Sender:
             more = outbox.claim_more_alerts(
                 self.db, chat.id, now, exclude=row.id, limit=self.policy.digest_max_items - 1
             )
-            extra = same_topic(self.db, row, threads, more)
+            extra = self._due_by_pace(chat, now, same_topic(self.db, row, threads, more))
         if extra or decision.digest:
             text, extra = await self._digest(row, article, extra, chat, digest=decision.digest)
         elif article is not None:
             sources = batch.sources.get(article.story_id, [])
-            text = await self.composer.alert(row, article, sources, chat.language)
+            text = await self.composer.alert(
+                row, article, sources, chat.language, batch.outlets.get(row.id)
+            )
         if text is None:
             outbox.mark_failed(self.db, row.id, "article no longer stored")
             outbox.release(self.db, [r.id for r in extra])
@@ -292,6 +295,20 @@ class Sender:
         text, carried = built if built is not None else (None, len(rows))
         outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
         return text, rows[1:carried]
+
+    def _due_by_pace(self, chat: Chat, now: float, others: list[OutboxRow]) -> list[OutboxRow]:
+        """The alerts due now by their own pace, to fold; the others (a daily keyword's story
+        claimed for an hourly digest) are put back, to wait for their own digest."""
+        prefs = chat.delivery(self.policy.default_timezone)
+        due: list[OutboxRow] = []
+        later: list[int] = []
+        for other in others:
+            if goes_now(other, chat, now, prefs):
+                due.append(other)
+            else:
+                later.append(other.id)
+        outbox.release(self.db, later)
+        return due
 
     def _topic_gone(self, chat: Chat, left: list[Subscription]) -> None:
         """Tell a group, once, that a topic's alerts now go to General."""

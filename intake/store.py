@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from core.articles import match_text
 from core.dedup import RecentStories
+from core.delivery_time import DeliveryMode
 from core.keyword_ways import feeds_of_sites, host_of
 from core.models import Article, Chat, Feed
 from core.schedule import (
@@ -22,6 +23,7 @@ from core.schedule import (
     server_min_seconds,
     should_disable,
 )
+from core.story_ways import HOUR, Telling, alerting, newly_reached, outlets_within
 from core.subscriptions import SubscriptionBook
 from core.surge import hour_of, story_time
 from feeds.fetch import Fetcher, FetchResult
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 STORY_WINDOW_SECONDS = 48 * 3600
 ALERT_CHUNK = 2_000  # alerts of one article queued in one turn at the database
+EARLIER_MATCHED = 20  # a story's earlier articles matched again when it reaches a new outlet
 
 
 @dataclass
@@ -49,6 +52,8 @@ class OwedAlerts:
     chats: list[tuple[int, list[str]]]
     turn: int
     language: str  # the article's: each chat takes the languages it chose
+    # the story's outlets within each big-stories window (hours); None: not counted yet
+    outlets: dict[int, int] | None = None
 
 
 class Intake:
@@ -129,9 +134,10 @@ class Intake:
     def queue_owed(self, owed: OwedAlerts, now: float) -> tuple[int, OwedAlerts | None]:
         """Queue the next chunk of an article's owed alerts: (how many, what is still owed)."""
         chunk, rest = owed.chats[: self.alert_chunk], owed.chats[self.alert_chunk :]
+        wanted, paces = self._wanted(chunk, owed)
         queued = outbox.queue_alerts(
-            self.db, self._wanted(chunk, owed.language), story_id=owed.story_id,
-            article_id=owed.article_id, now=now, first_turn=owed.turn,
+            self.db, wanted, story_id=owed.story_id, article_id=owed.article_id, now=now,
+            first_turn=owed.turn, paces=paces,
         )  # fmt: skip
         if not rest:
             article_store.set_alerts_owed(self.db, owed.article_id, False)
@@ -164,13 +170,70 @@ class Intake:
     ) -> tuple[int, OwedAlerts | None]:
         """Queue an article's alerts, all at once or (past a chunk) the first chunk, the rest
         owed and the article marked until they are in."""
+        owed = self._grown_story(owed, new_story)
         if len(owed.chats) <= self.alert_chunk:
+            wanted, paces = self._wanted(owed.chats, owed)
             return outbox.queue_alerts(
-                self.db, self._wanted(owed.chats, owed.language), story_id=owed.story_id,
-                article_id=owed.article_id, now=now, new_story=new_story,
+                self.db, wanted, story_id=owed.story_id, article_id=owed.article_id, now=now,
+                new_story=new_story, paces=paces,
             ), None  # fmt: skip
         article_store.set_alerts_owed(self.db, owed.article_id, True)
         return self.queue_owed(owed, now)
+
+    def _grown_story(self, owed: OwedAlerts, new_story: bool) -> OwedAlerts:
+        """Count the story's outlets for the keywords that wait for big stories; when this
+        article is an outlet new to it, the chats whose such keywords matched its earlier
+        articles and wait for just this many outlets join (the story matched once is enough)."""
+        windows = self.book.big_story_windows()
+        if not windows or new_story:
+            owed.outlets = {}  # nobody waits, or the story has one outlet in every window
+            return owed
+        tellings = article_store.story_tellings(self.db, owed.story_id, max(windows) * HOUR)
+        owed.outlets = {window: len(outlets_within(tellings, window)) for window in windows}
+        reached = newly_reached(tellings, owed.article_id, windows)
+        earlier = [t for t in tellings if t.article_id != owed.article_id][:EARLIER_MATCHED]
+        joining = self._matched_before(earlier, reached) if reached else {}
+        if not joining:
+            return owed
+        chats = [
+            (chat_id, keywords + [k for k in joining.pop(chat_id) if k not in keywords])
+            if chat_id in joining
+            else (chat_id, keywords)
+            for chat_id, keywords in owed.chats
+        ]
+        return replace(owed, chats=[*chats, *joining.items()])
+
+    def _matched_before(
+        self, earlier: list[Telling], reached: dict[int, int]
+    ) -> dict[int, list[str]]:
+        """The chats whose big-stories keywords match the story's `earlier` articles and wait
+        for the outlets just `reached` (window → count), each with those keywords."""
+        found: dict[int, list[str]] = {}
+        stored = article_store.articles_by_id(self.db, [t.article_id for t in earlier])
+        for telling in earlier:
+            article = stored.get(telling.article_id)
+            if article is None:
+                continue
+            text = match_text(article.title, article.text)
+            for chat_id, keywords in self.book.match(text, telling.feed_id).items():
+                for keyword in keywords:
+                    own = self.book.ways_of(chat_id, keyword)
+                    waits = own is not None and reached.get(own.window_hours) == own.min_outlets
+                    if waits and keyword not in found.get(chat_id, ()):
+                        found.setdefault(chat_id, []).append(keyword)
+        return found
+
+    def _outlets(self, owed: OwedAlerts) -> dict[int, int]:
+        """The story's outlets per big-stories window, counted once per article."""
+        if owed.outlets is None:
+            windows = self.book.big_story_windows()
+            tellings = (
+                article_store.story_tellings(self.db, owed.story_id, max(windows) * HOUR)
+                if windows
+                else []
+            )
+            owed.outlets = {window: len(outlets_within(tellings, window)) for window in windows}
+        return owed.outlets
 
     def _story_of(self, article: Article, article_id: int, now: float) -> int:
         """The story an article tells: an earlier one with its URL, or a near-identical text."""
@@ -223,19 +286,33 @@ class Intake:
             feeds = scopes.ticked_feeds(self.db, sub_id) | feeds_of_sites(sites, hosts_now)
             self.book.set_scope(sub_id, frozenset(feeds))
 
-    def _wanted(self, matched: list[tuple[int, list[str]]], language: str) -> dict[int, list[str]]:
-        """Of some matched chats, those to alert: active, not paused, taking the language."""
+    def _wanted(
+        self, matched: list[tuple[int, list[str]]], owed: OwedAlerts
+    ) -> tuple[dict[int, list[str]], dict[int, DeliveryMode]]:
+        """Of some matched chats, those to alert: active, not paused, taking the language, with
+        a keyword that alerts for the story now (core.story_ways); and the chats whose keywords
+        give the alert a pace of its own."""
         if not matched:
-            return {}
+            return {}, {}
         chats = self._chats_of([chat_id for chat_id, _ in matched])
-        wanted = {}
+        wanted: dict[int, list[str]] = {}
+        paces: dict[int, DeliveryMode] = {}
         for chat_id, keywords in matched:
             chat = chats[chat_id]
             if chat is None or not chat.active or chat.paused or chat.banned:
                 continue
-            if chat.wants_language(language):
+            if not chat.wants_language(owed.language):
+                continue
+            ways = [self.book.ways_of(chat_id, keyword) for keyword in keywords]
+            if not any(ways):
                 wanted[chat_id] = keywords
-        return wanted
+                continue
+            kept, pace = alerting(keywords, ways, chat.delivery_mode, self._outlets(owed))
+            if kept:
+                wanted[chat_id] = kept
+                if pace is not None:
+                    paces[chat_id] = pace
+        return wanted, paces
 
 
 class FeedSchedule:

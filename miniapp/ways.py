@@ -32,11 +32,11 @@ def page_options(visitor: Visitor) -> dict[str, object]:
     """The choices the ways' pickers offer, in words, for /api/me."""
     outlets = [{"value": 1, "label": visitor.text("app_big_off")}]
     outlets += [
-        {"value": n, "label": visitor.text("app_big_outlets", outlets=Plural("app_n_outlets", n))}
+        {"value": n, "label": visitor.text("app_big_outlets", outlets=Plural("n_outlets", n))}
         for n in range(MIN_OUTLETS, MAX_OUTLETS + 1)
     ]
     windows = [
-        {"value": n, "label": visitor.catalog.plural(visitor.language, "app_n_hours", n)}
+        {"value": n, "label": visitor.catalog.plural(visitor.language, "n_hours", n)}
         for n in WINDOWS_HOURS
     ]
     return {"paces": list(keyword_ways.PACE_CHOICES), "outlets": outlets, "windows": windows}

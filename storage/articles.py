@@ -8,6 +8,7 @@ from enum import Enum
 from sqlite_utils import Database
 
 from core.models import Article
+from core.story_ways import Telling
 from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
 
 _SIGN_BIT = 1 << 63
@@ -214,6 +215,23 @@ def story_sources(db: Database, story_ids: list[int]) -> dict[int, list[str]]:
         for story, title in rows:
             sources.setdefault(story, []).append(title)
     return sources
+
+
+def story_tellings(db: Database, story_id: int, window_seconds: float) -> list[Telling]:
+    """A story's articles fetched within `window_seconds` of its first, in the order they were
+    stored, each with its feed and link: the outlets that carried it (core.story_ways)."""
+    rows = db.execute(
+        """WITH story AS (
+               SELECT id, feed_id, url, fetched_at FROM articles
+               WHERE story_id = ? OR (story_id IS NULL AND id = ?)
+           )
+           SELECT s.id, s.feed_id, f.title, s.url, s.fetched_at
+           FROM story s JOIN feeds f ON f.id = s.feed_id
+           WHERE s.fetched_at <= (SELECT min(fetched_at) FROM story) + ?
+           ORDER BY s.id""",
+        (story_id, story_id, window_seconds),
+    ).fetchall()
+    return [Telling(*row) for row in rows]
 
 
 def set_alerts_owed(db: Database, article_id: int, owed: bool) -> None:

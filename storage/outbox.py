@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlite_utils import Database
 
+from core.delivery_time import DeliveryMode
+from core.keyword_ways import fastest
 from core.models import OutboxRow, OutboxStatus
 from core.safety import safe_error
 from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
@@ -40,32 +42,49 @@ def queue_alert(
     now: float,
     not_before: float = 0.0,
     turn: int = 0,
+    pace: DeliveryMode | None = None,
 ) -> bool:
-    """Owe a chat one alert for a story (`turn`: its place in the story's line of chats); a
-    second match of a pending alert adds its keywords."""
-    cursor = db.execute(
-        """INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
-                               not_before, turn)
-           VALUES (?, 'alert', ?, ?, ?, ?, ?, ?)
-           ON CONFLICT DO NOTHING""",
-        (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before, turn),
-    )
+    """Owe a chat one alert for a story (`turn`: its place in the story's line of chats; `pace`:
+    its keywords' own, None for the chat's mode). A second match of a pending alert adds its
+    keywords, and speeds it up when it comes at a faster pace (one story, one alert, at the
+    fastest pace of its keywords)."""
+    values = (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before, turn)
+    params = values if pace is None else (*values, pace)
+    cursor = db.execute(_insert_alerts(with_pace=pace is not None), params)
     if cursor.rowcount > 0:
         return True
     row = db.execute(
-        """SELECT id, keywords FROM outbox
+        """SELECT id, keywords, pace FROM outbox
            WHERE chat_id = ? AND story_id = ? AND kind = 'alert' AND status = 'pending'""",
         (chat_id, story_id),
     ).fetchone()
     if row is not None:
-        known = json.loads(row[1])
+        row_id, stored, was = row
+        known = json.loads(stored)
         merged = known + [k for k in keywords if k not in known]
         if merged != known:
             db.execute(
                 "UPDATE outbox SET keywords = ? WHERE id = ?",
-                (_keywords_json(tuple(merged)), row[0]),
+                (_keywords_json(tuple(merged)), row_id),
             )
+        if was != pace:  # one of them is a pace of its own: the faster goes
+            _speed_up(db, row_id, chat_id, was, pace)
     return False
+
+
+def _speed_up(
+    db: Database, row_id: int, chat_id: int, was: DeliveryMode | None, pace: DeliveryMode | None
+) -> None:
+    """A pending alert goes at `pace` (None: the chat's mode) when that is faster than it was
+    going; woken, to be decided again."""
+    found = db.execute("SELECT delivery_mode FROM chats WHERE id = ?", (chat_id,)).fetchone()
+    mode: DeliveryMode = found[0] if found else "instant"
+    faster = fastest((was or mode, pace or mode))
+    if faster != (was or mode):
+        db.execute(
+            "UPDATE outbox SET pace = ?, not_before = 0 WHERE id = ?",
+            (None if faster == mode else faster, row_id),
+        )
 
 
 def queue_alerts(
@@ -78,9 +97,11 @@ def queue_alerts(
     not_before: float = 0.0,
     new_story: bool = False,
     first_turn: int = 0,
+    paces: Mapping[int, DeliveryMode] | None = None,
 ) -> int:
     """queue_alert for many chats and one story at once; how many new alerts were queued.
-    `first_turn`: the first chat's place in the story's line (a later chunk of its chats).
+    `first_turn`: the first chat's place in the story's line (a later chunk of its chats);
+    `paces`: the chats whose keywords give the story a pace of its own (the others: none).
 
     Chats that already have an alert for the story go through queue_alert (a pending one gets
     the new keywords); the rest are inserted with one executemany. `new_story`: the story was
@@ -88,9 +109,12 @@ def queue_alerts(
     """
     if not chat_keywords:
         return 0
+    paces = paces or {}
     known = set() if new_story else _chats_with_alert(db, story_id, list(chat_keywords))
+    with_pace = bool(paces)
     fresh = [
         (chat_id, story_id, article_id, _keywords_json(tuple(keywords)), now, not_before, turn)
+        + ((paces.get(chat_id),) if with_pace else ())
         for turn, (chat_id, keywords) in enumerate(
             (
                 (chat_id, keywords)
@@ -102,14 +126,7 @@ def queue_alerts(
     ]
     queued = 0
     if fresh:
-        cursor = db.conn.executemany(
-            """INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
-                                   not_before, turn)
-               VALUES (?, 'alert', ?, ?, ?, ?, ?, ?)
-               ON CONFLICT DO NOTHING""",
-            fresh,
-        )
-        queued = cursor.rowcount
+        queued = db.conn.executemany(_insert_alerts(with_pace=with_pace), fresh).rowcount
     for chat_id in known:
         queue_alert(
             db,
@@ -119,8 +136,20 @@ def queue_alerts(
             keywords=chat_keywords[chat_id],
             now=now,
             not_before=not_before,
+            pace=paces.get(chat_id),
         )
     return queued
+
+
+@functools.cache
+def _insert_alerts(*, with_pace: bool) -> str:
+    """The statement that owes chats alerts; with their own paces when some have one (else the
+    column is left to its NULL: the chat's mode)."""
+    pace = (", pace", ", ?") if with_pace else ("", "")
+    return f"""INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
+                                   not_before, turn{pace[0]})
+               VALUES (?, 'alert', ?, ?, ?, ?, ?, ?{pace[1]})
+               ON CONFLICT DO NOTHING"""  # noqa: S608
 
 
 def queue_notice(db: Database, chat_id: int, text: str, *, now: float) -> int:
@@ -365,6 +394,7 @@ def _outbox_row(row: dict) -> OutboxRow:
         attempts=row["attempts"],
         created_at=row["created_at"],
         text=row["text"],
+        pace=row["pace"],
     )
 
 
@@ -507,6 +537,21 @@ def recent_failures(db: Database, limit: int = 5) -> list[tuple[int, str]]:
 def _keywords_json(keywords: tuple[str, ...]) -> str:
     """The stored form of an alert's keywords; popular keywords recur in every poll."""
     return json.dumps(list(keywords), ensure_ascii=False)
+
+
+def big_story_keywords(db: Database, chat_ids: list[int]) -> dict[int, dict[str, tuple[int, int]]]:
+    """The keywords of these chats that wait for big stories: chat → keyword as typed →
+    (outlets, window hours); an alert they brought names the outlets that carried its story."""
+    found: dict[int, dict[str, tuple[int, int]]] = {}
+    for start in range(0, len(chat_ids), IDS_PER_QUERY):
+        batch = chat_ids[start : start + IDS_PER_QUERY]
+        for chat_id, keyword, outlets, hours in db.execute(
+            f"""SELECT chat_id, keyword, min_outlets, window_hours FROM subscriptions
+                WHERE chat_id IN ({_marks(batch)}) AND min_outlets > 1""",  # noqa: S608
+            batch,
+        ):
+            found.setdefault(chat_id, {})[keyword] = (outlets, hours)
+    return found
 
 
 def _chats_with_alert(db: Database, story_id: int, chat_ids: list[int]) -> set[int]:

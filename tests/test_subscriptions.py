@@ -245,3 +245,20 @@ def test_the_book_finds_the_keywords_whose_sites_cover_a_host() -> None:
     assert book.covering("feeds.bbc.com") == set()
     assert book.sites_of(1) == ("hespress.com",)
     assert book.sites_of(2) == ()
+
+
+def test_a_keywords_own_ways_move_with_its_group_to_the_supergroup() -> None:
+    book = SubscriptionBook()
+    query = parse_query("الذهب")
+    big = Subscription(1, -100, query.raw, query.key, min_outlets=2)
+    book.add(big, query)
+    book.set_ways(big)
+    assert book.big_story_windows() == [6]
+    book.move_chat(-100, -1001)
+    assert book.ways_of(-100, "الذهب") is None
+    moved = book.ways_of(-1001, "الذهب")
+    assert moved is not None
+    assert (moved.id, moved.chat_id, moved.min_outlets) == (1, -1001, 2)
+    assert book.big_story_windows() == [6]  # counted once, not twice
+    book.remove(1)
+    assert book.big_story_windows() == []
