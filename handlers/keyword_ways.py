@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from core.i18n import Raw
 from core.keyword_ways import MAX_OUTLETS, MIN_OUTLETS, PACES, WINDOWS_HOURS, surges_on
 from core.models import Subscription
-from core.render import SHOWN_KEYWORD_CHARS, shorten
+from core.render import SHOWN_KEYWORD_CHARS, escape, shorten
 from handlers.common import (
     button_press,
     changes_chat,
@@ -28,23 +29,24 @@ SHOWN_SITES = 2  # site: hosts named on a /list line; the rest counted
 SHOWN_SITE_CHARS = 30  # a host name may be 253 characters
 
 
-def scope_note(t: Turn, sub: Subscription) -> str:
-    """What a keyword reads, in a few words: every source, some, its sites, or (warning) none."""
+def scope_note(t: Turn, sub: Subscription) -> Raw:
+    """What a keyword reads, in a few words (HTML): every source, its sites, how many of the
+    sources, or (a warning) none left."""
     if not sub.scoped:
-        return ""
+        return Raw(t.text("way_sources_all"))
     feeds = t.svc.backend.book.scope_of(sub.id)
     if feeds is not None and not feeds:
-        return t.text("way_sources_none_short")
+        return Raw(t.text("way_sources_none_short"))
     if sub.sites:
         shown = "، ".join(shorten(site, SHOWN_SITE_CHARS) for site in sub.sites[:SHOWN_SITES])
         more = len(sub.sites) - SHOWN_SITES
-        return t.text("way_sources_sites", sites=shown + (f" +{more}" if more > 0 else ""))
-    return t.text("way_sources_some", count=len(feeds or ()))
+        return Raw(escape(shown + (f" +{more}" if more > 0 else "")))
+    return Raw(t.text("way_sources_some", count=len(feeds or ())))
 
 
 def list_notes(t: Turn, sub: Subscription) -> str:
     """The notes /list shows after a keyword: its sources, own pace and big-stories threshold."""
-    notes = [scope_note(t, sub)] if sub.scoped else []
+    notes = [t.text("list_way_sources", sources=scope_note(t, sub))] if sub.scoped else []
     if sub.pace is not None:
         notes.append(t.text("list_way_pace", pace=t.text(f"way_pace_{sub.pace}")))
     if sub.min_outlets > 1:
@@ -55,7 +57,7 @@ def list_notes(t: Turn, sub: Subscription) -> str:
 def panel(t: Turn, sub: Subscription, page: int) -> tuple[str, InlineKeyboardMarkup]:
     """A keyword's ⚙️ panel: its ways now, and a button row for each."""
     chat_mode = t.target.delivery_mode
-    sources = scope_note(t, sub) if sub.scoped else t.text("way_sources_all")
+    sources = scope_note(t, sub)
     pace = (
         t.text(f"way_pace_{sub.pace}")
         if sub.pace
