@@ -174,10 +174,10 @@ class MiniAppApi:
         raw = await _keyword_of(request, visitor)
         if isinstance(raw, web.StreamResponse):
             return raw
-        query = keywords.parse(self.backend, raw)
-        if isinstance(query, Refusal):
-            return error(400, plain_text(visitor.refusal(query)))
-        scan = await keywords.preview(self.backend, self.trials, visitor.chat.id, query)
+        plan = keywords.plan_test(self.backend, visitor.chat.id, raw)  # site: words as /add
+        if isinstance(plan, Refusal):
+            return error(400, plain_text(visitor.refusal(plan)))
+        scan = await keywords.preview(self.backend, self.trials, visitor.chat.id, plan)
         if scan is None:  # busy: the page asks again a second later
             return error(429, visitor.text("app_test_busy"))
         titles = [shorten(a.title, SHOWN_TITLE_CHARS) for a in scan.hits[:3]]

@@ -292,7 +292,7 @@ async def scan_recent(
     return Scan(trial, complete)
 
 
-async def preview(backend: Backend, trials: Trials, chat_id: int, query: Query) -> Scan | None:
+async def preview(backend: Backend, trials: Trials, chat_id: int, plan: TestPlan) -> Scan | None:
     """/test as the user types (the Mini App): never waits for /test's slots nor its cooldown,
     one per chat at a time (shared with /test), a shorter budget; None when busy, so typing
     cannot queue up behind itself nor in front of a chat's /test."""
@@ -300,7 +300,7 @@ async def preview(backend: Backend, trials: Trials, chat_id: int, query: Query) 
         return None
     budget = min(backend.settings.test_budget_seconds, PREVIEW_BUDGET_SECONDS)
     try:
-        return await scan_recent(backend, trials, query, budget=budget)
+        return await scan_recent(backend, trials, plan.query, budget=budget, feeds=plan.feeds)
     finally:
         trials.release(chat_id)
 

@@ -292,3 +292,13 @@ def test_a_day_is_midnight_to_midnight_in_the_zone_even_when_the_clocks_change()
     hours = {utc_hour(3, 28, 22): 1, utc_hour(3, 28, 23): 2, utc_hour(3, 29, 22): 4}
     assert per_day(starts, hours) == (1, 2, 4)  # 23:00, 00:00 CET; 00:00 CEST
     assert per_day(starts, {utc_hour(3, 27, 22): 9, utc_hour(3, 30, 22): 9}) == (0, 0, 0)
+
+
+async def test_the_add_box_tries_site_words_as_test_does(setup):
+    client, _backend, feeds, _gold = setup
+    status, body = await call(client, "POST", "test", {"keyword": "النفط site:nowhere.example"})
+    assert status == 400
+    assert body == {"error": CATALOG.text("ar", "refused_site_unknown", site="nowhere.example")}
+    status, body = await call(client, "POST", "test", {"keyword": "النفط site:aljazeera.net"})
+    assert status == 200
+    assert (body["count"], body["total"]) == (0, 0)  # no story stored from its feeds yet

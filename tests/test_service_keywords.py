@@ -181,7 +181,7 @@ async def test_a_scan_leaves_out_stories_older_than_test_days(backend):
 
 async def test_a_preview_never_waits_for_a_busy_chat_or_a_full_pool(backend):
     store_stories(backend, ["وفد يزور الرباط"])
-    query = keywords.parse(backend, "الرباط")
+    query = keywords.plan_test(backend, CHAT, "الرباط")
     assert not isinstance(query, Refusal)
     trials = Trials(scans_at_once=1)
     assert keywords.claim_test(backend, trials, CHAT) is None  # the chat's /test is running
