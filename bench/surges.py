@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.match import ARABIC_FEEDS  # noqa: E402
 from bench.shared import FEEDS, require_shared  # noqa: E402
 from core import surge  # noqa: E402
 from core.articles import match_text, prepare_article  # noqa: E402
@@ -46,15 +47,7 @@ from core.query import parse_stored  # noqa: E402
 from core.subscriptions import SubscriptionBook  # noqa: E402
 from feeds.parse import parse_feed  # noqa: E402
 
-CAPTURES = (
-    "al-araby-al-jadeed-via-prospect-scraper",
-    "aljazeera-net-via-prospect-scraper",
-    "asharq-al-awsat-via-prospect-scraper",
-    "hespress-via-prospect-scraper",
-    "rt-arabic-via-prospect-scraper",
-    "sky-news-arabia-via-prospect-scraper",
-    "aljazeera-english",
-)
+CAPTURES = (*ARABIC_FEEDS, "aljazeera-english")
 # Names and places the captures mention, as a reader would type them.
 KEYWORDS = (
     "إيران", "طهران", "إسرائيل", "ترامب|ترمب", "الصين", "لبنان", "روسيا", "واشنطن", "دبي",
