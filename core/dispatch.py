@@ -69,7 +69,7 @@ def decide(
     if held is not None:  # quiet hours that hold messages back
         return Decision("hold", until=held)
     silent = chat.silent or send_silently(prefs, now)
-    if row.kind != "alert":
+    if row.kind not in ("alert", "notice"):
         return Decision("send", silent=silent)
     pace = pace_of_row(row, chat)
     if pace != INSTANT:
@@ -99,8 +99,9 @@ def goes_now(row: OutboxRow, chat: Chat, now: float, prefs: DeliveryPrefs) -> bo
 
 
 def topic_of(row: OutboxRow, threads: dict[str, int]) -> int | None:
-    """The forum topic an alert goes to: that of the first of its keywords added in one (one
-    story, one alert, however many topics its keywords were added in); None: General."""
-    if row.kind != "alert":
+    """The forum topic an alert (or a notice about keywords: a surge) goes to: that of the
+    first of its keywords added in one (one story, one alert, however many topics its keywords
+    were added in); None: General."""
+    if row.kind not in ("alert", "notice"):
         return None
     return next((threads[keyword] for keyword in row.keywords if keyword in threads), None)

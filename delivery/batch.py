@@ -46,12 +46,13 @@ def read_batch(db: Database, rows: list[OutboxRow]) -> Batch:
     found = (outbox.get_broadcast(db, broadcast_id) for broadcast_id in broadcast_ids)
     broadcasts = {broadcast.id: broadcast for broadcast in found if broadcast is not None}
     alert_chats = sorted({row.chat_id for row in alerts})
+    topic_chats = sorted({row.chat_id for row in rows if row.keywords})
     return Batch(
         chats=chat_store.chats_by_id(db, sorted({row.chat_id for row in rows})),
         broadcasts=broadcasts,
         articles=articles,
         sources=article_store.story_sources(db, sorted({a.story_id for a in articles.values()})),
-        threads=chat_store.keyword_threads_of(db, alert_chats),
+        threads=chat_store.keyword_threads_of(db, topic_chats),
         outlets=_big_outlets(db, alerts, articles, alert_chats),
     )
 

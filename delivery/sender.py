@@ -236,7 +236,11 @@ class Sender:
         else:
             text = self.composer.notice(row, chat.language, broadcast)
             silent = decision.silent or bool(broadcast and broadcast.silent)
-            await self.transport.deliver(Outgoing(row, text, chat, silent=silent))
+            threads = batch.threads.get(chat.id, {})  # a surge notice: its keyword's topic
+            for left in await self.transport.deliver(
+                Outgoing(row, text, chat, silent=silent, threads=threads)
+            ):
+                self._topic_gone(chat, left)
 
     def _alert_load(self, row: OutboxRow, chat: Chat | None, now: float) -> AlertLoad:
         """The chat's recent alerts, read only when the decision depends on them."""

@@ -135,7 +135,7 @@ def notify(
         if not surges_on(sub, chat.delivery_mode) or sub.id in recent:
             continue
         text = surge_text(backend, catalog, chat.language, sub.keyword, found, top)
-        outbox.queue_notice(db, chat.id, text, now=now)
+        outbox.queue_notice(db, chat.id, text, now=now, keywords=(sub.keyword,))
         keyword_hours.record_surge(db, sub.id, now, found.stories, found.usual)
         told.add(sub.chat_id)
         queued += 1

@@ -152,11 +152,15 @@ def _insert_alerts(*, with_pace: bool) -> str:
                ON CONFLICT DO NOTHING"""  # noqa: S608
 
 
-def queue_notice(db: Database, chat_id: int, text: str, *, now: float) -> int:
-    """Owe one chat a message whose text is already rendered; its row id."""
+def queue_notice(
+    db: Database, chat_id: int, text: str, *, now: float, keywords: tuple[str, ...] = ()
+) -> int:
+    """Owe one chat a message whose text is already rendered (about `keywords`: it goes to
+    their forum topic, as their alerts do); its row id."""
     cursor = db.execute(
-        "INSERT INTO outbox (chat_id, kind, text, created_at) VALUES (?, 'notice', ?, ?)",
-        (chat_id, text, now),
+        """INSERT INTO outbox (chat_id, kind, text, created_at, keywords)
+           VALUES (?, 'notice', ?, ?, ?)""",
+        (chat_id, text, now, _keywords_json(keywords)),
     )
     return inserted_id(cursor)
 

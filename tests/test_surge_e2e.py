@@ -10,6 +10,8 @@ from core.query import parse_stored
 from core.render import anchor_html
 from core.surge import HOUR, hour_of
 from service import keyword_ways, keywords
+from service.base import Refusal
+from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import keyword_hours
 from tests.feedserver import make_rss
@@ -187,3 +189,24 @@ async def test_a_paused_keyword_or_chat_gets_none(tmp_path, feeds):
         assert check(bot) == 0
         assert keyword_hours.surges_of(bot.db, sub_id) == []
         assert surge_notices(bot) == []
+
+
+async def test_a_forum_gets_a_keywords_surge_notice_in_its_topic(tmp_path, feeds):
+    clock = FakeClock(T0)
+    forum = -1002000000077
+    async with offline_bot(tmp_path, clock=clock, FULL_TEXT="false") as bot:
+        group = bot.group(forum, "منتدى", admins=[USER], kind="supergroup")
+        await group.bot_added(by=USER)
+        backend = bot.application.bot_data.rasd.services.backend
+        chat = chat_store.get_chat(bot.db, forum)
+        assert chat is not None
+        added = keywords.add_keyword(backend, chat, GOLD, thread_id=5, topic="الاقتصاد")
+        assert not isinstance(added, Refusal)
+        keyword_ways.set_pace(backend, forum, added.id, "daily")  # surges on by default
+        usual_of_one_an_hour(bot.db, clock())
+        await poll(bot, feeds, "/hespress.xml", "هسبريس", items(range(6), clock()))
+        assert check(bot) == 1
+        [notice] = await eventually(
+            lambda: [m for m in bot.messages(forum) if m.text.startswith("📈")], "the notice"
+        )
+        assert notice.thread_id == 5  # where «الذهب»'s alerts go, not General
