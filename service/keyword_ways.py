@@ -4,10 +4,11 @@ the live book told at once."""
 
 from __future__ import annotations
 
-from core.keyword_ways import PACES, WINDOWS_HOURS, valid_outlets
+from core.keyword_ways import PACES, WINDOWS_HOURS, fastest, pace_of, valid_outlets
 from core.models import Subscription
 from service.base import Backend, Refusal
 from storage import chats as chat_store
+from storage import outbox
 
 PACE_CHOICES = (*PACES, "chat")  # "chat": the chat's own delivery mode
 
@@ -20,10 +21,29 @@ def keyword(backend: Backend, chat_id: int, sub_id: int) -> Subscription | None:
 def set_pace(
     backend: Backend, chat_id: int, sub_id: int, pace: str
 ) -> Subscription | Refusal | None:
-    """Send a keyword's stories at once, hourly or daily ("chat": as the chat's mode says)."""
+    """Send a keyword's stories at once, hourly or daily ("chat": as the chat's mode says),
+    those already owed too."""
     if pace not in PACE_CHOICES:
         return Refusal("way_bad_pace", {"value": pace[:20]})
-    return _changed(backend, chat_id, sub_id, pace=None if pace == "chat" else pace)
+    changed = _changed(backend, chat_id, sub_id, pace=None if pace == "chat" else pace)
+    if changed is not None:
+        _repace_owed(backend, chat_id)
+    return changed
+
+
+def _repace_owed(backend: Backend, chat_id: int) -> None:
+    """The chat's owed alerts go at the fastest pace of their keywords as they are now: a
+    story held for a digest goes at once when its keyword is sent at once from now on."""
+    chat = chat_store.get_chat(backend.db, chat_id)
+    if chat is None:
+        return
+    mode = chat.delivery_mode
+    own = {s.keyword: pace_of(s, mode) for s in chat_store.chat_subscriptions(backend.db, chat_id)}
+    for row_id, keywords, was in outbox.pending_alert_paces(backend.db, chat_id):
+        now = fastest(own.get(keyword, mode) for keyword in keywords)
+        stored = None if now == mode else now
+        if stored != was:
+            outbox.set_pace(backend.db, row_id, stored)
 
 
 def set_big_stories(

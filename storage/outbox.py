@@ -87,6 +87,24 @@ def _speed_up(
         )
 
 
+def pending_alert_paces(db: Database, chat_id: int) -> list[tuple[int, list[str], str | None]]:
+    """A chat's pending alerts: (row id, its keywords as typed, its pace; None: the chat's)."""
+    rows = db.execute(
+        """SELECT id, keywords, pace FROM outbox
+           WHERE chat_id = ? AND kind = 'alert' AND status = 'pending'""",
+        (chat_id,),
+    )
+    return [(row_id, json.loads(keywords), pace) for row_id, keywords, pace in rows]
+
+
+def set_pace(db: Database, row_id: int, pace: DeliveryMode | None) -> None:
+    """A pending alert goes at `pace` now (None: the chat's mode); woken, to be decided again."""
+    db.execute(
+        "UPDATE outbox SET pace = ?, not_before = 0 WHERE id = ? AND status = 'pending'",
+        (pace, row_id),
+    )
+
+
 def queue_alerts(
     db: Database,
     chat_keywords: dict[int, list[str]],

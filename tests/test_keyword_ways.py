@@ -23,9 +23,11 @@ from service import sources
 from service.base import Backend, Refusal
 from service.keywords import add_keyword
 from service.sources import load_scopes
+from storage import articles as article_store
 from storage import chats as chat_store
 from storage import feeds as feed_store
-from storage import scopes
+from storage import outbox, scopes
+from tests.support import article
 
 CHAT = 42
 
@@ -186,3 +188,33 @@ def test_a_keyword_reads_the_feeds_ticked_and_those_of_its_sites(db):
     assert (everything.scoped, everything.sites) == (False, ())
     assert backend.book.match(text, feed_id=jazeera) == {CHAT: ["الذهب"]}
     assert scopes.ticked_feeds(db, added.id) == set()
+
+
+def test_a_new_pace_applies_to_the_stories_already_owed(db):
+    backend = Backend(db, SubscriptionBook(), Settings(), lambda: 1.0)
+    chat_store.touch_chat(db, CHAT, type="private", title="", language="ar", now=1.0)
+    gold = add_keyword(backend, Chat(CHAT), "الذهب")
+    oil = add_keyword(backend, Chat(CHAT), "النفط")
+    assert isinstance(gold, Subscription)
+    assert isinstance(oil, Subscription)
+    feed_id = feed_store.add_feed(
+        db, "https://x.example/rss", title="x", interval_seconds=300, now=1.0
+    )
+    ways.set_pace(backend, CHAT, gold.id, "daily")
+    ways.set_pace(backend, CHAT, oil.id, "daily")
+    for number, keywords in enumerate((["الذهب"], ["الذهب", "النفط"]), start=1):
+        _, article_id = article_store.store_article(
+            db, feed_id, article(f"k{number}", f"h{number}"), 1.0
+        )
+        outbox.queue_alert(
+            db, CHAT, story_id=article_id, article_id=article_id, keywords=keywords, now=1.0,
+            not_before=99.0, pace="daily",
+        )  # fmt: skip
+
+    def owed() -> list[tuple]:
+        return db.execute("SELECT keywords, pace, not_before FROM outbox ORDER BY id").fetchall()
+
+    ways.set_pace(backend, CHAT, oil.id, "instant")  # the second story goes at once now
+    assert owed() == [('["الذهب"]', "daily", 99.0), ('["الذهب", "النفط"]', None, 0.0)]
+    ways.set_pace(backend, CHAT, oil.id, "hourly")  # slower again: hourly, its fastest
+    assert owed()[1] == ('["الذهب", "النفط"]', "hourly", 0.0)
