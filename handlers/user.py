@@ -224,15 +224,15 @@ async def test_keyword(t: Turn, plan: keywords.TestPlan) -> str:
     query = plan.query
     scan = await keywords.scan_recent(t.svc.backend, t.svc.trials, query, feeds=plan.feeds)
     notes = await asyncio.to_thread(form_notes, query, scan.hits[:3])
-    answer = test_answer(t, query, scan.hits, scan.total, notes) + test_ways(t, plan)
+    answer = test_answer(t, query, scan.hits, scan.total, notes) + test_ways(t, plan, scan.hits)
     if not scan.complete:
         answer += "\n\n" + t.text("test_stopped_early", count=scan.trial.scanned)
     return answer
 
 
-def test_ways(t: Turn, plan: keywords.TestPlan) -> str:
+def test_ways(t: Turn, plan: keywords.TestPlan, hits: list[StoredArticle]) -> str:
     """/test's lines on a keyword's sources and, when the chat follows it, its pace and
-    big-stories rule."""
+    big-stories rule with how many of the stories it would have let through."""
     lines = []
     if plan.feeds is not None:
         sites = "، ".join(plan.sites or (plan.followed.sites if plan.followed else ()))
@@ -243,9 +243,9 @@ def test_ways(t: Turn, plan: keywords.TestPlan) -> str:
         pace = t.text(f"way_pace_{followed.pace or t.target.delivery_mode}")
         lines.append(t.text("test_pace", pace=pace))
         if followed.min_outlets > 1:
-            lines.append(
-                t.text("test_big", outlets=followed.min_outlets, hours=followed.window_hours)
-            )
+            outlets, hours = followed.min_outlets, followed.window_hours
+            big = keywords.big_stories(t.svc.backend, hits, outlets, hours)
+            lines.append(t.text("test_big", outlets=outlets, hours=hours, count=big))
     return "".join("\n" + line for line in lines)
 
 

@@ -12,6 +12,7 @@ from core.keyword_ways import MAX_SITES, SiteError, feeds_of_sites, split_sites
 from core.models import Chat, Subscription
 from core.query import Query, QueryError, parse_query, parse_stored
 from core.settings import Settings
+from core.story_ways import HOUR, outlets_within
 from core.trial import Trial
 from service import sources
 from service.base import Backend, Refusal
@@ -259,6 +260,23 @@ def plan_test(backend: Backend, chat_id: int, raw: str) -> TestPlan | Refusal:
         ticked = scopes.ticked_feeds(backend.db, followed.id)
         feeds = sources.resolve(followed, ticked, scopes.feed_hosts(backend.db))
     return TestPlan(query, feeds, sites, followed)
+
+
+BIG_STORIES_LOOKED_AT = 200  # /test counts the big ones among this many of its newest hits
+
+
+def big_stories(backend: Backend, hits: list[StoredArticle], outlets: int, hours: int) -> int:
+    """How many of a keyword's matched stories `outlets` outlets carried within `hours` (what
+    "big stories only" would have let through), among its newest hits."""
+    return sum(
+        len(
+            outlets_within(
+                article_store.story_tellings(backend.db, hit.story_id, hours * HOUR), hours
+            )
+        )
+        >= outlets
+        for hit in hits[:BIG_STORIES_LOOKED_AT]
+    )
 
 
 async def scan_recent(

@@ -19,7 +19,7 @@ from core.models import Chat, Subscription
 from core.settings import Settings
 from core.subscriptions import SubscriptionBook
 from service import keyword_ways as ways
-from service import sources
+from service import keywords, sources
 from service.base import Backend, Refusal
 from service.keywords import add_keyword
 from service.sources import load_scopes
@@ -202,12 +202,12 @@ def test_a_new_pace_applies_to_the_stories_already_owed(db):
     )
     ways.set_pace(backend, CHAT, gold.id, "daily")
     ways.set_pace(backend, CHAT, oil.id, "daily")
-    for number, keywords in enumerate((["الذهب"], ["الذهب", "النفط"]), start=1):
+    for number, matched in enumerate((["الذهب"], ["الذهب", "النفط"]), start=1):
         _, article_id = article_store.store_article(
             db, feed_id, article(f"k{number}", f"h{number}"), 1.0
         )
         outbox.queue_alert(
-            db, CHAT, story_id=article_id, article_id=article_id, keywords=keywords, now=1.0,
+            db, CHAT, story_id=article_id, article_id=article_id, keywords=matched, now=1.0,
             not_before=99.0, pace="daily",
         )  # fmt: skip
 
@@ -218,3 +218,26 @@ def test_a_new_pace_applies_to_the_stories_already_owed(db):
     assert owed() == [('["الذهب"]', "daily", 99.0), ('["الذهب", "النفط"]', None, 0.0)]
     ways.set_pace(backend, CHAT, oil.id, "hourly")  # slower again: hourly, its fastest
     assert owed()[1] == ('["الذهب", "النفط"]', "hourly", 0.0)
+
+
+def test_test_counts_the_stories_big_stories_only_would_have_let_through(db):
+    backend = Backend(db, SubscriptionBook(), Settings(), lambda: 1.0)
+    hespress = feed_store.add_feed(
+        db, "https://hespress.com/rss", title="هسبريس", interval_seconds=300, now=1.0
+    )
+    jazeera = feed_store.add_feed(
+        db, "https://aljazeera.net/rss", title="الجزيرة", interval_seconds=300, now=1.0
+    )
+    told = {}
+    for key, feed_id, url in (
+        ("a", hespress, "https://hespress.com/1"),
+        ("b", jazeera, "https://aljazeera.net/1"),  # the same story, another outlet
+        ("c", hespress, "https://hespress.com/2"),  # a story only one outlet told
+    ):
+        _, told[key] = article_store.store_article(db, feed_id, article(key, key, url=url), 1.0)
+    for key in told:
+        article_store.set_story(db, told[key], told["a"] if key in "ab" else told[key])
+    hits = article_store.articles_by_id(db, [told["b"], told["c"]])
+    newest = [hits[told["b"]], hits[told["c"]]]
+    assert keywords.big_stories(backend, newest, 2, 6) == 1
+    assert keywords.big_stories(backend, newest, 3, 6) == 0

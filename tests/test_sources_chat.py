@@ -309,6 +309,6 @@ async def test_test_tries_a_keyword_on_its_sources_and_says_how_it_would_come(bo
             ar("test_result", keyword="النفط", count=1, total=1, days=days, titles=oil),
             ar("test_scope", sources="hespress.net"),
             ar("test_pace", pace=ar("way_pace_daily")),
-            ar("test_big", outlets=2, hours=6),
+            ar("test_big", outlets=2, hours=6, count=0),
         ]
     )
