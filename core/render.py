@@ -147,16 +147,21 @@ def _sources(catalog: Catalog, language: str, sources: Sequence[str]) -> str:
 
 def _outlets_line(catalog: Catalog, language: str, alert: AlertContent) -> str:
     """A big story: how many outlets carried it within its window, and which."""
-    names = [shorten(name, SHOWN_SOURCE_CHARS) for name in alert.outlets[:SHOWN_OUTLETS]]
-    if len(alert.outlets) > SHOWN_OUTLETS:
-        names.append("…")
     return catalog.text(
         language,
         "alert_big_story",
         count=Plural("n_outlets", len(alert.outlets)),
         hours=Plural("n_hours", alert.outlets_hours),
-        outlets="، ".join(names),
+        outlets=named_outlets(alert.outlets),
     )
+
+
+def named_outlets(outlets: Sequence[str]) -> str:
+    """The outlets that carried a big story, as an alert or a digest line names them."""
+    names = [shorten(name, SHOWN_SOURCE_CHARS) for name in outlets[:SHOWN_OUTLETS]]
+    if len(outlets) > SHOWN_OUTLETS:
+        names.append("…")
+    return "، ".join(names)
 
 
 def render_notice(catalog: Catalog, language: str, text: str) -> str:

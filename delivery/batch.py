@@ -53,11 +53,11 @@ def read_batch(db: Database, rows: list[OutboxRow]) -> Batch:
         articles=articles,
         sources=article_store.story_sources(db, sorted({a.story_id for a in articles.values()})),
         threads=chat_store.keyword_threads_of(db, topic_chats),
-        outlets=_big_outlets(db, alerts, articles, alert_chats),
+        outlets=big_outlets(db, alerts, articles, alert_chats),
     )
 
 
-def _big_outlets(
+def big_outlets(
     db: Database, alerts: list[OutboxRow], articles: dict[int, StoredArticle], chat_ids: list[int]
 ) -> dict[int, tuple[list[str], int]]:
     """For each alert a big-stories keyword brought, the outlets that carried its story within

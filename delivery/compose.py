@@ -22,6 +22,7 @@ from core.render import (
     escape,
     fit_message,
     message_length,
+    named_outlets,
     render_alert,
     render_notice,
     shorten,
@@ -107,18 +108,23 @@ class Composer:
         *,
         digest: bool,
         budget: int = MAX_MESSAGE_CHARS,
+        outlets: Mapping[int, tuple[list[str], int]] | None = None,
     ) -> tuple[str, int] | None:
         """Several alerts as one message: a digest (each story's summary in an expandable
         quote), or the "more alerts" fold past the cap (one line a story). It holds as many of
         `rows` as fit in `budget`, in order: (text, how many rows it carries); None when no row
-        has an article to show (`articles`: those still stored, by id)."""
+        has an article to show (`articles`: those still stored, by id; `outlets`: by row, the
+        outlets a big story was carried by, named in its line)."""
         header_id = "digest_header" if digest else "fold_header"
         room = budget - message_length(self.catalog.text(language, header_id, count=len(rows)))
         lines: list[str] = []
         carried = 0
         for row in rows:
             article = articles.get(row.article_id) if row.article_id is not None else None
-            line = await self._digest_line(row, article, language, with_summary=digest)
+            told = (outlets or {}).get(row.id)
+            line = await self._digest_line(
+                row, article, language, with_summary=digest, outlets=told[0] if told else None
+            )
             if line is not None:
                 width = message_length(line) + 2  # and the blank line before it
                 if lines and width > room:
@@ -132,10 +138,17 @@ class Composer:
         return fit_message(header + "\n\n" + "\n\n".join(lines), budget), carried
 
     async def _digest_line(
-        self, row: OutboxRow, article: StoredArticle | None, language: str, *, with_summary: bool
+        self,
+        row: OutboxRow,
+        article: StoredArticle | None,
+        language: str,
+        *,
+        with_summary: bool,
+        outlets: list[str] | None = None,
     ) -> str | None:
-        """One alert in a digest: its title as the link, its source, and with `with_summary`
-        its summary folded in an expandable quote (None when its article is gone)."""
+        """One alert in a digest: its title as the link, its source (a big story's outlets),
+        and with `with_summary` its summary folded in an expandable quote (None when its
+        article is gone)."""
         if article is None:
             return None
         title = escape(shorten(article.title, SHOWN_TITLE_CHARS))
@@ -145,7 +158,9 @@ class Composer:
             language,
             "digest_line",
             title=Raw(anchor_html(link, title) if link else title),
-            source=shorten(article.feed_title, SHOWN_SOURCE_CHARS),
+            source=named_outlets(outlets)
+            if outlets
+            else shorten(article.feed_title, SHOWN_SOURCE_CHARS),
         )
         if not with_summary:
             return line

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from core.delivery_time import INSTANT
 from core.dispatch import AlertLoad, Decision, decide, goes_now, pace_of_row, topic_of
 from core.models import Chat, OutboxRow, Subscription
-from delivery.batch import Batch, read_batch
+from delivery.batch import Batch, big_outlets, read_batch
 from delivery.compose import Composer
 from delivery.ratelimit import SendBudget
 from delivery.refused import RefusedWrites
@@ -295,7 +295,10 @@ class Sender:
         articles = article_store.articles_by_id(self.db, ids)
         if article is not None:
             articles[article.id] = article
-        built = await self.composer.digest(rows, articles, chat.language, digest=digest)
+        outlets = big_outlets(self.db, rows, articles, [chat.id])  # big stories name theirs
+        built = await self.composer.digest(
+            rows, articles, chat.language, digest=digest, outlets=outlets
+        )
         text, carried = built if built is not None else (None, len(rows))
         outbox.release(self.db, [r.id for r in rows[carried:]])  # for the next message
         return text, rows[1:carried]

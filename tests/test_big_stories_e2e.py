@@ -151,3 +151,18 @@ async def test_a_keyword_without_a_threshold_brings_the_story_at_once_and_once(r
     assert ar("alert_source", source="هسبريس") + " · 7 ديسمبر 2026" in lines(alert.text)
     await tell(room, "/jazeera.xml", JAZEERA)
     assert len(alerts(room.bot, USER)) == 1
+
+
+async def test_a_daily_big_stories_keyword_names_the_outlets_in_its_digest(room):
+    sara = room.bot.private(USER, "سارة")
+    await sara.send("/add الذهب")
+    room.big_stories(USER, "الذهب", 2)
+    room.pace(USER, "الذهب", "daily")
+    await tell(room, "/hespress.xml", HESPRESS)
+    room.bot.clock.advance(HOUR)
+    await tell(room, "/jazeera.xml", JAZEERA)
+    assert alerts(room.bot, USER) == []  # held for the daily digest
+    await room.at(START + 22 * HOUR)  # the next 8:00, the chat's digest hour
+    (digest,) = alerts(room.bot, USER)
+    assert lines(digest.text)[0] == ar("digest_header", count=1)
+    assert lines(digest.text)[2].endswith("</a></b> — هسبريس، الجزيرة")
