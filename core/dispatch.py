@@ -69,7 +69,7 @@ def decide(
     if held is not None:  # quiet hours that hold messages back
         return Decision("hold", until=held)
     silent = chat.silent or send_silently(prefs, now)
-    if row.kind not in ("alert", "notice"):
+    if row.kind != "alert":
         return Decision("send", silent=silent)
     pace = pace_of_row(row, chat)
     if pace != INSTANT:

@@ -181,3 +181,13 @@ def test_decision(message, chat, now, load, cancelled, expected):
         broadcast_cancelled=cancelled,
     )
     assert decision == expected
+
+
+@pytest.mark.parametrize("mode", ["hourly", "daily"])
+def test_a_notice_about_a_keyword_goes_at_once_whatever_the_chats_digest(mode):
+    """A surge notice carries its keyword (for its forum topic) but is no alert: a digest chat
+    gets it now, not at its digest hour."""
+    notice = replace(row("notice"), keywords=("ترامب",), text="📈 …")
+    chat = replace(CHAT, delivery_mode=mode)
+    decided = decide(notice, chat, NOON, default_timezone="UTC", alerts_per_hour=CAP)
+    assert decided == Decision("send")
