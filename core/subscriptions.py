@@ -74,6 +74,8 @@ class SubscriptionBook:
     def set_ways(self, subscription: Subscription) -> None:
         """Remember a subscription's pace and big-stories threshold when it has its own (after
         `add`: removing it forgets them)."""
+        if subscription.id not in self._owner:  # paused: resuming it tells the book again
+            return
         place = (subscription.chat_id, subscription.keyword)
         self._forget_ways(place)
         if subscription.pace is not None or subscription.min_outlets > 1:
@@ -162,9 +164,15 @@ class SubscriptionBook:
             del self._by_chat[chat_id]
 
     def remove_chat(self, chat_id: int) -> None:
-        """Drop every subscription of a chat."""
+        """Drop every subscription of a chat, for good."""
         for subscription_id in self._by_chat.get(chat_id, ()):
-            self.remove(subscription_id)
+            self.forget(subscription_id)
+
+    def forget(self, subscription_id: int) -> None:
+        """Drop a subscription for good (deleted, not paused): its scope and sites too."""
+        self.remove(subscription_id)
+        self._scopes.pop(subscription_id, None)
+        self.set_sites(subscription_id, ())
 
     def move_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: its subscriptions now belong to the new id."""

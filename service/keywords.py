@@ -195,7 +195,7 @@ def remove_keyword(backend: Backend, chat_id: int, raw: str) -> Subscription | N
     for key in keys:
         removed = chat_store.remove_subscription(backend.db, chat_id, key)
         if removed:
-            backend.book.remove(removed.id)
+            backend.book.forget(removed.id)
             return removed
     return None
 
@@ -204,7 +204,7 @@ def delete_keyword(backend: Backend, chat_id: int, sub_id: int) -> Subscription 
     """Stop following one of the chat's keywords by id; the removed one, None if not its."""
     removed = chat_store.remove_subscription_by_id(backend.db, chat_id, sub_id)
     if removed:
-        backend.book.remove(removed.id)
+        backend.book.forget(removed.id)
     return removed
 
 

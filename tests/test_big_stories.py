@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from core.i18n import load_catalog
 from core.models import Article, Subscription
+from core.query import parse_query
 from core.render import MAX_MESSAGE_CHARS, AlertContent, message_length, render_alert
 from core.story_ways import Telling, big_threshold, newly_reached, outlet_names, outlets_within
 from core.subscriptions import SubscriptionBook
@@ -116,6 +117,9 @@ def test_a_story_s_tellings_are_read_within_a_window_of_its_first(db):
 
 def test_the_book_knows_which_windows_big_stories_keywords_count_in():
     book = SubscriptionBook()
+    for sub_id, chat_id, keyword in ((1, 5, "الذهب"), (2, 6, "الذهب"), (3, 6, "ترامب")):
+        query = parse_query(keyword)  # ways are kept for the keywords the book indexes
+        book.add(Subscription(sub_id, chat_id, query.raw, query.key), query)
     gold = Subscription(1, 5, "الذهب", "ذهب", min_outlets=2, window_hours=6)
     book.set_ways(gold)
     book.set_ways(Subscription(2, 6, "الذهب", "ذهب", min_outlets=3, window_hours=6))

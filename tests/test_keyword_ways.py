@@ -241,3 +241,22 @@ def test_test_counts_the_stories_big_stories_only_would_have_let_through(db):
     newest = [hits[told["b"]], hits[told["c"]]]
     assert keywords.big_stories(backend, newest, 2, 6) == 1
     assert keywords.big_stories(backend, newest, 3, 6) == 0
+
+
+def test_ways_set_while_paused_are_not_inherited_by_the_keyword_followed_anew(db):
+    backend = Backend(db, SubscriptionBook(), Settings(), lambda: 1.0)
+    chat_store.touch_chat(db, CHAT, type="private", title="", language="ar", now=1.0)
+    gold = add_keyword(backend, Chat(CHAT), "الذهب")
+    assert isinstance(gold, Subscription)
+    keywords.set_keyword_paused(backend, CHAT, gold.id, True)
+    ways.set_pace(backend, CHAT, gold.id, "daily")
+    ways.set_big_stories(backend, CHAT, gold.id, 3)
+    resumed = keywords.set_keyword_paused(backend, CHAT, gold.id, False)
+    assert resumed is not None
+    assert backend.book.ways_of(CHAT, "الذهب") == resumed  # resumed: its ways apply
+    keywords.set_keyword_paused(backend, CHAT, gold.id, True)
+    keywords.delete_keyword(backend, CHAT, gold.id)  # deleted while paused
+    again = add_keyword(backend, Chat(CHAT), "الذهب")
+    assert isinstance(again, Subscription)
+    assert backend.book.ways_of(CHAT, "الذهب") is None
+    assert backend.book.big_story_windows() == []
