@@ -70,9 +70,15 @@ class SurgeWatch:
         now = backend.clock()
         moved = self._read_new(backend, now)
         self._window = [seen for seen in self._window if seen.at > now - HOUR]
+        # each moved key's stories of the hour, in one pass over the window (not a pass a key:
+        # tens of thousands of keys move in a busy hour)
+        stories: dict[str, list[int]] = {}
+        for seen in self._window:
+            for key in seen.keys & moved:
+                stories.setdefault(key, []).append(seen.article_id)
         queued = 0
-        for key in sorted(moved):
-            ids = [seen.article_id for seen in self._window if key in seen.keys]
+        for key in sorted(stories):
+            ids = stories[key]
             if len(ids) < self.rule.floor:
                 continue
             found = self._weigh(backend, key, len(ids), now)
@@ -95,7 +101,7 @@ class SurgeWatch:
             moved |= keys
         self._window.extend(fresh)
         if self._last_id is None:  # nothing in the last hour: start after the newest
-            self._last_id = backend.db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+            self._last_id = keyword_hours.newest_article_id(backend.db)
         return moved
 
     def _weigh(self, backend: Backend, key: str, stories: int, now: float) -> Surge | None:
@@ -128,13 +134,17 @@ def notify(
         db, [sub.id for sub in subscriptions], spaced_since(now, rule)
     )
     queued, told = 0, set()
+    texts: dict[tuple[str, str], str] = {}  # by language and keyword as typed: built once
     for sub in subscriptions:
         chat = chats.get(sub.chat_id)
         if chat is None or not chat.active or chat.paused or chat.banned or sub.chat_id in told:
             continue
         if not surges_on(sub, chat.delivery_mode) or sub.id in recent:
             continue
-        text = surge_text(backend, catalog, chat.language, sub.keyword, found, top)
+        place = (chat.language, sub.keyword)
+        if place not in texts:
+            texts[place] = surge_text(backend, catalog, chat.language, sub.keyword, found, top)
+        text = texts[place]
         outbox.queue_notice(db, chat.id, text, now=now, keywords=(sub.keyword,))
         keyword_hours.record_surge(db, sub.id, now, found.stories, found.usual)
         told.add(sub.chat_id)

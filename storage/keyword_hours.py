@@ -148,3 +148,8 @@ def surge_times(
         for sub_id, at in rows:
             times.setdefault(sub_id, []).append(at)
     return times
+
+
+def newest_article_id(db: Database) -> int:
+    """The id of the newest article stored (0: none)."""
+    return db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
