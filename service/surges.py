@@ -123,7 +123,8 @@ def notify(
     rule: SurgeRule = RULE,
 ) -> int:
     """Queue a keyword's surge notice to each chat that follows it with surges on, not paused,
-    and not told of it within the rule's spacing; how many."""
+    and not told of it within the rule's spacing; how many. A keyword limited to some sources
+    is shown only the top stories of its own feeds, and told nothing when none is theirs."""
     db = backend.db
     top = top_stories(backend, article_ids)
     if not top:
@@ -134,16 +135,20 @@ def notify(
         db, [sub.id for sub in subscriptions], spaced_since(now, rule)
     )
     queued, told = 0, set()
-    texts: dict[tuple[str, str], str] = {}  # by language and keyword as typed: built once
+    texts: dict[tuple[str, str, tuple[int, ...]], str] = {}  # built once for each of these
     for sub in subscriptions:
         chat = chats.get(sub.chat_id)
         if chat is None or not chat.active or chat.paused or chat.banned or sub.chat_id in told:
             continue
         if not surges_on(sub, chat.delivery_mode) or sub.id in recent:
             continue
-        place = (chat.language, sub.keyword)
+        scope = backend.book.scope_of(sub.id)
+        mine = [entry for entry in top if scope is None or entry[0].feed_id in scope]
+        if not mine:
+            continue
+        place = (chat.language, sub.keyword, tuple(entry[0].id for entry in mine))
         if place not in texts:
-            texts[place] = surge_text(backend, catalog, chat.language, sub.keyword, found, top)
+            texts[place] = surge_text(backend, catalog, chat.language, sub.keyword, found, mine)
         text = texts[place]
         outbox.queue_notice(db, chat.id, text, now=now, keywords=(sub.keyword,))
         keyword_hours.record_surge(db, sub.id, now, found.stories, found.usual)

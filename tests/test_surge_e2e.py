@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.i18n import Plural, Raw
+from core.models import Subscription
 from core.query import parse_stored
 from core.render import anchor_html
 from core.surge import HOUR, hour_of
-from service import keyword_ways, keywords
+from service import keyword_ways, keywords, sources
 from service.base import Refusal
 from storage import chats as chat_store
 from storage import feeds as feed_store
@@ -210,3 +211,19 @@ async def test_a_forum_gets_a_keywords_surge_notice_in_its_topic(tmp_path, feeds
             lambda: [m for m in bot.messages(forum) if m.text.startswith("📈")], "the notice"
         )
         assert notice.thread_id == 5  # where «الذهب»'s alerts go, not General
+
+
+async def test_a_keyword_limited_to_other_sources_hears_nothing_of_their_surge(tmp_path, feeds):
+    clock = FakeClock(T0)
+    async with offline_bot(tmp_path, clock=clock, FULL_TEXT="false") as bot:
+        sara = bot.private(USER, "سارة")
+        sub_id = await follow(bot, sara, "daily")
+        backend = bot.application.bot_data.rasd.services.backend
+        elsewhere = feed_store.add_feed(
+            bot.db, feeds.url("/bbc.xml"), title="بي بي سي", interval_seconds=10**6, now=clock()
+        )
+        assert isinstance(sources.set_ticked(backend, USER, sub_id, {elsewhere}), Subscription)
+        usual_of_one_an_hour(bot.db, clock())
+        await poll(bot, feeds, "/hespress.xml", "هسبريس", items(range(6), clock()))
+        assert check(bot) == 0  # the burst is hespress's, a source it does not read
+        assert keyword_hours.surges_of(bot.db, sub_id) == []
