@@ -124,6 +124,12 @@ class SubscriptionBook:
         when none does."""
         return sorted(self._windows)
 
+    def drop_feed(self, feed_id: int) -> None:
+        """A feed is gone: it leaves every scope that had it (one left empty matches nothing)."""
+        for subscription_id, feeds in list(self._scopes.items()):
+            if feed_id in feeds:
+                self.set_scope(subscription_id, feeds - {feed_id})
+
     def scope_of(self, subscription_id: int) -> frozenset[int] | None:
         """The feeds a subscription is limited to; None: every feed."""
         return self._scopes.get(subscription_id)

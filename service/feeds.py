@@ -9,7 +9,6 @@ from typing import Protocol
 
 from core.models import Feed
 from service.base import Backend, Refusal
-from service.sources import load_scopes
 from storage import feeds as feed_store
 from storage import stats
 
@@ -158,7 +157,7 @@ def delete_feed(backend: Backend, feeds: FeedAdministration, feed_id: int) -> Re
     if isinstance(feed, Refusal):
         return feed
     feeds.delete(feed_id)
-    load_scopes(backend.db, backend.book)
+    backend.book.drop_feed(feed_id)
     return None
 
 
