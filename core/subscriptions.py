@@ -43,15 +43,13 @@ class SubscriptionBook:
         self._sites: dict[int, tuple[str, ...]] = {}
         # entry id -> its scoped followers' rows, each with its feeds (only entries that have some)
         self._scoped: dict[int, tuple[tuple[_Row, frozenset[int]], ...]] = {}
-        # (chat id, keyword as typed) -> the subscription, for those with a pace or big-stories
-        # threshold of their own (core.keyword_ways): read when their matches are queued
-        self._ways: dict[tuple[int, str], Subscription] = {}
-        # window hours -> how many of those wait for big stories within it (intake counts a
-        # story's outlets only while some do)
-        self._windows: Counter[int] = Counter()
+        self._ways = _Ways()  # the keywords with a pace or big-stories threshold of their own
 
     def __len__(self) -> int:
         return len(self._owner)
+
+    def __contains__(self, subscription_id: object) -> bool:
+        return subscription_id in self._owner
 
     def add(self, subscription: Subscription, query: Query) -> None:
         """Index a subscription (replacing it if present). A scoped one whose feeds were never
@@ -67,6 +65,7 @@ class SubscriptionBook:
             self._scopes.pop(subscription_id, None)
         else:
             self._scopes[subscription_id] = feeds
+        self._ways.set_scope(subscription_id, feeds)
         query = self._index.query_of(subscription_id)
         if query is not None:
             self._forget_rows(query)
@@ -74,27 +73,19 @@ class SubscriptionBook:
     def set_ways(self, subscription: Subscription) -> None:
         """Remember a subscription's pace and big-stories threshold when it has its own (after
         `add`: removing it forgets them)."""
-        if subscription.id not in self._owner:  # paused: resuming it tells the book again
+        query = self._index.query_of(subscription.id)
+        if query is None:  # paused: resuming it tells the book again
             return
-        place = (subscription.chat_id, subscription.keyword)
-        self._forget_ways(place)
-        if subscription.pace is not None or subscription.min_outlets > 1:
-            self._ways[place] = subscription
-            if subscription.min_outlets > 1:
-                self._windows[subscription.window_hours] += 1
-
-    def _forget_ways(self, place: tuple[int, str]) -> None:
-        """Forget the ways kept for a (chat, keyword as typed), and its big-stories window."""
-        before = self._ways.pop(place, None)
-        if before is not None and before.min_outlets > 1:
-            self._windows[before.window_hours] -= 1
-            if self._windows[before.window_hours] <= 0:
-                del self._windows[before.window_hours]
+        self._ways.set(subscription, query, self._scopes.get(subscription.id))
 
     def ways_of(self, chat_id: int, keyword: str) -> Subscription | None:
         """The subscription behind a matched keyword (as typed) of a chat, when it has a pace or
         big-stories threshold of its own; None: it goes the chat's way."""
-        return self._ways.get((chat_id, keyword))
+        return self._ways.by_place.get((chat_id, keyword))
+
+    def match_big(self, text: str, feed_id: int) -> dict[int, list[str]]:
+        """`match` for the keywords that wait for big stories alone."""
+        return self._ways.big.match(text, feed_id) if self._ways.big is not None else {}
 
     def set_sites(self, subscription_id: int, sites: tuple[str, ...]) -> None:
         """Remember a subscription's site: hosts (none: it names no site)."""
@@ -122,7 +113,7 @@ class SubscriptionBook:
     def big_story_windows(self) -> list[int]:
         """The windows (hours) that keywords waiting for big stories count outlets in; empty
         when none does."""
-        return sorted(self._windows)
+        return sorted(self._ways.windows)
 
     def drop_feed(self, feed_id: int) -> None:
         """A feed is gone: it leaves every scope that had it (one left empty matches nothing)."""
@@ -159,9 +150,9 @@ class SubscriptionBook:
         query = self._index.query_of(subscription_id)
         if query is not None:
             self._forget_rows(query)
-            way = self._ways.get((chat_id, query.raw))
+            way = self._ways.by_place.get((chat_id, query.raw))
             if way is not None and way.id == subscription_id:
-                self._forget_ways((chat_id, query.raw))  # its text may change (👎), or go
+                self._ways.forget((chat_id, query.raw))  # its text may change (👎), or go
         self._index.remove(subscription_id)
         left = tuple(i for i in self._by_chat[chat_id] if i != subscription_id)
         if left:
@@ -190,9 +181,9 @@ class SubscriptionBook:
             self._owner[subscription_id] = new_id
             query = cast("Query", self._index.query_of(subscription_id))
             self._forget_rows(query)
-            way = self._ways.get((old_id, query.raw))
+            way = self._ways.by_place.get((old_id, query.raw))
             if way is not None:
-                self._forget_ways((old_id, query.raw))
+                self._ways.forget((old_id, query.raw))
                 self.set_ways(replace(way, chat_id=new_id))
 
     def match(self, text: str, feed_id: int | None = None) -> dict[int, list[str]]:
@@ -276,3 +267,48 @@ class SubscriptionBook:
             if query is not None:  # ids are unique and no rows are cached yet
                 book._attach(subscription_id, chat_id, query)
         return book
+
+
+class _Ways:
+    """The subscriptions with a pace or big-stories threshold of their own (core.keyword_ways),
+    by (chat id, keyword as typed), read when their matches are queued. Those that wait for big
+    stories are also in a book of their own: a story's earlier articles are matched again
+    against them alone when it reaches a new outlet."""
+
+    def __init__(self) -> None:
+        self.by_place: dict[tuple[int, str], Subscription] = {}
+        # window hours -> how many wait for big stories within it (intake counts a story's
+        # outlets only while some do)
+        self.windows: Counter[int] = Counter()
+        self.big: SubscriptionBook | None = None
+
+    def set(self, subscription: Subscription, query: Query, scope: frozenset[int] | None) -> None:
+        """Keep a subscription's own ways (none: forget them)."""
+        place = (subscription.chat_id, subscription.keyword)
+        self.forget(place)
+        if subscription.pace is None and subscription.min_outlets == 1:
+            return
+        self.by_place[place] = subscription
+        if subscription.min_outlets > 1:
+            self.windows[subscription.window_hours] += 1
+            if self.big is None:
+                self.big = SubscriptionBook()
+            self.big.add(subscription, query)
+            if scope is not None:
+                self.big.set_scope(subscription.id, scope)
+
+    def forget(self, place: tuple[int, str]) -> None:
+        """Forget the ways kept for a (chat, keyword as typed)."""
+        before = self.by_place.pop(place, None)
+        if before is None or before.min_outlets == 1:
+            return
+        self.windows[before.window_hours] -= 1
+        if self.windows[before.window_hours] <= 0:
+            del self.windows[before.window_hours]
+        if self.big is not None:
+            self.big.forget(before.id)
+
+    def set_scope(self, subscription_id: int, feeds: frozenset[int] | None) -> None:
+        """A big-stories subscription's feeds, in its own book too."""
+        if self.big is not None and subscription_id in self.big:
+            self.big.set_scope(subscription_id, feeds)

@@ -215,7 +215,7 @@ class Intake:
             if article is None:
                 continue
             text = match_text(article.title, article.text)
-            for chat_id, keywords in self.book.match(text, telling.feed_id).items():
+            for chat_id, keywords in self.book.match_big(text, telling.feed_id).items():
                 for keyword in keywords:
                     own = self.book.ways_of(chat_id, keyword)
                     waits = own is not None and reached.get(own.window_hours) == own.min_outlets

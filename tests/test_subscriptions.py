@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import random
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -261,4 +262,20 @@ def test_a_keywords_own_ways_move_with_its_group_to_the_supergroup() -> None:
     assert (moved.id, moved.chat_id, moved.min_outlets) == (1, -1001, 2)
     assert book.big_story_windows() == [6]  # counted once, not twice
     book.remove(1)
+    assert book.big_story_windows() == []
+
+
+def test_the_keywords_waiting_for_big_stories_are_matched_apart_within_their_scope() -> None:
+    book = SubscriptionBook()
+    subscribe(book, 1, 100, "المغرب")  # every story: not in the big-stories book
+    query = parse_query("الحكومة")
+    big = Subscription(2, 200, query.raw, query.key, min_outlets=2)
+    book.add(big, query)
+    book.set_ways(big)
+    assert book.match_big(TEXT, 7) == {200: ["الحكومة"]}
+    book.set_scope(2, frozenset({7}))
+    assert book.match_big(TEXT, 8) == {}
+    assert book.match_big(TEXT, 7) == {200: ["الحكومة"]}
+    book.set_ways(replace(big, min_outlets=1))  # every story again
+    assert book.match_big(TEXT, 7) == {}
     assert book.big_story_windows() == []
