@@ -124,48 +124,68 @@ def notify(
 ) -> int:
     """Queue a keyword's surge notice to each chat that follows it with surges on, not paused,
     and not told of it within the rule's spacing; how many. A keyword limited to some sources
-    is shown only the top stories of its own feeds, and told nothing when none is theirs."""
+    is told only when its feeds' stories make a surge of their own, and shown only those."""
     db = backend.db
-    top = top_stories(backend, article_ids)
-    if not top:
+    ranked = ranked_stories(backend, article_ids)
+    if not ranked:
         return 0
-    subscriptions = _followers(backend, key, top[0][0])
+    subscriptions = _followers(backend, key, ranked[0][0])
     chats = _chats(backend, sorted({sub.chat_id for sub in subscriptions}))
     recent = keyword_hours.noticed_since(
         db, [sub.id for sub in subscriptions], spaced_since(now, rule)
     )
     queued, told = 0, set()
-    texts: dict[tuple[str, str, tuple[int, ...]], str] = {}  # built once for each of these
+    texts: dict[tuple[str, str, int, tuple[int, ...]], str] = {}  # built once for each
     for sub in subscriptions:
         chat = chats.get(sub.chat_id)
         if chat is None or not chat.active or chat.paused or chat.banned or sub.chat_id in told:
             continue
         if not surges_on(sub, chat.delivery_mode) or sub.id in recent:
             continue
-        scope = backend.book.scope_of(sub.id)
-        mine = [entry for entry in top if scope is None or entry[0].feed_id in scope]
-        if not mine:
+        mine, share = _own_surge(backend.book.scope_of(sub.id), ranked, found, rule)
+        if share is None:
             continue
-        place = (chat.language, sub.keyword, tuple(entry[0].id for entry in mine))
+        place = (chat.language, sub.keyword, share.stories, tuple(e[0].id for e in mine))
         if place not in texts:
-            texts[place] = surge_text(backend, catalog, chat.language, sub.keyword, found, mine)
+            texts[place] = surge_text(backend, catalog, chat.language, sub.keyword, share, mine)
         text = texts[place]
         outbox.queue_notice(db, chat.id, text, now=now, keywords=(sub.keyword,))
-        keyword_hours.record_surge(db, sub.id, now, found.stories, found.usual)
+        keyword_hours.record_surge(db, sub.id, now, share.stories, share.usual)
         told.add(sub.chat_id)
         queued += 1
     return queued
 
 
+def _own_surge(
+    scope: frozenset[int] | None,
+    ranked: list[tuple[StoredArticle, list[str]]],
+    found: Surge,
+    rule: SurgeRule,
+) -> tuple[list[tuple[StoredArticle, list[str]]], Surge | None]:
+    """A keyword's share of a surge: every story, or, limited to some feeds, the stories of its
+    feeds, which must make a surge of their own against the keyword's usual; its top stories."""
+    if scope is None:
+        return ranked[:TOP_STORIES], found
+    own = [entry for entry in ranked if entry[0].feed_id in scope]
+    return own[:TOP_STORIES], surge(len(own), found.usual, rule)
+
+
 def top_stories(backend: Backend, article_ids: list[int]) -> list[tuple[StoredArticle, list[str]]]:
-    """The stories carried by the most outlets (the newest first among equals), each with its
-    outlets, first teller first."""
+    """The TOP_STORIES stories carried by the most outlets (see `ranked_stories`)."""
+    return ranked_stories(backend, article_ids)[:TOP_STORIES]
+
+
+def ranked_stories(
+    backend: Backend, article_ids: list[int]
+) -> list[tuple[StoredArticle, list[str]]]:
+    """The stories, those carried by the most outlets first (the newest first among equals),
+    each with its outlets, first teller first."""
     articles = article_store.articles_by_id(backend.db, article_ids)
     sources = article_store.story_sources(backend.db, list(articles))
     ranked = sorted(
         articles.values(), key=lambda article: (-len(sources.get(article.id, ())), -article.id)
     )
-    return [(article, sources.get(article.id, [])) for article in ranked[:TOP_STORIES]]
+    return [(article, sources.get(article.id, [])) for article in ranked]
 
 
 def _followers(backend: Backend, key: str, article: StoredArticle) -> list[Subscription]:

@@ -227,3 +227,26 @@ async def test_a_keyword_limited_to_other_sources_hears_nothing_of_their_surge(t
         await poll(bot, feeds, "/hespress.xml", "هسبريس", items(range(6), clock()))
         assert check(bot) == 0  # the burst is hespress's, a source it does not read
         assert keyword_hours.surges_of(bot.db, sub_id) == []
+
+
+async def test_a_keyword_limited_to_some_sources_counts_their_stories_alone(tmp_path, feeds):
+    clock = FakeClock(T0)
+    async with offline_bot(tmp_path, clock=clock, FULL_TEXT="false") as bot:
+        sara = bot.private(USER, "سارة")
+        sub_id = await follow(bot, sara, "daily")
+        backend = bot.application.bot_data.rasd.services.backend
+        feeds.set_feed("/hespress.xml", make_rss("هسبريس", items(range(6), clock())))
+        hespress = feed_store.add_feed(
+            bot.db, feeds.url("/hespress.xml"), title="هسبريس", interval_seconds=10**6,
+            now=clock(), primed=True,
+        )  # fmt: skip
+        assert isinstance(sources.set_ticked(backend, USER, sub_id, {hespress}), Subscription)
+        usual_of_one_an_hour(bot.db, clock())
+        await poll(bot, feeds, "/sky.xml", "سكاي نيوز", items(range(6, 8), clock(), "sky.example"))
+        assert check(bot) == 1  # eight stories in all: six of them its source's
+        [notice] = await eventually(lambda: surge_notices(bot), "the surge notice")
+        assert notice.text.startswith(
+            ar("surge_notice", keyword=GOLD, stories=Plural("n_stories", 6), usual=1)
+        )
+        assert "hespress.com" in notice.text
+        assert "sky.example" not in notice.text
