@@ -191,7 +191,21 @@ class SubscriptionBook:
         not read it are left out; None: every scope taken), each with its matched keywords as
         typed. Chats come in the order of their first matching subscription, keywords in id
         order."""
+        return self.route(text, feed_id)[0]
+
+    def route(self, text: str, feed_id: int | None = None) -> tuple[dict[int, list[str]], set[int]]:
+        """`match`, and the ids of the distinct keywords that match (whoever follows them, see
+        `keys_of`): what intake needs from one reading of an article."""
         ids = self._index.matched_ids(text)
+        return self._fan_out(ids, feed_id), ids
+
+    def keys_of(self, entry_ids: set[int]) -> list[str]:
+        """The keys of distinct keywords by the ids `route` gave."""
+        return list(map(self._index.key_of, entry_ids))
+
+    def _fan_out(self, ids: set[int], feed_id: int | None) -> dict[int, list[str]]:
+        """The chats that follow these distinct keywords (within their scopes), each with its
+        keywords as typed."""
         if not ids:
             return {}
         cached = list(map(self._rows.get, ids))

@@ -118,12 +118,13 @@ class Intake:
                 story_id = article_store.story_of(self.db, article_id) or article_id
             if alert:
                 new_story = stored is article_store.Stored.NEW and story_id == article_id
+                text = match_text(article.title, article.text)
+                matched, ids = self.book.route(text, feed_id)  # one reading for both
                 if new_story:  # each keyword's stories per hour, for surges (core.surge)
-                    keys = self.book.matched_keys(match_text(article.title, article.text))
                     hour = hour_of(story_time(article.published_at, now))
-                    keyword_hours.count_story(self.db, keys, hour)
+                    keyword_hours.count_story(self.db, self.book.keys_of(ids), hour)
                 alerts = OwedAlerts(
-                    article_id, story_id, self._matched(article, feed_id), 0, article.language
+                    article_id, story_id, list(matched.items()), 0, article.language
                 )
                 more, owed = self._queue(alerts, now, new_story)
                 queued += more
