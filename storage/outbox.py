@@ -81,10 +81,7 @@ def _speed_up(
     mode: DeliveryMode = found[0] if found else "instant"
     faster = fastest((was or mode, pace or mode))
     if faster != (was or mode):
-        db.execute(
-            "UPDATE outbox SET pace = ?, not_before = 0 WHERE id = ?",
-            (None if faster == mode else faster, row_id),
-        )
+        set_pace(db, row_id, None if faster == mode else faster)
 
 
 def pending_alert_paces(db: Database, chat_id: int) -> list[tuple[int, list[str], str | None]]:
