@@ -118,6 +118,13 @@ def fastest(paces: Iterable[DeliveryMode]) -> DeliveryMode:
     return min(paces, key=PACES.index, default=INSTANT)
 
 
+def row_pace(paces: Iterable[DeliveryMode], chat_mode: DeliveryMode) -> DeliveryMode | None:
+    """The pace an alert row keeps: the fastest of its keywords' paces, None when that is
+    simply the chat's mode (the row then follows the chat's)."""
+    pace = fastest(paces)
+    return None if pace == chat_mode else pace
+
+
 def surges_on(subscription: Subscription, chat_mode: DeliveryMode) -> bool:
     """Whether a keyword gets surge notices: as chosen, or by default when its stories do not
     reach the reader one by one at once (a digest pace, or big stories only)."""

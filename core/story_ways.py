@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core.delivery_time import DeliveryMode
-from core.keyword_ways import MAX_OUTLETS, fastest, host_of, pace_of
+from core.keyword_ways import MAX_OUTLETS, host_of, pace_of, row_pace
 from core.models import Subscription
 
 HOUR = 3600.0
@@ -100,8 +100,7 @@ def alerting(
         elif own.min_outlets <= outlets.get(own.window_hours, 1):
             kept.append(keyword)
             paces.append(pace_of(own, chat_mode))
-    pace = fastest(paces)
-    return kept, None if pace == chat_mode else pace
+    return kept, row_pace(paces, chat_mode)
 
 
 def big_threshold(

@@ -4,7 +4,7 @@ the live book told at once."""
 
 from __future__ import annotations
 
-from core.keyword_ways import PACES, WINDOWS_HOURS, fastest, pace_of, valid_outlets
+from core.keyword_ways import PACES, WINDOWS_HOURS, pace_of, row_pace, valid_outlets
 from core.models import Subscription
 from service.base import Backend, Refusal
 from storage import chats as chat_store
@@ -40,8 +40,7 @@ def _repace_owed(backend: Backend, chat_id: int) -> None:
     mode = chat.delivery_mode
     own = {s.keyword: pace_of(s, mode) for s in chat_store.chat_subscriptions(backend.db, chat_id)}
     for row_id, keywords, was in outbox.pending_alert_paces(backend.db, chat_id):
-        now = fastest(own.get(keyword, mode) for keyword in keywords)
-        stored = None if now == mode else now
+        stored = row_pace((own.get(keyword, mode) for keyword in keywords), mode)
         if stored != was:
             outbox.set_pace(backend.db, row_id, stored)
 
