@@ -22,7 +22,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from core.delivery_time import DeliveryMode
-from core.keyword_ways import fastest
+from core.keyword_ways import row_pace
 from core.models import OutboxRow, OutboxStatus
 from core.safety import safe_error
 from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
@@ -79,9 +79,9 @@ def _speed_up(
     going; woken, to be decided again."""
     found = db.execute("SELECT delivery_mode FROM chats WHERE id = ?", (chat_id,)).fetchone()
     mode: DeliveryMode = found[0] if found else "instant"
-    faster = fastest((was or mode, pace or mode))
-    if faster != (was or mode):
-        set_pace(db, row_id, None if faster == mode else faster)
+    faster = row_pace((was or mode, pace or mode), mode)
+    if faster != was:
+        set_pace(db, row_id, faster)
 
 
 def pending_alert_paces(db: Database, chat_id: int) -> list[tuple[int, list[str], str | None]]:
