@@ -19,7 +19,6 @@ from miniapp.common import Signed, Visitor, error, path_id, read_body
 from service import keyword_ways, sources
 from service.base import Backend, Refusal
 from service.keyword_history import History, KeywordHistory, history
-from service.keyword_sites import feeds_by_site
 
 SHOWN_FEED_CHARS = 80
 MAX_TICKED = 1000  # feeds in one choice (the body's 4 KiB hold fewer anyway)
@@ -136,7 +135,7 @@ class KeywordWaysApi:
         if found is None:
             return error(404, visitor.text("keyword_gone"))
         subscription, feeds = found
-        by_site = feeds_by_site(self.backend, subscription)
+        by_site = sources.feeds_by_site(self.backend, subscription)
         return web.json_response(ways_json(subscription, feeds, by_site, visitor))
 
 

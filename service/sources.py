@@ -143,3 +143,10 @@ def tell_book(backend: Backend, subscription: Subscription) -> None:
     backend.book.set_scope(
         subscription.id, resolve(subscription, ticked, scopes.feed_hosts(backend.db))
     )
+
+
+def feeds_by_site(backend: Backend, subscription: Subscription) -> dict[str, set[int]]:
+    """Each site: host of a keyword, in its order, and the feeds whose site it covers (a host
+    no feed is known under yet has none)."""
+    hosts = scopes.feed_hosts(backend.db)
+    return {site: feeds_of_sites((site,), hosts) for site in subscription.sites}
