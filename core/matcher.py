@@ -18,11 +18,16 @@ Each distinct query has a small integer id while it is indexed (`entry_id`, `key
 - A phrase is posted on its first two words (a second-level dict on the second word's stem).
   What a run of text words starts is memoized as a trie: a word's memo of the words that followed
   it, and each run's memo of the word after it, so a longer phrase is followed word by word.
-- What each distinct text word hits (ids it makes match or excludes, phrases it may start), and
-  what it starts with each word that followed it, are memoized per index. A new or removed
-  distinct query forgets only the words that read as one of its stem keys (or start with one
-  of its prefixes): the next article after an /add is read as warm as the one before it.
-  Adding a subscriber to an existing query changes nothing there.
+- A stem's slot files its groups and terms in buckets by their clitic masks (one to four a
+  slot, however many terms: a common stem holds 255). What a bucket hits (a `_Part`: ids it
+  makes match or excludes, phrases to check in place) is made once (`prepare`, after a load),
+  and what the stem read with a word's clitic bits hits is memoized on the slot: a word the
+  index has never met costs a few lookups, not a walk of the stem's terms.
+- What each distinct text word hits (its parts, the phrases it may start), and what it starts
+  with each word that followed it, are memoized per index. A new or removed distinct query
+  forgets only the words that read as one of its stem keys (or start with one of its
+  prefixes), and what those stems hit: the next article after an /add is read as warm as the
+  one before it. Adding a subscriber to an existing query changes nothing there.
 `find_matches` runs the same code on a one-query index; `matcher_for` keeps that one-query index
 for many texts (/test, highlighting a summary's sentences). tests/reference_matcher.py is the
 independent check: what a keyword means, tried plainly at every position.
@@ -58,6 +63,7 @@ _HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when f
 _WORD_CACHE_LIMIT = 100_000  # compiled keyword words per index (a million keywords use ~60,000)
 _ID_BLOCK = 1_024  # entry ids made at once
 _SEEN_CACHE_LIMIT = 1_000  # memoized text words after a text word (its phrase runs)
+_SBITS = 17  # suffix bits (core.arabic S_*) below the proclitic bit in a reading's key
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
 # other punctuation (، . : ؛ ( …) ends the phrase, so a title and its text never join.
@@ -122,20 +128,31 @@ class _Entry:
 
 
 @dataclass(slots=True, eq=False)
-class _WordHits:
-    """What one distinct text word hits in the index (memoized per index)."""
+class _Part:
+    """What a text word hits through one of its readings, phrases aside. Memoized per slot and
+    clitic bits (or per prefix and proclitic bit) until that slot (or prefix) changes, and shared
+    by every word read that way: a word first seen costs a few lookups, not a walk of the terms."""
 
     ids: tuple[int, ...] = ()  # queries it makes match on its own
     excludes: tuple[int, ...] = ()  # queries it excludes on its own
     in_place: tuple[_Term, ...] = ()  # phrases with a prefix among their first two words
+
+
+@dataclass(slots=True, eq=False)
+class _WordHits:
+    """What one distinct text word hits in the index (memoized per index)."""
+
+    parts: tuple[_Part, ...] = ()  # one per reading that hits something
+    in_place: tuple[_Term, ...] = ()  # its parts' `in_place`, together
     # phrases it may start: the phrase postings of its stems, with the bits of its reading
     seconds: tuple[tuple[dict[str, list[_PhrasePosting]], int, int], ...] = ()
     after: dict[str, _MaybeRun] | None = None  # memo of `_pair_hits`, if it has `seconds`
 
 
+_NO_PART = _Part()
 _NO_HITS = _WordHits()
 _IDS, _EXCLUDES = attrgetter("ids"), attrgetter("excludes")
-_IN_PLACE, _SECONDS = attrgetter("in_place"), attrgetter("seconds")
+_IN_PLACE, _SECONDS, _PARTS = attrgetter("in_place"), attrgetter("seconds"), attrgetter("parts")
 
 
 @dataclass(slots=True, eq=False)
@@ -180,15 +197,91 @@ class _RunHits:
 
 
 @dataclass(slots=True, eq=False)
+class _Bucket:
+    """The groups and terms posted on one stem key with the same clitic masks: a slot holds one
+    to four, however many terms it holds (a common stem's hundreds share them)."""
+
+    groups: list[_Group] = field(default_factory=list)
+    terms: list[_Term] = field(default_factory=list)
+    part: _Part | None = None  # what they hit, made when first needed
+
+    def hit(self) -> _Part:
+        """What a word whose reading these masks allow hits here."""
+        if self.part is None:
+            self.part = _part_of(_ids_of(self.groups), self.terms)
+        return self.part
+
+
+@dataclass(slots=True, eq=False)
 class _Slot:
     """Everything posted on one stem key."""
 
-    groups: list[tuple[int, int, _Group]] = field(default_factory=list)
-    terms: list[tuple[int, int, _Term]] = field(default_factory=list)
+    buckets: dict[tuple[int, int], _Bucket] = field(default_factory=dict)  # by (pmask, smask)
     phrases: dict[str, list[_PhrasePosting]] = field(default_factory=dict)
+    # a reading's clitic bits (pbit << _SBITS | sbit) → what a word read that way hits here
+    readings: dict[int, _Part] = field(default_factory=dict)
+    made: bool = False  # some reading or bucket's part is made: what `forget` drops
 
     def __bool__(self) -> bool:
-        return bool(self.groups or self.terms or self.phrases)
+        return bool(self.buckets or self.phrases)
+
+    def prepare(self) -> None:
+        """Make what each bucket hits now (see MatchIndex.prepare)."""
+        for bucket in self.buckets.values():
+            bucket.hit()
+        self.made = True
+
+    def bucket(self, pmask: int, smask: int) -> _Bucket:
+        """The bucket of these masks, created when missing."""
+        found = self.buckets.get((pmask, smask))
+        if found is None:
+            found = self.buckets[pmask, smask] = _Bucket()
+        return found
+
+    def take(self, pmask: int, smask: int, posted: _Group | _Term) -> None:
+        """Remove a group or term posted with these masks (and its bucket, once empty)."""
+        bucket = self.buckets[pmask, smask]
+        if isinstance(posted, _Group):
+            bucket.groups.remove(posted)
+        else:
+            bucket.terms.remove(posted)
+        if not bucket.groups and not bucket.terms:
+            del self.buckets[pmask, smask]
+
+    def read(self, pbit: int, sbit: int) -> _Part:
+        """What a word read as this stem with these clitic bits hits here (memoized until the
+        slot changes): the buckets whose masks allow the bits."""
+        parts = [
+            bucket.hit()
+            for (pmask, smask), bucket in self.buckets.items()
+            if pmask & pbit and smask & sbit
+        ]
+        part = parts[0] if len(parts) == 1 else _joined(parts) if parts else _NO_PART
+        self.readings[pbit << _SBITS | sbit] = part
+        self.made = True
+        return part
+
+    def forget(self) -> None:
+        """Drop what its readings and buckets hit: a posting here changed, or a group's ids."""
+        if self.made:  # a load posts ~600,000 times on slots with nothing made yet
+            self.readings.clear()
+            for bucket in self.buckets.values():
+                bucket.part = None
+            self.made = False
+
+
+@dataclass(slots=True, eq=False)
+class _Prefix:
+    """Everything posted on one prefix: its terms, and what each proclitic bit hits (memoized)."""
+
+    terms: list[tuple[int, _Term]] = field(default_factory=list)
+    readings: dict[int, _Part] = field(default_factory=dict)
+
+    def read(self, pbit: int) -> _Part:
+        """What a word whose core starts with this prefix, after these proclitics, hits here."""
+        terms = [term for pmask, term in self.terms if pmask & pbit]
+        part = self.readings[pbit] = _part_of((), terms) if terms else _NO_PART
+        return part
 
 
 def _compile_word(text: str, mode: str) -> _Word:
@@ -259,9 +352,12 @@ class _Postings:
 
     def __init__(self) -> None:
         self._slots: dict[str, _Slot] = {}
-        self._prefixes: dict[str, list[tuple[int, _Term]]] = {}
+        self._prefixes: dict[str, _Prefix] = {}
         self._prefix_lengths: Counter[int] = Counter()
         self._lengths: tuple[int, ...] = ()
+        # the prefixes cut to the shortest one's length: a core that starts with none of them
+        # starts with no prefix (None until first needed after a prefix came or went)
+        self._prefix_heads: set[str] | None = None
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
         self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
         # stem key → the memoized text words that read as it (one word, most often): what a
@@ -310,7 +406,7 @@ class _Postings:
         if group is None:
             group = self._groups[signature] = _Group(signature)
             for key, pmask, smask in signature:
-                self._slot(key).groups.append((pmask, smask, group))
+                self._slot(key).bucket(pmask, smask).groups.append(group)
         group.entries.append(entry)
         group.ids += (entry.id,)
         entry.group = group
@@ -320,7 +416,7 @@ class _Postings:
         del self._groups[group.signature]
         self._forget_keys(group.signature)
         for key, pmask, smask in group.signature:
-            self._slots[key].groups.remove((pmask, smask, group))
+            self._slots[key].take(pmask, smask, group)
             self._drop_if_empty(key)
 
     def _post_term(self, entry: _Entry, term: Term, *, excluded: bool) -> None:
@@ -345,10 +441,15 @@ class _Postings:
         """Add one posting and remember it on the entry for removal."""
         self._forget_posting(kind, key)
         if kind == "prefix":
-            self._prefixes.setdefault(key, []).append(posting)
+            prefix = self._prefixes.get(key)
+            if prefix is None:
+                prefix = self._prefixes[key] = _Prefix()
+                self._prefix_heads = None
+            prefix.terms.append(posting)
             self._count_prefix_length(len(key), +1)
         elif kind == "term":
-            self._slot(key).terms.append(posting)
+            pmask, smask, term = posting
+            self._slot(key).bucket(pmask, smask).terms.append(term)
         else:
             self._slot(key).phrases.setdefault(key2, []).append(posting)
             self._phrase_postings += 1
@@ -359,15 +460,17 @@ class _Postings:
         """Remove one posting recorded by `_record`."""
         self._forget_posting(kind, key)
         if kind == "prefix":
-            postings = self._prefixes[key]
-            postings.remove(posting)
-            if not postings:
+            terms = self._prefixes[key].terms
+            terms.remove(posting)
+            if not terms:
                 del self._prefixes[key]
+                self._prefix_heads = None
             self._count_prefix_length(len(key), -1)
             return
         slot = self._slots[key]
         if kind == "term":
-            slot.terms.remove(posting)
+            pmask, smask, term = posting
+            slot.take(pmask, smask, term)
         else:
             phrase_postings = slot.phrases[key2]
             phrase_postings.remove(posting)
@@ -391,40 +494,49 @@ class _Postings:
 
     def _word_hits(self, norm: str) -> _WordHits:
         """What one normalized text word hits in the index (memoized until postings change)."""
-        # dicts as ordered sets: a common stem's slot holds hundreds of terms
-        groups: dict[_Group, None] = {}
-        terms: dict[_Term, None] = {}
+        parts: list[_Part] = []
         seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
         slots_get = self._slots.get
         for key, pbit, sbit in CANDIDATES[norm]:
             slot = slots_get(key)
             if slot is None:
                 continue
-            for pmask, smask, group in slot.groups:
-                if pmask & pbit and smask & sbit:
-                    groups[group] = None
-            for pmask, smask, term in slot.terms:
-                if pmask & pbit and smask & sbit:
-                    terms[term] = None
+            part = slot.readings.get(pbit << _SBITS | sbit) or slot.read(pbit, sbit)
+            if part is not _NO_PART:
+                parts.append(part)
             if slot.phrases:
                 seconds.append((slot.phrases, pbit, sbit))
         if self._prefixes:
-            prefixes_get = self._prefixes.get
-            for core, pbit in CORES[norm]:
-                for length in self._lengths:
-                    if length > len(core):
-                        break
-                    for pmask, term in prefixes_get(core[:length], ()):
-                        if pmask & pbit:
-                            terms[term] = None
-        if groups or terms or seconds:
-            hits = _WordHits(
-                _ids_of(list(groups)), seconds=tuple(seconds), after={} if seconds else None
-            )
-            if terms:
-                _add_terms(hits, list(terms))
+            self._add_prefix_parts(norm, parts)
+        if parts or seconds:
+            hits = _WordHits(tuple(parts), _in_place_of(parts))
+            if seconds:
+                hits.seconds, hits.after = tuple(seconds), {}
         else:
             hits = _NO_HITS
+        self._remember_hits(norm, hits)
+        return hits
+
+    def _add_prefix_parts(self, norm: str, parts: list[_Part]) -> None:
+        """Add what one normalized text word hits through the prefixes its cores start with."""
+        heads = self._prefix_heads
+        if heads is None:  # a prefix came or went
+            heads = self._prefix_heads = {key[: self._lengths[0]] for key in self._prefixes}
+        prefixes_get = self._prefixes.get
+        for core, pbit in CORES[norm]:
+            if core[: self._lengths[0]] not in heads:
+                continue
+            for length in self._lengths:
+                if length > len(core):
+                    break
+                prefix = prefixes_get(core[:length])
+                if prefix is not None:
+                    part = prefix.readings.get(pbit) or prefix.read(pbit)
+                    if part is not _NO_PART:
+                        parts.append(part)
+
+    def _remember_hits(self, norm: str, hits: _WordHits) -> None:
+        """Memoize what a word hits, and under each stem key it reads as (what forgets it)."""
         if len(self._hits) >= _HIT_CACHE_LIMIT:
             self._forget_hits()
         self._hits[norm] = hits
@@ -437,7 +549,6 @@ class _Postings:
                 readers.add(norm)
             elif readers != norm:
                 hit_words[key] = {readers, norm}
-        return hits
 
     def _pair_hits(self, hits: _WordHits, following: str) -> _MaybeRun:
         """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
@@ -448,15 +559,25 @@ class _Postings:
         readings = CANDIDATES[following] if following else ()
         for by_second, pbit, sbit in hits.seconds:
             for key2, pbit2, sbit2 in readings:
-                for pmask, smask, pmask2, smask2, term in by_second.get(key2, ()):
+                postings = by_second.get(key2)
+                if postings is None:
+                    continue
+                for pmask, smask, pmask2, smask2, term in postings:
                     if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
                         phrases[term] = None
-        return _remember(after, following, _RunHits.of(list(phrases), 2))
+        return _remember(after, following, _RunHits.of(list(phrases), 2) if phrases else False)
 
     def _forget_hits(self) -> None:
         """Drop every memoized word (and with them their pairs)."""
         self._hits.clear()
         self._hit_words.clear()
+
+    def _forget_readings(self) -> None:
+        """Drop what each stem and prefix read with clitic bits hits (benchmarks: a start)."""
+        for slot in self._slots.values():
+            slot.readings.clear()
+        for prefix in self._prefixes.values():
+            prefix.readings.clear()
 
     def _forget_posting(self, kind: str, key: str) -> None:
         """Drop the memoized words a posting at `key` (a stem key, or a prefix) may change."""
@@ -468,14 +589,21 @@ class _Postings:
     def _forget_keys(self, keys: tuple[tuple[str, int, int], ...]) -> None:
         """Drop the memoized words that read as one of these stem keys (and their pairs): only
         they can hit what is posted there, so one new keyword leaves the rest of the memo warm."""
-        hits = self._hits
+        hits, slots = self._hits, self._slots
         for key, _, _ in keys:
+            slot = slots.get(key)
+            if slot is not None:
+                slot.forget()
             readers = self._hit_words.pop(key, ())
             for norm in (readers,) if isinstance(readers, str) else readers:
                 hits.pop(norm, None)
 
     def _forget_prefix(self, prefix: str) -> None:
-        """Drop the memoized words with a core that starts with `prefix`."""
+        """Drop the memoized words with a core that starts with `prefix`, and what its proclitic
+        bits hit."""
+        found = self._prefixes.get(prefix)
+        if found is not None:
+            found.readings.clear()
         hits = self._hits
         for norm in [w for w in hits if any(c.startswith(prefix) for c, _ in CORES[w])]:
             del hits[norm]
@@ -493,6 +621,12 @@ class MatchIndex(_Postings):
 
     def __len__(self) -> int:
         return len(self._sub_queries)
+
+    def prepare(self) -> None:
+        """Make what each stem's buckets hit now rather than when a text first reads them: after
+        a load, the first articles then meet a ready index (0.2 s at a million subscriptions)."""
+        for slot in self._slots.values():
+            slot.prepare()
 
     def __contains__(self, sub_id: object) -> bool:
         return sub_id in self._sub_queries
@@ -584,7 +718,7 @@ class MatchIndex(_Postings):
         scan = self._scan(text)
         if scan is None:
             return set()
-        ids = set().union(*filter(None, map(_IDS, scan.hits)), *map(_IDS, scan.runs))
+        ids = set().union(*filter(None, map(_IDS, scan.parts)), *map(_IDS, scan.runs))
         ids.update(entry_id for entry_id, _ in scan.phrases)
         ids -= scan.excluded
         return ids
@@ -621,10 +755,11 @@ class MatchIndex(_Postings):
         result: dict[int, list[Span]] = {}
         several: set[int] = set()  # ids hit by more than one word or phrase: merged at the end
         for hits, found_at in zip(scan.hits, scan.positions, strict=True):
-            if not hits.ids:
+            ids = _ids_in(hits.parts)
+            if not ids:
                 continue
             spans = [word_spans[i] for i in found_at]
-            found = dict.fromkeys(hits.ids, spans)
+            found = dict.fromkeys(ids, spans)
             clashes = result.keys() & found.keys() if result else None
             if clashes:
                 several |= clashes
@@ -672,8 +807,9 @@ class MatchIndex(_Postings):
             if None in memoized  # words not memoized yet
             else cast("list[_WordHits]", memoized)
         )
-        excluded = set(chain.from_iterable(map(_EXCLUDES, hits)))
-        scan = _Scan(starts, ends, hits, list(positions.values()), [], [], [], excluded)
+        parts = list(chain.from_iterable(map(_PARTS, hits)))
+        excluded = set(chain.from_iterable(map(_EXCLUDES, parts)))
+        scan = _Scan(starts, ends, hits, list(positions.values()), parts, [], [], [], excluded)
         for found, found_at in compress(
             zip(hits, scan.positions, strict=True), map(_IN_PLACE, hits)
         ):
@@ -730,6 +866,7 @@ class _Scan:
     ends: list[int]
     hits: list[_WordHits]  # per distinct word of the text, what it hits
     positions: list[list[int]]  # per distinct word, where it occurs
+    parts: list[_Part]  # the parts of all `hits`
     run_starts: list[int]  # where each of `runs` starts
     runs: list[_RunHits]  # joined runs of words that start a phrase
     phrases: list[tuple[int, list[Span]]]  # other phrases found: (entry id, [span])
@@ -758,19 +895,45 @@ def _ids_of(groups: list[_Group]) -> tuple[int, ...]:
     return tuple(chain.from_iterable(group.ids for group in groups))
 
 
-def _add_terms(hits: _WordHits, terms: list[_Term]) -> None:
-    """File the terms a word hits: single words match or exclude, longer ones are checked."""
-    ids = dict.fromkeys(hits.ids)  # an alternative's two terms may both be hit
+def _part_of(ids: tuple[int, ...], terms: list[_Term]) -> _Part:
+    """A part: the ids of its groups, and its terms filed (single words match or exclude, longer
+    ones are checked in place)."""
+    if not terms:
+        return _Part(ids)  # shared with its group when it is one
+    matched = dict.fromkeys(ids)  # an alternative's two terms may both be hit
     excludes: dict[int, None] = {}
-    in_place: list[_Term] = []
+    in_place: dict[_Term, None] = {}
     for term in terms:
         if len(term.words) > 1:
-            in_place.append(term)
+            in_place[term] = None
         elif term.excluded:
             excludes[term.entry] = None
         else:
-            ids[term.entry] = None
-    hits.ids, hits.excludes, hits.in_place = tuple(ids), tuple(excludes), tuple(in_place)
+            matched[term.entry] = None
+    return _Part(tuple(matched), tuple(excludes), tuple(in_place))
+
+
+def _in_place_of(parts: list[_Part]) -> tuple[_Term, ...]:
+    """The phrases some parts check in place, together."""
+    if len(parts) == 1:
+        return parts[0].in_place
+    return tuple(chain.from_iterable(map(_IN_PLACE, parts)))
+
+
+def _joined(parts: list[_Part]) -> _Part:
+    """One part that hits what several parts hit."""
+    return _Part(
+        tuple(dict.fromkeys(chain.from_iterable(map(_IDS, parts)))),
+        tuple(dict.fromkeys(chain.from_iterable(map(_EXCLUDES, parts)))),
+        tuple(dict.fromkeys(chain.from_iterable(map(_IN_PLACE, parts)))),
+    )
+
+
+def _ids_in(parts: tuple[_Part, ...]) -> tuple[int, ...]:
+    """The ids some parts make match (each once)."""
+    if len(parts) == 1:
+        return parts[0].ids
+    return tuple(dict.fromkeys(chain.from_iterable(map(_IDS, parts))))
 
 
 def find_matches(query: Query, text: str) -> list[Span]:

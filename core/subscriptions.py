@@ -280,6 +280,7 @@ class SubscriptionBook:
                     query = parsed[keyword] = None  # stored under older rules; it stays in /list
             if query is not None:  # ids are unique and no rows are cached yet
                 book._attach(subscription_id, chat_id, query)
+        book._index.prepare()
         return book
 
 
