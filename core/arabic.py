@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from itertools import accumulate
 from typing import NamedTuple
 
@@ -264,10 +265,14 @@ _NISBA_FORMS = S_NONE | S_H | S_PLURAL | S_AT | S_A  # on the nisba of an ا-fin
 
 
 class _Candidates(dict[str, tuple[tuple[str, int, int], ...]]):
-    """Memo of normalized word → (stem, proclitic bit, suffix bit) analyses."""
+    """Memo of normalized word → (stem, proclitic bit, suffix bit) analyses. It fills CORES on
+    the way (the same proclitic splits): the matcher asks both of each word it first meets."""
 
     def __missing__(self, norm: str) -> tuple[tuple[str, int, int], ...]:
-        result = tuple(_analyse(norm))
+        splits = CORES.get(norm)
+        if splits is None:
+            splits = CORES[norm]
+        result = tuple(_analyse(norm, splits))
         if len(self) >= _CACHE_LIMIT:
             self.clear()
         self[norm] = result
@@ -308,12 +313,13 @@ def _proclitic_splits(norm: str) -> list[tuple[str, int]]:
     return list(dict.fromkeys(splits))
 
 
-def _analyse(norm: str) -> list[tuple[str, int, int]]:
-    """Every (stem, proclitic bit, suffix bit) reading of a normalized word."""
+def _analyse(norm: str, splits: Iterable[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """Every (stem, proclitic bit, suffix bit) reading of a normalized word, given its proclitic
+    splits (`_proclitic_splits`)."""
     if not is_arabic_word(norm):
         return [(norm, P_NONE, S_NONE)]
     readings: list[tuple[str, int, int]] = []
-    for core, pbit in _proclitic_splits(norm):
+    for core, pbit in splits:
         readings.append((core, pbit, S_NONE))
         for length in range(1, min(_SUFFIX_MAX, len(core) - _MIN_STEM) + 1):
             sbit = SUFFIXES.get(core[-length:])
