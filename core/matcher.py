@@ -129,9 +129,9 @@ class _Entry:
 
 @dataclass(slots=True, eq=False)
 class _Part:
-    """What a text word hits through one of its readings, phrases aside. Memoized per slot and
-    clitic bits (or per prefix and proclitic bit) until that slot (or prefix) changes, and shared
-    by every word read that way: a word first seen costs a few lookups, not a walk of the terms."""
+    """What a text word hits through one of its readings, phrases aside: made per bucket of a
+    stem (or per prefix and proclitic bit) until it changes, and shared by every word read that
+    way, so a word first seen costs a few lookups and bit tests, not a walk of the terms."""
 
     ids: tuple[int, ...] = ()  # queries it makes match on its own
     excludes: tuple[int, ...] = ()  # queries it excludes on its own
@@ -203,13 +203,9 @@ class _Bucket:
 
     groups: list[_Group] = field(default_factory=list)
     terms: list[_Term] = field(default_factory=list)
-    part: _Part | None = None  # what they hit, made when first needed
 
-    def hit(self) -> _Part:
-        """What a word whose reading these masks allow hits here."""
-        if self.part is None:
-            self.part = _part_of(_ids_of(self.groups), self.terms)
-        return self.part
+
+_Test: TypeAlias = "tuple[int, int, _Part]"  # a bucket's masks and what it hits
 
 
 @dataclass(slots=True, eq=False)
@@ -218,18 +214,22 @@ class _Slot:
 
     buckets: dict[tuple[int, int], _Bucket] = field(default_factory=dict)  # by (pmask, smask)
     phrases: dict[str, list[_PhrasePosting]] = field(default_factory=dict)
-    # a reading's clitic bits (pbit << _SBITS | sbit) → what a word read that way hits here
-    readings: dict[int, _Part] = field(default_factory=dict)
-    made: bool = False  # some reading or bucket's part is made: what `forget` drops
+    # each bucket's masks and what it hits: a reading whose bits one bucket allows hits its part
+    # (None until made again after a change)
+    tests: tuple[_Test, ...] | None = None
+    # a reading's clitic bits (pbit << _SBITS | sbit) → its parts joined, where several allow it
+    joined: dict[int, _Part] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.buckets or self.phrases)
 
-    def prepare(self) -> None:
-        """Make what each bucket hits now (see MatchIndex.prepare)."""
-        for bucket in self.buckets.values():
-            bucket.hit()
-        self.made = True
+    def prepare(self) -> tuple[_Test, ...]:
+        """Make each bucket's test now (see MatchIndex.prepare); return them."""
+        self.tests = tuple(
+            (pmask, smask, _part_of(_ids_of(bucket.groups), bucket.terms))
+            for (pmask, smask), bucket in self.buckets.items()
+        )
+        return self.tests
 
     def bucket(self, pmask: int, smask: int) -> _Bucket:
         """The bucket of these masks, created when missing."""
@@ -248,26 +248,21 @@ class _Slot:
         if not bucket.groups and not bucket.terms:
             del self.buckets[pmask, smask]
 
-    def read(self, pbit: int, sbit: int) -> _Part:
-        """What a word read as this stem with these clitic bits hits here (memoized until the
-        slot changes): the buckets whose masks allow the bits."""
-        parts = [
-            bucket.hit()
-            for (pmask, smask), bucket in self.buckets.items()
-            if pmask & pbit and smask & sbit
-        ]
-        part = parts[0] if len(parts) == 1 else _joined(parts) if parts else _NO_PART
-        self.readings[pbit << _SBITS | sbit] = part
-        self.made = True
+    def join(self, pbit: int, sbit: int) -> _Part:
+        """What a reading several buckets allow hits here, as one part (memoized)."""
+        bits = pbit << _SBITS | sbit
+        part = self.joined.get(bits)
+        if part is None:
+            tests = self.tests or ()
+            allowed = [part for pmask, smask, part in tests if pmask & pbit and smask & sbit]
+            part = self.joined[bits] = _joined(allowed)
         return part
 
     def forget(self) -> None:
-        """Drop what its readings and buckets hit: a posting here changed, or a group's ids."""
-        if self.made:  # a load posts ~600,000 times on slots with nothing made yet
-            self.readings.clear()
-            for bucket in self.buckets.values():
-                bucket.part = None
-            self.made = False
+        """Drop what its buckets hit: a posting here changed, or a group's ids."""
+        if self.tests is not None:  # a load posts ~600,000 times on slots with nothing made yet
+            self.tests = None
+            self.joined.clear()
 
 
 @dataclass(slots=True, eq=False)
@@ -501,9 +496,18 @@ class _Postings:
             slot = slots_get(key)
             if slot is None:
                 continue
-            part = slot.readings.get(pbit << _SBITS | sbit) or slot.read(pbit, sbit)
-            if part is not _NO_PART:
-                parts.append(part)
+            tests = slot.tests
+            if tests is None:
+                tests = slot.prepare()
+            hit = None
+            for pmask, smask, part in tests:  # one to four
+                if pmask & pbit and smask & sbit:
+                    if hit is not None:
+                        hit = slot.join(pbit, sbit)
+                        break
+                    hit = part
+            if hit is not None:
+                parts.append(hit)
             if slot.phrases:
                 seconds.append((slot.phrases, pbit, sbit))
         if self._prefixes:
@@ -575,7 +579,7 @@ class _Postings:
     def _forget_readings(self) -> None:
         """Drop what each stem and prefix read with clitic bits hits (benchmarks: a start)."""
         for slot in self._slots.values():
-            slot.readings.clear()
+            slot.joined.clear()
         for prefix in self._prefixes.values():
             prefix.readings.clear()
 
