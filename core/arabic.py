@@ -183,6 +183,7 @@ def _proclitic_bits() -> dict[str, int]:
 
 PROCLITICS = _proclitic_bits()
 _PROCLITIC_MAX = max(map(len, PROCLITICS))
+_PROCLITIC_HEADS = frozenset(p[:length] for p in PROCLITICS for length in range(1, len(p) + 1))
 _FUTURE_INITIALS = "يتنا"  # imperfect prefixes a future س can precede
 
 # Suffix classes (bits). "E" is the set of attached pronouns (enclitics).
@@ -244,6 +245,7 @@ def _suffix_classes() -> dict[str, int]:
 
 SUFFIXES = _suffix_classes()
 _SUFFIX_MAX = max(map(len, SUFFIXES))
+_SUFFIX_TAILS = frozenset(s[-length:] for s in SUFFIXES for length in range(1, len(s) + 1))
 _MIN_STEM = 2  # no candidate stem is shorter than this
 
 NISBA_SUFFIXES = _NISBA = S_Y | S_YH | S_YA | S_NISBA_PL | S_Y_ENC | S_YT_ENC
@@ -300,7 +302,10 @@ def _proclitic_splits(norm: str) -> list[tuple[str, int]]:
     if not is_arabic_word(norm):
         return splits
     for length in range(1, min(_PROCLITIC_MAX, len(norm) - _MIN_STEM) + 1):
-        bit = PROCLITICS.get(norm[:length])
+        head = norm[:length]
+        if head not in _PROCLITIC_HEADS:  # no longer proclitic starts this way either
+            break
+        bit = PROCLITICS.get(head)
         if bit is None:
             continue
         core = norm[length:]
@@ -322,7 +327,10 @@ def _analyse(norm: str, splits: Iterable[tuple[str, int]]) -> list[tuple[str, in
     for core, pbit in splits:
         readings.append((core, pbit, S_NONE))
         for length in range(1, min(_SUFFIX_MAX, len(core) - _MIN_STEM) + 1):
-            sbit = SUFFIXES.get(core[-length:])
+            tail = core[-length:]
+            if tail not in _SUFFIX_TAILS:  # no longer suffix ends this way either
+                break
+            sbit = SUFFIXES.get(tail)
             if sbit is not None:
                 readings.append((core[:-length], pbit, sbit))
     return readings
