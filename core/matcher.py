@@ -147,10 +147,12 @@ class _WordHits:
     # phrases it may start: the phrase postings of its stems, with the bits of its reading
     seconds: tuple[tuple[dict[str, list[_PhrasePosting]], int, int], ...] = ()
     after: dict[str, _MaybeRun] | None = None  # memo of `_pair_hits`, if it has `seconds`
+    second: bool = False  # some reading of it is the second word of a posted phrase
 
 
 _NO_PART = _Part()
 _NO_HITS = _WordHits()
+_NO_HITS_SECOND = _WordHits(second=True)
 _IDS, _EXCLUDES = attrgetter("ids"), attrgetter("excludes")
 _IN_PLACE, _SECONDS, _PARTS = attrgetter("in_place"), attrgetter("seconds"), attrgetter("parts")
 
@@ -363,6 +365,9 @@ class _Postings:
         self._words: dict[tuple[str, str], _Word] = {}
         self._phrase_postings = 0
         self._excluded_phrase_postings = 0
+        # stem key → phrase postings with it as their second word: a text word that reads as
+        # none of them follows no phrase's first word, and its pairs are never looked up
+        self._second_keys: Counter[str] = Counter()
 
     def _slot(self, key: str) -> _Slot:
         """The slot of a stem key, created when missing."""
@@ -449,6 +454,9 @@ class _Postings:
             self._slot(key).phrases.setdefault(key2, []).append(posting)
             self._phrase_postings += 1
             self._excluded_phrase_postings += posting[-1].excluded
+            self._second_keys[key2] += 1
+            if self._second_keys[key2] == 1:  # the words that read as it may now follow one
+                self._forget_words(key2)
         entry.postings.append((kind, key, key2, posting))
 
     def _unpost(self, kind: str, key: str, key2: str, posting: tuple) -> None:
@@ -473,6 +481,9 @@ class _Postings:
                 del slot.phrases[key2]
             self._phrase_postings -= 1
             self._excluded_phrase_postings -= posting[-1].excluded
+            self._second_keys[key2] -= 1
+            if not self._second_keys[key2]:  # its words' flags may stay: they only cost a look
+                del self._second_keys[key2]
         self._drop_if_empty(key)
 
     def _drop_if_empty(self, key: str) -> None:
@@ -491,8 +502,10 @@ class _Postings:
         """What one normalized text word hits in the index (memoized until postings change)."""
         parts: list[_Part] = []
         seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
-        slots_get = self._slots.get
+        slots_get, second_keys, second = self._slots.get, self._second_keys, False
         for key, pbit, sbit in CANDIDATES[norm]:
+            if key in second_keys:
+                second = True
             slot = slots_get(key)
             if slot is None:
                 continue
@@ -513,11 +526,11 @@ class _Postings:
         if self._prefixes:
             self._add_prefix_parts(norm, parts)
         if parts or seconds:
-            hits = _WordHits(tuple(parts), _in_place_of(parts))
+            hits = _WordHits(tuple(parts), _in_place_of(parts), second=second)
             if seconds:
                 hits.seconds, hits.after = tuple(seconds), {}
         else:
-            hits = _NO_HITS
+            hits = _NO_HITS_SECOND if second else _NO_HITS
         self._remember_hits(norm, hits)
         return hits
 
@@ -590,17 +603,21 @@ class _Postings:
         else:
             self._forget_keys(((key, 0, 0),))
 
+    def _forget_words(self, key: str) -> None:
+        """Drop the memoized words that read as the stem key `key` (and their pairs)."""
+        readers = self._hit_words.pop(key, ())
+        for norm in (readers,) if isinstance(readers, str) else readers:
+            self._hits.pop(norm, None)
+
     def _forget_keys(self, keys: tuple[tuple[str, int, int], ...]) -> None:
         """Drop the memoized words that read as one of these stem keys (and their pairs): only
         they can hit what is posted there, so one new keyword leaves the rest of the memo warm."""
-        hits, slots = self._hits, self._slots
+        slots = self._slots
         for key, _, _ in keys:
             slot = slots.get(key)
             if slot is not None:
                 slot.forget()
-            readers = self._hit_words.pop(key, ())
-            for norm in (readers,) if isinstance(readers, str) else readers:
-                hits.pop(norm, None)
+            self._forget_words(key)
 
     def _forget_prefix(self, prefix: str) -> None:
         """Drop the memoized words with a core that starts with `prefix`, and what its proclitic
@@ -813,7 +830,8 @@ class MatchIndex(_Postings):
         )
         parts = list(chain.from_iterable(map(_PARTS, hits)))
         excluded = set(chain.from_iterable(map(_EXCLUDES, parts)))
-        scan = _Scan(starts, ends, hits, list(positions.values()), parts, [], [], [], excluded)
+        scan = _Scan(starts, ends, list(positions), hits, list(positions.values()), parts)
+        scan.excluded = excluded
         for found, found_at in compress(
             zip(hits, scan.positions, strict=True), map(_IN_PLACE, hits)
         ):
@@ -835,6 +853,7 @@ class MatchIndex(_Postings):
         following = norms[1:]
         following.append("")  # after the last word: starts nothing
         last = len(norms) - 1
+        hits_of = dict(zip(scan.words, scan.hits, strict=True))
         run_starts, runs = scan.run_starts, scan.runs
         for hits, found_at in compress(
             zip(scan.hits, scan.positions, strict=True), map(_SECONDS, scan.hits)
@@ -843,6 +862,9 @@ class MatchIndex(_Postings):
             for i in found_at:
                 run = after.get(following[i])
                 if run is None:
+                    then = hits_of.get(following[i])
+                    if then is None or not then.second:  # it follows no phrase's first word
+                        continue
                     run = self._pair_hits(hits, following[i])
                 if not run or (gaps[i] != " " and not _joins(gaps, norms, i)):
                     continue
@@ -868,13 +890,14 @@ class _Scan:
 
     starts: list[int]
     ends: list[int]
-    hits: list[_WordHits]  # per distinct word of the text, what it hits
+    words: list[str]  # the distinct normalized words of the text
+    hits: list[_WordHits]  # per distinct word, what it hits
     positions: list[list[int]]  # per distinct word, where it occurs
     parts: list[_Part]  # the parts of all `hits`
-    run_starts: list[int]  # where each of `runs` starts
-    runs: list[_RunHits]  # joined runs of words that start a phrase
-    phrases: list[tuple[int, list[Span]]]  # other phrases found: (entry id, [span])
-    excluded: set[int]  # entry ids with an excluded term present
+    run_starts: list[int] = field(default_factory=list)  # where each of `runs` starts
+    runs: list[_RunHits] = field(default_factory=list)  # joined runs of words starting phrases
+    phrases: list[tuple[int, list[Span]]] = field(default_factory=list)  # others: (id, [span])
+    excluded: set[int] = field(default_factory=set)  # entry ids with an excluded term present
 
     def found(self, term: _Term, span: Span) -> None:
         """Record a phrase (or in-place term) found at `span`."""
