@@ -20,9 +20,10 @@ Each distinct query has a small integer id while it is indexed (`entry_id`, `key
   it, and each run's memo of the word after it, so a longer phrase is followed word by word.
 - A stem's slot files its groups and terms in buckets by their clitic masks (one to four a
   slot, however many terms: a common stem holds 255). What a bucket hits (a `_Part`: ids it
-  makes match or excludes, phrases to check in place) is made once (`prepare`, after a load),
-  and what the stem read with a word's clitic bits hits is memoized on the slot: a word the
-  index has never met costs a few lookups, not a walk of the stem's terms.
+  makes match or excludes, phrases to check in place) is made once (`prepare`, after a load)
+  and kept beside its masks: a word the index has never met tests those in place, not the
+  stem's terms one by one.
+- A word pair is looked up only when the second word reads as some phrase's second stem.
 - What each distinct text word hits (its parts, the phrases it may start), and what it starts
   with each word that followed it, are memoized per index. A new or removed distinct query
   forgets only the words that read as one of its stem keys (or start with one of its
