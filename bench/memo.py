@@ -3,10 +3,16 @@
 Setup: 10,000 subscriptions of EASC words (single words, two-word phrases, prefixes and
 alternatives, drawn with a fixed seed) in one index; 1,000 articles of 15-40 EASC sentences
 (../shared/data/easc, beside the clone), each matched once (`matched_ids`, what SubscriptionBook.match runs), as a
-cycle does. The same articles go through two variants, in one process, twice each in turns:
+cycle does. The same articles go through these variants, in one process, twice each in turns:
   all memos          the index as the bot runs it;
   no word memo       what each text word hits (and the word pairs under it) forgotten after
-                     every article: each article starts cold.
+                     every article: each article starts cold;
+  small, generations the memos held to SMALL words a generation (the matcher's, and
+                     core.arabic's twice that), far below the cycle's ~18,000 distinct words,
+                     as a big bot's vocabulary outgrows 50,000 and 100,000: a full memo becomes
+                     the generation before, and a word read again moves back (issue #30);
+  small, whole       the same limits, the generation before dropped after each article: what
+                     a full memo did before, clear itself whole.
 Figures: total seconds for the 1,000 articles, per-article p50/p99 in ms, against `all memos`.
 (A third layer, each keyword word's memo of the text words it accepts, was measured here in
 three alternating runs: 0.99-1.71 s per cycle with it, 1.03-1.65 s without, no difference
@@ -28,11 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.shared import EASC as SHARED_EASC  # noqa: E402
 from bench.shared import require_shared  # noqa: E402
+from core import arabic  # noqa: E402
 from core.matcher import MatchIndex  # noqa: E402
 from core.query import QueryError, parse_stored  # noqa: E402
 
 EASC = SHARED_EASC / "Articles"
 SUBSCRIPTIONS, ARTICLES, SEED = 10_000, 1_000, 16
+SMALL = 2_000  # memoized words a generation in the small variants
+WORD_MEMOS = (arabic.WORD_NORMS, arabic.CANDIDATES, arabic.CORES)
 
 
 def sentences() -> list[str]:
@@ -61,8 +70,8 @@ def keywords(pool: list[str], rng: random.Random) -> list[str]:
     return raws
 
 
-def build(raws: list[str]) -> MatchIndex:
-    index = MatchIndex()
+def build(raws: list[str], hit_limit: int | None = None) -> MatchIndex:
+    index = MatchIndex() if hit_limit is None else MatchIndex(hit_limit=hit_limit)
     for sub_id, raw in enumerate(raws):
         try:
             index.add(sub_id, parse_stored(raw))
@@ -71,14 +80,24 @@ def build(raws: list[str]) -> MatchIndex:
     return index
 
 
-def run(index: MatchIndex, articles: list[str], *, word_memo: bool) -> list[float]:
+def run(index: MatchIndex, articles: list[str], *, variant: str) -> list[float]:
+    for memo in WORD_MEMOS:
+        memo.clear()
+        memo.limit = 2 * SMALL if variant.startswith("small") else arabic._CACHE_LIMIT  # noqa: SLF001
     times = []
     for text in articles:
         started = time.perf_counter()
         index.matched_ids(text)
         times.append(time.perf_counter() - started)
-        if not word_memo:
+        if variant == "no word memo":
             index._forget_hits()  # noqa: SLF001 (what is measured: the memo's worth)
+        elif variant == "small, whole":  # noqa: SLF001 (the policy before, for comparison)
+            index._memo.older_hits.clear()  # noqa: SLF001
+            index._memo.older_readers.clear()  # noqa: SLF001
+            for memo in WORD_MEMOS:
+                memo.older.clear()
+    for memo in WORD_MEMOS:
+        memo.limit = arabic._CACHE_LIMIT  # noqa: SLF001
     return times
 
 
@@ -88,12 +107,17 @@ def main() -> None:
     pool = sentences()
     articles = [" ".join(rng.sample(pool, rng.randint(15, 40))) for _ in range(ARTICLES)]
     raws = keywords(pool, rng)
-    variants = {"all memos": True, "no word memo": False}
+    variants = {
+        "all memos": None,
+        "no word memo": None,
+        "small, generations": SMALL,
+        "small, whole": SMALL,
+    }
     results: dict[str, list[list[float]]] = {name: [] for name in variants}
     for _ in range(2):
-        for name, word_memo in variants.items():
-            index = build(raws)  # fresh memos: the cycle starts as a running bot's would
-            results[name].append(run(index, articles, word_memo=word_memo))
+        for name, hit_limit in variants.items():
+            index = build(raws, hit_limit)  # fresh memos: the cycle starts as a bot's would
+            results[name].append(run(index, articles, variant=name))
     print(f"{len(index)} subscriptions ({index.distinct_queries} distinct), {ARTICLES} articles")
     base = min(sum(t) for t in results["all memos"])
     for name, runs in results.items():
@@ -102,7 +126,7 @@ def main() -> None:
         p50 = statistics.median(best) * 1000
         p99 = statistics.quantiles(best, n=100)[98] * 1000
         print(
-            f"{name:16s} {total:6.2f} s per cycle ({total / base:4.2f}x all memos)  "
+            f"{name:18s} {total:6.2f} s per cycle ({total / base:4.2f}x all memos)  "
             f"p50 {p50:5.2f} ms  p99 {p99:5.2f} ms"
         )
 

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from itertools import accumulate
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 _ARABIC_BLOCKS = (
     (0x0600, 0x06FF),
@@ -97,9 +97,8 @@ def _build_table() -> dict[int, str | None]:
 
 
 _TABLE = _build_table()
-_CACHE_LIMIT = (
-    100_000  # entries per memo dict; cleared whole when full (news vocabulary is Zipfian)
-)
+_V = TypeVar("_V")
+_CACHE_LIMIT = 100_000  # entries per memo generation (see _Memo)
 
 
 def normalize(text: str) -> str:
@@ -115,15 +114,43 @@ class Token(NamedTuple):
     end: int
 
 
-class _WordNorms(dict[str, str]):
+class _Memo(dict[str, _V]):
+    """A memo of words that forgets a generation at a time. When full, what it holds becomes its
+    older generation and it starts afresh; a word asked again moves back without being made
+    again. News vocabulary is Zipfian: the words most articles use stay, the rest age out, and
+    the articles after a rotation do not all meet an empty memo."""
+
+    def __init__(self, limit: int = _CACHE_LIMIT) -> None:
+        super().__init__()
+        self.limit = limit
+        self.older: dict[str, _V] = {}
+
+    def __missing__(self, key: str) -> _V:
+        value = self.older.pop(key, None)
+        if value is None:
+            value = self.make(key)
+        if len(self) >= self.limit:
+            self.older = dict(self)
+            dict.clear(self)
+        self[key] = value
+        return value
+
+    def make(self, key: str) -> _V:
+        """The value of a key met for the first time."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Forget both generations."""
+        self.older.clear()
+        super().clear()
+
+
+class _WordNorms(_Memo[str]):
     """Memo of raw word → normalized word (ligatures such as ﷺ expand to several words: glued)."""
 
-    def __missing__(self, word: str) -> str:
-        norm = normalize(word).replace(" ", "")
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        self[word] = norm
-        return norm
+    def make(self, key: str) -> str:
+        """The normalized word."""
+        return normalize(key).replace(" ", "")
 
 
 WORD_NORMS = _WordNorms()
@@ -266,30 +293,21 @@ _FEMININE_T = S_AT | S_AT_ENC | S_T_ENC | S_T_DUAL
 _NISBA_FORMS = S_NONE | S_H | S_PLURAL | S_AT | S_A  # on the nisba of an ا-final name: سوري، سورية
 
 
-class _Candidates(dict[str, tuple[tuple[str, int, int], ...]]):
+class _Candidates(_Memo[tuple[tuple[str, int, int], ...]]):
     """Memo of normalized word → (stem, proclitic bit, suffix bit) analyses. It fills CORES on
     the way (the same proclitic splits): the matcher asks both of each word it first meets."""
 
-    def __missing__(self, norm: str) -> tuple[tuple[str, int, int], ...]:
-        splits = CORES.get(norm)
-        if splits is None:
-            splits = CORES[norm]
-        result = tuple(_analyse(norm, splits))
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        self[norm] = result
-        return result
+    def make(self, key: str) -> tuple[tuple[str, int, int], ...]:
+        """The word's analyses."""
+        return tuple(_analyse(key, CORES[key]))
 
 
-class _Cores(dict[str, tuple[tuple[str, int], ...]]):
+class _Cores(_Memo[tuple[tuple[str, int], ...]]):
     """Memo of normalized word → (core without proclitics, proclitic bit), for prefix keywords."""
 
-    def __missing__(self, norm: str) -> tuple[tuple[str, int], ...]:
-        result = tuple(_proclitic_splits(norm))
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        self[norm] = result
-        return result
+    def make(self, key: str) -> tuple[tuple[str, int], ...]:
+        """The word's proclitic splits."""
+        return tuple(_proclitic_splits(key))
 
 
 def _proclitic_splits(norm: str) -> list[tuple[str, int]]:

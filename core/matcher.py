@@ -60,7 +60,7 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
 _MaybeRun: TypeAlias = "_RunHits | Literal[False]"  # False in a memo: the run starts nothing
-_HIT_CACHE_LIMIT = 50_000  # memoized text words per index; cleared whole when full
+_HIT_CACHE_LIMIT = 50_000  # memoized text words per index and generation (see `_WordMemo`)
 _WORD_CACHE_LIMIT = 100_000  # compiled keyword words per index (a million keywords use ~60,000)
 _ID_BLOCK = 1_024  # entry ids made at once
 _SEEN_CACHE_LIMIT = 1_000  # memoized text words after a text word (its phrase runs)
@@ -343,12 +343,68 @@ def _merged(spans: list[Span]) -> list[Span]:
     return merged
 
 
+class _WordMemo:
+    """What each distinct text word hits, with the stem keys each reads as (what a change at a
+    key forgets), kept in two generations: a full memo becomes the one before, and a word read
+    again moves back. The words most articles use stay; the articles after a rotation do not all
+    meet an empty memo, as they did when a full memo cleared itself whole."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.hits: dict[str, _WordHits] = {}
+        # stem key → the memoized words that read as it (one word, most often)
+        self.readers: dict[str, str | set[str]] = {}
+        self.older_hits: dict[str, _WordHits] = {}  # the generation before, as `hits`
+        self.older_readers: dict[str, str | set[str]] = {}
+
+    def moved_back(self, norm: str) -> _WordHits | None:
+        """What a word of the generation before hits, moved back; None when it is not there."""
+        hits = self.older_hits.pop(norm, None)
+        if hits is not None:
+            self.remember(norm, hits)
+        return hits
+
+    def remember(self, norm: str, hits: _WordHits) -> None:
+        """Memoize what a word hits, and under each stem key it reads as."""
+        if len(self.hits) >= self.limit:
+            self.older_hits, self.older_readers = self.hits, self.readers
+            self.hits, self.readers = {}, {}
+        self.hits[norm] = hits
+        readers_of = self.readers
+        for key, _, _ in CANDIDATES[norm]:
+            readers = readers_of.get(key)
+            if readers is None:
+                readers_of[key] = norm
+            elif isinstance(readers, set):
+                readers.add(norm)
+            elif readers != norm:
+                readers_of[key] = {readers, norm}
+
+    def forget(self, key: str) -> None:
+        """Drop the words that read as the stem key `key` (and their pairs), in both generations."""
+        for hits, readers_of in ((self.hits, self.readers), (self.older_hits, self.older_readers)):
+            readers = readers_of.pop(key, ())
+            for norm in (readers,) if isinstance(readers, str) else readers:
+                hits.pop(norm, None)
+
+    def forget_prefix(self, prefix: str) -> None:
+        """Drop the words with a core that starts with `prefix`, in both generations."""
+        for hits in (self.hits, self.older_hits):
+            for norm in [w for w in hits if any(c.startswith(prefix) for c, _ in CORES[w])]:
+                del hits[norm]
+
+    def clear(self) -> None:
+        """Drop every word, in both generations."""
+        for memo in (self.hits, self.readers, self.older_hits, self.older_readers):
+            memo.clear()
+
+
 class _Postings:
     """The inverted index of the distinct queries (stem slots with their groups, terms and
     phrases; prefixes), and what each text word hits in it, memoized until the postings change.
     MatchIndex keeps the queries and subscriptions, and reads texts against it."""
 
-    def __init__(self) -> None:
+    def __init__(self, hit_limit: int = _HIT_CACHE_LIMIT) -> None:
         self._slots: dict[str, _Slot] = {}
         self._prefixes: dict[str, _Prefix] = {}
         self._prefix_lengths: Counter[int] = Counter()
@@ -357,10 +413,7 @@ class _Postings:
         # starts with no prefix (None until first needed after a prefix came or went)
         self._prefix_heads: set[str] | None = None
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
-        self._hits: dict[str, _WordHits] = {}  # text word → what it hits; forgotten on changes
-        # stem key → the memoized text words that read as it (one word, most often): what a
-        # change at that key forgets
-        self._hit_words: dict[str, str | set[str]] = {}
+        self._memo = _WordMemo(hit_limit)  # what each text word hits; forgotten on changes
         # (text, mode) → its compiled word, shared by every query that has it (never changed once
         # compiled): keywords repeat words, and compiling one costs ~40 µs
         self._words: dict[tuple[str, str], _Word] = {}
@@ -457,7 +510,7 @@ class _Postings:
             self._excluded_phrase_postings += posting[-1].excluded
             self._second_keys[key2] += 1
             if self._second_keys[key2] == 1:  # the words that read as it may now follow one
-                self._forget_words(key2)
+                self._memo.forget(key2)
         entry.postings.append((kind, key, key2, posting))
 
     def _unpost(self, kind: str, key: str, key2: str, posting: tuple) -> None:
@@ -501,6 +554,9 @@ class _Postings:
 
     def _word_hits(self, norm: str) -> _WordHits:
         """What one normalized text word hits in the index (memoized until postings change)."""
+        older = self._memo.moved_back(norm)
+        if older is not None:
+            return older
         parts: list[_Part] = []
         seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
         slots_get, second_keys, second = self._slots.get, self._second_keys, False
@@ -532,7 +588,7 @@ class _Postings:
                 hits.seconds, hits.after = tuple(seconds), {}
         else:
             hits = _NO_HITS_SECOND if second else _NO_HITS
-        self._remember_hits(norm, hits)
+        self._memo.remember(norm, hits)
         return hits
 
     def _add_prefix_parts(self, norm: str, parts: list[_Part]) -> None:
@@ -553,21 +609,6 @@ class _Postings:
                     if part is not _NO_PART:
                         parts.append(part)
 
-    def _remember_hits(self, norm: str, hits: _WordHits) -> None:
-        """Memoize what a word hits, and under each stem key it reads as (what forgets it)."""
-        if len(self._hits) >= _HIT_CACHE_LIMIT:
-            self._forget_hits()
-        self._hits[norm] = hits
-        hit_words = self._hit_words
-        for key, _, _ in CANDIDATES[norm]:
-            readers = hit_words.get(key)
-            if readers is None:
-                hit_words[key] = norm
-            elif isinstance(readers, set):
-                readers.add(norm)
-            elif readers != norm:
-                hit_words[key] = {readers, norm}
-
     def _pair_hits(self, hits: _WordHits, following: str) -> _MaybeRun:
         """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
         after = hits.after
@@ -587,8 +628,7 @@ class _Postings:
 
     def _forget_hits(self) -> None:
         """Drop every memoized word (and with them their pairs)."""
-        self._hits.clear()
-        self._hit_words.clear()
+        self._memo.clear()
 
     def _forget_readings(self) -> None:
         """Drop what each stem and prefix read with clitic bits hits (benchmarks: a start)."""
@@ -604,12 +644,6 @@ class _Postings:
         else:
             self._forget_keys(((key, 0, 0),))
 
-    def _forget_words(self, key: str) -> None:
-        """Drop the memoized words that read as the stem key `key` (and their pairs)."""
-        readers = self._hit_words.pop(key, ())
-        for norm in (readers,) if isinstance(readers, str) else readers:
-            self._hits.pop(norm, None)
-
     def _forget_keys(self, keys: tuple[tuple[str, int, int], ...]) -> None:
         """Drop the memoized words that read as one of these stem keys (and their pairs): only
         they can hit what is posted there, so one new keyword leaves the rest of the memo warm."""
@@ -618,7 +652,7 @@ class _Postings:
             slot = slots.get(key)
             if slot is not None:
                 slot.forget()
-            self._forget_words(key)
+            self._memo.forget(key)
 
     def _forget_prefix(self, prefix: str) -> None:
         """Drop the memoized words with a core that starts with `prefix`, and what its proclitic
@@ -626,16 +660,14 @@ class _Postings:
         found = self._prefixes.get(prefix)
         if found is not None:
             found.readings.clear()
-        hits = self._hits
-        for norm in [w for w in hits if any(c.startswith(prefix) for c, _ in CORES[w])]:
-            del hits[norm]
+        self._memo.forget_prefix(prefix)
 
 
 class MatchIndex(_Postings):
     """All subscriptions' queries in one index, matched per distinct query (see `match_keys`)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, hit_limit: int = _HIT_CACHE_LIMIT) -> None:
+        super().__init__(hit_limit)
         self._entries: dict[str, _Entry] = {}
         self._keys: list[str] = []  # entry id → query key; "" while the id is free
         self._free_ids: list[int] = []
@@ -820,7 +852,7 @@ class MatchIndex(_Postings):
             else:
                 found_at.append(i)
         positions.pop("", None)
-        memoized = list(map(self._hits.get, positions))
+        memoized = list(map(self._memo.hits.get, positions))
         hits = (
             [
                 found or self._word_hits(norm)

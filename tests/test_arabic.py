@@ -9,6 +9,7 @@ from core.arabic import (
     P_CLITIC,
     P_NONE,
     Token,
+    _Memo,
     is_arabic,
     normalize,
     stem_rules,
@@ -115,3 +116,34 @@ def test_stem_rules_short_stems() -> None:
     assert allah[0] == "له"
     assert allah[1] == P_ARTICLE
     assert stem_rules("isis") == [("isis", P_NONE, 1)]
+
+
+class _CountingMemo(_Memo[str]):
+    """A memo of upper-cased words that counts what it makes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.made: list[str] = []
+
+    def make(self, key: str) -> str:
+        self.made.append(key)
+        return key.upper()
+
+
+def test_a_full_memo_keeps_what_it_held_a_generation_longer():
+    memo = _CountingMemo(limit=2)
+    assert [memo[w] for w in ("a", "b", "c")] == ["A", "B", "C"]  # "c" starts a new generation
+    assert memo["a"] == "A"  # from the generation before: moved back, not made again
+    assert memo.made == ["a", "b", "c"]
+    assert memo["d"] == "D"  # full again: "c" and "a" become the older generation, "b" goes
+    assert memo["b"] == "B"  # dropped: made again
+    assert memo["c"] == "C"  # moved back
+    assert memo.made == ["a", "b", "c", "d", "b"]
+
+
+def test_clearing_a_memo_forgets_both_generations():
+    memo = _CountingMemo(limit=1)
+    memo["a"], memo["b"]  # noqa: B018  "a" is in the older generation now
+    memo.clear()
+    assert memo["a"] == "A"
+    assert memo.made == ["a", "b", "a"]
