@@ -417,10 +417,10 @@ class _Postings:
         # (text, mode) → its compiled word, shared by every query that has it (never changed once
         # compiled): keywords repeat words, and compiling one costs ~40 µs
         self._words: dict[tuple[str, str], _Word] = {}
-        self._phrase_postings = 0
         self._excluded_phrase_postings = 0
-        # stem key → phrase postings with it as their second word: a text word that reads as
-        # none of them follows no phrase's first word, and its pairs are never looked up
+        # stem key → phrase postings with it as their second word (none: no phrase posted): a
+        # text word that reads as none of them follows no phrase's first word, and its pairs are
+        # never looked up
         self._second_keys: Counter[str] = Counter()
 
     def _slot(self, key: str) -> _Slot:
@@ -506,7 +506,6 @@ class _Postings:
             self._slot(key).bucket(pmask, smask).terms.append(term)
         else:
             self._slot(key).phrases.setdefault(key2, []).append(posting)
-            self._phrase_postings += 1
             self._excluded_phrase_postings += posting[-1].excluded
             self._second_keys[key2] += 1
             if self._second_keys[key2] == 1:  # the words that read as it may now follow one
@@ -533,7 +532,6 @@ class _Postings:
             phrase_postings.remove(posting)
             if not phrase_postings:
                 del slot.phrases[key2]
-            self._phrase_postings -= 1
             self._excluded_phrase_postings -= posting[-1].excluded
             self._second_keys[key2] -= 1
             if not self._second_keys[key2]:  # its words' flags may stay: they only cost a look
@@ -593,12 +591,12 @@ class _Postings:
 
     def _add_prefix_parts(self, norm: str, parts: list[_Part]) -> None:
         """Add what one normalized text word hits through the prefixes its cores start with."""
-        heads = self._prefix_heads
+        shortest, heads = self._lengths[0], self._prefix_heads
         if heads is None:  # a prefix came or went
-            heads = self._prefix_heads = {key[: self._lengths[0]] for key in self._prefixes}
+            heads = self._prefix_heads = {key[:shortest] for key in self._prefixes}
         prefixes_get = self._prefixes.get
         for core, pbit in CORES[norm]:
-            if core[: self._lengths[0]] not in heads:
+            if core[:shortest] not in heads:
                 continue
             for length in self._lengths:
                 if length > len(core):
@@ -873,7 +871,7 @@ class MatchIndex(_Postings):
                 for i in found_at:
                     if _words_follow(term.words, norms, gaps, i, 1):
                         scan.found(term, (starts[i], ends[i + size]))
-        if self._phrase_postings:
+        if self._second_keys:
             self._scan_runs(norms, gaps, scan)
         return scan
 
