@@ -192,6 +192,8 @@ P_ARTICLE = 4  # any combination that contains the article: ال وال بال �
 P_FUTURE = 8  # future س (with و/ف) before an imperfect verb
 P_KAF = 16  # bare ك "like, as": only on stems of 4+ letters (كامنة is not ك + أمن + ة); وك فك are P_CLITIC
 
+PROCLITIC_BITS = (P_NONE, P_CLITIC, P_ARTICLE, P_FUTURE, P_KAF)  # a reading has one of them
+
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ك", "ل")
 
@@ -231,6 +233,8 @@ S_PLURAL = 1 << 13  # ان ين ون
 S_W_ENC = 1 << 14  # و alone or + enclitic (construct plural: معلمو، معلموها)
 S_T_ENC = 1 << 15  # ت + enclitic (وزيرتها, حكومتها)
 S_T_DUAL = 1 << 16  # تان تين تا, تا/تي + enclitic (مملكتاه، مملكتيه)
+
+SUFFIX_BITS = tuple(1 << bit for bit in range(17))  # a reading has one of them
 
 _ENCLITICS = ("ها", "هم", "هن", "هما", "ك", "كم", "كن", "كما", "نا", "ني")
 _ENCLITICS_HY = (*_ENCLITICS, "ه", "ي")
@@ -330,9 +334,13 @@ def _proclitic_splits(norm: str) -> list[tuple[str, int]]:
         if bit == P_FUTURE and core[0] not in _FUTURE_INITIALS:
             continue
         splits.append((core, bit))
-    for core, bit in splits[:]:
-        if bit != P_FUTURE and core.startswith("ال") and len(core) >= 5:
-            splits.append((core[2:], P_ARTICLE))
+    if "ال" not in norm[: _PROCLITIC_MAX + 2]:  # no core starts with it: most words
+        return splits
+    splits += [
+        (core[2:], P_ARTICLE)
+        for core, bit in splits
+        if bit != P_FUTURE and core.startswith("ال") and len(core) >= 5
+    ]
     return list(dict.fromkeys(splits))
 
 
@@ -341,17 +349,29 @@ def _analyse(norm: str, splits: Iterable[tuple[str, int]]) -> list[tuple[str, in
     splits (`_proclitic_splits`)."""
     if not is_arabic_word(norm):
         return [(norm, P_NONE, S_NONE)]
+    tails = _suffix_cuts(norm)  # every core ends as the word does: its suffixes, read once
     readings: list[tuple[str, int, int]] = []
     for core, pbit in splits:
         readings.append((core, pbit, S_NONE))
-        for length in range(1, min(_SUFFIX_MAX, len(core) - _MIN_STEM) + 1):
-            tail = core[-length:]
-            if tail not in _SUFFIX_TAILS:  # no longer suffix ends this way either
+        longest = len(core) - _MIN_STEM
+        for length, sbit in tails:
+            if length > longest:
                 break
-            sbit = SUFFIXES.get(tail)
-            if sbit is not None:
-                readings.append((core[:-length], pbit, sbit))
+            readings.append((core[:-length], pbit, sbit))
     return readings
+
+
+def _suffix_cuts(norm: str) -> list[tuple[int, int]]:
+    """(length, suffix bit) of each suffix the word ends with, shortest first."""
+    cuts: list[tuple[int, int]] = []
+    for length in range(1, min(_SUFFIX_MAX, len(norm) - _MIN_STEM) + 1):
+        tail = norm[-length:]
+        if tail not in _SUFFIX_TAILS:  # no longer suffix ends this way either
+            break
+        sbit = SUFFIXES.get(tail)
+        if sbit is not None:
+            cuts.append((length, sbit))
+    return cuts
 
 
 CANDIDATES = _Candidates()
