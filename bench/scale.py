@@ -323,11 +323,11 @@ def decisions(
 
 
 def forget_every_memo(index) -> None:  # noqa: ANN001
-    """Empty what the index and core.arabic memoize of text words, as a start leaves them (the
-    index's prepared stems stay: a start prepares them). ROUTE_FIRST does the same by hand: it
-    runs against the code before too."""
+    """Empty what the index and core.arabic memoize of text words, as a start leaves them (what
+    the index's stems and prefixes hit stays made: a start makes it, `prepare` remakes what a
+    change forgot). ROUTE_FIRST does the same by hand: it runs against the code before too."""
     index._forget_hits()  # noqa: SLF001
-    index._forget_readings()  # noqa: SLF001
+    index.prepare()
     for memo in (arabic.CANDIDATES, arabic.CORES, arabic.WORD_NORMS):
         memo.clear()
 

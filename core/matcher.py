@@ -47,11 +47,19 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain, compress
+from itertools import chain, compress, product
 from operator import attrgetter
 from typing import Literal, TypeAlias, TypeVar, cast
 
-from core.arabic import CANDIDATES, CORES, WORD_NORMS, prefix_rules, split_words
+from core.arabic import (
+    CANDIDATES,
+    CORES,
+    PROCLITIC_BITS,
+    SUFFIX_BITS,
+    WORD_NORMS,
+    prefix_rules,
+    split_words,
+)
 from core.forms import word_rules
 from core.query import Query, Term
 
@@ -64,7 +72,7 @@ _HIT_CACHE_LIMIT = 50_000  # memoized text words per index and generation (see `
 _WORD_CACHE_LIMIT = 100_000  # compiled keyword words per index (a million keywords use ~60,000)
 _ID_BLOCK = 1_024  # entry ids made at once
 _SEEN_CACHE_LIMIT = 1_000  # memoized text words after a text word (its phrase runs)
-_SBITS = 17  # suffix bits (core.arabic S_*) below the proclitic bit in a reading's key
+_SBITS = len(SUFFIX_BITS)  # below the proclitic bit in a reading's key
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
 # other punctuation (، . : ؛ ( …) ends the phrase, so a title and its text never join.
@@ -148,12 +156,12 @@ class _WordHits:
     # phrases it may start: the phrase postings of its stems, with the bits of its reading
     seconds: tuple[tuple[dict[str, list[_PhrasePosting]], int, int], ...] = ()
     after: dict[str, _MaybeRun] | None = None  # memo of `_pair_hits`, if it has `seconds`
-    second: bool = False  # some reading of it is the second word of a posted phrase
+    # its readings whose stem is the second word of some posted phrase (none: it follows none)
+    follows: tuple[tuple[str, int, int], ...] = ()
 
 
 _NO_PART = _Part()
 _NO_HITS = _WordHits()
-_NO_HITS_SECOND = _WordHits(second=True)
 _IDS, _EXCLUDES = attrgetter("ids"), attrgetter("excludes")
 _IN_PLACE, _SECONDS, _PARTS = attrgetter("in_place"), attrgetter("seconds"), attrgetter("parts")
 
@@ -217,6 +225,7 @@ class _Slot:
 
     buckets: dict[tuple[int, int], _Bucket] = field(default_factory=dict)  # by (pmask, smask)
     phrases: dict[str, list[_PhrasePosting]] = field(default_factory=dict)
+    follows: int = 0  # phrase postings with this stem as their second word
     # each bucket's masks and what it hits: a reading whose bits one bucket allows hits its part
     # (None until made again after a change)
     tests: tuple[_Test, ...] | None = None
@@ -224,15 +233,26 @@ class _Slot:
     joined: dict[int, _Part] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.buckets or self.phrases)
+        return bool(self.buckets or self.phrases or self.follows)
 
     def prepare(self) -> tuple[_Test, ...]:
-        """Make each bucket's test now (see MatchIndex.prepare); return them."""
-        self.tests = tuple(
+        """Make each bucket's test now, and the part of each reading several allow (see
+        MatchIndex.prepare); return the tests."""
+        tests = self.tests = tuple(
             (pmask, smask, _part_of(_ids_of(bucket.groups), bucket.terms))
             for (pmask, smask), bucket in self.buckets.items()
         )
-        return self.tests
+        if len(tests) > 1:
+            shared: dict[tuple[int, ...], _Part] = {}  # by the ids of the parts joined
+            for pbit, sbit in product(PROCLITIC_BITS, SUFFIX_BITS):
+                allowed = [part for pmask, smask, part in tests if pmask & pbit and smask & sbit]
+                if len(allowed) > 1:
+                    key = tuple(map(id, allowed))
+                    found = shared.get(key)
+                    if found is None:
+                        found = shared[key] = _joined(allowed)
+                    self.joined[pbit << _SBITS | sbit] = found
+        return tests
 
     def bucket(self, pmask: int, smask: int) -> _Bucket:
         """The bucket of these masks, created when missing."""
@@ -274,6 +294,11 @@ class _Prefix:
 
     terms: list[tuple[int, _Term]] = field(default_factory=list)
     readings: dict[int, _Part] = field(default_factory=dict)
+
+    def prepare(self) -> None:
+        """Make what each proclitic bit hits now (see MatchIndex.prepare)."""
+        for pbit in PROCLITIC_BITS:
+            self.read(pbit)
 
     def read(self, pbit: int) -> _Part:
         """What a word whose core starts with this prefix, after these proclitics, hits here."""
@@ -417,11 +442,8 @@ class _Postings:
         # (text, mode) → its compiled word, shared by every query that has it (never changed once
         # compiled): keywords repeat words, and compiling one costs ~40 µs
         self._words: dict[tuple[str, str], _Word] = {}
+        self._phrase_postings = 0
         self._excluded_phrase_postings = 0
-        # stem key → phrase postings with it as their second word (none: no phrase posted): a
-        # text word that reads as none of them follows no phrase's first word, and its pairs are
-        # never looked up
-        self._second_keys: Counter[str] = Counter()
 
     def _slot(self, key: str) -> _Slot:
         """The slot of a stem key, created when missing."""
@@ -506,9 +528,11 @@ class _Postings:
             self._slot(key).bucket(pmask, smask).terms.append(term)
         else:
             self._slot(key).phrases.setdefault(key2, []).append(posting)
+            self._phrase_postings += 1
             self._excluded_phrase_postings += posting[-1].excluded
-            self._second_keys[key2] += 1
-            if self._second_keys[key2] == 1:  # the words that read as it may now follow one
+            second = self._slot(key2)
+            second.follows += 1
+            if second.follows == 1:  # the words that read as it may now follow one
                 self._memo.forget(key2)
         entry.postings.append((kind, key, key2, posting))
 
@@ -532,15 +556,16 @@ class _Postings:
             phrase_postings.remove(posting)
             if not phrase_postings:
                 del slot.phrases[key2]
+            self._phrase_postings -= 1
             self._excluded_phrase_postings -= posting[-1].excluded
-            self._second_keys[key2] -= 1
-            if not self._second_keys[key2]:  # its words' flags may stay: they only cost a look
-                del self._second_keys[key2]
+            self._slots[key2].follows -= 1  # its words' `follows` may stay: they only cost a look
+            self._drop_if_empty(key2)
         self._drop_if_empty(key)
 
     def _drop_if_empty(self, key: str) -> None:
-        """Delete a slot that no longer holds anything."""
-        if not self._slots[key]:
+        """Delete a slot that no longer holds anything (if it is still there)."""
+        slot = self._slots.get(key)
+        if slot is not None and not slot:
             del self._slots[key]
 
     def _count_prefix_length(self, length: int, delta: int) -> None:
@@ -557,13 +582,15 @@ class _Postings:
             return older
         parts: list[_Part] = []
         seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
-        slots_get, second_keys, second = self._slots.get, self._second_keys, False
-        for key, pbit, sbit in CANDIDATES[norm]:
-            if key in second_keys:
-                second = True
+        follows: list[tuple[str, int, int]] = []
+        slots_get = self._slots.get
+        for reading in CANDIDATES[norm]:
+            key, pbit, sbit = reading
             slot = slots_get(key)
             if slot is None:
                 continue
+            if slot.follows:
+                follows.append(reading)
             tests = slot.tests
             if tests is None:
                 tests = slot.prepare()
@@ -580,12 +607,12 @@ class _Postings:
                 seconds.append((slot.phrases, pbit, sbit))
         if self._prefixes:
             self._add_prefix_parts(norm, parts)
-        if parts or seconds:
-            hits = _WordHits(tuple(parts), _in_place_of(parts), second=second)
+        if parts or seconds or follows:
+            hits = _WordHits(tuple(parts), _in_place_of(parts), follows=tuple(follows))
             if seconds:
                 hits.seconds, hits.after = tuple(seconds), {}
         else:
-            hits = _NO_HITS_SECOND if second else _NO_HITS
+            hits = _NO_HITS
         self._memo.remember(norm, hits)
         return hits
 
@@ -607,15 +634,15 @@ class _Postings:
                     if part is not _NO_PART:
                         parts.append(part)
 
-    def _pair_hits(self, hits: _WordHits, following: str) -> _MaybeRun:
-        """The run of a text word (its `hits`) and `following`: the phrases it starts (memoized)."""
+    def _pair_hits(self, hits: _WordHits, following: str, then: _WordHits) -> _MaybeRun:
+        """The run of a text word (its `hits`) and `following` (its `then`): the phrases it
+        starts (memoized)."""
         after = hits.after
         if after is None:  # starts no phrase
             return False
         phrases: dict[_Term, None] = {}
-        readings = CANDIDATES[following] if following else ()
         for by_second, pbit, sbit in hits.seconds:
-            for key2, pbit2, sbit2 in readings:
+            for key2, pbit2, sbit2 in then.follows:
                 postings = by_second.get(key2)
                 if postings is None:
                     continue
@@ -627,13 +654,6 @@ class _Postings:
     def _forget_hits(self) -> None:
         """Drop every memoized word (and with them their pairs)."""
         self._memo.clear()
-
-    def _forget_readings(self) -> None:
-        """Drop what each stem and prefix read with clitic bits hits (benchmarks: a start)."""
-        for slot in self._slots.values():
-            slot.joined.clear()
-        for prefix in self._prefixes.values():
-            prefix.readings.clear()
 
     def _forget_posting(self, kind: str, key: str) -> None:
         """Drop the memoized words a posting at `key` (a stem key, or a prefix) may change."""
@@ -675,10 +695,15 @@ class MatchIndex(_Postings):
         return len(self._sub_queries)
 
     def prepare(self) -> None:
-        """Make what each stem's buckets hit now rather than when a text first reads them: after
-        a load, the first articles then meet a ready index (0.2 s at a million subscriptions)."""
+        """Make what each stem's buckets and each prefix hit, read with any clitics, now rather
+        than when a text first reads them: after a load, the first articles then meet a ready
+        index (0.4 s at a million subscriptions). What a change forgot is made again."""
         for slot in self._slots.values():
-            slot.prepare()
+            if slot.tests is None:
+                slot.prepare()
+        for prefix in self._prefixes.values():
+            if not prefix.readings:
+                prefix.prepare()
 
     def __contains__(self, sub_id: object) -> bool:
         return sub_id in self._sub_queries
@@ -871,7 +896,7 @@ class MatchIndex(_Postings):
                 for i in found_at:
                     if _words_follow(term.words, norms, gaps, i, 1):
                         scan.found(term, (starts[i], ends[i + size]))
-        if self._second_keys:
+        if self._phrase_postings:
             self._scan_runs(norms, gaps, scan)
         return scan
 
@@ -894,9 +919,9 @@ class MatchIndex(_Postings):
                 run = after.get(following[i])
                 if run is None:
                     then = hits_of.get(following[i])
-                    if then is None or not then.second:  # it follows no phrase's first word
+                    if then is None or not then.follows:  # it follows no phrase's first word
                         continue
-                    run = self._pair_hits(hits, following[i])
+                    run = self._pair_hits(hits, following[i], then)
                 if not run or (gaps[i] != " " and not _joins(gaps, norms, i)):
                     continue
                 run_starts.append(i)
