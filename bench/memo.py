@@ -93,7 +93,6 @@ def run(index: MatchIndex, articles: list[str], *, variant: str) -> list[float]:
             index._forget_hits()  # noqa: SLF001 (what is measured: the memo's worth)
         elif variant == "small, whole":  # the policy before, for comparison
             index._memo.older_hits.clear()  # noqa: SLF001
-            index._memo.older_readers.clear()  # noqa: SLF001
             for memo in WORD_MEMOS:
                 memo.older.clear()
     for memo in WORD_MEMOS:

@@ -53,17 +53,19 @@ from typing import Literal, TypeAlias, TypeVar, cast
 
 from core.arabic import (
     CANDIDATES,
-    CORES,
     PROCLITIC_BITS,
+    S_NONE,
     SUFFIX_BITS,
     WORD_NORMS,
     prefix_rules,
     split_words,
+    words_read_as,
 )
 from core.forms import word_rules
 from core.query import Query, Term
 
 Span = tuple[int, int]
+_Readings = tuple[tuple[str, int, int], ...]  # a word's (stem key, proclitic bit, suffix bit)
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
@@ -100,8 +102,8 @@ class _Word:
                 if pmask & pbit and smask & sbit:
                     return True
         for prefix, pmask in self.prefixes:
-            for core, pbit in CORES[norm]:
-                if pmask & pbit and core.startswith(prefix):
+            for core, pbit, sbit in CANDIDATES[norm]:
+                if sbit == S_NONE and pmask & pbit and core.startswith(prefix):
                     return True
         return False
 
@@ -369,18 +371,16 @@ def _merged(spans: list[Span]) -> list[Span]:
 
 
 class _WordMemo:
-    """What each distinct text word hits, with the stem keys each reads as (what a change at a
-    key forgets), kept in two generations: a full memo becomes the one before, and a word read
-    again moves back. The words most articles use stay; the articles after a rotation do not all
-    meet an empty memo, as they did when a full memo cleared itself whole."""
+    """What each distinct text word hits, kept in two generations: a full memo becomes the one
+    before, and a word read again moves back. The words most articles use stay; the articles
+    after a rotation do not all meet an empty memo, as they did when a full memo cleared itself
+    whole. A change at a stem key forgets the words that may read as it, found by spelling them
+    out (core.arabic.words_read_as): a word first met costs no bookkeeping for that."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.hits: dict[str, _WordHits] = {}
-        # stem key → the memoized words that read as it (one word, most often)
-        self.readers: dict[str, str | set[str]] = {}
         self.older_hits: dict[str, _WordHits] = {}  # the generation before, as `hits`
-        self.older_readers: dict[str, str | set[str]] = {}
 
     def moved_back(self, norm: str) -> _WordHits | None:
         """What a word of the generation before hits, moved back; None when it is not there."""
@@ -390,38 +390,31 @@ class _WordMemo:
         return hits
 
     def remember(self, norm: str, hits: _WordHits) -> None:
-        """Memoize what a word hits, and under each stem key it reads as."""
+        """Memoize what a word hits."""
         if len(self.hits) >= self.limit:
-            self.older_hits, self.older_readers = self.hits, self.readers
-            self.hits, self.readers = {}, {}
+            self.older_hits, self.hits = self.hits, {}
         self.hits[norm] = hits
-        readers_of = self.readers
-        for key, _, _ in CANDIDATES[norm]:
-            readers = readers_of.get(key)
-            if readers is None:
-                readers_of[key] = norm
-            elif isinstance(readers, set):
-                readers.add(norm)
-            elif readers != norm:
-                readers_of[key] = {readers, norm}
 
     def forget(self, key: str) -> None:
-        """Drop the words that read as the stem key `key` (and their pairs), in both generations."""
-        for hits, readers_of in ((self.hits, self.readers), (self.older_hits, self.older_readers)):
-            readers = readers_of.pop(key, ())
-            for norm in (readers,) if isinstance(readers, str) else readers:
-                hits.pop(norm, None)
+        """Drop the words that may read as the stem key `key` (and their pairs), in both
+        generations."""
+        if not self.hits and not self.older_hits:  # a load posts ~600,000 times on nothing
+            return
+        forms = words_read_as(key)
+        for hits in (self.hits, self.older_hits):
+            for norm in [form for form in forms if form in hits]:
+                hits.pop(norm, None)  # a form may be spelled out twice (ال is a proclitic too)
 
     def forget_prefix(self, prefix: str) -> None:
-        """Drop the words with a core that starts with `prefix`, in both generations."""
+        """Drop the words with a core (or stem) that starts with `prefix`, in both generations."""
         for hits in (self.hits, self.older_hits):
-            for norm in [w for w in hits if any(c.startswith(prefix) for c, _ in CORES[w])]:
+            for norm in [w for w in hits if any(k.startswith(prefix) for k, _, _ in CANDIDATES[w])]:
                 del hits[norm]
 
     def clear(self) -> None:
         """Drop every word, in both generations."""
-        for memo in (self.hits, self.readers, self.older_hits, self.older_readers):
-            memo.clear()
+        self.hits.clear()
+        self.older_hits.clear()
 
 
 class _Postings:
@@ -583,8 +576,8 @@ class _Postings:
         parts: list[_Part] = []
         seconds: list[tuple[dict[str, list[_PhrasePosting]], int, int]] = []
         follows: list[tuple[str, int, int]] = []
-        slots_get = self._slots.get
-        for reading in CANDIDATES[norm]:
+        slots_get, readings = self._slots.get, CANDIDATES[norm]
+        for reading in readings:
             key, pbit, sbit = reading
             slot = slots_get(key)
             if slot is None:
@@ -606,7 +599,7 @@ class _Postings:
             if slot.phrases:
                 seconds.append((slot.phrases, pbit, sbit))
         if self._prefixes:
-            self._add_prefix_parts(norm, parts)
+            self._add_prefix_parts(readings, parts)
         if parts or seconds or follows:
             hits = _WordHits(tuple(parts), _in_place_of(parts), follows=tuple(follows))
             if seconds:
@@ -616,14 +609,14 @@ class _Postings:
         self._memo.remember(norm, hits)
         return hits
 
-    def _add_prefix_parts(self, norm: str, parts: list[_Part]) -> None:
-        """Add what one normalized text word hits through the prefixes its cores start with."""
+    def _add_prefix_parts(self, readings: _Readings, parts: list[_Part]) -> None:
+        """Add what a text word (its readings) hits through the prefixes its cores start with."""
         shortest, heads = self._lengths[0], self._prefix_heads
         if heads is None:  # a prefix came or went
             heads = self._prefix_heads = {key[:shortest] for key in self._prefixes}
         prefixes_get = self._prefixes.get
-        for core, pbit in CORES[norm]:
-            if core[:shortest] not in heads:
+        for core, pbit, sbit in readings:
+            if sbit != S_NONE or core[:shortest] not in heads:  # a core's reading has no suffix
                 continue
             for length in self._lengths:
                 if length > len(core):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from core.arabic import CANDIDATES, tokenize, words_read_as
 from core.matcher import MatchIndex, find_matches
 from core.query import QueryError, parse_query, parse_stored
 from tests.data import feed_file
@@ -172,6 +173,29 @@ def test_index_changes_after_matching_are_seen() -> None:
     index.remove(2)
     index.remove(4)
     assert set(index.match(text)) == {1, 3}
+
+
+def test_a_keyword_added_after_a_text_was_read_meets_its_every_form() -> None:
+    index = MatchIndex()
+    index.add(1, parse_query("فرنسا"))
+    text = "زيارة لألمانيا ثم الالتزام بالإلغاء ومملكتيه وبالمغرب"
+    assert index.matched_keys(text) == set()  # each word is memoized as hitting nothing
+    for sub_id, raw in enumerate(["ألمانيا", "التزام", "الإلغاء", "مملكة", "المغرب"], start=2):
+        index.add(sub_id, parse_query(raw))
+    assert len(index.matched_keys(text)) == 5
+
+
+def test_the_words_a_stem_change_forgets_include_every_word_read_as_it() -> None:
+    texts = feed_texts(feed_file("hespress_transcribed.xml"))[:20]
+    words = {token.norm for text in texts for token in tokenize(text)}
+    words |= {"لالمانيا", "الالتزام", "بالالغاء", "ومملكتيه", "وبالمغرب", "للمدرسه", "ABC"}
+    forms: dict[str, set[str]] = {}
+    for word in words:
+        for key, _, _ in CANDIDATES[word]:
+            if key not in forms:
+                forms[key] = set(words_read_as(key))
+            assert word in forms[key], (word, key)
+    assert len(forms) > 300
 
 
 def test_every_kind_of_posting_is_removed() -> None:
