@@ -427,9 +427,10 @@ class _Postings:
         self._prefixes: dict[str, _Prefix] = {}
         self._prefix_lengths: Counter[int] = Counter()
         self._lengths: tuple[int, ...] = ()
-        # the prefixes cut to the shortest one's length: a core that starts with none of them
-        # starts with no prefix (None until first needed after a prefix came or went)
-        self._prefix_heads: set[str] | None = None
+        # the prefixes by their first letters (as many as the shortest has), shortest first: a
+        # core is checked against those its own first letters name (None until first needed
+        # after a prefix came or went)
+        self._prefix_heads: dict[str, tuple[tuple[str, _Prefix], ...]] | None = None
         self._groups: dict[tuple[tuple[str, int, int], ...], _Group] = {}
         self._memo = _WordMemo(hit_limit)  # what each text word hits; forgotten on changes
         # (text, mode) → its compiled word, shared by every query that has it (never changed once
@@ -600,10 +601,10 @@ class _Postings:
                 seconds.append((slot.phrases, pbit, sbit))
         if self._prefixes:
             self._add_prefix_parts(readings, parts)
-        if parts or seconds or follows:
-            hits = _WordHits(tuple(parts), _in_place_of(parts), follows=tuple(follows))
-            if seconds:
-                hits.seconds, hits.after = tuple(seconds), {}
+        if seconds:
+            hits = _WordHits(tuple(parts), _in_place_of(parts), tuple(seconds), {}, tuple(follows))
+        elif parts or follows:
+            hits = _WordHits(tuple(parts), _in_place_of(parts), (), None, tuple(follows))
         else:
             hits = _NO_HITS
         self._memo.remember(norm, hits)
@@ -613,19 +614,22 @@ class _Postings:
         """Add what a text word (its readings) hits through the prefixes its cores start with."""
         shortest, heads = self._lengths[0], self._prefix_heads
         if heads is None:  # a prefix came or went
-            heads = self._prefix_heads = {key[:shortest] for key in self._prefixes}
-        prefixes_get = self._prefixes.get
+            heads = self._prefix_heads = self._heads(shortest)
         for core, pbit, sbit in readings:
-            if sbit != S_NONE or core[:shortest] not in heads:  # a core's reading has no suffix
+            if sbit != S_NONE:  # a core's reading has no suffix
                 continue
-            for length in self._lengths:
-                if length > len(core):
-                    break
-                prefix = prefixes_get(core[:length])
-                if prefix is not None:
+            for key, prefix in heads.get(core[:shortest], ()):
+                if core.startswith(key):
                     part = prefix.readings.get(pbit) or prefix.read(pbit)
                     if part is not _NO_PART:
                         parts.append(part)
+
+    def _heads(self, shortest: int) -> dict[str, tuple[tuple[str, _Prefix], ...]]:
+        """The prefixes by their first `shortest` letters, shortest first."""
+        heads: dict[str, list[tuple[str, _Prefix]]] = {}
+        for key in sorted(self._prefixes, key=len):
+            heads.setdefault(key[:shortest], []).append((key, self._prefixes[key]))
+        return {head: tuple(prefixes) for head, prefixes in heads.items()}
 
     def _pair_hits(self, hits: _WordHits, following: str, then: _WordHits) -> _MaybeRun:
         """The run of a text word (its `hits`) and `following` (its `then`): the phrases it
