@@ -21,8 +21,9 @@ Each distinct query has a small integer id while it is indexed (`entry_id`, `key
 - A stem's slot files its groups and terms in buckets by their clitic masks (one to four a
   slot, however many terms: a common stem holds 255). What a bucket hits (a `_Part`: ids it
   makes match or excludes, phrases to check in place) is made once (`prepare`, after a load)
-  and kept beside its masks: a word the index has never met tests those in place, not the
-  stem's terms one by one.
+  and kept beside its masks, with the part of each reading several buckets allow, and each
+  prefix's part per proclitic: a word the index has never met tests those in place, not the
+  stem's terms one by one, and makes nothing of its own but its hits.
 - A word pair is looked up only when the second word reads as some phrase's second stem.
 - What each distinct text word hits (its parts, the phrases it may start), and what it starts
   with each word that followed it, are memoized per index. A new or removed distinct query
@@ -75,6 +76,9 @@ _WORD_CACHE_LIMIT = 100_000  # compiled keyword words per index (a million keywo
 _ID_BLOCK = 1_024  # entry ids made at once
 _SEEN_CACHE_LIMIT = 1_000  # memoized text words after a text word (its phrase runs)
 _SBITS = len(SUFFIX_BITS)  # below the proclitic bit in a reading's key
+# one int object for each suffix mask the stems' tests hold (a few dozen): a first-sight word's
+# bit tests then read ints that stay in the CPU's cache, not one of their own a stem
+_MASKS: dict[int, int] = {}
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
 # other punctuation (، . : ؛ ( …) ends the phrase, so a title and its text never join.
@@ -226,7 +230,9 @@ class _Slot:
     """Everything posted on one stem key."""
 
     buckets: dict[tuple[int, int], _Bucket] = field(default_factory=dict)  # by (pmask, smask)
-    phrases: dict[str, list[_PhrasePosting]] = field(default_factory=dict)
+    # the phrases posted on it, by their second word's stem key (None when none: most stems, and a
+    # first-sight word's reading then does not touch a dict of its own to learn it)
+    phrases: dict[str, list[_PhrasePosting]] | None = None
     follows: int = 0  # phrase postings with this stem as their second word
     # each bucket's masks and what it hits: a reading whose bits one bucket allows hits its part
     # (None until made again after a change)
@@ -241,7 +247,7 @@ class _Slot:
         """Make each bucket's test now, and the part of each reading several allow (see
         MatchIndex.prepare); return the tests."""
         tests = self.tests = tuple(
-            (pmask, smask, _part_of(_ids_of(bucket.groups), bucket.terms))
+            (pmask, _MASKS.setdefault(smask, smask), _part_of(_ids_of(bucket.groups), bucket.terms))
             for (pmask, smask), bucket in self.buckets.items()
         )
         if len(tests) > 1:
@@ -274,14 +280,8 @@ class _Slot:
             del self.buckets[pmask, smask]
 
     def join(self, pbit: int, sbit: int) -> _Part:
-        """What a reading several buckets allow hits here, as one part (memoized)."""
-        bits = pbit << _SBITS | sbit
-        part = self.joined.get(bits)
-        if part is None:
-            tests = self.tests or ()
-            allowed = [part for pmask, smask, part in tests if pmask & pbit and smask & sbit]
-            part = self.joined[bits] = _joined(allowed)
-        return part
+        """What a reading several buckets allow hits here, as one part (made by `prepare`)."""
+        return self.joined[pbit << _SBITS | sbit]
 
     def forget(self) -> None:
         """Drop what its buckets hit: a posting here changed, or a group's ids."""
@@ -521,7 +521,10 @@ class _Postings:
             pmask, smask, term = posting
             self._slot(key).bucket(pmask, smask).terms.append(term)
         else:
-            self._slot(key).phrases.setdefault(key2, []).append(posting)
+            slot = self._slot(key)
+            if slot.phrases is None:
+                slot.phrases = {}
+            slot.phrases.setdefault(key2, []).append(posting)
             self._phrase_postings += 1
             self._excluded_phrase_postings += posting[-1].excluded
             second = self._slot(key2)
@@ -546,10 +549,12 @@ class _Postings:
             pmask, smask, term = posting
             slot.take(pmask, smask, term)
         else:
-            phrase_postings = slot.phrases[key2]
-            phrase_postings.remove(posting)
-            if not phrase_postings:
-                del slot.phrases[key2]
+            phrases = cast("dict[str, list[_PhrasePosting]]", slot.phrases)
+            phrases[key2].remove(posting)
+            if not phrases[key2]:
+                del phrases[key2]
+                if not phrases:
+                    slot.phrases = None
             self._phrase_postings -= 1
             self._excluded_phrase_postings -= posting[-1].excluded
             self._slots[key2].follows -= 1  # its words' `follows` may stay: they only cost a look
