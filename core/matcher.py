@@ -403,7 +403,7 @@ class _WordMemo:
         forms = words_read_as(key)
         for hits in (self.hits, self.older_hits):
             for norm in [form for form in forms if form in hits]:
-                hits.pop(norm, None)  # a form may be spelled out twice (ال is a proclitic too)
+                hits.pop(norm, None)  # one form two ways: a stem that starts as a head ends
 
     def forget_prefix(self, prefix: str) -> None:
         """Drop the words with a core (or stem) that starts with `prefix`, in both generations."""
@@ -888,8 +888,9 @@ class MatchIndex(_Postings):
         )
         parts = list(chain.from_iterable(map(_PARTS, hits)))
         excluded = set(chain.from_iterable(map(_EXCLUDES, parts)))
-        scan = _Scan(starts, ends, list(positions), hits, list(positions.values()), parts)
-        scan.excluded = excluded
+        scan = _Scan(
+            starts, ends, list(positions), hits, list(positions.values()), parts, excluded=excluded
+        )
         for found, found_at in compress(
             zip(hits, scan.positions, strict=True), map(_IN_PLACE, hits)
         ):
