@@ -239,13 +239,17 @@ class Poller:
         """Wait for the feed's turn at the database and store it (raises what storing raised)."""
         self._unwritten.append(outcome)
         while not outcome.written:
-            await self.work.foreground.wait_turn()
             async with self.work.db_turn:
+                # Once the lock is had: the tasks queued for it passed any earlier check while
+                # nobody was being answered, and would take their turns one after another.
+                await self.work.foreground.wait_turn()
                 if not outcome.written:
                     self._write_some()
-            # A free lock is taken without a pause: without this, a task whose feed takes
-            # several turns would run them back to back, and the bot would answer nobody.
-            await asyncio.sleep(0)
+                # Held across one pass of the event loop: a free lock is taken without a pause,
+                # so without this the feeds ready together would run their turns back to back
+                # in one pass, and whatever else is ready (an update, a reply) would wait for
+                # them all.
+                await asyncio.sleep(0)
         if outcome.error is not None:
             raise outcome.error
 

@@ -92,6 +92,37 @@ async def test_the_cycle_stores_nothing_while_an_update_is_answered(db, fetcher)
     assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
 
 
+async def test_feeds_queued_for_the_database_before_an_update_still_let_it_go_first(db, fetcher):
+    """Tasks already waiting for the turn lock passed their look at the foreground while nobody
+    was answered: each looks again once it has the lock."""
+    now = time.time()
+    poller = Pipeline(db, fetcher, SubscriptionBook(), clock=time.time, interval_seconds=600).poller
+    foreground = poller.work.foreground
+    foreground.longest_wait = HANG_SECONDS
+    outcomes = []
+    for n in range(2):
+        url = f"http://site/{n}.xml"
+        feed_id = feed_store.add_feed(db, url, title="", interval_seconds=600, now=now, primed=True)
+        item = replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text="خبر")
+        outcomes.append(
+            _Outcome(
+                feed_store.get_feed(db, feed_id),
+                FetchResult(url, url, 200),
+                Prepared(articles=[item]),
+                None,
+                PollReport(),
+            )  # fmt: skip
+        )
+    async with poller.work.db_turn:  # a turn under way: both queue for the lock
+        storing = [asyncio.create_task(poller._store(outcome)) for outcome in outcomes]
+        await asyncio.sleep(0)
+    with foreground.handling():  # an update arrives as that turn ends
+        await eventually(lambda: foreground.waits == 1, "the queued turn did not wait")
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+    await within(asyncio.gather(*storing), "storing after the answer")
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+
+
 async def test_the_bot_counts_each_update_while_it_handles_it(tmp_path):
     async with offline_bot(tmp_path) as bot:
         application = bot.application

@@ -696,3 +696,43 @@ async def test_a_feed_stored_over_several_turns_lets_the_bot_answer_between_them
     await other
     assert {1, 2} <= set(seen)  # it ran after the first turn and after the second
     assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
+
+
+async def test_feeds_ready_together_take_their_turns_one_event_loop_pass_apart(
+    db, fetcher, book, clock
+):
+    """A free lock is taken without a pause: feeds whose checks end together would run their
+    turns back to back in one pass of the event loop, and an update would wait for them all."""
+    poller = poller_for(db, fetcher, book, clock).poller
+    passes = 0
+    starts: list[int] = []  # the pass each turn began in
+    ticks = iter(range(1000))
+
+    def turn_clock() -> float:
+        starts.append(passes)
+        return next(ticks) * WRITE_SECONDS * 2  # each look spends the turn: one feed a turn
+
+    poller.turn_clock = turn_clock
+    outcomes = []
+    for n in range(3):
+        url = f"http://site/{n}.xml"
+        feed = feed_store.get_feed(db, primed_feed(db, url, clock))
+        item = replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text="خبر")
+        outcomes.append(
+            _Outcome(
+                feed, FetchResult(url, url, 200), Prepared(articles=[item]), None, PollReport()
+            )
+        )
+
+    async def count_passes() -> None:
+        nonlocal passes
+        while not all(outcome.written for outcome in outcomes):
+            passes += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count_passes())
+    await asyncio.gather(*(poller._store(outcome) for outcome in outcomes))
+    await counter
+    turn_passes = sorted(set(starts))
+    assert len(turn_passes) == 3  # three turns, none sharing a pass with another
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
