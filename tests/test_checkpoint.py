@@ -1,0 +1,67 @@
+"""The WAL is folded into the database file by a thread of its own (storage.checkpoint), not
+inside one of the bot's commits on the event loop."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from storage.checkpoint import Checkpointer
+from tests.offline import offline_bot
+from tests.timing import HANG_SECONDS, eventually
+
+NOTES_BYTES = 20_000 * 200
+
+
+def write_notes(db, count: int) -> None:
+    with db.atomic():
+        db.execute("CREATE TABLE IF NOT EXISTS notes (body TEXT)")
+        db.conn.executemany("INSERT INTO notes VALUES (?)", [("x" * 200,)] * count)
+
+
+async def test_the_bot_connection_never_checkpoints_and_the_thread_folds_its_writes_in(
+    db, tmp_path
+):
+    path = tmp_path / "rasd.db"
+    idle = Checkpointer(path, every=HANG_SECONDS)
+    idle.start(db)
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    write_notes(db, 20_000)  # 4 MB, past the 1,000 pages a commit would have checkpointed at
+    assert path.stat().st_size < NOTES_BYTES  # the commit left them in the WAL
+    idle.close()
+    checkpointer = Checkpointer(path, every=0.01)
+    checkpointer.start(db)
+    try:
+        await eventually(
+            lambda: checkpointer.checkpoints and path.stat().st_size > NOTES_BYTES,
+            "never folded in",
+        )
+        assert checkpointer.failures == 0
+    finally:
+        checkpointer.close()
+    assert not checkpointer._thread.is_alive()
+
+
+def test_a_failed_checkpoint_is_counted_and_the_next_one_tries_again(db, tmp_path):
+    checkpointer = Checkpointer(tmp_path / "rasd.db")
+    closed = sqlite3.connect(tmp_path / "rasd.db")
+    closed.close()
+    checkpointer.checkpoint(closed)  # a connection that cannot run it
+    checkpointer.checkpoint(closed)
+    assert checkpointer.failures == 2
+    assert checkpointer.checkpoints == 0
+    working = sqlite3.connect(tmp_path / "rasd.db", isolation_level=None)
+    try:
+        checkpointer.checkpoint(working)
+    finally:
+        working.close()
+    assert (checkpointer.failures, checkpointer.checkpoints) == (0, 1)
+
+
+async def test_the_bot_checkpoints_from_its_thread_until_it_stops(tmp_path):
+    async with offline_bot(tmp_path) as bot:
+        rasd = bot.application.bot_data.rasd
+        checkpointer = rasd.checkpointer
+        assert checkpointer is not None
+        assert checkpointer._thread.is_alive()
+        assert rasd.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert not checkpointer._thread.is_alive()
