@@ -3,8 +3,8 @@
 Two books over the same chats in one run: the baseline, where no keyword has a way of its own
 (every alert goes at the chat's mode, as before), and one where a share of the chats' keywords
 have a pace of their own and a share wait for big stories. Each article is matched by every chat
-(one chunk of ALERT_CHUNK or fewer chats) and stored through intake.store.Intake as the poll
-cycle stores it; each story is told by two outlets (its second telling counts outlets and, with
+and stored through intake.store.Intake as feed administration stores it (every chunk of
+ALERT_CHUNK chats at once); each story is told by two outlets (its second telling counts outlets and, with
 big-stories keywords, matches the first telling again). Prints the milliseconds per article
 (p50, p99) for both, on fresh databases.
 
