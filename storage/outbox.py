@@ -159,11 +159,13 @@ def queue_alerts(
 @functools.cache
 def _insert_alerts(*, with_pace: bool) -> str:
     """The statement that owes chats alerts; with their own paces when some have one (else the
-    column is left to its NULL: the chat's mode)."""
-    pace = (", pace", ", ?") if with_pace else ("", "")
+    column is left to its NULL: the chat's mode). A chat gone since it was matched (its data
+    erased while an article's alerts were queued a chunk a turn) is owed nothing."""
+    pace = (", pace", ", ?8") if with_pace else ("", "")
     return f"""INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
                                    not_before, turn{pace[0]})
-               VALUES (?, 'alert', ?, ?, ?, ?, ?, ?{pace[1]})
+               SELECT ?1, 'alert', ?2, ?3, ?4, ?5, ?6, ?7{pace[1]}
+               WHERE EXISTS (SELECT 1 FROM chats WHERE id = ?1)
                ON CONFLICT DO NOTHING"""  # noqa: S608
 
 

@@ -655,6 +655,28 @@ def test_each_chunk_reads_its_own_chats_when_it_is_queued(db, fetcher, clock):
     assert alerted == set(range(1000, 1025)) - set(late)
 
 
+def test_a_chat_erased_during_a_cycle_is_owed_nothing_and_fails_no_feed(db, fetcher, clock):
+    """A cycle reads each chat once: one that erases its data after an earlier article read it
+    is skipped when a later article matches it, not an error that fails the feed."""
+    book = followers_of_rabat(db, clock, 5)
+    intake = poller_for(db, fetcher, book, clock).poller.work.intake
+    feed_id = primed_feed(db, "http://site/big.xml", clock)
+    first, second = (
+        replace(article(f"k{n}", f"h{n}", url=f"https://site/{n}"), text=f"في الرباط خبر {n}")
+        for n in range(2)
+    )
+    with db.atomic():
+        assert intake.store(feed_id, [first], clock(), alert=True) == (1, 5)
+    with db.atomic():
+        chat_store.delete_chat(db, 1004)  # the book still has it until the use case tells it
+    with db.atomic():
+        assert intake.store(feed_id, [second], clock(), alert=True) == (1, 4)
+    second_alerts = db.execute(
+        "SELECT chat_id FROM outbox WHERE article_id = (SELECT max(id) FROM articles)"
+    ).fetchall()
+    assert sorted(chat_id for (chat_id,) in second_alerts) == [1000, 1001, 1002, 1003]
+
+
 def test_alerts_a_stop_left_owed_are_queued_at_the_next_start_each_once(db, fetcher, clock):
     book = followers_of_rabat(db, clock, 25)
     pipeline = poller_for(db, fetcher, book, clock)
