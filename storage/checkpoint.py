@@ -27,25 +27,38 @@ class Checkpointer:
     def __init__(self, path: Path | str, *, every: float = CHECKPOINT_SECONDS) -> None:
         self.path = str(path)
         self.every = every
-        self.checkpoints = 0  # rounds that ran (tests, metrics)
+        self.checkpoints = 0  # rounds that ran (tests)
         self.failures = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self, db: Database) -> None:
-        """Take over checkpointing from `db`'s commits (the bot's connection)."""
+        """Take over checkpointing from `db`'s commits (the bot's connection); if this thread's
+        connection cannot be opened, the commits keep checkpointing."""
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as error:
+            log.warning("WAL checkpoints stay in commits", extra={"error": str(error)})
+            return
         db.execute("PRAGMA wal_autocheckpoint = 0")
+        self._thread = threading.Thread(
+            target=self._run, args=(conn,), name="wal-checkpoint", daemon=True
+        )
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is checkpointing."""
+        return self._thread is not None and self._thread.is_alive()
 
     def close(self) -> None:
         """Stop (before the bot's connection closes: the last connection closed folds the log
         in and removes it)."""
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread is not None:
             self._thread.join()
 
-    def _run(self) -> None:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+    def _run(self, conn: sqlite3.Connection) -> None:
         try:
             while not self._stop.wait(self.every):
                 self.checkpoint(conn)

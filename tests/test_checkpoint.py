@@ -38,7 +38,7 @@ async def test_the_bot_connection_never_checkpoints_and_the_thread_folds_its_wri
         assert checkpointer.failures == 0
     finally:
         checkpointer.close()
-    assert not checkpointer._thread.is_alive()
+    assert not checkpointer.running
 
 
 def test_a_failed_checkpoint_is_counted_and_the_next_one_tries_again(db, tmp_path):
@@ -62,6 +62,14 @@ async def test_the_bot_checkpoints_from_its_thread_until_it_stops(tmp_path):
         rasd = bot.application.bot_data.rasd
         checkpointer = rasd.checkpointer
         assert checkpointer is not None
-        assert checkpointer._thread.is_alive()
+        assert checkpointer.running
         assert rasd.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    assert not checkpointer._thread.is_alive()
+    assert not checkpointer.running
+
+
+def test_a_database_the_thread_cannot_open_keeps_checkpointing_in_its_commits(db, tmp_path):
+    checkpointer = Checkpointer(tmp_path / "no such folder" / "rasd.db")
+    checkpointer.start(db)
+    assert not checkpointer.running
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    checkpointer.close()
