@@ -58,6 +58,27 @@ async def test_a_steady_stream_of_updates_slows_the_cycle_but_never_stops_it():
     assert foreground.waits == 1
 
 
+async def test_the_bound_is_one_per_busy_spell_so_queued_turns_do_not_wait_it_each():
+    """Turns wait one after another (each once it has the lock): a bound each would let one
+    turn through a second while the bot is never idle."""
+    now = 0.0
+    foreground = Foreground(longest_wait=1.0, clock=lambda: now)
+    with foreground.handling():
+        now = 0.5
+        early = asyncio.create_task(foreground.wait_turn())
+        await eventually(lambda: foreground.waits == 1, "a turn within the bound did not wait")
+        now = 1.0  # someone has been answered for the whole bound without a pause
+        for _ in range(5):
+            await within(foreground.wait_turn(), "a turn past the spell's bound")
+        assert foreground.waits == 1
+    await within(early, "the waiting turn once nobody is answered")
+    with foreground.handling():  # a new spell, a new bound
+        now = 1.2
+        late = asyncio.create_task(foreground.wait_turn())
+        await eventually(lambda: foreground.waits == 2, "a turn in a new spell did not wait")
+    await within(late, "the turn after the new spell")
+
+
 @pytest.fixture
 async def fetcher():
     async with Fetcher(allow_private=True, timeout=2.0, max_bytes=1_000_000) as client:
