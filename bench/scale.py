@@ -377,18 +377,6 @@ async def add_during_poll(bot, rasd, quiet: Sequence[str]) -> dict[str, float]: 
         await cycle  # (the bot's own poll job may have started it: counted in the database)
         articles = rasd.db.execute("SELECT count(*) FROM articles").fetchone()[0]
         alerts = rasd.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        pending = rasd.db.execute(
-            "SELECT count(*) FROM outbox WHERE status = 'pending'"
-        ).fetchone()[0]
-        asked = time.perf_counter()
-        outbox.due_heads(rasd.db, rasd.clock())  # what the sender asks before each batch
-        claim_s = time.perf_counter() - asked
-        asked = time.perf_counter()
-        maintenance.prune(rasd.db, now=rasd.clock(), retention_days=rasd.settings.retention_days)
-        prune_s = time.perf_counter() - asked
-        asked = time.perf_counter()
-        chat_store.purge_inactive(rasd.db, before=rasd.clock())
-        purge_s = time.perf_counter() - asked
         return {
             "add_n": len(latencies),
             "add_p50_s": quantile(latencies, 0.5) if latencies else float("nan"),
@@ -396,21 +384,32 @@ async def add_during_poll(bot, rasd, quiet: Sequence[str]) -> dict[str, float]: 
             "poll_s": time.monotonic() - started,
             "poll_new": articles - articles_before,
             "poll_alerts": alerts - alerts_before,
-            "pending": pending,
-            "due_heads_s": claim_s,
-            "prune_s": prune_s,
-            "purge_s": purge_s,
             "slowest_at": slowest_at,
             "lag_p99_s": quantile(lags, 0.99) if lags else float("nan"),
             "lag_max_s": max(lags, default=float("nan")),
-        }
+        } | after_cycle(rasd)
+
+
+def after_cycle(rasd) -> dict[str, float]:  # noqa: ANN001
+    """The rows still owed, and how long the sender's claim and the daily maintenance take."""
+    pending = rasd.db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    asked = time.perf_counter()
+    outbox.due_heads(rasd.db, rasd.clock())  # what the sender asks before each batch
+    claim_s = time.perf_counter() - asked
+    asked = time.perf_counter()
+    maintenance.prune(rasd.db, now=rasd.clock(), retention_days=rasd.settings.retention_days)
+    prune_s = time.perf_counter() - asked
+    asked = time.perf_counter()
+    chat_store.purge_inactive(rasd.db, before=rasd.clock())
+    purge_s = time.perf_counter() - asked
+    return {"pending": pending, "due_heads_s": claim_s, "prune_s": prune_s, "purge_s": purge_s}
 
 
 async def cycle_and_pages(poller) -> None:  # noqa: ANN001
     """One poll cycle, then until the teaser feeds whose items waited for their pages are
     stored: /add is timed while any of the cycle's items is still being stored."""
     await poller.run_once()
-    await poller.settled()
+    await poller.settled()  # the cycle too, if the bot's own poll job had started it
 
 
 async def watch_loop(lags: list[float]) -> None:

@@ -129,7 +129,10 @@ class Poller:
             task.cancel()
 
     async def settled(self) -> None:
-        """Until the feeds waiting for their pages are stored (benchmarks, tests)."""
+        """Until the cycle under way and the feeds waiting for their pages are stored
+        (benchmarks, tests)."""
+        if self._cycle is not None:
+            await asyncio.wait([self._cycle])
         while self._paging:
             await asyncio.wait(list(self._paging.values()))
 

@@ -146,6 +146,22 @@ async def test_baseline_then_new_item_alerts_then_304_parses_nothing(server, db,
     assert outbox_count(db) == 1
 
 
+async def test_settled_waits_for_a_cycle_someone_else_started(server, db, fetcher, book):
+    clock = Clock()
+    pipeline = poller_for(db, fetcher, book, clock)
+    server.set_feed("/rss", make_rss("أخبار", [OIL]))
+    await pipeline.add_feed(server.url("/rss"), added_by=1)
+    server.set_feed("/rss", make_rss("أخبار", [OIL, FLOOD]))
+    clock.advance(6 * BASE)
+    poller = pipeline.poller
+    cycle = asyncio.create_task(poller.run_once())  # the bot's poll job, say
+    await eventually(lambda: poller.running, "the cycle never began")
+    await within(poller.settled(), "settled")
+    assert not poller.running
+    assert outbox_count(db) == 1  # its new item stored and alerted before settled returned
+    assert (await cycle).articles_new == 1
+
+
 async def test_a_server_ignoring_validators_is_not_parsed_again(server, db, fetcher, book, clock):
     poller = poller_for(db, fetcher, book, clock)
     server.set_feed("/rss", make_rss("أخبار", [OIL]), etag='"v1"', ignore_conditional=True)
