@@ -38,6 +38,7 @@ from service.sources import load_scopes
 from service.trials import Trials
 from storage import chats as chat_store
 from storage import stats as stats_store
+from storage.checkpoint import Checkpointer
 from storage.db import Database, open_database
 from web.metrics import Metrics
 
@@ -68,12 +69,15 @@ class Rasd:
     budget: SendBudget  # shared by the sender and the bot's rate limiter
     services: Services  # what handlers see
     foreground: Foreground  # the updates being answered, which the poll cycle lets go first
+    checkpointer: Checkpointer | None = None  # the WAL's checkpoints, off the event loop
 
     async def aclose(self) -> None:
-        """Close the fetcher, the parse pool and the database."""
+        """Close the fetcher, the parse pool, the checkpoints and the database."""
         await self.fetcher.aclose()
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.db.conn.close()
 
 
@@ -140,6 +144,7 @@ def bootstrap(
     budget = budget or send_budget(settings)
     foreground = foreground or Foreground()
     db = open_database(settings.database_path)
+    checkpointer = _checkpointer(settings, db)
     book = load_book(db)
     fetcher = fetcher or guarded_fetcher(settings)
     # Parsing, cleaning, language detection and /test matching spread over the cores.
@@ -172,8 +177,17 @@ def bootstrap(
     )
     return Rasd(
         settings, clock, catalog, db, book, fetcher, executor, writes, metrics, notices,
-        poller, feeds, sender, budget, services, foreground,
+        poller, feeds, sender, budget, services, foreground, checkpointer,
     )  # fmt: skip
+
+
+def _checkpointer(settings: Settings, db: Database) -> Checkpointer | None:
+    """The thread that checkpoints the database's WAL, started (none in memory)."""
+    if str(settings.database_path) == ":memory:":
+        return None
+    checkpointer = Checkpointer(settings.database_path)
+    checkpointer.start(db)
+    return checkpointer
 
 
 def paid_lane(
