@@ -387,6 +387,7 @@ async def add_during_poll(bot, rasd, quiet: Sequence[str]) -> dict[str, float]: 
             "slowest_at": slowest_at,
             "lag_p99_s": quantile(lags, 0.99) if lags else float("nan"),
             "lag_max_s": max(lags, default=float("nan")),
+            "wal_mb": (rasd.checkpointer.most_wal_pages if rasd.checkpointer else 0) * 4096 / 1e6,
         } | after_cycle(rasd)
 
 
@@ -580,6 +581,7 @@ def report(bots: dict[int, dict[str, float]], polls: list[dict[str, float]]) -> 
         ("/add during a cycle: slowest s", "add_max_s", "{:.3f}", "add_max_s"),
         ("  the event loop late meanwhile: p99 s", "lag_p99_s", "{:.3f}", None),
         ("  the event loop late meanwhile: most s", "lag_max_s", "{:.3f}", None),
+        ("  the WAL at its longest, MB", "wal_mb", "{:.0f}", None),
         ("  the cycle: s (new items / alerts queued)", "poll_s", "{:.1f}", None),
         ("  then: outbox.due_heads (the sender's), s", "due_heads_s", "{:.3f}", None),
         ("    over pending outbox rows", "pending", "{:,.0f}", None),
