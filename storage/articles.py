@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlite_utils import Database
-
 from core.models import Article
 from core.story_ways import Telling
-from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
+from storage.db import IDS_PER_QUERY, Database, fetch_rows, inserted_id
 
 _SIGN_BIT = 1 << 63
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from storage.db import Database
 
 
 def ban(db: Database, chat_id: int, *, banned_by: int, now: float) -> bool:

@@ -6,12 +6,10 @@ import sqlite3
 from collections.abc import Iterator
 from typing import TypedDict
 
-from sqlite_utils import Database
-
 from core.models import LINK_PREVIEWS, Chat, Subscription
 from core.safety import safe_error
 from storage import bans
-from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
+from storage.db import IDS_PER_QUERY, Database, fetch_rows, inserted_id
 
 
 class KeywordExists(Exception):

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 1.0  # how often the log is copied back
 RESTART_PAGES = 4_096  # a log this long (16 MB) starts over after the PASSIVE pass
-RESTART_WAIT_MS = 200  # how long RESTART waits for a writer or a reader before the next round
+RESTART_WAIT_MS = 2_000  # how long RESTART waits for a writer or a reader before the next round
 CLOSE_SECONDS = 5.0  # a stop waits this long at most for a checkpoint under way
 # The log's file is cut back to this when it starts over (it never shrinks by itself, so one busy
 # spell would keep its size on disk for good).

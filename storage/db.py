@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlite_utils import Database
+import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+
+class Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose transactions take the write lock when they begin.
+
+    A transaction begun DEFERRED that has read already is refused at once, without waiting, if
+    another connection holds the write lock when it first writes: the WAL's checkpoints (a
+    thread of their own, storage.checkpoint) hold it for a moment. BEGIN IMMEDIATE waits for
+    it like any other write (the busy timeout).
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """A transaction (BEGIN IMMEDIATE), or a savepoint inside one."""
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.rollback()
+            raise
+
 
 migrations = Migrations("rasd")
 
 
 @migrations()
-def m001_initial(db: Database) -> None:
+def m001_initial(db: sqlite_utils.Database) -> None:
     """Chats, subscriptions, feeds, articles, broadcasts and the outbox."""
     db.executescript(
         """
@@ -113,7 +145,7 @@ def m001_initial(db: Database) -> None:
 
 
 @migrations()
-def m002_links_and_clicks(db: Database) -> None:
+def m002_links_and_clicks(db: sqlite_utils.Database) -> None:
     """Short-link codes, click counts per article and day, daily totals, and maintenance runs."""
     db.executescript(
         """
@@ -146,7 +178,7 @@ def m002_links_and_clicks(db: Database) -> None:
 
 
 @migrations()
-def m003_feed_health(db: Database) -> None:
+def m003_feed_health(db: sqlite_utils.Database) -> None:
     """Feed health for /feeds and the scheduler: notes, when a feed was disabled, and indexes."""
     db.executescript(
         """
@@ -161,7 +193,7 @@ def m003_feed_health(db: Database) -> None:
 
 
 @migrations()
-def m004_delivery(db: Database) -> None:
+def m004_delivery(db: sqlite_utils.Database) -> None:
     """Per-chat delivery choices, broadcast progress, and folded/cancelled outbox rows."""
     db.executescript(
         """
@@ -189,7 +221,7 @@ def m004_delivery(db: Database) -> None:
 
 
 @migrations()
-def m005_chat_experience(db: Database) -> None:
+def m005_chat_experience(db: sqlite_utils.Database) -> None:
     """Channels linked by a user, and which chat a private chat is managing."""
     db.executescript(
         """
@@ -200,7 +232,7 @@ def m005_chat_experience(db: Database) -> None:
 
 
 @migrations()
-def m006_lighter_outbox_indexes(db: Database) -> None:
+def m006_lighter_outbox_indexes(db: sqlite_utils.Database) -> None:
     """Alert rows no longer enter the broadcast index: one b-tree fewer on every queued alert."""
     db.executescript(
         """
@@ -211,7 +243,7 @@ def m006_lighter_outbox_indexes(db: Database) -> None:
 
 
 @migrations()
-def m007_notices(db: Database) -> None:
+def m007_notices(db: sqlite_utils.Database) -> None:
     """Notices to one chat (an admin told a feed was disabled) carry their own rendered text."""
     db.executescript(
         """
@@ -221,7 +253,7 @@ def m007_notices(db: Database) -> None:
 
 
 @migrations()
-def m008_bans(db: Database) -> None:
+def m008_bans(db: sqlite_utils.Database) -> None:
     """Bans move to their own table: /stop deletes the chat's row, and must not lift its ban."""
     db.executescript(
         """
@@ -238,7 +270,7 @@ def m008_bans(db: Database) -> None:
 
 
 @migrations()
-def m009_topics(db: Database) -> None:
+def m009_topics(db: sqlite_utils.Database) -> None:
     """In a forum group, a keyword remembers the topic it was added in: its alerts go there."""
     db.executescript(
         """
@@ -249,7 +281,7 @@ def m009_topics(db: Database) -> None:
 
 
 @migrations()
-def m010_feedback(db: Database) -> None:
+def m010_feedback(db: sqlite_utils.Database) -> None:
     """Reactions on alerts: counted per keyword, and the alert a reaction is on found by its
     message."""
     db.executescript(
@@ -263,7 +295,7 @@ def m010_feedback(db: Database) -> None:
 
 
 @migrations()
-def m011_reaction_totals(db: Database) -> None:
+def m011_reaction_totals(db: sqlite_utils.Database) -> None:
     """A channel's reactions are anonymous, told as totals: the last ones seen on each alert."""
     db.executescript(
         """
@@ -274,7 +306,7 @@ def m011_reaction_totals(db: Database) -> None:
 
 
 @migrations()
-def m012_full_text(db: Database) -> None:
+def m012_full_text(db: sqlite_utils.Database) -> None:
     """Full text: each feed's mode and how its pages fared; each article, what its page gave."""
     db.executescript(
         """
@@ -289,7 +321,7 @@ def m012_full_text(db: Database) -> None:
 
 
 @migrations()
-def m013_outbox_turn(db: Database) -> None:
+def m013_outbox_turn(db: sqlite_utils.Database) -> None:
     """Each row's place in its story's (or broadcast's) line of chats, written when it is queued:
     the sender serves every story's first chats, then their second... (storage.outbox.due_heads),
     so a story for ten chats is not held behind one for 50,000. Old rows are all first (0)."""
@@ -297,7 +329,7 @@ def m013_outbox_turn(db: Database) -> None:
 
 
 @migrations()
-def m014_send_days(db: Database) -> None:
+def m014_send_days(db: sqlite_utils.Database) -> None:
     """Messages Telegram accepted each UTC day, free and paid (allow_paid_broadcast): the paid
     lane's daily ceiling survives a restart, and /stats and /metrics show both."""
     db.execute(
@@ -314,7 +346,7 @@ _READY = "status = 'pending' AND not_before = 0"
 
 
 @migrations()
-def m015_outbox_heads(db: Database) -> None:
+def m015_outbox_heads(db: sqlite_utils.Database) -> None:
     """One row per chat with something ready to send: its oldest ready row and that row's turn,
     kept by triggers on every change to the outbox. The sender reads the first few in turn order
     instead of grouping every pending row each round (104 ms at 200,000 rows, every second)."""
@@ -364,7 +396,7 @@ def _head_triggers() -> str:
 
 
 @migrations()
-def m016_chat_links_indexed(db: Database) -> None:
+def m016_chat_links_indexed(db: sqlite_utils.Database) -> None:
     """Forgetting a chat clears what names it in other chats (the channels it linked, the
     chat managing it): without these, each forgotten chat read the whole chats table twice,
     and the daily purge held the bot 1.4 s at 200,000 chats."""
@@ -377,7 +409,7 @@ def m016_chat_links_indexed(db: Database) -> None:
 
 
 @migrations()
-def m017_alerts_owed(db: Database) -> None:
+def m017_alerts_owed(db: sqlite_utils.Database) -> None:
     """An article whose alerts go to many thousands of chats is queued a chunk a turn, so the
     bot answers meanwhile; until its last chunk is in, it is marked, and a start queues what a
     stop left owed (alerts already queued are not queued twice)."""
@@ -390,7 +422,7 @@ def m017_alerts_owed(db: Database) -> None:
 
 
 @migrations()
-def m018_keyword_ways(db: Database) -> None:
+def m018_keyword_ways(db: sqlite_utils.Database) -> None:
     """Each keyword its own way (issue #31): its sources (feeds ticked in /list, and hosts typed
     as site:), its pace (NULL: the chat's), only the stories N outlets carry within a window,
     and surge notices (NULL: on for a digest or big-stories keyword, off for one sent at once).

@@ -5,12 +5,10 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from core.models import Feed
 from core.safety import has_credentials, safe_error, without_credentials
 from core.schedule import items_per_day as rate_per_day
-from storage.db import fetch_rows, inserted_id
+from storage.db import Database, fetch_rows, inserted_id
 
 RATE_WINDOW_SECONDS = 7 * 86_400.0
 FUTURE_SLACK_SECONDS = 86_400.0  # items dated up to a day ahead (time zone mistakes) still count

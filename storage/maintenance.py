@@ -9,9 +9,8 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from storage import keyword_hours
+from storage.db import Database
 
 DAY_SECONDS = 86_400.0
 PRUNE_TASK = "prune"

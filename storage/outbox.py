@@ -19,13 +19,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlite_utils import Database
-
 from core.delivery_time import DeliveryMode
 from core.keyword_ways import row_pace
 from core.models import OutboxRow, OutboxStatus
 from core.safety import safe_error
-from storage.db import IDS_PER_QUERY, fetch_rows, inserted_id
+from storage.db import IDS_PER_QUERY, Database, fetch_rows, inserted_id
 
 
 def _marks(values: list) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlite_utils import Database
+from storage.db import Database
 
 
 def record_sites(db: Database, feed_id: int, hosts: Iterable[str]) -> set[str]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlite_utils import Database
-
 from core import links
 from storage.articles import StoredArticle
+from storage.db import Database
 
 CODE_ATTEMPTS = 8  # a collision is ~1e-12 per try at 1e6 codes; eight in a row means a bug
 

@@ -3,6 +3,7 @@ inside one of the bot's commits on the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 from storage.checkpoint import RESTART_PAGES, Checkpointer
@@ -98,3 +99,31 @@ async def test_a_long_log_starts_over_though_the_bot_keeps_writing(db, tmp_path)
         assert wal_pages(path) < 100  # the few pages of the last write, from the log's start
     finally:
         checkpointer.close()
+
+
+async def test_a_transaction_that_reads_first_waits_for_a_restart_instead_of_failing(db, tmp_path):
+    """RESTART holds the log's write lock while it waits for readers; a transaction that has
+    read already is refused at once by SQLite rather than waiting, unless it took the lock at
+    BEGIN (IMMEDIATE), which waits like any other write."""
+    path = tmp_path / "rasd.db"
+    write_notes(db, 10)
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM notes").fetchone()  # an old snapshot, held
+    write_notes(db, 10)
+    checkpointing = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=2)
+    restart = asyncio.create_task(
+        asyncio.to_thread(checkpointing.execute, "PRAGMA wal_checkpoint(RESTART)")
+    )
+    await asyncio.sleep(0.3)  # it holds the write lock, waiting for the reader
+    release = asyncio.get_running_loop().call_later(0.3, reader.execute, "COMMIT")
+    try:
+        with db.atomic():
+            assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 20
+            db.execute("INSERT INTO notes VALUES ('after the checkpoint')")
+    finally:
+        release.cancel()
+        await restart
+        for conn in (reader, checkpointing):
+            conn.close()
+    assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 21
