@@ -73,12 +73,14 @@ class Rasd:
 
     async def aclose(self) -> None:
         """Close the fetcher, the parse pool, the checkpoints and the database."""
-        await self.fetcher.aclose()
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-        if self.checkpointer is not None:
-            self.checkpointer.close()
-        self.db.conn.close()
+        try:
+            await self.fetcher.aclose()
+            if self.executor is not None:
+                self.executor.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if self.checkpointer is not None:
+                self.checkpointer.close()
+            self.db.conn.close()
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,6 @@ def bootstrap(
     budget = budget or send_budget(settings)
     foreground = foreground or Foreground()
     db = open_database(settings.database_path)
-    checkpointer = _checkpointer(settings, db)
     book = load_book(db)
     fetcher = fetcher or guarded_fetcher(settings)
     # Parsing, cleaning, language detection and /test matching spread over the cores.
@@ -177,12 +178,13 @@ def bootstrap(
     )
     return Rasd(
         settings, clock, catalog, db, book, fetcher, executor, writes, metrics, notices,
-        poller, feeds, sender, budget, services, foreground, checkpointer,
+        poller, feeds, sender, budget, services, foreground, _checkpointer(settings, db),
     )  # fmt: skip
 
 
 def _checkpointer(settings: Settings, db: Database) -> Checkpointer | None:
-    """The thread that checkpoints the database's WAL, started (none in memory)."""
+    """The thread that checkpoints the database's WAL, started last, once nothing else in the
+    building can fail (none in memory)."""
     if str(settings.database_path) == ":memory:":
         return None
     checkpointer = Checkpointer(settings.database_path)

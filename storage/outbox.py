@@ -158,7 +158,8 @@ def queue_alerts(
 def _insert_alerts(*, with_pace: bool) -> str:
     """The statement that owes chats alerts; with their own paces when some have one (else the
     column is left to its NULL: the chat's mode). A chat gone since it was matched (its data
-    erased while an article's alerts were queued a chunk a turn) is owed nothing."""
+    erased during the cycle that matched it) is owed nothing, silently: so is a chat that was
+    never stored, which a test must create first."""
     pace = (", pace", ", ?8") if with_pace else ("", "")
     return f"""INSERT INTO outbox (chat_id, kind, story_id, article_id, keywords, created_at,
                                    not_before, turn{pace[0]})
