@@ -155,7 +155,8 @@ async def test_settled_waits_for_a_cycle_someone_else_started(server, db, fetche
     clock.advance(6 * BASE)
     poller = pipeline.poller
     cycle = asyncio.create_task(poller.run_once())  # the bot's poll job, say
-    await eventually(lambda: poller.running, "the cycle never began")
+    await asyncio.sleep(0)  # its first step: the cycle begun, its fetch awaited
+    assert poller.running
     await within(poller.settled(), "settled")
     assert not poller.running
     assert outbox_count(db) == 1  # its new item stored and alerted before settled returned
