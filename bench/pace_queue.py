@@ -4,9 +4,9 @@ Two books over the same chats in one run: the baseline, where no keyword has a w
 (every alert goes at the chat's mode, as before), and one where a share of the chats' keywords
 have a pace of their own and a share wait for big stories. Each article is matched by every chat
 and stored through intake.store.Intake as feed administration stores it (every chunk of
-ALERT_CHUNK chats at once); each story is told by two outlets (its second telling counts outlets and, with
-big-stories keywords, matches the first telling again). Prints the milliseconds per article
-(p50, p99) for both, on fresh databases.
+ALERT_CHUNK chats at once); each story is told by two outlets (its second telling counts outlets
+and, with big-stories keywords, matches the first telling again). Prints the milliseconds per
+article (p50, p99) for both, on fresh databases.
 
     nice -n 10 .venv/bin/python bench/pace_queue.py
     nice -n 10 .venv/bin/python bench/pace_queue.py --chats 2000 --stories 100 --paced 0.2 --big 0.05

@@ -387,8 +387,16 @@ async def add_during_poll(bot, rasd, quiet: Sequence[str]) -> dict[str, float]: 
             "slowest_at": slowest_at,
             "lag_p99_s": quantile(lags, 0.99) if lags else float("nan"),
             "lag_max_s": max(lags, default=float("nan")),
-            "wal_mb": (rasd.checkpointer.most_wal_pages if rasd.checkpointer else 0) * 4096 / 1e6,
+            "wal_mb": wal_mb(rasd),
         } | after_cycle(rasd)
+
+
+def wal_mb(rasd) -> float:  # noqa: ANN001
+    """The WAL at its longest while the bot ran, in MB (0: no checkpoint thread)."""
+    if rasd.checkpointer is None:
+        return 0.0
+    page_size = rasd.db.execute("PRAGMA page_size").fetchone()[0]
+    return rasd.checkpointer.most_wal_pages * page_size / 1e6
 
 
 def after_cycle(rasd) -> dict[str, float]:  # noqa: ANN001
