@@ -8,7 +8,11 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+    -r requirements-native.txt
+# The matcher compiled by mypyc when a C compiler is there (about 15 s, once per change of its
+# sources); without one, or if the build fails, it runs as Python: same results, slower routing.
+.venv/bin/python tools/native.py || true
 if [ "$#" -gt 0 ]; then
     exec .venv/bin/python bot.py "$@"
 fi
