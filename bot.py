@@ -15,6 +15,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 from telegram.error import InvalidToken, NetworkError
 
+import core
 from app.bootstrap import bootstrap
 from app.logs import setup_logging
 from app.telegram_app import RasdApplication, build_application, start_application, stop_application
@@ -57,7 +58,11 @@ async def serve(application: RasdApplication, settings: Settings) -> None:
         loop.add_signal_handler(signum, stopping.set)
     await start_application(application, settings)
     mode = "webhook" if settings.webhook_url else "polling"
-    log.info("Rasd running", extra={"mode": mode, "web": application.bot_data.web.url})
+    matcher = "compiled (mypyc)" if core.NATIVE else "Python (tools/native.py compiles it)"
+    log.info(
+        "Rasd running",
+        extra={"mode": mode, "web": application.bot_data.web.url, "matcher": matcher},
+    )
     try:
         await stopping.wait()
     finally:
