@@ -84,6 +84,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import core  # noqa: E402
 from bench import match, poll  # noqa: E402
 from bench.shared import EASC, checkout, require_shared  # noqa: E402
 from core import arabic  # noqa: E402
@@ -504,8 +505,9 @@ def book_loads(sizes: Sequence[tuple[int, int]]) -> dict[int, dict[str, float]]:
 
 
 def routes_first(sizes: Sequence[tuple[int, int]]) -> dict[int, dict[str, float]]:
-    """The routing decision at first sight (ROUTE_FIRST) with this tree and with BEFORE_ROUTE's
-    code, each in a process of its own."""
+    """The routing decision at first sight (ROUTE_FIRST) with this tree (compiled when
+    tools/native.py built it), this tree as Python (RASD_NATIVE=0) and BEFORE_ROUTE's code, each
+    in a process of its own."""
     figures: dict[int, dict[str, float]] = {}
     beside = Path(tempfile.mkdtemp(prefix="rasd-before-route-"))
     (beside / "shared").symlink_to(ROOT.parent / "shared")  # its bench reads ../shared/data
@@ -514,13 +516,18 @@ def routes_first(sizes: Sequence[tuple[int, int]]) -> dict[int, dict[str, float]
         for subscriptions, chats in sizes:
             source = database(subscriptions, chats)
             found = {}
-            for name, root in (("now", ROOT), ("before", before)):
+            for name, root, native in (
+                ("now", ROOT, "1"),
+                ("py", ROOT, "0"),
+                ("before", before, "1"),
+            ):
                 with tempfile.TemporaryDirectory(prefix="rasd-scale-") as tmp:
                     shutil.copyfile(source, Path(tmp) / "rasd.db")
                     args = [str(Path(tmp) / "rasd.db"), str(SEED), str(WARM_ITEMS + ITEMS)]
                     command = [sys.executable, "-c", ROUTE_FIRST, *args, str(RUNS)]
+                    env = {**os.environ, "RASD_NATIVE": native}
                     done = subprocess.run(
-                        command, cwd=root, capture_output=True, text=True, check=True
+                        command, cwd=root, env=env, capture_output=True, text=True, check=True
                     )
                 long, item = map(float, done.stdout.split())
                 found |= {f"{name}_route_long": long, f"{name}_route_item": item}
@@ -566,8 +573,10 @@ def report(bots: dict[int, dict[str, float]], polls: list[dict[str, float]]) -> 
         ("  read again just after an /add", "long_add_p99", "{:.2f}", None),
         ("  every memo emptied (after a start)", "long_ids_p99", "{:.2f}", None),
         ("  first sight, a process of its own: this tree", "now_route_long", "{:.2f}", None),
+        ("    this tree as Python (RASD_NATIVE=0)", "py_route_long", "{:.2f}", None),
         (f"    the code before ({BEFORE_ROUTE})", "before_route_long", "{:.2f}", None),
         ("  the same for news items: this tree", "now_route_item", "{:.2f}", None),
+        ("    this tree as Python (RASD_NATIVE=0)", "py_route_item", "{:.2f}", None),
         (f"    the code before ({BEFORE_ROUTE})", "before_route_item", "{:.2f}", None),
         (
             "routing decision p99 at first sight, worse, ms",
@@ -628,6 +637,8 @@ def main() -> None:
         return
     require_shared(EASC / "Articles", "the EASC articles")
     print(f"load average before the run: {os.getloadavg()[0]:.2f} (2 cores, shared)")
+    matcher = f"compiled ({core.NATIVE_DIR.parent})" if core.NATIVE else "Python"
+    print(f"matcher: {matcher}; tools/native.py builds it, RASD_NATIVE=0 runs the Python")
     sizes = SIZES[:1] if args.quick else SIZES
     bots = {}
     for subscriptions, chats in sizes:
