@@ -11,6 +11,7 @@ place; older builds are removed. core/__init__.py says how the build is found, a
 from __future__ import annotations
 
 import argparse
+import fcntl
 import importlib.util
 import shutil
 import subprocess
@@ -51,7 +52,8 @@ def missing_tools() -> str:
 
 
 def build(root: Path) -> int:
-    """Build the native matcher of the tree at `root` unless it is there; the exit status."""
+    """Build the native matcher of the tree at `root` unless it is there; the exit status. One
+    build at a time: a second run waits for the first, then finds its build there."""
     natives = root / "build" / "native"
     target = natives / native_tag(root / "core")
     if target.is_dir():
@@ -61,8 +63,20 @@ def build(root: Path) -> int:
     if missing:
         print(f"native matcher: {missing}; core.matcher runs as Python")
         return 0
-    started = time.monotonic()
     natives.mkdir(parents=True, exist_ok=True)
+    with (natives / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_dir():
+            print("native matcher: up to date")
+            return 0
+        return compile_into(root, target)
+
+
+def compile_into(root: Path, target: Path) -> int:
+    """Compile `root`'s core/ in a scratch copy, import the result there, then put it at
+    `target` and remove older builds beside it; the exit status."""
+    started = time.monotonic()
+    natives = target.parent
     log = natives / "build.log"
     with tempfile.TemporaryDirectory() as scratch, log.open("w") as out:
         work = Path(scratch)
