@@ -69,7 +69,9 @@ Span = tuple[int, int]
 _Readings = tuple[tuple[str, int, int], ...]  # a word's (stem key, proclitic bit, suffix bit)
 _K = TypeVar("_K")
 _V = TypeVar("_V")
-_PhrasePosting = tuple[int, int, int, int, "_Term"]  # masks of the first and second word, phrase
+# the masks of a phrase's first and second word (pmask, smask, pmask2, smask2; shared, see
+# `_shared_masks`), and the phrase
+_PhrasePosting = tuple[tuple[int, ...], "_Term"]
 _MaybeRun: TypeAlias = "_RunHits | Literal[False]"  # False in a memo: the run starts nothing
 _HIT_CACHE_LIMIT = 50_000  # memoized text words per index and generation (see `_WordMemo`)
 _WORD_CACHE_LIMIT = 100_000  # compiled keyword words per index (a million keywords use ~60,000)
@@ -79,6 +81,7 @@ _SBITS = len(SUFFIX_BITS)  # below the proclitic bit in a reading's key
 # one int object for each suffix mask the stems' tests hold (a few dozen): a first-sight word's
 # bit tests then read ints that stay in the CPU's cache, not one of their own a stem
 _MASKS: dict[int, int] = {}
+_MASK_SETS: dict[tuple[int, ...], tuple[int, ...]] = {}  # see `_shared_masks`
 
 # Between two words of a phrase: spaces, dashes, quotes and invisible marks only. A newline or any
 # other punctuation (، . : ؛ ( …) ends the phrase, so a title and its text never join.
@@ -500,11 +503,11 @@ class _Postings:
         for key, masks in first.stems.items():
             for pmask, smask in masks:
                 if second is None or second.prefixes:
-                    self._record(entry, "term", key, "", (pmask, smask, compiled))
+                    self._record(entry, "term", key, "", (_shared_masks(pmask, smask), compiled))
                     continue
                 for key2, masks2 in second.stems.items():
                     for pmask2, smask2 in masks2:
-                        posting = (pmask, smask, pmask2, smask2, compiled)
+                        posting = (_shared_masks(pmask, smask, pmask2, smask2), compiled)
                         self._record(entry, "phrase", key, key2, posting)
 
     def _record(self, entry: _Entry, kind: str, key: str, key2: str, posting: tuple) -> None:
@@ -518,8 +521,8 @@ class _Postings:
             prefix.terms.append(posting)
             self._count_prefix_length(len(key), +1)
         elif kind == "term":
-            pmask, smask, term = posting
-            self._slot(key).bucket(pmask, smask).terms.append(term)
+            masks, term = posting
+            self._slot(key).bucket(masks[0], masks[1]).terms.append(term)
         else:
             slot = self._slot(key)
             if slot.phrases is None:
@@ -546,8 +549,8 @@ class _Postings:
             return
         slot = self._slots[key]
         if kind == "term":
-            pmask, smask, term = posting
-            slot.take(pmask, smask, term)
+            masks, term = posting
+            slot.take(masks[0], masks[1], term)
         else:
             phrases = cast("dict[str, list[_PhrasePosting]]", slot.phrases)
             phrases[key2].remove(posting)
@@ -648,7 +651,8 @@ class _Postings:
                 postings = by_second.get(key2)
                 if postings is None:
                     continue
-                for pmask, smask, pmask2, smask2, term in postings:
+                for masks, term in postings:
+                    pmask, smask, pmask2, smask2 = masks
                     if pmask & pbit and smask & sbit and pmask2 & pbit2 and smask2 & sbit2:
                         phrases[term] = None
         return _remember(after, following, _RunHits.of(list(phrases), 2) if phrases else False)
@@ -972,6 +976,13 @@ def _remember(memo: dict[_K, _V], key: _K, value: _V, limit: int = _SEEN_CACHE_L
         memo.clear()
     memo[key] = value
     return value
+
+
+def _shared_masks(*masks: int) -> tuple[int, ...]:
+    """One tuple for each distinct set of masks, shared by every posting that has it (a few
+    hundred among 1.4 million phrase postings at a million subscriptions): compiled code makes a
+    new int object each time it stores an int, 110 MB of copies when each posting held its own."""
+    return _MASK_SETS.setdefault(masks, masks)
 
 
 def _ids_of(groups: list[_Group]) -> tuple[int, ...]:
