@@ -8,11 +8,15 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
-    -r requirements-native.txt
-# The matcher compiled by mypyc when a C compiler is there (about 15 s, once per change of its
-# sources); without one, or if the build fails, it runs as Python: same results, slower routing.
-.venv/bin/python tools/native.py || true
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# The matcher compiled by mypyc where a C compiler is (about 15 s, once per change of core/);
+# without one, or if anything of it fails, it runs as Python: same results, slower routing.
+if .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    -r requirements-native.txt; then
+    .venv/bin/python tools/native.py || true
+else
+    echo "native matcher: requirements-native.txt did not install; core.matcher runs as Python"
+fi
 if [ "$#" -gt 0 ]; then
     exec .venv/bin/python bot.py "$@"
 fi

@@ -11,9 +11,9 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-.venv/bin/python tools/native.py  # the compiled matcher the tests then run (see run.sh)
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/python tools/native.py  # the compiled matcher the tests then run (see run.sh)
 workers=4
 if [[ " $* " == *"not slow"* ]]; then
     workers="$(nproc)"

@@ -1,5 +1,6 @@
 """The mypyc build of core.arabic and core.matcher (tools/native.py): found only for the sources it
-was made from, answering as the Python does, and the Python still passing when a build is there."""
+was made from and only when it loads, answering as the Python does, the Python still passing
+where a build is there, and the tool building once, at one time, remembering a failure."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from pathlib import Path
 import pytest
 
 import core
-from core import native_tag
+from core import EXT_SUFFIX, GROUP, native_dir, native_tag
 
 ROOT = Path(__file__).resolve().parents[1]
+TOOL = ROOT / "tools" / "native.py"
 NATIVE_ONLY = pytest.mark.skipif(
-    not core.NATIVE, reason="no native build of these sources (tools/native.py; test.sh runs it)"
+    not core.NATIVE, reason=f"matcher not compiled: {core.NATIVE_ERROR}"
 )
+PROBE = "import core, core.matcher as m; print(core.NATIVE, m.__file__.endswith('.py'))"
 
 # Keywords of every kind drawn from the bundled sample feeds, then every text's matched keys.
 ROUTES = """
@@ -49,39 +52,67 @@ print(json.dumps({"native": core.NATIVE, "file": core.matcher.__file__, "routes"
 """
 
 
-def run(code: str, cwd: Path, native: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run Python code in a fresh interpreter at `cwd`, with or without the native build."""
-    env = {**os.environ, "RASD_NATIVE": "1" if native else "0"}
-    env.pop("PYTHONPATH", None)
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
+def clean_env(native: bool = True) -> dict[str, str]:
+    """This environment without what would change which modules a child imports."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    return env | {"RASD_NATIVE": "1" if native else "0"}
 
 
-def test_a_build_is_found_only_for_the_sources_it_was_made_from(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "core", tmp_path / "core", ignore=shutil.ignore_patterns("__pycache__"))
-    built = tmp_path / "build" / "native" / native_tag(tmp_path / "core") / "core"
-    built.mkdir(parents=True)
-    (built / "matcher.py").write_text("BUILT = True\n")  # stands in for the extension module
-    probe = "import core, core.matcher; print(core.NATIVE, hasattr(core.matcher, 'BUILT'))"
+def run(code: str, cwd: Path, native: bool = True) -> str:
+    """What Python code prints in a fresh interpreter at `cwd`, with or without the build."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd, env=clean_env(native), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2_000:]
+    return done.stdout
 
-    assert run(probe, tmp_path).stdout.split() == ["True", "True"]
-    assert run(probe, tmp_path, native=False).stdout.split() == ["False", "False"]
+
+def copy_of_core(root: Path) -> Path:
+    """A tree at `root` with a copy of core/ (and its build, when there is one); its core/."""
+    shutil.copytree(ROOT / "core", root / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    if core.NATIVE:
+        shutil.copytree(core.NATIVE_DIR, native_dir(root, native_tag(root / "core")))
+    return root / "core"
+
+
+@NATIVE_ONLY
+def test_a_build_is_used_only_for_the_sources_it_was_made_from(tmp_path: Path) -> None:
+    package = copy_of_core(tmp_path)
+
+    assert run(PROBE, tmp_path).split() == ["True", "False"]
+    assert run(PROBE, tmp_path, native=False).split() == ["False", "True"]
     for edited in ("matcher.py", "query.py"):  # the build was type-checked against query.py
-        source = tmp_path / "core" / edited
+        source = package / edited
         original = source.read_text(encoding="utf-8")
         source.write_text(original + "\n# edited after the build\n", encoding="utf-8")
-        assert run(probe, tmp_path).stdout.split() == ["False", "False"]
+        assert run(PROBE, tmp_path).split() == ["False", "True"]
         source.write_text(original, encoding="utf-8")
-    assert run(probe, tmp_path).stdout.split() == ["True", "True"]
+    assert run(PROBE, tmp_path).split() == ["True", "False"]
+
+
+@NATIVE_ONLY
+@pytest.mark.parametrize("damage", ["missing", "garbage"])
+def test_a_build_that_does_not_load_leaves_the_python_to_run(tmp_path: Path, damage: str) -> None:
+    copy_of_core(tmp_path)
+    shared = native_dir(tmp_path, native_tag(tmp_path / "core")) / f"{GROUP}{EXT_SUFFIX}"
+    if damage == "missing":
+        shared.unlink()
+    else:
+        shared.write_bytes(b"\x7fELF not really")
+
+    said = run(PROBE + "; print(core.NATIVE_ERROR)", tmp_path).splitlines()
+
+    assert said[0].split() == ["False", "True"]
+    assert ("incomplete build" if damage == "missing" else "does not load") in said[1]
 
 
 @NATIVE_ONLY
 def test_the_native_matcher_routes_every_text_as_the_python_one_does() -> None:
-    native, python = (json.loads(run(ROUTES, ROOT, native=n).stdout) for n in (True, False))
+    native, python = (json.loads(run(ROUTES, ROOT, native=n)) for n in (True, False))
 
     assert native["native"]
-    assert not native["file"].endswith(".py")
+    assert native["file"].endswith(EXT_SUFFIX)
     assert not python["native"]
     assert python["file"].endswith("matcher.py")
     assert sum(map(len, python["routes"])) > 1_000  # most texts match something
@@ -95,39 +126,62 @@ def test_the_matcher_tests_pass_as_python_too() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"]
         + [f"tests/{name}" for name in files],
-        cwd=ROOT,
-        env={**os.environ, "RASD_NATIVE": "0"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+        cwd=ROOT, env=clean_env(native=False), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
 
     assert done.returncode == 0, done.stdout[-3_000:]
     assert " passed" in done.stdout.splitlines()[-1]
 
 
+def build(root: Path, runs: int = 1) -> list[tuple[int, str]]:
+    """Run tools/native.py on `root` `runs` times at once: each exit status and last line."""
+    command = [sys.executable, str(TOOL), "--root", str(root)]
+    started = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=clean_env())
+        for _ in range(runs)
+    ]
+    said = [proc.communicate(timeout=900)[0].strip().splitlines() for proc in started]
+    return sorted(
+        (proc.returncode, lines[-1] if lines else "")
+        for proc, lines in zip(started, said, strict=True)
+    )
+
+
 @pytest.mark.slow
 def test_tools_native_builds_once_at_a_time_and_replaces_an_older_build(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        from native import missing_tools
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-    if missing_tools():
-        pytest.skip(f"cannot build here: {missing_tools()}")
-    shutil.copytree(ROOT / "core", tmp_path / "core", ignore=shutil.ignore_patterns("__pycache__"))
-    older = tmp_path / "build" / "native" / "0123456789abcdef"
+    package = tmp_path / "core"
+    shutil.copytree(ROOT / "core", package, ignore=shutil.ignore_patterns("__pycache__"))
+    older = native_dir(tmp_path, "0123456789abcdef").parent
     older.mkdir(parents=True)
-    build = [sys.executable, str(ROOT / "tools" / "native.py"), "--root", str(tmp_path)]
 
-    both = [subprocess.Popen(build, stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    said = sorted(proc.communicate(timeout=900)[0].strip() for proc in both)
-    loaded = run("import core.matcher as m; print(m.__file__)", tmp_path)
+    first, second = build(tmp_path, runs=2)
+    if first[0] == 0 and first[1].endswith("runs as Python"):  # no compiler here
+        pytest.skip(first[1])
 
-    assert [proc.returncode for proc in both] == [0, 0], said
-    assert said[0].startswith("native matcher: built in")
-    assert said[1] == "native matcher: up to date"  # it waited for the other, then found it
+    assert first[0] == second[0] == 0
+    assert first[1].startswith("native matcher: built in")
+    assert second[1] == "native matcher: up to date"  # it waited for the other, then found it
     assert not older.exists()
-    build_dir = tmp_path / "build" / "native" / native_tag(tmp_path / "core")
-    assert loaded.stdout.startswith(str(build_dir))
-    assert loaded.stdout.strip().endswith(".so")
+    assert run(PROBE, tmp_path).split() == ["True", "False"]
+
+
+@pytest.mark.slow
+def test_tools_native_says_why_a_build_failed_and_does_not_try_it_at_every_start(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "core"
+    shutil.copytree(ROOT / "core", package, ignore=shutil.ignore_patterns("__pycache__"))
+    with (package / "matcher.py").open("a", encoding="utf-8") as source:
+        source.write('\nBROKEN: int = "not an int"\n')  # mypyc refuses what mypy refuses
+
+    ((status, said),) = build(tmp_path)
+    if status == 0 and said.endswith("runs as Python"):  # no compiler here: nothing to fail
+        pytest.skip(said)
+    again = build(tmp_path)
+
+    assert status == 1
+    assert said.startswith("native matcher: the build failed (log: ")
+    assert again == [(1, f"native matcher: it failed before for these sources (remove "
+                      f"{native_dir(tmp_path, native_tag(package)).parents[1]}"
+                      f"/{native_tag(package)}.failed to retry)")]  # fmt: skip
+    assert run(PROBE, tmp_path).split() == ["False", "True"]
