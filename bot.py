@@ -58,7 +58,7 @@ async def serve(application: RasdApplication, settings: Settings) -> None:
         loop.add_signal_handler(signum, stopping.set)
     await start_application(application, settings)
     mode = "webhook" if settings.webhook_url else "polling"
-    matcher = "compiled (mypyc)" if core.NATIVE else "Python (tools/native.py compiles it)"
+    matcher = "compiled (mypyc)" if core.NATIVE else f"Python ({core.NATIVE_ERROR})"
     log.info(
         "Rasd running",
         extra={"mode": mode, "web": application.bot_data.web.url, "matcher": matcher},

@@ -637,7 +637,7 @@ def main() -> None:
         return
     require_shared(EASC / "Articles", "the EASC articles")
     print(f"load average before the run: {os.getloadavg()[0]:.2f} (2 cores, shared)")
-    matcher = f"compiled ({core.NATIVE_DIR.parent})" if core.NATIVE else "Python"
+    matcher = f"compiled ({core.NATIVE_DIR.parent})" if core.NATIVE else core.NATIVE_ERROR
     print(f"matcher: {matcher}; tools/native.py builds it, RASD_NATIVE=0 runs the Python")
     sizes = SIZES[:1] if args.quick else SIZES
     bots = {}
