@@ -178,17 +178,18 @@ def bootstrap(
     )
     return Rasd(
         settings, clock, catalog, db, book, fetcher, executor, writes, metrics, notices,
-        poller, feeds, sender, budget, services, foreground, _checkpointer(settings, db),
+        poller, feeds, sender, budget, services, foreground, _checkpointer(settings, db, metrics),
     )  # fmt: skip
 
 
-def _checkpointer(settings: Settings, db: Database) -> Checkpointer | None:
+def _checkpointer(settings: Settings, db: Database, metrics: Metrics) -> Checkpointer | None:
     """The thread that checkpoints the database's WAL, started last, once nothing else in the
-    building can fail (none in memory)."""
+    building can fail (none in memory); /metrics shows its health."""
     if str(settings.database_path) == ":memory:":
         return None
     checkpointer = Checkpointer(settings.database_path)
     checkpointer.start(db)
+    metrics.watch_checkpoints(checkpointer)
     return checkpointer
 
 

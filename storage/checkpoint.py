@@ -40,7 +40,8 @@ class Checkpointer:
         self.every = every
         self.checkpoints = 0  # rounds that ran (tests)
         self.restarts = 0  # rounds whose log started over (tests)
-        self.failures = 0
+        self.failures = 0  # rounds failed in a row (/metrics)
+        self.wal_pages = 0  # the log's length at the last round that worked (/metrics)
         self.most_wal_pages = 0  # the longest the log was at a round (benchmarks)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,6 +88,7 @@ class Checkpointer:
         row and tried again at the next round."""
         try:
             _, pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.wal_pages = pages
             self.most_wal_pages = max(self.most_wal_pages, pages)
             if pages >= RESTART_PAGES:
                 busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from storage.checkpoint import RESTART_PAGES, Checkpointer
 from tests.offline import offline_bot
 from tests.timing import HANG_SECONDS, eventually
+from web.metrics import Metrics
 
 NOTES_BYTES = 20_000 * 200
 
@@ -127,3 +130,44 @@ async def test_a_transaction_that_reads_first_waits_for_a_restart_instead_of_fai
         for conn in (reader, checkpointing):
             conn.close()
     assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 21
+
+
+def wal_gauges(metrics: Metrics) -> dict[str, float]:
+    """The checkpoint gauges of a /metrics page."""
+    text = metrics.render()[0].decode()
+    return {
+        family.name: family.samples[0].value
+        for family in text_string_to_metric_families(text)
+        if family.name.startswith("rasd_wal_")
+    }
+
+
+def test_metrics_show_checkpoints_failing_in_a_row_and_no_thread_running(tmp_path):
+    checkpointer = Checkpointer(tmp_path / "rasd.db")
+    metrics = Metrics()
+    metrics.watch_checkpoints(checkpointer)
+    closed = sqlite3.connect(tmp_path / "rasd.db")
+    closed.close()
+    checkpointer.checkpoint(closed)
+    checkpointer.checkpoint(closed)
+
+    assert wal_gauges(metrics) == {
+        "rasd_wal_checkpointer_running": 0,
+        "rasd_wal_pages": 0,
+        "rasd_wal_checkpoint_failures": 2,
+    }
+
+
+async def test_the_bots_metrics_show_its_checkpoint_thread_and_the_log_it_found(tmp_path):
+    async with offline_bot(tmp_path) as bot:
+        rasd = bot.application.bot_data.rasd
+        checkpointer = rasd.checkpointer
+        write_notes(rasd.db, 10_000)  # ~2 MB: about 500 pages in the log
+        done = checkpointer.checkpoints  # the next round may have begun before they were in
+        await eventually(lambda: checkpointer.checkpoints >= done + 2, "a round after them")
+
+        gauges = wal_gauges(rasd.metrics)
+
+    assert gauges["rasd_wal_checkpointer_running"] == 1
+    assert gauges["rasd_wal_checkpoint_failures"] == 0
+    assert gauges["rasd_wal_pages"] == checkpointer.wal_pages >= 400

@@ -16,6 +16,7 @@ from core.links import day_of
 from core.write_health import WriteHealth
 from storage import outbox
 from storage import stats as stats_store
+from storage.checkpoint import Checkpointer
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,27 @@ class _WritesCollector(Collector):
         )
 
 
+class _CheckpointCollector(Collector):
+    """The thread that checkpoints the WAL: whether it runs, the log's length, failures."""
+
+    def __init__(self, checkpointer: Checkpointer) -> None:
+        self.checkpointer = checkpointer
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        checkpointer = self.checkpointer
+        for name, help_text, value in (
+            ("rasd_wal_checkpointer_running", "1 while the checkpoint thread runs (0: the "
+             "commits checkpoint, as SQLite does by default)", int(checkpointer.running)),
+            ("rasd_wal_pages", "Pages in the write-ahead log at the last checkpoint round",
+             checkpointer.wal_pages),
+            ("rasd_wal_checkpoint_failures", "Checkpoint rounds failed in a row (the log grows "
+             "meanwhile)", checkpointer.failures),
+        ):  # fmt: skip
+            gauge = GaugeMetricFamily(name, help_text)
+            gauge.add_metric([], value)
+            yield gauge
+
+
 class Metrics:
     """The bot's counters; the poller and sender call these, /metrics renders them."""
 
@@ -161,6 +183,10 @@ class Metrics:
             registry.register(_OutboxCollector(db))
         if writes is not None:
             registry.register(_WritesCollector(writes))
+
+    def watch_checkpoints(self, checkpointer: Checkpointer) -> None:
+        """Show the WAL checkpoint thread's health (it starts after the rest is built)."""
+        self.registry.register(_CheckpointCollector(checkpointer))
 
     def feed_polled(self, error_kind: str | None = None) -> None:
         """One feed was checked; error_kind (e.g. "timeout", "http") when it failed."""
