@@ -402,17 +402,14 @@ def wal_mb(rasd) -> float:  # noqa: ANN001
 
 def after_cycle(rasd) -> dict[str, float]:  # noqa: ANN001
     """The rows still owed, and how long the sender's claim and the daily maintenance take."""
-    pending = rasd.db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
-    asked = time.perf_counter()
-    outbox.due_heads(rasd.db, rasd.clock())  # what the sender asks before each batch
-    claim_s = time.perf_counter() - asked
-    asked = time.perf_counter()
-    maintenance.prune(rasd.db, now=rasd.clock(), retention_days=rasd.settings.retention_days)
-    prune_s = time.perf_counter() - asked
-    asked = time.perf_counter()
-    chat_store.purge_inactive(rasd.db, before=rasd.clock())
-    purge_s = time.perf_counter() - asked
-    return {"pending": pending, "due_heads_s": claim_s, "prune_s": prune_s, "purge_s": purge_s}
+    db, clock, days = rasd.db, rasd.clock, rasd.settings.retention_days
+    return {
+        "pending": db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0],
+        # what the sender asks before each batch
+        "due_heads_s": match.timed(lambda: outbox.due_heads(db, clock())),
+        "prune_s": match.timed(lambda: maintenance.prune(db, now=clock(), retention_days=days)),
+        "purge_s": match.timed(lambda: chat_store.purge_inactive(db, before=clock())),
+    }
 
 
 async def cycle_and_pages(poller) -> None:  # noqa: ANN001
