@@ -68,10 +68,11 @@ def run(code: str, cwd: Path, native: bool = True) -> str:
     return done.stdout
 
 
-def copy_of_core(root: Path) -> Path:
-    """A tree at `root` with a copy of core/ (and its build, when there is one); its core/."""
+def copy_of_core(root: Path, *, with_build: bool = True) -> Path:
+    """A tree at `root` with a copy of core/ (and its build, when asked and there is one); its
+    core/."""
     shutil.copytree(ROOT / "core", root / "core", ignore=shutil.ignore_patterns("__pycache__"))
-    if core.NATIVE:
+    if with_build and core.NATIVE:
         shutil.copytree(core.NATIVE_DIR, native_dir(root, native_tag(root / "core")))
     return root / "core"
 
@@ -149,8 +150,7 @@ def build(root: Path, runs: int = 1) -> list[tuple[int, str]]:
 
 @pytest.mark.slow
 def test_tools_native_builds_once_at_a_time_and_replaces_an_older_build(tmp_path: Path) -> None:
-    package = tmp_path / "core"
-    shutil.copytree(ROOT / "core", package, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_of_core(tmp_path, with_build=False)
     older = native_dir(tmp_path, "0123456789abcdef").parent
     older.mkdir(parents=True)
 
@@ -169,8 +169,7 @@ def test_tools_native_builds_once_at_a_time_and_replaces_an_older_build(tmp_path
 def test_tools_native_says_why_a_build_failed_and_does_not_try_it_at_every_start(
     tmp_path: Path,
 ) -> None:
-    package = tmp_path / "core"
-    shutil.copytree(ROOT / "core", package, ignore=shutil.ignore_patterns("__pycache__"))
+    package = copy_of_core(tmp_path, with_build=False)
     with (package / "matcher.py").open("a", encoding="utf-8") as source:
         source.write('\nBROKEN: int = "not an int"\n')  # mypyc refuses what mypy refuses
 
